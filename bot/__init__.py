@@ -1,0 +1,1 @@
+"""aduanbot: public-complaint handling over Telegram and WhatsApp."""

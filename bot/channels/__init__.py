@@ -1,0 +1,1 @@
+"""Channel adapters: deliver the core's messages over Telegram (and, later, WhatsApp)."""

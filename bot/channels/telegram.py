@@ -1,0 +1,216 @@
+"""The Telegram adapter: renders messages into Bot API calls and sends them with PTB."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import ChatMoved, Part, PermanentFailure, RetryLater, TemporaryFailure
+from bot.channels.textsplit import split_text, utf16_len
+from bot.core.model import Attachment, AttachmentKind, Channel, OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+ALBUM_LIMIT = 10
+_SEND_METHOD = {
+    AttachmentKind.PHOTO: "photo",
+    AttachmentKind.VIDEO: "video",
+    AttachmentKind.DOCUMENT: "document",
+    AttachmentKind.AUDIO: "audio",
+    AttachmentKind.VOICE: "voice",
+}
+
+
+def make_bot(token: str, api_base_url: str) -> Bot:
+    """A PTB Bot pointed at the Bot API server (Telegram's, a self-hosted one, or a stand-in)."""
+    request = HTTPXRequest(
+        connection_pool_size=64,
+        connect_timeout=5.0,
+        read_timeout=15.0,
+        write_timeout=30.0,
+        pool_timeout=5.0,
+    )
+    return Bot(
+        token,
+        base_url=f"{api_base_url}/bot",
+        base_file_url=f"{api_base_url}/file/bot",
+        request=request,
+        get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=40.0),
+    )
+
+
+class TelegramChannel:
+    """Delivers messages to Telegram chats (private chats and groups)."""
+
+    channel = Channel.TELEGRAM
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    def is_group(self, address: str) -> bool:
+        return address.startswith("-")
+
+    # ------------------------------------------------------------------ rendering
+    def render(self, message: OutgoingMessage) -> list[Part]:
+        """Text first (split at 4096, buttons on the last chunk), then the files.
+
+        A single file with a short text goes out as one captioned message.
+        """
+        if message.answers_tap:
+            return [Part("tap", {"id": message.answers_tap, "text": message.text[:200]}, weight=0)]
+        markup = _keyboard(message)
+        files = list(message.attachments)
+        parts: list[Part] = []
+        text = message.text.strip()
+        if len(files) == 1 and text and utf16_len(text) <= CAPTION_LIMIT:
+            parts.append(_file_part(files[0], caption=text, markup=markup))
+            files, text, markup = [], "", None
+        if text:
+            chunks = split_text(text, TEXT_LIMIT)
+            for index, chunk in enumerate(chunks):
+                last = index == len(chunks) - 1
+                parts.append(Part("text", {"text": chunk, "markup": markup if last else None}))
+        parts.extend(_file_parts(files))
+        if message.location is not None:
+            loc = message.location
+            parts.append(Part("location", {"latitude": loc.latitude, "longitude": loc.longitude}))
+        if markup is not None and not text and files:
+            parts.append(Part("text", {"text": "⬆️", "markup": markup}))
+        return parts
+
+    # ------------------------------------------------------------------ sending
+    async def send(self, address: str, part: Part) -> list[str]:
+        try:
+            return await self._send(int(address), part)
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
+            raise RetryLater(float(seconds), str(exc)) from exc
+        except ChatMigrated as exc:
+            raise ChatMoved(str(exc.new_chat_id)) from exc
+        except Forbidden as exc:
+            raise PermanentFailure(f"forbidden: {exc.message}") from exc
+        except BadRequest as exc:
+            raise PermanentFailure(f"bad request: {exc.message}") from exc
+        except InvalidToken as exc:
+            raise TemporaryFailure(f"token rejected: {exc.message}") from exc
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            raise TemporaryFailure(f"network: {exc.message}") from exc
+        except TelegramError as exc:
+            raise TemporaryFailure(f"telegram: {exc.message}") from exc
+
+    async def _send(self, chat_id: int, part: Part) -> list[str]:
+        p = part.params
+        bot = self.bot
+        if part.kind == "tap":
+            try:
+                await bot.answer_callback_query(p["id"], text=p["text"] or None)
+            except BadRequest as exc:  # "query is too old": the spinner has already gone
+                log.info("button tap not acknowledged: %s", exc.message)
+            return []
+        sent: Message | Sequence[Message]
+        if part.kind == "text":
+            sent = await bot.send_message(chat_id, p["text"], reply_markup=_markup(p.get("markup")))
+        elif part.kind == "album":
+            media = [_input_media(Attachment.from_dict(a)) for a in p["items"]]
+            sent = await bot.send_media_group(chat_id, media)
+        elif part.kind == "location":
+            sent = await bot.send_location(
+                chat_id, latitude=p["latitude"], longitude=p["longitude"]
+            )
+        else:
+            attachment = Attachment.from_dict(p["file"])
+            kwargs: dict[str, Any] = {
+                "caption": p.get("caption") or None,
+                "reply_markup": _markup(p.get("markup")),
+            }
+            file = _file(attachment)
+            if part.kind == "photo":
+                sent = await bot.send_photo(chat_id, file, **kwargs)
+            elif part.kind == "video":
+                sent = await bot.send_video(chat_id, file, **kwargs)
+            elif part.kind == "audio":
+                sent = await bot.send_audio(chat_id, file, **kwargs)
+            elif part.kind == "voice":
+                sent = await bot.send_voice(chat_id, file, **kwargs)
+            else:
+                sent = await bot.send_document(chat_id, file, **kwargs)
+        messages = [sent] if isinstance(sent, Message) else list(sent)
+        return [str(m.message_id) for m in messages]
+
+
+def _keyboard(message: OutgoingMessage) -> list[list[list[str]]] | None:
+    if not message.buttons:
+        return None
+    return [[[b.label, b.action] for b in row] for row in message.buttons]
+
+
+def _markup(rows: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=action) for label, action in row]
+            for row in rows
+        ]
+    )
+
+
+def _file_part(attachment: Attachment, *, caption: str = "", markup: Any = None) -> Part:
+    return Part(
+        _SEND_METHOD[attachment.kind],
+        {"file": attachment.to_dict(), "caption": caption, "markup": markup},
+    )
+
+
+def _file_parts(files: list[Attachment]) -> list[Part]:
+    """Photos and videos go as albums of up to ten; other files one by one."""
+    parts: list[Part] = []
+    visual = [f for f in files if f.kind.groups_as_album]
+    for start in range(0, len(visual), ALBUM_LIMIT):
+        chunk = visual[start : start + ALBUM_LIMIT]
+        if len(chunk) == 1:
+            parts.append(_file_part(chunk[0]))
+        else:
+            parts.append(Part("album", {"items": [a.to_dict() for a in chunk]}, weight=len(chunk)))
+    parts.extend(_file_part(f) for f in files if not f.kind.groups_as_album)
+    return parts
+
+
+def _file(attachment: Attachment) -> str | InputFile:
+    """A Telegram file_id as it is; a file we stored ourselves is uploaded."""
+    if attachment.source is Channel.TELEGRAM:
+        return attachment.ref
+    path = Path(attachment.ref)
+    return InputFile(path.read_bytes(), filename=attachment.file_name or path.name)
+
+
+def _input_media(attachment: Attachment) -> InputMediaPhoto | InputMediaVideo:
+    file = _file(attachment)
+    if attachment.kind is AttachmentKind.VIDEO:
+        return InputMediaVideo(file)
+    return InputMediaPhoto(file)

@@ -1,0 +1,67 @@
+"""The `aduanbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from bot.config import ConfigError, load_office, load_settings
+from bot.core.texts import TemplateError, load_texts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aduanbot", description="Layanan pengaduan masyarakat")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="serve the bot (webhook or long polling) and /healthz")
+    commands.add_parser("migrate", help="bring the database schema up to date and exit")
+    commands.add_parser("check", help="validate the settings and the agency file, then exit")
+    args = parser.parse_args(argv)
+    _logging()
+    try:
+        settings = load_settings()
+        office = load_office(settings.config_path)
+        load_texts(office.language)
+    except (ConfigError, TemplateError) as exc:
+        print(f"aduanbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "check":
+        print(f"ok: {office.name}, {len(office.units)} units, language {office.language}")
+        return 0
+    if args.command == "migrate":
+        from storage.database import Database
+
+        async def migrate() -> None:
+            db = Database(settings.database_url)
+            try:
+                await db.upgrade()
+            finally:
+                await db.dispose()
+
+        asyncio.run(migrate())
+        return 0
+    from bot.app import create_app
+
+    app = create_app(settings)
+    print(f"aduanbot: serving on http://{settings.host}:{settings.port}", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, handle_signals=True)
+    return 0
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL, and Bot API URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

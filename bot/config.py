@@ -1,0 +1,208 @@
+"""Settings from the environment (and `.env`) and the agency file (TOML).
+
+A missing or invalid setting stops start-up with a message that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from bot.core.office import Office, Unit
+from bot.core.texts import LANGUAGES
+
+DEFAULT_TELEGRAM_API = "https://api.telegram.org"
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_UNIT_CODE = re.compile(r"^[A-Z0-9_]{1,16}$")
+_PREFIX = re.compile(r"^[A-Z]{2,6}$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's settings (environment variables, see `.env.example`)."""
+
+    config_path: Path
+    database_url: str
+    telegram_bot_token: str
+    telegram_api_base_url: str
+    telegram_webhook_secret: str | None
+    public_base_url: str | None
+    host: str
+    port: int
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.public_base_url is not None
+
+    @property
+    def telegram_webhook_url(self) -> str:
+        assert self.public_base_url is not None
+        return self.public_base_url + "/webhook/telegram"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> Settings:
+    """Reads the settings from the environment, falling back on a `.env` file."""
+    env: dict[str, str] = {}
+    dotenv = env_file if env_file is not None else Path(".env")
+    if dotenv.is_file():
+        env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = env.get(name, "").strip()
+        return value or default
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set (the token @BotFather gave your bot)")
+    if not _TOKEN.match(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (123456:ABC…)")
+
+    api = (get("TELEGRAM_API_BASE_URL", DEFAULT_TELEGRAM_API) or "").rstrip("/")
+    _require_url("TELEGRAM_API_BASE_URL", api)
+
+    public = get("PUBLIC_BASE_URL")
+    if public is not None:
+        public = public.rstrip("/")
+        _require_url("PUBLIC_BASE_URL", public)
+
+    secret = get("TELEGRAM_WEBHOOK_SECRET")
+    if secret is not None and not _SECRET.match(secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+    if public is not None and secret is None:
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET must be set when PUBLIC_BASE_URL is set (webhook mode)"
+        )
+
+    port_text = get("PORT", "8080") or "8080"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"PORT must be a port number, got {port_text!r}")
+
+    database_url = get("DATABASE_URL", "sqlite+aiosqlite:///data/aduanbot.sqlite3") or ""
+    if not database_url.startswith(("sqlite", "postgresql", "postgres")):
+        raise ConfigError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+
+    return Settings(
+        config_path=Path(get("ADUAN_CONFIG", "aduan.toml") or "aduan.toml"),
+        database_url=database_url,
+        telegram_bot_token=token,
+        telegram_api_base_url=api,
+        telegram_webhook_secret=secret,
+        public_base_url=public,
+        host=get("HOST", "127.0.0.1") or "127.0.0.1",
+        port=int(port_text),
+    )
+
+
+def _require_url(name: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+
+
+def load_office(path: Path) -> Office:
+    """Reads the agency file (see aduan.example.toml)."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"ADUAN_CONFIG: agency file {path} not found (copy aduan.example.toml to start)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"ADUAN_CONFIG: {path} is not valid TOML: {exc}") from None
+    return parse_office(data, str(path))
+
+
+def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
+    """Builds the Office from the agency file's tables, naming any bad key."""
+    agency = _table(data, "agency", where)
+    groups = _table(data, "groups", where)
+    name = _string(agency, "name", f"{where} [agency]")
+    tz_name = _string(agency, "timezone", f"{where} [agency]")
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where} [agency] timezone: unknown time zone {tz_name!r}") from None
+    language = str(agency.get("language", "id"))
+    if language not in LANGUAGES:
+        raise ConfigError(f"{where} [agency] language must be one of {', '.join(LANGUAGES)}")
+    prefix = str(agency.get("code_prefix", "ADU"))
+    if not _PREFIX.match(prefix):
+        raise ConfigError(f"{where} [agency] code_prefix must be 2-6 capital letters")
+
+    officers = _chat_id(groups, "officers_chat_id", f"{where} [groups]")
+    supervisor = (
+        _chat_id(groups, "supervisor_chat_id", f"{where} [groups]")
+        if "supervisor_chat_id" in groups
+        else None
+    )
+    raw_units = data.get("units", [])
+    if not isinstance(raw_units, list) or not raw_units:
+        raise ConfigError(f"{where}: at least one [[units]] entry is required")
+    units: list[Unit] = []
+    seen_codes: set[str] = set()
+    seen_chats = {officers} | ({supervisor} if supervisor else set())
+    for index, raw in enumerate(raw_units, 1):
+        label = f"{where} [[units]] #{index}"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{label} must be a table")
+        code = _string(raw, "code", label).upper()
+        if not _UNIT_CODE.match(code):
+            raise ConfigError(f"{label} code must be 1-16 of A-Z 0-9 _, got {code!r}")
+        if code in seen_codes:
+            raise ConfigError(f"{label} code {code} is used twice")
+        chat = _chat_id(raw, "chat_id", label)
+        if chat in seen_chats:
+            raise ConfigError(f"{label} chat_id {chat} is already used by another group")
+        seen_codes.add(code)
+        seen_chats.add(chat)
+        units.append(Unit(code=code, name=_string(raw, "name", label), chat_id=chat))
+    return Office(
+        name=name,
+        timezone=timezone,
+        officers_chat_id=officers,
+        supervisor_chat_id=supervisor,
+        units=tuple(units),
+        language=language,
+        code_prefix=prefix,
+    )
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: the [{key}] table is missing")
+    return value
+
+
+def _string(table: Mapping[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} {key} must be a non-empty string")
+    return value.strip()
+
+
+def _chat_id(table: Mapping[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value == 0:
+        raise ConfigError(
+            f"{where} {key} must be a Telegram chat id (an integer such as -1001234567890)"
+        )
+    return str(value)

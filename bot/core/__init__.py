@@ -1,0 +1,1 @@
+"""The channel-free core: cases, the intake dialogue, permissions. No framework imports."""

@@ -1,0 +1,430 @@
+"""The case lifecycle the SOPs prescribe: submit, dispose, ask for more, answer, close.
+
+Each step changes the case, writes its audit trail and queues what every person must
+be told, all in the caller's unit of work (one transaction). Steps that a person may
+not take raise `Refusal`, which the caller turns into a polite reply.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core import views
+from bot.core.codes import new_code
+from bot.core.dialogue import Submission
+from bot.core.model import (
+    Actor,
+    Attachment,
+    Button,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Channel,
+    EventKind,
+    OutgoingMessage,
+    Recipient,
+    Reporter,
+)
+from bot.core.office import Office, Unit
+from bot.core.ports import UnitOfWork
+from bot.core.texts import Texts
+
+CASE_MESSAGE = "case"  # a message people answer by replying to it
+PROMPT_INFO = "prompt:lengkapi"
+PROMPT_REFUSE = "prompt:tolak"
+
+DISPOSABLE = {CaseStatus.NEW, CaseStatus.RETURNED, CaseStatus.DISPOSED}
+INFO_REQUESTABLE = {
+    CaseStatus.NEW,
+    CaseStatus.RETURNED,
+    CaseStatus.DISPOSED,
+    CaseStatus.NEEDS_INFO,
+    CaseStatus.ANSWERED,
+}
+ANSWERABLE = {CaseStatus.DISPOSED, CaseStatus.ANSWERED}
+
+
+class Refusal(Exception):
+    """A step the person may not take now; `key` names the template that says why."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+class CaseDesk:
+    """The complaint desk for one transaction: changes cases and tells people."""
+
+    def __init__(self, uow: UnitOfWork, office: Office, texts: Texts, now: datetime) -> None:
+        self.uow = uow
+        self.office = office
+        self.t = texts
+        self.now = now
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def officers(self) -> Recipient:
+        return Recipient(Channel.TELEGRAM, self.office.officers_chat_id)
+
+    def unit_chat(self, unit: Unit) -> Recipient:
+        return Recipient(Channel.TELEGRAM, unit.chat_id)
+
+    async def tell(
+        self,
+        recipient: Recipient,
+        text: str,
+        case: Case | None = None,
+        *,
+        purpose: str | None = None,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        attachments: tuple[Attachment, ...] = (),
+        album_key: str | None = None,
+    ) -> None:
+        if not text and not attachments:
+            return
+        await self.uow.outbox.enqueue(
+            OutgoingMessage(
+                recipient=recipient,
+                text=text,
+                buttons=buttons,
+                attachments=attachments,
+                case_id=case.id if case else None,
+                purpose=purpose,
+                album_key=album_key,
+            )
+        )
+
+    async def reporter_of(self, case: Case) -> Reporter:
+        reporter = await self.uow.reporters.get(case.reporter_id)
+        if reporter is None:  # the foreign key makes this impossible short of corruption
+            raise LookupError(f"case {case.code} has no reporter {case.reporter_id}")
+        return reporter
+
+    async def find(self, code: str) -> Case:
+        case = await self.uow.cases.get_by_code(code.upper())
+        if case is None:
+            raise Refusal("err_unknown_case", code=code.upper())
+        return case
+
+    def _require(self, case: Case, allowed: set[CaseStatus]) -> None:
+        if case.status not in allowed:
+            raise Refusal(
+                "err_bad_status", code=case.code, status=self.t(f"status_{case.status.value}")
+            )
+
+    async def _record(
+        self,
+        case: Case,
+        kind: EventKind,
+        actor: Actor,
+        note: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> None:
+        assert case.id is not None
+        case.updated_at = self.now
+        await self.uow.cases.update(case)
+        await self.uow.cases.add_event(
+            case.id,
+            CaseEvent(
+                kind=kind,
+                at=self.now,
+                actor=actor,
+                note=note,
+                status_after=case.status,
+                unit_code=case.unit_code,
+                attachments=attachments,
+            ),
+        )
+
+    async def _new_code(self) -> str:
+        while True:
+            code = new_code(self.office.code_prefix)
+            if not await self.uow.cases.code_exists(code):
+                return code
+
+    # ------------------------------------------------------------------ SOP steps
+    async def submit(self, reporter: Reporter, submission: Submission) -> Case:
+        """Stores a confirmed complaint, acknowledges it and relays it to the officers."""
+        assert reporter.id is not None
+        case = await self.uow.cases.add(
+            Case(
+                code=await self._new_code(),
+                reporter_id=reporter.id,
+                channel=reporter.channel,
+                description=submission.description,
+                created_at=self.now,
+                updated_at=self.now,
+                privacy=submission.privacy,
+                location_text=submission.location_text,
+                location=submission.location,
+                occurred_text=submission.occurred_text,
+                reporter_name=submission.name,
+                reporter_contact=submission.contact,
+                attachments=list(submission.attachments),
+            )
+        )
+        assert case.id is not None
+        actor = Actor("reporter", reporter.address, submission.name)
+        await self.uow.cases.add_event(
+            case.id, CaseEvent(EventKind.SUBMITTED, self.now, actor, status_after=case.status)
+        )
+        await self.tell(reporter.recipient, self.t("acknowledgement", code=case.code), case)
+        await self.tell(
+            self.officers,
+            views.officers_case_message(self.office, self.t, case),
+            case,
+            purpose=CASE_MESSAGE,
+            buttons=views.officers_case_buttons(self.office, self.t, case.code),
+            attachments=tuple(case.attachments),
+        )
+        return case
+
+    async def dispose(self, code: str, unit_code: str, note: str | None, actor: Actor) -> Case:
+        """Routes the case to a unit (disposisi); the reporter hears it is in process."""
+        case = await self.find(code)
+        unit = self.office.unit(unit_code)
+        if unit is None:
+            raise Refusal("err_unknown_unit", unit=unit_code, units=self.unit_codes())
+        self._require(case, DISPOSABLE)
+        if case.status is CaseStatus.DISPOSED and case.unit_code == unit.code:
+            raise Refusal("err_bad_status", code=case.code, status=self.t("status_didisposisi"))
+        previous = self.office.unit(case.unit_code) if case.unit_code else None
+        case.status = CaseStatus.DISPOSED
+        case.unit_code = unit.code
+        case.disposed_at = self.now
+        await self._record(case, EventKind.DISPOSED, actor, note)
+        if previous is not None and previous.code != unit.code:
+            await self.tell(
+                self.unit_chat(previous), self.t("unit_case_moved", code=case.code), case
+            )
+        await self.tell(
+            self.unit_chat(unit),
+            views.unit_case_message(self.office, self.t, case, note),
+            case,
+            purpose=CASE_MESSAGE,
+            attachments=tuple(case.attachments),
+        )
+        await self.tell(
+            self.officers,
+            self.t(
+                "officers_disposed",
+                code=case.code,
+                unit=views.unit_label(self.office, unit.code),
+                actor=actor.describe(),
+                note_line=views.note_line(self.t, note),
+            ),
+            case,
+        )
+        reporter = await self.reporter_of(case)
+        await self.tell(
+            reporter.recipient, self.t("reporter_disposed", code=case.code, unit=unit.name), case
+        )
+        return case
+
+    async def request_info(self, code: str, message: str, actor: Actor) -> Case:
+        """Asks the reporter to complete the report (minta kelengkapan); the case waits."""
+        case = await self.find(code)
+        self._require(case, INFO_REQUESTABLE)
+        if case.status is not CaseStatus.NEEDS_INFO:
+            case.status_before_info_request = case.status
+        case.status = CaseStatus.NEEDS_INFO
+        await self._record(case, EventKind.INFO_REQUESTED, actor, message)
+        reporter = await self.reporter_of(case)
+        await self.tell(
+            reporter.recipient,
+            self.t("reporter_info_requested", code=case.code, message=message),
+            case,
+        )
+        await self.tell(
+            self.officers,
+            self.t(
+                "officers_info_requested", code=case.code, actor=actor.describe(), message=message
+            ),
+            case,
+        )
+        return case
+
+    async def refuse(self, code: str, reason: str, actor: Actor) -> Case:
+        """Refuses a case outside the office's authority and tells the reporter why."""
+        case = await self.find(code)
+        self._require(case, {s for s in CaseStatus if s.is_open})
+        holder = self.office.unit(case.unit_code) if case.unit_code else None
+        case.status = CaseStatus.REFUSED
+        case.closed_at = self.now
+        await self._record(case, EventKind.REFUSED, actor, reason)
+        reporter = await self.reporter_of(case)
+        await self.tell(
+            reporter.recipient, self.t("reporter_refused", code=case.code, reason=reason), case
+        )
+        await self.tell(
+            self.officers,
+            self.t("officers_refused", code=case.code, actor=actor.describe(), reason=reason),
+            case,
+        )
+        if holder is not None:
+            await self.tell(
+                self.unit_chat(holder), self.t("unit_case_closed", code=case.code), case
+            )
+        return case
+
+    async def close(self, code: str, note: str | None, actor: Actor) -> Case:
+        """Closes the case (Selesai), tells the reporter and asks for a 1–5 rating."""
+        case = await self.find(code)
+        self._require(case, {s for s in CaseStatus if s.is_open})
+        case.status = CaseStatus.CLOSED
+        case.closed_at = self.now
+        case.rating_requested = True
+        await self._record(case, EventKind.CLOSED, actor, note)
+        reporter = await self.reporter_of(case)
+        note_text = self.t("reporter_closed_note", note=note) if note else ""
+        await self.tell(
+            reporter.recipient, self.t("reporter_closed", code=case.code, note_line=note_text), case
+        )
+        await self.tell(
+            reporter.recipient,
+            self.t("rating_request", code=case.code),
+            case,
+            buttons=(
+                tuple(
+                    Button(self.t("btn_rating", rating=n), f"r:{case.code}:{n}")
+                    for n in range(1, 6)
+                ),
+            ),
+        )
+        await self.tell(
+            self.officers,
+            self.t(
+                "officers_closed",
+                code=case.code,
+                actor=actor.describe(),
+                note_line=views.note_line(self.t, note),
+            ),
+            case,
+        )
+        return case
+
+    async def answer(
+        self,
+        code: str,
+        unit: Unit,
+        text: str,
+        attachments: tuple[Attachment, ...],
+        actor: Actor,
+        album_id: str | None = None,
+    ) -> Case:
+        """Takes the unit's answer to the reporter and the officers (status dijawab)."""
+        case = await self.find(code)
+        if case.unit_code != unit.code:
+            raise Refusal("err_not_your_case", code=case.code)
+        self._require(case, ANSWERABLE)
+        case.status = CaseStatus.ANSWERED
+        if case.answered_at is None:
+            case.answered_at = self.now
+        await self._record(case, EventKind.ANSWERED, actor, text or None, attachments)
+        album_key = f"answer:{case.id}:{album_id}" if album_id else None
+        body = text or self.t("not_specified")
+        reporter = await self.reporter_of(case)
+        await self.tell(
+            reporter.recipient,
+            self.t("reporter_answered", code=case.code, unit=unit.name, answer=body)
+            if text
+            else "",
+            case,
+            attachments=attachments,
+            album_key=album_key and f"{album_key}:r",
+        )
+        await self.tell(
+            self.officers,
+            self.t("officers_answered", code=case.code, unit=unit.code, answer=body)
+            if text
+            else "",
+            case,
+            attachments=attachments,
+            album_key=album_key and f"{album_key}:o",
+        )
+        if text or album_id is None:
+            await self.tell(self.unit_chat(unit), self.t("unit_answer_sent", code=case.code), case)
+        return case
+
+    async def return_to_officers(self, code: str, unit: Unit, reason: str, actor: Actor) -> Case:
+        """The unit sends the case back (not its authority); officers must re-dispose."""
+        case = await self.find(code)
+        if case.unit_code != unit.code:
+            raise Refusal("err_not_your_case", code=case.code)
+        self._require(case, {CaseStatus.DISPOSED})
+        case.status = CaseStatus.RETURNED
+        await self._record(case, EventKind.RETURNED, actor, reason)
+        await self.tell(
+            self.officers,
+            self.t("officers_returned", code=case.code, unit=unit.code, reason=reason),
+            case,
+            buttons=views.officers_case_buttons(self.office, self.t, case.code),
+        )
+        await self.tell(self.unit_chat(unit), self.t("unit_returned", code=case.code), case)
+        return case
+
+    async def add_from_reporter(
+        self,
+        case: Case,
+        reporter: Reporter,
+        text: str,
+        attachments: tuple[Attachment, ...],
+        album_id: str | None,
+        first_of_album: bool,
+    ) -> Case:
+        """Appends what the reporter sent to their case and relays it to whoever holds it.
+
+        After `/lengkapi` this completes the report and the case moves on from where it
+        was; otherwise it is a follow-up message.
+        """
+        completing = case.status is CaseStatus.NEEDS_INFO
+        actor = Actor("reporter", reporter.address, case.reporter_name)
+        if completing:
+            case.status = case.status_before_info_request or CaseStatus.NEW
+            case.status_before_info_request = None
+        kind = EventKind.INFO_ADDED if completing else EventKind.FOLLOW_UP
+        await self._record(case, kind, actor, text or None, attachments)
+        body = text or self.t("not_specified")
+        album_key = f"reporter:{case.id}:{album_id}" if album_id else None
+        show_text = bool(text) or first_of_album
+        key = "officers_info_added" if kind is EventKind.INFO_ADDED else "officers_followup"
+        await self.tell(
+            self.officers,
+            self.t(key, code=case.code, text=body) if show_text else "",
+            case,
+            attachments=attachments,
+            album_key=album_key and f"{album_key}:o",
+        )
+        unit = self.office.unit(case.unit_code) if case.unit_code else None
+        if unit is not None and case.status in ANSWERABLE | {CaseStatus.NEEDS_INFO}:
+            await self.tell(
+                self.unit_chat(unit),
+                self.t("unit_followup", code=case.code, text=body) if show_text else "",
+                case,
+                attachments=attachments,
+                album_key=album_key and f"{album_key}:u",
+            )
+        if first_of_album:
+            reply = "info_added" if completing else "followup_added"
+            await self.tell(reporter.recipient, self.t(reply, code=case.code), case)
+        return case
+
+    async def rate(self, case: Case, reporter: Reporter, rating: int) -> Case:
+        """Stores the reporter's 1–5 satisfaction rating of a closed case."""
+        if case.reporter_id != reporter.id or not case.rating_requested:
+            raise Refusal("err_button_expired")
+        case.rating = rating
+        case.rating_requested = False
+        actor = Actor("reporter", reporter.address, case.reporter_name)
+        await self._record(case, EventKind.RATED, actor, str(rating))
+        await self.tell(
+            reporter.recipient, self.t("rating_thanks", code=case.code, rating=rating), case
+        )
+        await self.tell(
+            self.officers, self.t("officers_rated", code=case.code, rating=rating), case
+        )
+        return case
+
+    def unit_codes(self) -> str:
+        return ", ".join(u.code for u in self.office.units)

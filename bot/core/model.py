@@ -1,0 +1,278 @@
+"""The complaint domain: cases, reporters, attachments, and the messages the bot sends.
+
+Plain Python only: nothing here knows Telegram, Twilio, aiohttp or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+MAX_BUTTON_ACTION_BYTES = 64  # Telegram's callback_data limit
+
+
+class Channel(StrEnum):
+    """A chat platform through which the bot reaches a person."""
+
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
+class CaseStatus(StrEnum):
+    """The statuses the SOPs name (menunggu/baru … selesai, dikembalikan/ditolak)."""
+
+    NEW = "baru"
+    NEEDS_INFO = "perlu_dilengkapi"
+    DISPOSED = "didisposisi"
+    RETURNED = "dikembalikan"
+    ANSWERED = "dijawab"
+    CLOSED = "selesai"
+    REFUSED = "ditolak"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (CaseStatus.CLOSED, CaseStatus.REFUSED)
+
+
+class Privacy(StrEnum):
+    """How much of the reporter the units may see (LAPOR's anonim and rahasia)."""
+
+    NORMAL = "biasa"
+    ANONYMOUS = "anonim"  # name hidden from the unit
+    CONFIDENTIAL = "rahasia"  # the whole report is confidential
+
+    @property
+    def hides_name(self) -> bool:
+        return self is not Privacy.NORMAL
+
+
+class AttachmentKind(StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VIDEO = "video"
+    AUDIO = "audio"
+    VOICE = "voice"
+
+    @property
+    def groups_as_album(self) -> bool:
+        """Photos and videos can share an album; documents and audio cannot mix with them."""
+        return self in (AttachmentKind.PHOTO, AttachmentKind.VIDEO)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file someone sent: a reference the channel understands, plus what it is.
+
+    `ref` is channel-specific (a Telegram file_id, or a stored file path); `source`
+    names the channel that can resolve it.
+    """
+
+    kind: AttachmentKind
+    ref: str
+    source: Channel
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "ref": self.ref,
+            "source": self.source.value,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "size": self.size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attachment:
+        return cls(
+            kind=AttachmentKind(data["kind"]),
+            ref=data["ref"],
+            source=Channel(data["source"]),
+            file_name=data.get("file_name"),
+            mime_type=data.get("mime_type"),
+            size=data.get("size"),
+        )
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a message goes: a chat on a channel (a Telegram chat id, a WhatsApp number)."""
+
+    channel: Channel
+    address: str
+
+    def __str__(self) -> str:
+        return f"{self.channel.value}:{self.address}"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A tappable choice; `action` comes back when it is tapped (≤ 64 bytes)."""
+
+    label: str
+    action: str
+
+    def __post_init__(self) -> None:
+        size = len(self.action.encode("utf-8"))
+        if not 1 <= size <= MAX_BUTTON_ACTION_BYTES:
+            raise ValueError(f"button action must be 1-64 bytes, got {size}: {self.action!r}")
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message for one recipient, channel-free; adapters decide how to render it.
+
+    `purpose` marks messages people answer by replying to them (the case message in a
+    unit's group, a prompt asking an officer for a reason); the sender remembers the
+    ids the channel gave them so that a reply can be traced back to the case.
+    `album_key` lets attachments that arrive one by one (an album) join the message
+    still waiting in the outbox instead of going out as separate messages.
+    `answers_tap` is the channel's id of a button tap this message acknowledges; such a
+    message is shown as a short notice on the tapping person's screen.
+    """
+
+    recipient: Recipient
+    text: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    location: Location | None = None
+    case_id: int | None = None
+    purpose: str | None = None
+    album_key: str | None = None
+    answers_tap: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [[[b.label, b.action] for b in row] for row in self.buttons],
+            "attachments": [a.to_dict() for a in self.attachments],
+            "location": (
+                [self.location.latitude, self.location.longitude, self.location.label]
+                if self.location
+                else None
+            ),
+            "answers_tap": self.answers_tap,
+        }
+
+    @classmethod
+    def from_dict(
+        cls,
+        recipient: Recipient,
+        data: dict[str, Any],
+        *,
+        case_id: int | None = None,
+        purpose: str | None = None,
+        album_key: str | None = None,
+    ) -> OutgoingMessage:
+        loc = data.get("location")
+        return cls(
+            recipient=recipient,
+            text=data.get("text", ""),
+            buttons=tuple(
+                tuple(Button(label, action) for label, action in row)
+                for row in data.get("buttons", [])
+            ),
+            attachments=tuple(Attachment.from_dict(a) for a in data.get("attachments", [])),
+            location=Location(loc[0], loc[1], loc[2]) if loc else None,
+            case_id=case_id,
+            purpose=purpose,
+            album_key=album_key,
+            answers_tap=data.get("answers_tap"),
+        )
+
+
+@dataclass
+class Reporter:
+    """A citizen, identified by channel and address (Telegram chat id, WhatsApp number)."""
+
+    channel: Channel
+    address: str
+    display_name: str | None = None
+    id: int | None = None
+    last_inbound_at: datetime | None = None
+
+    @property
+    def recipient(self) -> Recipient:
+        return Recipient(self.channel, self.address)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, for the audit trail."""
+
+    role: str  # "reporter" | "officer" | "unit" | "system"
+    user_id: str | None = None
+    name: str | None = None
+    chat_id: str | None = None
+
+    def describe(self) -> str:
+        who = self.name or (f"#{self.user_id}" if self.user_id else self.role)
+        return who
+
+
+SYSTEM = Actor(role="system", name="sistem")
+
+
+class EventKind(StrEnum):
+    SUBMITTED = "diterima"
+    INFO_REQUESTED = "minta_kelengkapan"
+    INFO_ADDED = "kelengkapan_diterima"
+    FOLLOW_UP = "pesan_tambahan"
+    DISPOSED = "disposisi"
+    ANSWERED = "dijawab"
+    RETURNED = "dikembalikan"
+    REFUSED = "ditolak"
+    CLOSED = "selesai"
+    RATED = "penilaian"
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """One line of a case's audit trail."""
+
+    kind: EventKind
+    at: datetime
+    actor: Actor
+    note: str | None = None
+    status_after: CaseStatus | None = None
+    unit_code: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass
+class Case:
+    """A complaint (pengaduan) and where it stands."""
+
+    code: str
+    reporter_id: int
+    channel: Channel
+    description: str
+    created_at: datetime
+    privacy: Privacy = Privacy.NORMAL
+    status: CaseStatus = CaseStatus.NEW
+    location_text: str | None = None
+    location: Location | None = None
+    occurred_text: str | None = None
+    reporter_name: str | None = None
+    reporter_contact: str | None = None
+    unit_code: str | None = None
+    status_before_info_request: CaseStatus | None = None
+    updated_at: datetime | None = None
+    disposed_at: datetime | None = None
+    answered_at: datetime | None = None
+    closed_at: datetime | None = None
+    rating: int | None = None
+    rating_requested: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+    id: int | None = None

@@ -1,0 +1,65 @@
+"""Who may do what, and where: commands are honoured only in the chat they belong to."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.core.office import Office
+
+
+class Audience(StrEnum):
+    CITIZEN = "citizen"  # a private chat
+    OFFICERS = "officers"  # the officers' group
+    UNIT = "unit"  # a unit's group
+    SUPERVISOR = "supervisor"  # the supervisor chat
+    STRANGER = "stranger"  # a group the agency file does not know
+
+
+class Action(StrEnum):
+    DISPOSE = "disposisi"
+    REQUEST_INFO = "lengkapi"
+    REFUSE = "tolak"
+    CLOSE = "selesai"
+    SHOW_CASE = "kasus"
+    QUEUE = "antrian"
+    ANSWER = "jawab"
+    RETURN = "kembalikan"
+    HELP = "bantuan"
+
+
+ALLOWED: dict[Action, frozenset[Audience]] = {
+    Action.DISPOSE: frozenset({Audience.OFFICERS}),
+    Action.REQUEST_INFO: frozenset({Audience.OFFICERS}),
+    Action.REFUSE: frozenset({Audience.OFFICERS}),
+    Action.CLOSE: frozenset({Audience.OFFICERS}),
+    Action.QUEUE: frozenset({Audience.OFFICERS}),
+    Action.SHOW_CASE: frozenset({Audience.OFFICERS, Audience.UNIT}),  # units: own cases only
+    Action.ANSWER: frozenset({Audience.UNIT}),  # only for cases disposed to that unit
+    Action.RETURN: frozenset({Audience.UNIT}),
+    Action.HELP: frozenset(Audience),
+}
+
+
+def audience_of(office: Office, chat_id: str, *, private: bool) -> Audience:
+    """Tells which audience a chat is (by the ids in the agency file)."""
+    if private:
+        return Audience.CITIZEN
+    if chat_id == office.officers_chat_id:
+        return Audience.OFFICERS
+    if office.unit_for_chat(chat_id) is not None:
+        return Audience.UNIT
+    if chat_id == office.supervisor_chat_id:
+        return Audience.SUPERVISOR
+    return Audience.STRANGER
+
+
+def refusal_for(action: Action, audience: Audience) -> str | None:
+    """The template key of the polite refusal, or None when the action is allowed here."""
+    allowed = ALLOWED[action]
+    if audience in allowed:
+        return None
+    if audience is Audience.STRANGER:
+        return "err_unregistered_chat"
+    if allowed == frozenset({Audience.UNIT}):
+        return "err_units_only"
+    return "err_officers_only"

@@ -1,0 +1,133 @@
+"""What the core needs from the outside world, named for the role each plays.
+
+Storage implements these with SQLAlchemy (`storage/`); unit tests use the in-memory
+fakes in `tests/fakes.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.core.model import (
+    Attachment,
+    Case,
+    CaseEvent,
+    Channel,
+    OutgoingMessage,
+    Recipient,
+    Reporter,
+)
+
+
+@dataclass
+class DialogueState:
+    """Where a citizen is in the intake dialogue, and what they have said so far."""
+
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SentRef:
+    """What a message the bot sent was about, found from the id the channel gave it."""
+
+    case_id: int | None
+    purpose: str | None
+
+
+class CaseRepository(Protocol):
+    async def add(self, case: Case) -> Case:
+        """Stores a new case with its intake attachments and gives it an id."""
+
+    async def code_exists(self, code: str) -> bool: ...
+
+    async def get(self, case_id: int) -> Case | None: ...
+
+    async def get_by_code(self, code: str) -> Case | None: ...
+
+    async def update(self, case: Case) -> None:
+        """Saves the case's fields (not its intake attachments, which never change)."""
+
+    async def open_cases_of_reporter(self, reporter_id: int) -> list[Case]:
+        """The reporter's open cases, newest first."""
+
+    async def recent_cases_of_reporter(self, reporter_id: int, limit: int) -> list[Case]:
+        """The reporter's cases, newest first."""
+
+    async def open_cases(self, limit: int) -> list[Case]:
+        """All open cases, oldest first."""
+
+    async def awaiting_rating(self, reporter_id: int) -> Case | None:
+        """The reporter's most recently closed case still waiting for a rating."""
+
+    async def add_event(self, case_id: int, event: CaseEvent) -> None: ...
+
+    async def events(self, case_id: int) -> list[CaseEvent]:
+        """The case's audit trail, oldest first."""
+
+
+class ReporterRepository(Protocol):
+    async def get_or_create(
+        self, channel: Channel, address: str, display_name: str | None
+    ) -> Reporter: ...
+
+    async def get(self, reporter_id: int) -> Reporter | None: ...
+
+    async def touch(self, reporter: Reporter, at: datetime) -> None:
+        """Records that the reporter just wrote (and their current display name)."""
+
+
+class DialogueRepository(Protocol):
+    async def load(self, reporter_id: int) -> DialogueState | None: ...
+
+    async def save(self, reporter_id: int, state: DialogueState) -> None: ...
+
+    async def clear(self, reporter_id: int) -> None: ...
+
+
+class Outbox(Protocol):
+    async def enqueue(self, message: OutgoingMessage) -> None:
+        """Queues a message, in the caller's transaction; the sender delivers it later.
+
+        A message with an `album_key` joins a still-waiting message with the same key
+        and recipient (its attachments are appended) instead of queueing anew.
+        """
+
+    async def find_sent(self, recipient: Recipient, message_id: str) -> SentRef | None:
+        """What the bot's message with this channel id (in this chat) was about."""
+
+
+class UnitOfWork(Protocol):
+    """One database transaction: everything a single inbound message changes."""
+
+    @property
+    def cases(self) -> CaseRepository: ...
+
+    @property
+    def reporters(self) -> ReporterRepository: ...
+
+    @property
+    def dialogues(self) -> DialogueRepository: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, time-zone aware (UTC)."""
+
+
+__all__ = [
+    "Attachment",
+    "CaseRepository",
+    "Clock",
+    "DialogueRepository",
+    "DialogueState",
+    "Outbox",
+    "ReporterRepository",
+    "SentRef",
+    "UnitOfWork",
+]

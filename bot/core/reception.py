@@ -1,0 +1,374 @@
+"""What happens to a citizen's message: a command, a step of the intake dialogue, a
+rating, or more information for a case already filed. One path for every channel.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core import views
+from bot.core.cases import CaseDesk, Refusal
+from bot.core.codes import PATTERN, find_code
+from bot.core.dialogue import (
+    CHOOSE_CASE,
+    IDLE,
+    Choice,
+    CitizenInput,
+    IntakeDialogue,
+    Outcome,
+    Reply,
+    is_emergency,
+    match_choice,
+    remember_album,
+)
+from bot.core.model import Attachment, Button, Case, CaseStatus, Channel, Reporter
+from bot.core.ports import DialogueState
+
+CHOICE_PREFIX = "c:"
+RATING_PREFIX = "r:"
+CASE_CHOICE_PREFIX = "o:"
+MAX_REMEMBERED_ALBUM_CASES = 20
+
+# Citizens may type commands with or without a leading "/" (WhatsApp has no commands).
+_COMMANDS = {
+    "start": "start",
+    "mulai": "start",
+    "baru": "start",
+    "status": "status",
+    "cek": "status",
+    "batal": "cancel",
+    "cancel": "cancel",
+    "bantuan": "help",
+    "help": "help",
+    "menu": "help",
+}
+_COMMAND = re.compile(r"^/?([a-z]+)(?:@\w+)?(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class CitizenMessage:
+    """A message from a citizen in a private chat, as the channel adapters give it."""
+
+    channel: Channel
+    address: str
+    profile_name: str | None
+    input: CitizenInput
+    channel_contact: str | None = None  # known contact (a WhatsApp number)
+
+
+def citizen_command(text: str) -> tuple[str, str] | None:
+    """Recognises `status ADU-XXXX`, `/batal`, `bantuan`… as (command, argument)."""
+    match = _COMMAND.match(text.strip())
+    if not match:
+        return None
+    command = _COMMANDS.get(match.group(1).lower())
+    argument = (match.group(2) or "").strip()
+    if command is None:
+        return None
+    if command == "status" and argument and not PATTERN.search(argument.upper()):
+        return None  # "status jalan rusak…" is a sentence, not the command
+    if command in ("cancel", "help") and argument:
+        return None
+    if command == "start" and not text.strip().startswith("/") and argument:
+        return None  # "baru saja terjadi…" is a sentence; "/start payload" is a deep link
+    return command, argument
+
+
+class Reception:
+    """Routes one citizen message; everything it says goes to the outbox."""
+
+    def __init__(self, desk: CaseDesk) -> None:
+        self.desk = desk
+        self.t = desk.t
+        self.dialogue = IntakeDialogue(desk.t, desk.office.name)
+
+    async def receive(self, message: CitizenMessage) -> None:
+        uow = self.desk.uow
+        reporter = await uow.reporters.get_or_create(
+            message.channel, message.address, message.profile_name
+        )
+        await uow.reporters.touch(reporter, self.desk.now)
+        assert reporter.id is not None
+        inp = message.input
+        state = await uow.dialogues.load(reporter.id) or DialogueState(IDLE, {})
+        try:
+            await self._route(reporter, message, inp, state)
+        except Refusal as refusal:
+            await self.say(reporter, Reply(self.t(refusal.key, **refusal.params)))
+
+    async def _route(
+        self, reporter: Reporter, message: CitizenMessage, inp: CitizenInput, state: DialogueState
+    ) -> None:
+        assert reporter.id is not None
+        command = citizen_command(inp.text) if inp.text and not inp.attachments else None
+        if command is not None:
+            await self._command(reporter, message, state, *command)
+            return
+        if inp.action and inp.action.startswith(RATING_PREFIX):
+            await self._rate_tapped(reporter, inp.action)
+            return
+        if state.step not in (IDLE, CHOOSE_CASE):
+            outcome = self.dialogue.advance(state, _strip_choice(inp))
+            await self._finish_dialogue(reporter, outcome)
+            return
+        if await self._typed_rating(reporter, inp):
+            return
+        if state.step == CHOOSE_CASE:
+            await self._choose_case(reporter, state, inp)
+            return
+        await self._outside_dialogue(reporter, message, inp, state)
+
+    # ------------------------------------------------------------------ commands
+    async def _command(
+        self,
+        reporter: Reporter,
+        message: CitizenMessage,
+        state: DialogueState,
+        command: str,
+        argument: str,
+    ) -> None:
+        assert reporter.id is not None
+        dialogues = self.desk.uow.dialogues
+        if command == "start":
+            outcome = self.dialogue.begin(
+                profile_name=message.profile_name,
+                channel_contact=message.channel_contact,
+                albums=state.data.get("albums"),
+            )
+            await self._finish_dialogue(reporter, outcome)
+        elif command == "cancel":
+            if state.step in (IDLE, CHOOSE_CASE):
+                await self.say(reporter, Reply(self.t("nothing_to_cancel")))
+            else:
+                await dialogues.save(reporter.id, _idle(state))
+                await self.say(reporter, Reply(self.t("cancelled")))
+        elif command == "help":
+            await self.say(reporter, Reply(self.t("help_citizen", agency=self.desk.office.name)))
+        else:
+            await self._status(reporter, argument)
+
+    async def _status(self, reporter: Reporter, argument: str) -> None:
+        """Shows the reporter their own cases (never anyone else's)."""
+        assert reporter.id is not None
+        t, office = self.t, self.desk.office
+        code = find_code(argument) if argument else None
+        if code is not None:
+            case = await self.desk.uow.cases.get_by_code(code)
+            if case is None or case.reporter_id != reporter.id:
+                await self.say(reporter, Reply(t("status_not_found", code=code)))
+                return
+            unit = office.unit(case.unit_code) if case.unit_code else None
+            text = t(
+                "status_detail",
+                code=case.code,
+                status=t(f"status_{case.status.value}"),
+                date=views.local_time(office, t, case.created_at),
+                description=case.description,
+                unit_line=t("status_unit_line", unit=unit.name) if unit else "",
+            )
+            await self.say(reporter, Reply(text))
+            return
+        cases = await self.desk.uow.cases.recent_cases_of_reporter(reporter.id, 10)
+        if not cases:
+            await self.say(reporter, Reply(t("status_none")))
+            return
+        lines = [t("status_header")] + [
+            t(
+                "status_line",
+                code=c.code,
+                status=t(f"status_{c.status.value}"),
+                date=views.local_time(office, t, c.created_at),
+            )
+            for c in cases
+        ]
+        await self.say(reporter, Reply("\n".join(lines)))
+
+    # ------------------------------------------------------------------ dialogue
+    async def _finish_dialogue(self, reporter: Reporter, outcome: Outcome) -> None:
+        assert reporter.id is not None
+        for reply in outcome.replies:
+            await self.say(reporter, reply)
+        if outcome.state is not None:
+            await self.desk.uow.dialogues.save(reporter.id, outcome.state)
+            return
+        await self.desk.uow.dialogues.save(reporter.id, DialogueState(IDLE, {"albums": []}))
+        if outcome.submission is not None:
+            await self.desk.submit(reporter, outcome.submission)
+
+    # ------------------------------------------------------------------ ratings
+    async def _rate_tapped(self, reporter: Reporter, action: str) -> None:
+        _, code, value = [*action.split(":"), "", ""][:3]
+        case = await self.desk.uow.cases.get_by_code(code)
+        if case is None or not value.isdigit() or not 1 <= int(value) <= 5:
+            raise Refusal("err_button_expired")
+        await self.desk.rate(case, reporter, int(value))
+
+    async def _typed_rating(self, reporter: Reporter, inp: CitizenInput) -> bool:
+        text = inp.clean_text
+        if inp.attachments or len(text) != 1 or text not in "12345":
+            return False
+        assert reporter.id is not None
+        case = await self.desk.uow.cases.awaiting_rating(reporter.id)
+        if case is None:
+            return False
+        await self.desk.rate(case, reporter, int(text))
+        return True
+
+    # ------------------------------------------------------------------ after filing
+    async def _outside_dialogue(
+        self, reporter: Reporter, message: CitizenMessage, inp: CitizenInput, state: DialogueState
+    ) -> None:
+        assert reporter.id is not None
+        uow = self.desk.uow
+        if inp.clean_text and is_emergency(self.t, inp.clean_text):
+            await self.say(reporter, Reply(self.t("emergency")))
+        album_cases: dict[str, str] = state.data.setdefault("album_cases", {})
+        first_of_album = remember_album(state.data, inp.album_id)
+        if inp.album_id and not first_of_album and inp.album_id in album_cases:
+            case = await uow.cases.get_by_code(album_cases[inp.album_id])
+            if case is not None:
+                await self._add(reporter, case, inp, first_of_album=False)
+                await uow.dialogues.save(reporter.id, state)
+                return
+        if inp.action or (inp.unsupported and not inp.clean_text):
+            await uow.dialogues.save(reporter.id, state)
+            key = "err_button_expired" if inp.action else "unsupported_input"
+            await self.say(
+                reporter,
+                Reply(self.t(key) + "\n\n" + self.t("help_citizen", agency=self.desk.office.name)),
+            )
+            return
+        open_cases = await uow.cases.open_cases_of_reporter(reporter.id)
+        waiting = [c for c in open_cases if c.status is CaseStatus.NEEDS_INFO]
+        targets = waiting if len(waiting) == 1 else open_cases
+        if not targets:
+            outcome = self.dialogue.begin(
+                profile_name=message.profile_name,
+                channel_contact=message.channel_contact,
+                first=inp,
+                albums=state.data.get("albums"),
+            )
+            await self._finish_dialogue(reporter, outcome)
+            return
+        if len(targets) == 1:
+            case = targets[0]
+            if inp.album_id:
+                _remember_album_case(album_cases, inp.album_id, case.code)
+            await uow.dialogues.save(reporter.id, state)
+            await self._add(reporter, case, inp, first_of_album=first_of_album)
+            return
+        state.step = CHOOSE_CASE
+        state.data["pending"] = _pending(inp)
+        state.data["pending_album"] = inp.album_id
+        state.data["choices"] = [c.code for c in targets[:8]]
+        await uow.dialogues.save(reporter.id, state)
+        await self.say(reporter, Reply(self.t("followup_choose_case"), self._case_choices(state)))
+
+    async def _choose_case(
+        self, reporter: Reporter, state: DialogueState, inp: CitizenInput
+    ) -> None:
+        assert reporter.id is not None
+        uow = self.desk.uow
+        if inp.album_id and inp.album_id == state.data.get("pending_album"):
+            state.data["pending"]["attachments"] += [a.to_dict() for a in inp.attachments]
+            await uow.dialogues.save(reporter.id, state)
+            return
+        choices = self._case_choices(state)
+        action = (
+            inp.action[len(CASE_CHOICE_PREFIX) :]
+            if inp.action and inp.action.startswith(CASE_CHOICE_PREFIX)
+            else None
+        )
+        code = match_choice(choices, CitizenInput(text=inp.text, action=action))
+        if code is None and inp.text:
+            found = find_code(inp.text)
+            code = found if found in state.data.get("choices", []) else None
+        if code is None:
+            listed = ", ".join(f"{n}. {c.label}" for n, c in enumerate(choices, 1))
+            await self.say(reporter, Reply(self.t("choose_one", options=listed), choices))
+            return
+        case = await uow.cases.get_by_code(code)
+        pending: dict[str, Any] = state.data.pop("pending", {})
+        album = state.data.pop("pending_album", None)
+        state.data.pop("choices", None)
+        state.step = IDLE
+        if album:
+            _remember_album_case(state.data.setdefault("album_cases", {}), album, code)
+        await uow.dialogues.save(reporter.id, state)
+        if case is None or not case.status.is_open:
+            await self.say(reporter, Reply(self.t("followup_closed_case", code=code)))
+            return
+        restored = CitizenInput(
+            text=pending.get("text"),
+            attachments=tuple(Attachment.from_dict(a) for a in pending.get("attachments", [])),
+            album_id=album,
+        )
+        await self._add(reporter, case, restored, first_of_album=True)
+
+    def _case_choices(self, state: DialogueState) -> tuple[Choice, ...]:
+        return tuple(Choice(code, code) for code in state.data.get("choices", []))
+
+    async def _add(
+        self, reporter: Reporter, case: Case, inp: CitizenInput, *, first_of_album: bool
+    ) -> None:
+        text = (inp.text or "").strip()
+        if inp.location is not None:
+            where = f"{inp.location.latitude:.5f}, {inp.location.longitude:.5f}"
+            text = f"{text}\n📍 {where}".strip()
+        if not text and not inp.attachments:
+            await self.say(reporter, Reply(self.t("unsupported_input")))
+            return
+        await self.desk.add_from_reporter(
+            case, reporter, text, inp.attachments, inp.album_id, first_of_album
+        )
+
+    # ------------------------------------------------------------------ output
+    async def say(self, reporter: Reporter, reply: Reply) -> None:
+        prefix = (
+            CASE_CHOICE_PREFIX
+            if reply.choices and all(PATTERN.fullmatch(c.value) for c in reply.choices)
+            else CHOICE_PREFIX
+        )
+        buttons = tuple((Button(c.label, prefix + c.value),) for c in reply.choices)
+        await self.desk.tell(reporter.recipient, reply.text, buttons=_compact(buttons))
+
+
+def _compact(rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], ...]:
+    """Puts short choices side by side (up to three a row), long ones alone."""
+    flat = [b for row in rows for b in row]
+    if all(len(b.label) <= 12 for b in flat):
+        return tuple(tuple(flat[i : i + 3]) for i in range(0, len(flat), 3))
+    return rows
+
+
+def _strip_choice(inp: CitizenInput) -> CitizenInput:
+    if inp.action and inp.action.startswith(CHOICE_PREFIX):
+        return CitizenInput(
+            text=inp.text,
+            attachments=inp.attachments,
+            location=inp.location,
+            contact=inp.contact,
+            action=inp.action[len(CHOICE_PREFIX) :],
+            album_id=inp.album_id,
+            unsupported=inp.unsupported,
+        )
+    return inp
+
+
+def _pending(inp: CitizenInput) -> dict[str, Any]:
+    text = inp.text or ""
+    if inp.location is not None:
+        text = f"{text}\n📍 {inp.location.latitude:.5f}, {inp.location.longitude:.5f}".strip()
+    return {"text": text, "attachments": [a.to_dict() for a in inp.attachments]}
+
+
+def _idle(state: DialogueState) -> DialogueState:
+    return DialogueState(IDLE, {"albums": state.data.get("albums", [])})
+
+
+def _remember_album_case(album_cases: dict[str, str], album_id: str, code: str) -> None:
+    album_cases[album_id] = code
+    for old in list(album_cases)[:-MAX_REMEMBERED_ALBUM_CASES]:
+        del album_cases[old]

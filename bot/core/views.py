@@ -1,0 +1,148 @@
+"""How a case reads for each audience: officers see everything, units what they need."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core.dialogue import describe_location
+from bot.core.model import Button, Case, CaseEvent, Privacy
+from bot.core.office import Office
+from bot.core.texts import Texts
+
+
+def local_time(office: Office, t: Texts, moment: datetime) -> str:
+    return moment.astimezone(office.timezone).strftime(t("date_format"))
+
+
+def attachments_line(t: Texts, count: int) -> str:
+    return t("attachment_count", count=count) if count else t("no_attachments")
+
+
+def note_line(t: Texts, note: str | None) -> str:
+    return t("note_line", note=note) if note else ""
+
+
+def unit_label(office: Office, code: str | None) -> str:
+    unit = office.unit(code) if code else None
+    return f"{unit.name} ({unit.code})" if unit else (code or "-")
+
+
+def officers_case_message(office: Office, t: Texts, case: Case) -> str:
+    """The relay of a new case to the officers' group: everything, identity included."""
+    dash = t("not_specified")
+    return t(
+        "officers_new_case",
+        code=case.code,
+        channel=t(f"channel_{case.channel.value}"),
+        privacy=t(f"privacy_{case.privacy.value}"),
+        name=case.reporter_name or dash,
+        contact=case.reporter_contact or dash,
+        description=case.description,
+        location=describe_location(t, case.location_text, case.location),
+        occurred=case.occurred_text or dash,
+        attachments=attachments_line(t, len(case.attachments)),
+    )
+
+
+def officers_case_buttons(office: Office, t: Texts, code: str) -> tuple[tuple[Button, ...], ...]:
+    """The common actions on a new case, one tap each (callback data ≤ 64 bytes)."""
+    units = [Button(t("btn_dispose", unit=u.code), f"d:{code}:{u.code}") for u in office.units]
+    rows = [tuple(units[i : i + 3]) for i in range(0, len(units), 3)]
+    rows.append((Button(t("btn_request_info"), f"l:{code}"), Button(t("btn_refuse"), f"t:{code}")))
+    return tuple(rows)
+
+
+def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) -> str:
+    """The case as its unit sees it: never the phone number; no name when anonim/rahasia."""
+    dash = t("not_specified")
+    if case.privacy is Privacy.NORMAL:
+        reporter = case.reporter_name or dash
+    else:
+        reporter = t("unit_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
+    return t(
+        "unit_new_case",
+        code=case.code,
+        unit=unit_label(office, case.unit_code),
+        reporter=reporter,
+        description=case.description,
+        location=describe_location(t, case.location_text, case.location),
+        occurred=case.occurred_text or dash,
+        attachments=attachments_line(t, len(case.attachments)),
+        note_line=note_line(t, note),
+    )
+
+
+def case_detail(
+    office: Office, t: Texts, case: Case, events: list[CaseEvent], *, for_unit: bool
+) -> str:
+    """`/kasus`: the case and its history. Units get the privacy-filtered view."""
+    dash = t("not_specified")
+    hide = for_unit and case.privacy is not Privacy.NORMAL
+    history = "\n".join(
+        t(
+            "history_line",
+            date=local_time(office, t, e.at),
+            event=t(f"event_{e.kind.value}"),
+            actor=_actor(t, e, hide_reporter=hide),
+            note=f": {e.note}" if e.note else "",
+        )
+        for e in events
+    )
+    if hide:
+        name = t("unit_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
+    else:
+        name = case.reporter_name or dash
+    return t(
+        "case_detail",
+        code=case.code,
+        status=t(f"status_{case.status.value}"),
+        date=local_time(office, t, case.created_at),
+        channel=t(f"channel_{case.channel.value}"),
+        privacy=t(f"privacy_{case.privacy.value}"),
+        name=name,
+        contact=dash if for_unit else (case.reporter_contact or dash),
+        unit=unit_label(office, case.unit_code),
+        description=case.description,
+        location=describe_location(t, case.location_text, case.location),
+        occurred=case.occurred_text or dash,
+        attachments=attachments_line(t, len(case.attachments)),
+        rating=f"{case.rating}/5" if case.rating else dash,
+        history=history or dash,
+    )
+
+
+def _actor(t: Texts, event: CaseEvent, *, hide_reporter: bool) -> str:
+    if event.actor.role == "reporter":
+        return t("role_reporter") if hide_reporter or not event.actor.name else event.actor.name
+    if event.actor.role == "system":
+        return t("role_system")
+    return event.actor.describe()
+
+
+def age(t: Texts, delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return t("age_minutes", minutes=max(minutes, 0))
+    if minutes < 24 * 60:
+        return t("age_hours", hours=minutes // 60)
+    return t("age_days", days=minutes // (24 * 60))
+
+
+def queue(office: Office, t: Texts, cases: list[Case], now: datetime, total: int) -> str:
+    """`/antrian`: the open cases, oldest first."""
+    if not cases:
+        return t("queue_empty")
+    lines = [t("queue_header", count=total)]
+    for case in cases:
+        lines.append(
+            t(
+                "queue_line",
+                code=case.code,
+                status=t(f"status_{case.status.value}"),
+                unit=t("queue_unit", unit=case.unit_code) if case.unit_code else "",
+                age=age(t, now - case.created_at),
+            )
+        )
+    if total > len(cases):
+        lines.append(t("queue_more", count=total - len(cases)))
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""The inbound processor: handles each recorded update exactly once, in arrival order.
+
+Webhooks and the poller only record updates (committed before Telegram gets its 2xx).
+This loop takes them in order and handles each in one transaction that also marks it
+done, so a crash at any moment either keeps the whole effect or none of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.core.cases import CaseDesk
+from bot.core.office import Office
+from bot.core.ports import Clock
+from bot.core.texts import Texts
+from handlers.telegram import BotIdentity, handle_update
+from storage.database import Database
+from storage.uow import InboundRow, SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+SourceHandler = Callable[[SqlUnitOfWork, CaseDesk, dict[str, Any]], Awaitable[None]]
+BATCH = 100
+IDLE_WAIT = 1.0
+DB_RETRY_WAIT = 2.0
+
+
+class InboundProcessor:
+    """Turns recorded updates into case changes and outgoing messages."""
+
+    def __init__(
+        self,
+        db: Database,
+        office: Office,
+        texts: Texts,
+        clock: Clock,
+        sources: dict[str, SourceHandler],
+        after_commit: Callable[[], None],
+    ) -> None:
+        self.db = db
+        self.office = office
+        self.texts = texts
+        self.clock = clock
+        self.sources = sources
+        self.after_commit = after_commit
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Tells the processor an update was recorded."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Processes until cancelled."""
+        while True:
+            self._wake.clear()
+            try:
+                handled = await self.process_pending()
+            except (OperationalError, DBAPIError, OSError):
+                log.warning("inbound: database unavailable, retrying", exc_info=True)
+                await asyncio.sleep(DB_RETRY_WAIT)
+                continue
+            if handled:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_WAIT)
+
+    async def process_pending(self) -> int:
+        """Handles every recorded update not yet handled; returns how many."""
+        async with self.db.transaction() as uow:
+            rows = await uow.inbound.pending(BATCH)
+        for row in rows:
+            await self.process(row)
+        return len(rows)
+
+    async def process(self, row: InboundRow) -> None:
+        handler = self.sources.get(row.source)
+        try:
+            async with self.db.transaction() as uow:
+                if handler is not None:
+                    desk = CaseDesk(uow, self.office, self.texts, self.clock.now())
+                    await handler(uow, desk, row.payload)
+                else:
+                    log.error("inbound: no handler for source %s", row.source)
+                await uow.inbound.mark_done(row.id, self.clock.now())
+        except (OperationalError, DBAPIError, OSError):
+            raise  # the database is down: leave the update pending and try again later
+        except Exception as exc:
+            # A bug must not block every later update: record it and move on.
+            log.exception("inbound: %s update %s failed", row.source, row.external_id)
+            async with self.db.transaction() as uow:
+                await uow.inbound.mark_failed(
+                    row.id, f"{type(exc).__name__}: {exc}", self.clock.now()
+                )
+            return
+        self.after_commit()
+
+
+def telegram_source(me: BotIdentity) -> SourceHandler:
+    """Handles a Telegram update: records group migrations, then hands it to the handlers."""
+
+    async def handle(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
+        message = payload.get("message") or {}
+        if "migrate_to_chat_id" in message:
+            old, new = str(message["chat"]["id"]), str(message["migrate_to_chat_id"])
+            log.info("telegram group %s became supergroup %s", old, new)
+            await uow.chats.record_migration(old, new, desk.now)
+            return
+        if "migrate_from_chat_id" in message:
+            return
+        await handle_update(desk, payload, me, uow.chats.original)
+
+    return handle
+
+
+def telegram_chat_key(update: dict[str, Any]) -> str:
+    """The chat an update belongs to (for ordering), or "" when it has none."""
+    for key in ("message", "edited_message", "channel_post", "my_chat_member", "chat_member"):
+        value = update.get(key)
+        if isinstance(value, dict) and isinstance(value.get("chat"), dict):
+            return str(value["chat"].get("id", ""))
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return str(message["chat"].get("id", ""))
+        sender = query.get("from")
+        if isinstance(sender, dict):
+            return str(sender.get("id", ""))
+    return ""

@@ -1,0 +1,196 @@
+"""The outbox sender: delivers queued messages in order per chat, within rate limits.
+
+Messages are written to the outbox in the same transaction as the change that caused
+them; this loop sends them. A message whose send was interrupted after the provider
+accepted a part may repeat that one part once after a restart; nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.channels.base import (
+    ChatMoved,
+    MessageChannel,
+    PermanentFailure,
+    RetryLater,
+    TemporaryFailure,
+)
+from bot.core.model import Channel, OutgoingMessage, Recipient
+from bot.core.ports import Clock
+from bot.core.texts import Texts
+from bot.ratelimit import RateLimiter
+from storage.database import Database
+from storage.uow import OutboxRow
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+IDLE_WAIT = 1.0
+MAX_BACKOFF = 300.0
+MAX_MIGRATION_HOPS = 3
+
+
+class OutboxSender:
+    """Sends what the outbox holds, per chat in order, with retries and rate limits."""
+
+    def __init__(
+        self,
+        db: Database,
+        channels: dict[Channel, tuple[MessageChannel, RateLimiter]],
+        clock: Clock,
+        texts: Texts,
+        officers_chat_id: str,
+        on_failure: Callable[[OutboxRow, str], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.channels = channels
+        self.clock = clock
+        self.texts = texts
+        self.officers = Recipient(Channel.TELEGRAM, officers_chat_id)
+        self._wake = asyncio.Event()
+        self._busy: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._current: dict[str, str] = {}
+        self.on_failure = on_failure
+
+    def wake(self) -> None:
+        """Tells the sender new messages are waiting (called after a commit)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Sends until cancelled."""
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    await self.send_due()
+                except Exception:  # the database may be down: keep trying
+                    log.exception("outbox: could not read due messages")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_WAIT)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def send_due(self) -> int:
+        """Starts delivery of every chat's next due message; returns how many started."""
+        async with self.db.transaction() as uow:
+            rows = await uow.sending.due(self.clock.now(), BATCH, set(self._busy))
+        for row in rows:
+            key = (row.recipient.channel.value, row.recipient.address)
+            if key in self._busy:
+                continue
+            self._busy.add(key)
+            task = asyncio.create_task(self._deliver_chat(row, key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(rows)
+
+    async def drain(self) -> None:
+        """Waits for deliveries under way (used on shutdown and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _deliver_chat(self, row: OutboxRow, key: tuple[str, str]) -> None:
+        try:
+            await self._deliver(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox: delivering message %s failed unexpectedly", row.id)
+            await self._retry(row, TemporaryFailure("unexpected error"), None)
+        finally:
+            self._busy.discard(key)
+            self._wake.set()  # the chat's next message may be due
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        channel, limiter = self.channels[row.recipient.channel]
+        parts = channel.render(row.message)
+        address = await self._address(row.recipient)
+        done = row.parts_done
+        hops = 0
+        while done < len(parts):
+            part = parts[done]
+            await limiter.acquire(address, part.weight, group=channel.is_group(address))
+            try:
+                ids = await channel.send(address, part)
+            except ChatMoved as moved:
+                hops += 1
+                if hops > MAX_MIGRATION_HOPS:
+                    await self._fail(row, PermanentFailure(str(moved)))
+                    return
+                log.info("chat %s moved to %s", address, moved.new_address)
+                async with self.db.transaction() as uow:
+                    await uow.chats.record_migration(address, moved.new_address, self.clock.now())
+                self._current.pop(row.recipient.address, None)
+                address = moved.new_address
+                continue
+            except RetryLater as exc:
+                await self._retry(row, exc, exc.seconds)
+                return
+            except TemporaryFailure as exc:
+                await self._retry(row, exc, None)
+                return
+            except PermanentFailure as exc:
+                await self._fail(row, exc)
+                return
+            done += 1
+            async with self.db.transaction() as uow:
+                await uow.sending.part_sent(row.id, done, ids)
+                if done == len(parts):
+                    await uow.sending.mark_sent(row.id, self.clock.now())
+        if not parts:
+            async with self.db.transaction() as uow:
+                await uow.sending.mark_sent(row.id, self.clock.now())
+
+    async def _address(self, recipient: Recipient) -> str:
+        """The chat's current id (a group may have become a supergroup)."""
+        if recipient.channel is not Channel.TELEGRAM or not recipient.address.startswith("-"):
+            return recipient.address
+        cached = self._current.get(recipient.address)
+        if cached is None:
+            async with self.db.transaction() as uow:
+                cached = await uow.chats.current(recipient.address)
+            self._current[recipient.address] = cached
+        return cached
+
+    async def _retry(self, row: OutboxRow, exc: Exception, seconds: float | None) -> None:
+        if seconds is None:
+            seconds = min(2.0 ** min(row.attempts, 10), MAX_BACKOFF)
+        when = self.clock.now() + timedelta(seconds=seconds)
+        log.warning("outbox: message %s to %s waits %.0fs: %s", row.id, row.recipient, seconds, exc)
+        async with self.db.transaction() as uow:
+            await uow.sending.retry_later(row.id, when, str(exc))
+
+    async def _fail(self, row: OutboxRow, exc: PermanentFailure) -> None:
+        """Records a message that can never go out; officers hear of an unreachable reporter."""
+        log.error("outbox: message %s to %s failed for good: %s", row.id, row.recipient, exc)
+        async with self.db.transaction() as uow:
+            await uow.sending.mark_failed(row.id, str(exc), self.clock.now())
+            if row.recipient != self.officers and row.message.case_id is not None:
+                case = await uow.cases.get(row.message.case_id)
+                if (
+                    case is not None
+                    and row.recipient.channel is case.channel
+                    and not row.message.answers_tap
+                ):
+                    reporter = await uow.reporters.get(case.reporter_id)
+                    if reporter is not None and reporter.recipient == row.recipient:
+                        await uow.outbox.enqueue(
+                            OutgoingMessage(
+                                recipient=self.officers,
+                                text=self.texts(
+                                    "officers_delivery_failed", code=case.code, error=str(exc)
+                                ),
+                                case_id=case.id,
+                            )
+                        )
+        if self.on_failure is not None:
+            self.on_failure(row, str(exc))
+        self.wake()

@@ -1,0 +1,50 @@
+"""Long polling (when there is no PUBLIC_BASE_URL): fetch updates, record them, confirm."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from telegram import Bot
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+
+from bot.web import Intake
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+POLL_TIMEOUT = 25
+
+
+async def poll(bot: Bot, intake: Intake) -> None:
+    """Records every update before asking Telegram for the next batch (which confirms it)."""
+    offset: int | None = None
+    failures = 0
+    while True:
+        try:
+            updates = await bot.get_updates(
+                offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+            )
+            for update in updates:
+                await intake.record_telegram(update.to_dict())
+                offset = update.update_id + 1
+            failures = 0
+        except asyncio.CancelledError:
+            raise
+        except (OperationalError, DBAPIError, OSError):
+            log.warning(
+                "polling: database unavailable; the update will be fetched again", exc_info=True
+            )
+            failures += 1
+        except Conflict:
+            log.error("polling: another process is polling this bot, or a webhook is set")
+            failures += 1
+        except InvalidToken:
+            log.error("polling: Telegram rejected TELEGRAM_BOT_TOKEN")
+            failures += 1
+        except (NetworkError, TelegramError) as exc:
+            log.warning("polling: %s", exc)
+            failures += 1
+        if failures:
+            await asyncio.sleep(min(2.0**failures, 60.0))

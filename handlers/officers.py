@@ -1,0 +1,71 @@
+"""The officers' group: disposition, requests for more, refusals, closing, the queue."""
+
+from __future__ import annotations
+
+from bot.core import views
+from bot.core.cases import PROMPT_INFO, PROMPT_REFUSE, CaseDesk, Refusal
+from bot.core.permissions import Action
+from bot.core.ports import SentRef
+from handlers.staff import StaffMessage, require, say, show_case, split_args
+
+QUEUE_LINES = 40
+
+
+async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: str) -> None:
+    """Runs an officers' command typed in their group."""
+    if action is Action.DISPOSE:
+        code, unit, note = split_args(args, 2)
+        require(unit, action)
+        await desk.dispose(require(code, action), unit, note or None, msg.actor)
+    elif action is Action.REQUEST_INFO:
+        code, message = split_args(args, 1)
+        await desk.request_info(require(code, action), require(message, action), msg.actor)
+    elif action is Action.REFUSE:
+        code, reason = split_args(args, 1)
+        await desk.refuse(require(code, action), require(reason, action), msg.actor)
+    elif action is Action.CLOSE:
+        code, note = split_args(args, 1)
+        await desk.close(require(code, action), note or None, msg.actor)
+    elif action is Action.SHOW_CASE:
+        await show_case(desk, msg, split_args(args, 1)[0], unit_code=None)
+    elif action is Action.QUEUE:
+        cases = await desk.uow.cases.open_cases(1000)
+        await say(
+            desk, msg, views.queue(desk.office, desk.t, cases[:QUEUE_LINES], desk.now, len(cases))
+        )
+    elif action is Action.HELP:
+        units = ", ".join(f"{u.code} = {u.name}" for u in desk.office.units)
+        await say(desk, msg, desk.t("help_officers", units=units))
+    else:  # the permission table keeps unit actions away from here
+        raise Refusal("err_units_only")
+
+
+async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
+    """Runs an officers' button: dispose to a unit, or ask for the text of a request."""
+    kind, _, rest = data.partition(":")
+    code, _, unit = rest.partition(":")
+    if kind == "d" and unit:
+        await desk.dispose(code, unit, None, msg.actor)
+    elif kind in ("l", "t"):
+        case = await desk.find(code)
+        key, purpose = (
+            ("prompt_info_request", PROMPT_INFO)
+            if kind == "l"
+            else ("prompt_refuse_reason", PROMPT_REFUSE)
+        )
+        await desk.tell(msg.chat, desk.t(key, code=case.code), case, purpose=purpose)
+    else:
+        raise Refusal("err_button_expired")
+
+
+async def on_reply(desk: CaseDesk, msg: StaffMessage, ref: SentRef) -> None:
+    """An officer replied to a prompt: the reply is the request to the reporter, or the reason."""
+    if ref.case_id is None or ref.purpose not in (PROMPT_INFO, PROMPT_REFUSE) or not msg.text:
+        return  # officers discussing a case among themselves
+    case = await desk.uow.cases.get(ref.case_id)
+    if case is None:
+        raise Refusal("err_button_expired")
+    if ref.purpose == PROMPT_INFO:
+        await desk.request_info(case.code, msg.text, msg.actor)
+    else:
+        await desk.refuse(case.code, msg.text, msg.actor)

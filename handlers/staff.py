@@ -1,0 +1,111 @@
+"""What staff send in their groups, and the parts the officers' and units' handlers share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.core import views
+from bot.core.cases import CaseDesk, Refusal
+from bot.core.model import Actor, Attachment, Channel, Recipient
+from bot.core.permissions import Action
+
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
+
+ALIASES: dict[str, Action] = {
+    "disposisi": Action.DISPOSE,
+    "dispose": Action.DISPOSE,
+    "lengkapi": Action.REQUEST_INFO,
+    "askinfo": Action.REQUEST_INFO,
+    "moreinfo": Action.REQUEST_INFO,
+    "tolak": Action.REFUSE,
+    "refuse": Action.REFUSE,
+    "reject": Action.REFUSE,
+    "selesai": Action.CLOSE,
+    "close": Action.CLOSE,
+    "kasus": Action.SHOW_CASE,
+    "case": Action.SHOW_CASE,
+    "antrian": Action.QUEUE,
+    "queue": Action.QUEUE,
+    "jawab": Action.ANSWER,
+    "answer": Action.ANSWER,
+    "kembalikan": Action.RETURN,
+    "return": Action.RETURN,
+    "bantuan": Action.HELP,
+    "help": Action.HELP,
+    "start": Action.HELP,
+}
+
+USAGE: dict[Action, str] = {
+    Action.DISPOSE: "/disposisi KODE UNIT [catatan]",
+    Action.REQUEST_INFO: "/lengkapi KODE pesan",
+    Action.REFUSE: "/tolak KODE alasan",
+    Action.CLOSE: "/selesai KODE [catatan]",
+    Action.SHOW_CASE: "/kasus KODE",
+    Action.ANSWER: "/jawab KODE teks",
+    Action.RETURN: "/kembalikan KODE alasan",
+}
+
+
+@dataclass(frozen=True)
+class StaffMessage:
+    """A message or button tap from a staff member in a group."""
+
+    chat_id: str  # the id from the agency file (a migrated group is mapped back)
+    user_id: str
+    user_name: str
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    album_id: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("staff", self.user_id, self.user_name, self.chat_id)
+
+    @property
+    def chat(self) -> Recipient:
+        return Recipient(Channel.TELEGRAM, self.chat_id)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    action: Action | None  # None: a command we do not know
+    args: str
+    addressed_to: str | None  # the bot username after "@", if any
+
+
+def parse_command(text: str) -> Command | None:
+    """Splits `/disposisi@bot ADU-XXXX YANKES catatan` into name, action and arguments."""
+    match = _COMMAND.match(text.strip())
+    if not match:
+        return None
+    name = match.group(1).lower()
+    return Command(name, ALIASES.get(name), (match.group(3) or "").strip(), match.group(2))
+
+
+def split_args(args: str, count: int) -> list[str]:
+    """Splits off the first `count` words; the rest (the note or text) stays whole."""
+    parts = args.split(maxsplit=count)
+    return parts + [""] * (count + 1 - len(parts))
+
+
+def require(value: str, action: Action) -> str:
+    if not value:
+        raise Refusal("err_usage", usage=USAGE[action])
+    return value
+
+
+async def say(desk: CaseDesk, msg: StaffMessage, text: str) -> None:
+    await desk.tell(msg.chat, text)
+
+
+async def show_case(desk: CaseDesk, msg: StaffMessage, code: str, *, unit_code: str | None) -> None:
+    """`/kasus KODE`: officers see any case; a unit only its own, privacy-filtered."""
+    case = await desk.find(require(code, Action.SHOW_CASE))
+    if unit_code is not None and case.unit_code != unit_code:
+        raise Refusal("err_not_your_case", code=case.code)
+    assert case.id is not None
+    events = await desk.uow.cases.events(case.id)
+    text = views.case_detail(desk.office, desk.t, case, events, for_unit=unit_code is not None)
+    await desk.tell(msg.chat, text, case)

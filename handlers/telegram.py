@@ -1,0 +1,205 @@
+"""Telegram updates → the audience handlers. Only translation happens here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Message, Update
+
+from bot.core.cases import CaseDesk, Refusal
+from bot.core.dialogue import CitizenInput
+from bot.core.model import Attachment, AttachmentKind, Channel, Location, OutgoingMessage, Recipient
+from bot.core.permissions import Action, Audience, audience_of, refusal_for
+from bot.core.reception import CitizenMessage
+from handlers import citizens, officers, units
+from handlers.staff import ALIASES, StaffMessage, parse_command
+
+log = logging.getLogger(__name__)
+
+TAP_ACTIONS = {"d": Action.DISPOSE, "l": Action.REQUEST_INFO, "t": Action.REFUSE}
+CITIZEN_COMMANDS = {"start", "status", "batal", "cancel", "bantuan", "help", "mulai", "menu", "cek"}
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    id: int
+    username: str
+
+
+async def handle_update(
+    desk: CaseDesk,
+    data: dict[str, Any],
+    me: BotIdentity,
+    original_chat: Callable[[str], Awaitable[str]],
+) -> None:
+    """Translates one Telegram update and hands it to the handler of its audience.
+
+    `original_chat` maps a group that migrated to a supergroup back to the id the
+    agency file knows it by.
+    """
+    update = Update.de_json(data, None)
+    if update.callback_query is not None:
+        query = update.callback_query
+        await desk.uow.outbox.enqueue(
+            tap_notice(Recipient(Channel.TELEGRAM, str(query.from_user.id)), query.id)
+        )
+        if query.message is None or not isinstance(query.message, Message):
+            return
+        await _route(desk, query.message, me, original_chat, tap=query.data or "", tapper=query)
+        return
+    message = update.message
+    if message is None:
+        kind = next((k for k in data if k != "update_id"), "unknown")
+        log.info("ignored telegram update %s of kind %s", update.update_id, kind)
+        return
+    await _route(desk, message, me, original_chat, tap=None, tapper=None)
+
+
+async def _route(
+    desk: CaseDesk,
+    message: Message,
+    me: BotIdentity,
+    original_chat: Callable[[str], Awaitable[str]],
+    *,
+    tap: str | None,
+    tapper: Any,
+) -> None:
+    user = tapper.from_user if tapper is not None else message.from_user
+    if user is None or user.is_bot:
+        return
+    private = message.chat.type == "private"
+    chat_id = str(message.chat.id) if private else await original_chat(str(message.chat.id))
+    if private:
+        await _citizen(desk, message, chat_id, user.full_name, tap)
+        return
+    audience = audience_of(desk.office, chat_id, private=False)
+    staff = StaffMessage(
+        chat_id=chat_id,
+        user_id=str(user.id),
+        user_name=user.full_name or (user.username or str(user.id)),
+        text=(message.text or message.caption or "").strip() if tap is None else "",
+        attachments=attachments_of(message) if tap is None else (),
+        album_id=message.media_group_id if tap is None else None,
+    )
+    try:
+        await _staff(desk, staff, audience, message, me, tap)
+    except Refusal as refusal:
+        await desk.tell(staff.chat, desk.t(refusal.key, **refusal.params))
+
+
+async def _staff(
+    desk: CaseDesk,
+    msg: StaffMessage,
+    audience: Audience,
+    message: Message,
+    me: BotIdentity,
+    tap: str | None,
+) -> None:
+    if tap is not None:
+        action = TAP_ACTIONS.get(tap.partition(":")[0])
+        if action is None:
+            raise Refusal("err_button_expired")
+        _check(action, audience, msg)
+        await officers.on_tap(desk, msg, tap)
+        return
+    command = parse_command(msg.text)
+    if command is not None:
+        if command.addressed_to and command.addressed_to.lower() != me.username.lower():
+            return  # a command for another bot in the same group
+        if command.action is None:
+            if audience is not Audience.STRANGER:
+                raise Refusal("err_unknown_command")
+            return
+        _check(command.action, audience, msg)
+        if audience is Audience.UNIT:
+            unit = desk.office.unit_for_chat(msg.chat_id)
+            assert unit is not None
+            await units.on_command(desk, msg, unit, command.action, command.args)
+        else:
+            await officers.on_command(desk, msg, command.action, command.args)
+        return
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != me.id:
+        return  # group chatter not meant for the bot
+    ref = await desk.uow.outbox.find_sent(msg.chat, str(replied.message_id))
+    if audience is Audience.UNIT and ref is not None:
+        unit = desk.office.unit_for_chat(msg.chat_id)
+        assert unit is not None
+        await units.on_reply(desk, msg, unit, ref)
+    elif audience is Audience.OFFICERS and ref is not None:
+        await officers.on_reply(desk, msg, ref)
+
+
+def _check(action: Action, audience: Audience, msg: StaffMessage) -> None:
+    key = refusal_for(action, audience)
+    if key is not None:
+        raise Refusal(key, chat_id=msg.chat_id)
+
+
+async def _citizen(
+    desk: CaseDesk, message: Message, chat_id: str, name: str, tap: str | None
+) -> None:
+    text = message.text or message.caption if tap is None else None
+    command = parse_command(text or "") if text else None
+    if command is not None and command.name not in CITIZEN_COMMANDS:
+        key = "err_officers_only" if command.name in ALIASES else "err_unknown_command"
+        await desk.tell(Recipient(Channel.TELEGRAM, chat_id), desk.t(key))
+        return
+    contact = None
+    if tap is None and message.contact is not None:
+        contact = message.contact.phone_number
+    location = None
+    if tap is None and message.location is not None:
+        loc = message.location
+        label = message.venue.title if message.venue is not None else None
+        location = Location(loc.latitude, loc.longitude, label)
+    supported = bool(text or contact or location or attachments_of(message))
+    inp = CitizenInput(
+        text=text,
+        attachments=attachments_of(message) if tap is None else (),
+        location=location,
+        contact=contact,
+        action=tap,
+        album_id=message.media_group_id if tap is None else None,
+        unsupported=tap is None and not supported,
+    )
+    await citizens.on_message(
+        desk, CitizenMessage(Channel.TELEGRAM, chat_id, name or None, inp, channel_contact=None)
+    )
+
+
+def attachments_of(message: Message) -> tuple[Attachment, ...]:
+    """The files a message carries, as references Telegram can send again (file_id)."""
+    found: list[Attachment] = []
+    if message.photo:
+        largest = message.photo[-1]
+        found.append(
+            Attachment(
+                AttachmentKind.PHOTO, largest.file_id, Channel.TELEGRAM, size=largest.file_size
+            )
+        )
+    for kind, media in (
+        (AttachmentKind.DOCUMENT, message.document),
+        (AttachmentKind.VIDEO, message.video),
+        (AttachmentKind.AUDIO, message.audio),
+        (AttachmentKind.VOICE, message.voice),
+    ):
+        if media is not None:
+            found.append(
+                Attachment(
+                    kind,
+                    media.file_id,
+                    Channel.TELEGRAM,
+                    file_name=getattr(media, "file_name", None),
+                    mime_type=getattr(media, "mime_type", None),
+                    size=media.file_size,
+                )
+            )
+    return tuple(found)
+
+
+def tap_notice(recipient: Recipient, tap_id: str) -> OutgoingMessage:
+    return OutgoingMessage(recipient=recipient, answers_tap=tap_id)

@@ -1,0 +1,45 @@
+"""A unit's group: answering a disposed case, or sending it back to the officers."""
+
+from __future__ import annotations
+
+from bot.core.cases import CASE_MESSAGE, CaseDesk, Refusal
+from bot.core.office import Unit
+from bot.core.permissions import Action
+from bot.core.ports import SentRef
+from handlers.staff import StaffMessage, require, say, show_case, split_args
+
+
+async def on_command(
+    desk: CaseDesk, msg: StaffMessage, unit: Unit, action: Action, args: str
+) -> None:
+    """Runs a unit's command typed in its group."""
+    if action is Action.ANSWER:
+        code, text = split_args(args, 1)
+        if not text and not msg.attachments:
+            require("", action)
+        await desk.answer(
+            require(code, action), unit, text, msg.attachments, msg.actor, msg.album_id
+        )
+    elif action is Action.RETURN:
+        code, reason = split_args(args, 1)
+        await desk.return_to_officers(
+            require(code, action), unit, require(reason, action), msg.actor
+        )
+    elif action is Action.SHOW_CASE:
+        await show_case(desk, msg, split_args(args, 1)[0], unit_code=unit.code)
+    elif action is Action.HELP:
+        await say(desk, msg, desk.t("help_unit", unit=unit.name))
+    else:  # the permission table keeps officers' actions away from here
+        raise Refusal("err_officers_only")
+
+
+async def on_reply(desk: CaseDesk, msg: StaffMessage, unit: Unit, ref: SentRef) -> None:
+    """A reply to the bot's case message is the unit's answer (text and attachments)."""
+    if ref.case_id is None or ref.purpose != CASE_MESSAGE:
+        raise Refusal("err_reply_unknown")
+    if not msg.text and not msg.attachments:
+        raise Refusal("err_reply_unknown")
+    case = await desk.uow.cases.get(ref.case_id)
+    if case is None:
+        raise Refusal("err_reply_unknown")
+    await desk.answer(case.code, unit, msg.text, msg.attachments, msg.actor, msg.album_id)

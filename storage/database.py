@@ -1,0 +1,181 @@
+"""The database: an async engine, short transactions, and schema upgrades.
+
+SQLite (through aiosqlite) is the default; PostgreSQL (through asyncpg) for larger
+installations. On SQLite every connection runs in WAL mode with a busy timeout and
+foreign keys on, and SQLAlchemy (not the sqlite3 driver) emits BEGIN: `BEGIN
+IMMEDIATE` for transactions that may write, so a transaction that reads and then
+writes waits for the write lock up front instead of failing with SQLITE_BUSY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.core.ports import Clock
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 15_000
+# Execution option naming how SQLite's BEGIN starts: "IMMEDIATE" or "DEFERRED".
+SQLITE_BEGIN = "aduan_sqlite_begin"
+# Serialises concurrent `upgrade()` calls from several processes on PostgreSQL.
+_MIGRATION_LOCK_KEY = 0x616475616E
+
+
+class SystemClock:
+    """The real time, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Returns the URL with the async driver: aiosqlite for SQLite, asyncpg for PostgreSQL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise ValueError(f"unsupported database URL {parsed!r}: use sqlite:/// or postgresql://")
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def migrations_path() -> Path:
+    """Where the alembic scripts live, found from this package (not the current directory)."""
+    return Path(__file__).resolve().parent / "migrations"
+
+
+class Database:
+    """One database: hands out short transactions as units of work.
+
+    `transaction()` may be used by any number of concurrent asyncio tasks; each gets
+    its own session and connection.
+    """
+
+    def __init__(self, url: str | URL, *, clock: Clock | None = None, echo: bool = False) -> None:
+        self.url = normalize_url(url)
+        self.clock: Clock = clock or SystemClock()
+        self.dialect = self.url.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "postgresql":
+            kwargs["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        # An in-memory SQLite database is one shared connection (StaticPool): one
+        # transaction at a time, or they would interleave on it.
+        self._memory_lock = asyncio.Lock() if _is_sqlite_memory(self.url) else None
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[SqlUnitOfWork]:
+        """One short transaction: commits on normal exit, rolls back on an exception.
+
+        On SQLite it takes the write lock when it starts (BEGIN IMMEDIATE), so keep it
+        short, and never open one transaction inside another (the inner one would wait
+        for the outer's lock). `readonly=True` starts a deferred transaction instead,
+        which does not wait for writers; writing in it may fail with "database is
+        locked".
+        """
+        return self._transaction(readonly)
+
+    @asynccontextmanager
+    async def _transaction(self, readonly: bool) -> AsyncIterator[SqlUnitOfWork]:
+        async with (
+            self._memory_lock or nullcontext(),
+            self._sessions() as session,
+            session.begin(),
+        ):
+            if readonly:
+                await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+            yield SqlUnitOfWork(session, self.clock)
+
+    async def upgrade(self) -> None:
+        """Brings the schema to the newest migration (creates a SQLite file's folder)."""
+        _create_sqlite_folder(self.url)
+        async with self._memory_lock or nullcontext(), self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                )
+            await connection.run_sync(_upgrade_to_head)
+
+    async def ping(self) -> bool:
+        """Whether the database answers (for health checks)."""
+        try:
+            async with self.engine.connect() as connection:
+                connection = await connection.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:
+            log.warning("database %r does not answer: %s", self, error)
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        """Closes every pooled connection."""
+        await self.engine.dispose()
+
+
+def _create_sqlite_folder(url: URL) -> None:
+    if url.get_backend_name() == "sqlite" and not _is_sqlite_memory(url):
+        assert url.database is not None
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, busy timeout and foreign keys on each connection; BEGIN emitted by SQLAlchemy.
+
+    The recipe from SQLAlchemy's SQLite docs ("Enabling Non-Legacy SQLite
+    Transactional Modes"): the driver's own BEGIN is disabled, and the `begin` event
+    emits ours, IMMEDIATE unless the connection asks for DEFERRED.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
+
+
+def alembic_config() -> Config:
+    """An alembic `Config` for the migrations in this package (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_path()))
+    return config
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

@@ -1,0 +1,256 @@
+"""The tables: SQLAlchemy 2 typed models, the same on SQLite and PostgreSQL.
+
+The schema is created and changed only by the alembic migrations in
+`storage/migrations/`; these models are what those migrations must match (a test
+compares them). Enum-like columns are plain strings holding the core enums' values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names on every engine, so migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Short identifiers; free text people type is `Text`.
+CHANNEL = 16
+STATUS = 32
+CHAT = 64
+EXTERNAL_ID = 128
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A time-zone aware datetime, stored in UTC and always read back as aware UTC.
+
+    Naive datetimes are refused on write: nothing can tell which zone they meant.
+    SQLite keeps no offset, so the value is stored as naive UTC there and UTC is
+    re-attached on read; PostgreSQL stores `timestamptz`.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give it a time zone")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ReporterRecord(Base):
+    __tablename__ = "reporters"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL))
+    address: Mapped[str] = mapped_column(String(CHAT))
+    display_name: Mapped[str | None] = mapped_column(Text)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseRecord(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("code"),
+        Index("ix_cases_status", "status"),
+        Index("ix_cases_reporter_id_status", "reporter_id", "status"),
+        Index("ix_cases_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"))
+    channel: Mapped[str] = mapped_column(String(CHANNEL))
+    status: Mapped[str] = mapped_column(String(STATUS))
+    privacy: Mapped[str] = mapped_column(String(STATUS))
+    description: Mapped[str] = mapped_column(Text)
+    location_text: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Double)
+    longitude: Mapped[float | None] = mapped_column(Double)
+    location_label: Mapped[str | None] = mapped_column(Text)
+    occurred_text: Mapped[str | None] = mapped_column(Text)
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_contact: Mapped[str | None] = mapped_column(Text)
+    unit_code: Mapped[str | None] = mapped_column(String(CHAT))
+    status_before_info_request: Mapped[str | None] = mapped_column(String(STATUS))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_requested: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class CaseEventRecord(Base):
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(STATUS))
+    actor_role: Mapped[str] = mapped_column(String(CHANNEL))
+    actor_user_id: Mapped[str | None] = mapped_column(String(CHAT))
+    actor_name: Mapped[str | None] = mapped_column(Text)
+    actor_chat_id: Mapped[str | None] = mapped_column(String(CHAT))
+    note: Mapped[str | None] = mapped_column(Text)
+    status_after: Mapped[str | None] = mapped_column(String(STATUS))
+    unit_code: Mapped[str | None] = mapped_column(String(CHAT))
+
+
+class CaseAttachmentRecord(Base):
+    """A file of a case: attached at intake (no event) or to one event of its trail."""
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (
+        Index("ix_case_attachments_case_id_event_id_position", "case_id", "event_id", "position"),
+        Index("ix_case_attachments_event_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(CHANNEL))
+    ref: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(CHANNEL))
+    file_name: Mapped[str | None] = mapped_column(Text)
+    mime_type: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DialogueRecord(Base):
+    __tablename__ = "dialogues"
+
+    reporter_id: Mapped[int] = mapped_column(
+        ForeignKey("reporters.id", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[str] = mapped_column(String(CHAT))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InboundUpdateRecord(Base):
+    """A webhook delivery, recorded before it is acknowledged and handled later."""
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_inbound_updates_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(CHANNEL))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID))
+    chat_key: Mapped[str] = mapped_column(String(EXTERNAL_ID))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(CHANNEL), server_default=text("'pending'"))
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxRecord(Base):
+    """A message waiting to be sent (or sent, or given up on), in per-chat order."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_channel_address_status_id", "channel", "address", "status", "id"),
+        Index("ix_outbox_album_key", "album_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL))
+    address: Mapped[str] = mapped_column(String(CHAT))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    purpose: Mapped[str | None] = mapped_column(String(CHAT))
+    album_key: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
+    status: Mapped[str] = mapped_column(String(CHANNEL), server_default=text("'pending'"))
+    parts_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class SentMessageRecord(Base):
+    """An id a channel gave one of our messages, so a reply to it finds its case."""
+
+    __tablename__ = "sent_messages"
+    __table_args__ = (
+        Index("ix_sent_messages_channel_address_message_id", "channel", "address", "message_id"),
+        Index("ix_sent_messages_outbox_id", "outbox_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(CHANNEL))
+    address: Mapped[str] = mapped_column(String(CHAT))
+    message_id: Mapped[str] = mapped_column(String(EXTERNAL_ID))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    purpose: Mapped[str | None] = mapped_column(String(CHAT))
+
+
+class ChatMigrationRecord(Base):
+    """A Telegram group that became a supergroup under a new id."""
+
+    __tablename__ = "chat_migrations"
+    __table_args__ = (Index("ix_chat_migrations_new_chat_id", "new_chat_id"),)
+
+    old_chat_id: Mapped[str] = mapped_column(String(CHAT), primary_key=True)
+    new_chat_id: Mapped[str] = mapped_column(String(CHAT))
+    migrated_at: Mapped[datetime] = mapped_column(UTCDateTime())

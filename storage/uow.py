@@ -1,0 +1,892 @@
+"""The unit of work over SQLAlchemy: the core's repositories and the service's queues.
+
+Everything here runs inside one `Database.transaction()`. The core's ports
+(`bot.core.ports`) get and give core dataclasses only; ORM records never leave this
+module. Selects refresh records already in the session (`populate_existing`) and bulk
+updates skip session synchronisation, so a record read after an UPDATE statement in
+the same transaction is never stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import (
+    CursorResult,
+    Select,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import Update
+
+from bot.core.model import (
+    Actor,
+    Attachment,
+    AttachmentKind,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Channel,
+    EventKind,
+    Location,
+    OutgoingMessage,
+    Privacy,
+    Recipient,
+    Reporter,
+)
+from bot.core.ports import (
+    CaseRepository,
+    Clock,
+    DialogueRepository,
+    DialogueState,
+    Outbox,
+    ReporterRepository,
+    SentRef,
+    UnitOfWork,
+)
+from storage.models import (
+    CaseAttachmentRecord,
+    CaseEventRecord,
+    CaseRecord,
+    ChatMigrationRecord,
+    DialogueRecord,
+    InboundUpdateRecord,
+    OutboxRecord,
+    ReporterRecord,
+    SentMessageRecord,
+)
+
+PENDING = "pending"
+DONE = "done"
+SENT = "sent"
+FAILED = "failed"
+# How long album messages wait for the album's other items to join them.
+ALBUM_HOLD = timedelta(seconds=2)
+
+OPEN_STATUSES = tuple(status.value for status in CaseStatus if status.is_open)
+_FRESH = {"populate_existing": True}
+_NO_SYNC = {"synchronize_session": False}
+# Guards the walks along chat migrations against a cycle in bad data.
+_MAX_MIGRATION_HOPS = 32
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class InboundRow:
+    """A recorded webhook delivery waiting to be handled."""
+
+    id: int
+    source: str
+    external_id: str
+    chat_key: str
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A queued message as the sender sees it."""
+
+    id: int
+    recipient: Recipient
+    message: OutgoingMessage
+    parts_done: int
+    attempts: int
+    created_at: datetime
+
+
+class _Part:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    @property
+    def _dialect(self) -> str:
+        return self._session.get_bind().dialect.name
+
+    async def _all(self, statement: Select[_T]) -> Sequence[_T]:
+        return (await self._session.scalars(statement, execution_options=_FRESH)).all()
+
+    async def _first(self, statement: Select[_T]) -> _T | None:
+        return (await self._session.scalars(statement, execution_options=_FRESH)).first()
+
+    async def _update(self, statement: Update) -> int:
+        result = await self._session.execute(statement, execution_options=_NO_SYNC)
+        assert isinstance(result, CursorResult)
+        return result.rowcount
+
+    async def _update_one(self, statement: Update, what: str) -> None:
+        if await self._update(statement) == 0:
+            raise LookupError(f"{what} not found")
+
+    def _upsert_module(self) -> Any:
+        """The dialect's `insert` that knows ON CONFLICT (sqlite and postgresql spell it alike)."""
+        return postgresql if self._dialect == "postgresql" else sqlite
+
+
+# --- mapping between records and the core's dataclasses --------------------------------
+
+
+def _attachment(record: CaseAttachmentRecord) -> Attachment:
+    return Attachment(
+        kind=AttachmentKind(record.kind),
+        ref=record.ref,
+        source=Channel(record.source),
+        file_name=record.file_name,
+        mime_type=record.mime_type,
+        size=record.size,
+    )
+
+
+def _attachment_records(
+    case_id: int, event_id: int | None, attachments: Iterable[Attachment]
+) -> list[CaseAttachmentRecord]:
+    return [
+        CaseAttachmentRecord(
+            case_id=case_id,
+            event_id=event_id,
+            position=position,
+            kind=attachment.kind.value,
+            ref=attachment.ref,
+            source=attachment.source.value,
+            file_name=attachment.file_name,
+            mime_type=attachment.mime_type,
+            size=attachment.size,
+        )
+        for position, attachment in enumerate(attachments)
+    ]
+
+
+def _case_values(case: Case) -> dict[str, Any]:
+    return {
+        "code": case.code,
+        "reporter_id": case.reporter_id,
+        "channel": case.channel.value,
+        "status": case.status.value,
+        "privacy": case.privacy.value,
+        "description": case.description,
+        "location_text": case.location_text,
+        "latitude": case.location.latitude if case.location else None,
+        "longitude": case.location.longitude if case.location else None,
+        "location_label": case.location.label if case.location else None,
+        "occurred_text": case.occurred_text,
+        "reporter_name": case.reporter_name,
+        "reporter_contact": case.reporter_contact,
+        "unit_code": case.unit_code,
+        "status_before_info_request": (
+            case.status_before_info_request.value if case.status_before_info_request else None
+        ),
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "disposed_at": case.disposed_at,
+        "answered_at": case.answered_at,
+        "closed_at": case.closed_at,
+        "rating": case.rating,
+        "rating_requested": case.rating_requested,
+    }
+
+
+def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
+    location = None
+    if record.latitude is not None and record.longitude is not None:
+        location = Location(record.latitude, record.longitude, record.location_label)
+    before = record.status_before_info_request
+    return Case(
+        id=record.id,
+        code=record.code,
+        reporter_id=record.reporter_id,
+        channel=Channel(record.channel),
+        description=record.description,
+        created_at=record.created_at,
+        privacy=Privacy(record.privacy),
+        status=CaseStatus(record.status),
+        location_text=record.location_text,
+        location=location,
+        occurred_text=record.occurred_text,
+        reporter_name=record.reporter_name,
+        reporter_contact=record.reporter_contact,
+        unit_code=record.unit_code,
+        status_before_info_request=CaseStatus(before) if before else None,
+        updated_at=record.updated_at,
+        disposed_at=record.disposed_at,
+        answered_at=record.answered_at,
+        closed_at=record.closed_at,
+        rating=record.rating,
+        rating_requested=record.rating_requested,
+        attachments=attachments,
+    )
+
+
+def _reporter(record: ReporterRecord) -> Reporter:
+    return Reporter(
+        id=record.id,
+        channel=Channel(record.channel),
+        address=record.address,
+        display_name=record.display_name,
+        last_inbound_at=record.last_inbound_at,
+    )
+
+
+def _outbox_row(record: OutboxRecord) -> OutboxRow:
+    recipient = Recipient(Channel(record.channel), record.address)
+    message = OutgoingMessage.from_dict(
+        recipient,
+        record.payload,
+        case_id=record.case_id,
+        purpose=record.purpose,
+        album_key=record.album_key,
+    )
+    return OutboxRow(
+        id=record.id,
+        recipient=recipient,
+        message=message,
+        parts_done=record.parts_done,
+        attempts=record.attempts,
+        created_at=record.created_at,
+    )
+
+
+def merge_album_payload(waiting: dict[str, Any], joining: dict[str, Any]) -> dict[str, Any]:
+    """The payload of a waiting album message after another album item joins it.
+
+    The attachments are appended; a caption that arrives on a later item fills the
+    text only if the waiting message has none.
+    """
+    merged = dict(waiting)
+    merged["attachments"] = [*waiting.get("attachments", []), *joining.get("attachments", [])]
+    if not merged.get("text") and joining.get("text"):
+        merged["text"] = joining["text"]
+    return merged
+
+
+# --- the core's ports ------------------------------------------------------------------
+
+
+class SqlCaseRepository(_Part):
+    async def add(self, case: Case) -> Case:
+        """Stores a new case and its intake attachments; sets `case.id` and returns the case.
+
+        A code already taken raises ValueError (the transaction stays usable).
+        """
+        if case.id is not None:
+            raise ValueError(f"case {case.code} is already stored (id {case.id})")
+        record = CaseRecord(**_case_values(case))
+        try:
+            # In a savepoint, so that a taken code leaves the transaction usable.
+            async with self._session.begin_nested():
+                self._session.add(record)
+        except IntegrityError as error:
+            if await self.code_exists(case.code):
+                raise ValueError(f"case code {case.code} is taken") from error
+            raise
+        self._session.add_all(_attachment_records(record.id, None, case.attachments))
+        await self._session.flush()
+        case.id = record.id
+        return case
+
+    async def code_exists(self, code: str) -> bool:
+        found = await self._session.scalar(select(exists().where(CaseRecord.code == code)))
+        return bool(found)
+
+    async def get(self, case_id: int) -> Case | None:
+        cases = await self._cases(select(CaseRecord).where(CaseRecord.id == case_id))
+        return cases[0] if cases else None
+
+    async def get_by_code(self, code: str) -> Case | None:
+        cases = await self._cases(select(CaseRecord).where(CaseRecord.code == code))
+        return cases[0] if cases else None
+
+    async def update(self, case: Case) -> None:
+        """Saves the case's fields (not its intake attachments, which never change)."""
+        if case.id is None:
+            raise ValueError(f"case {case.code} was never added")
+        record = await self._session.get(CaseRecord, case.id, populate_existing=True)
+        if record is None:
+            raise LookupError(f"case {case.id} not found")
+        for name, value in _case_values(case).items():
+            setattr(record, name, value)
+        await self._session.flush()
+
+    async def open_cases_of_reporter(self, reporter_id: int) -> list[Case]:
+        return await self._cases(
+            select(CaseRecord)
+            .where(CaseRecord.reporter_id == reporter_id, CaseRecord.status.in_(OPEN_STATUSES))
+            .order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
+        )
+
+    async def recent_cases_of_reporter(self, reporter_id: int, limit: int) -> list[Case]:
+        return await self._cases(
+            select(CaseRecord)
+            .where(CaseRecord.reporter_id == reporter_id)
+            .order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
+            .limit(limit)
+        )
+
+    async def open_cases(self, limit: int) -> list[Case]:
+        return await self._cases(
+            select(CaseRecord)
+            .where(CaseRecord.status.in_(OPEN_STATUSES))
+            .order_by(CaseRecord.created_at, CaseRecord.id)
+            .limit(limit)
+        )
+
+    async def awaiting_rating(self, reporter_id: int) -> Case | None:
+        """The reporter's most recently closed case whose rating was asked for and not given."""
+        cases = await self._cases(
+            select(CaseRecord)
+            .where(
+                CaseRecord.reporter_id == reporter_id,
+                CaseRecord.status == CaseStatus.CLOSED.value,
+                CaseRecord.rating_requested.is_(True),
+                CaseRecord.rating.is_(None),
+            )
+            .order_by(CaseRecord.closed_at.desc().nulls_last(), CaseRecord.id.desc())
+            .limit(1)
+        )
+        return cases[0] if cases else None
+
+    async def add_event(self, case_id: int, event: CaseEvent) -> None:
+        record = CaseEventRecord(
+            case_id=case_id,
+            at=event.at,
+            kind=event.kind.value,
+            actor_role=event.actor.role,
+            actor_user_id=event.actor.user_id,
+            actor_name=event.actor.name,
+            actor_chat_id=event.actor.chat_id,
+            note=event.note,
+            status_after=event.status_after.value if event.status_after else None,
+            unit_code=event.unit_code,
+        )
+        self._session.add(record)
+        await self._session.flush()
+        if event.attachments:
+            self._session.add_all(_attachment_records(case_id, record.id, event.attachments))
+            await self._session.flush()
+
+    async def events(self, case_id: int) -> list[CaseEvent]:
+        """The case's audit trail, oldest first."""
+        records = await self._all(
+            select(CaseEventRecord)
+            .where(CaseEventRecord.case_id == case_id)
+            .order_by(CaseEventRecord.id)
+        )
+        files: dict[int, list[Attachment]] = {}
+        if records:
+            for file in await self._all(
+                select(CaseAttachmentRecord)
+                .where(
+                    CaseAttachmentRecord.case_id == case_id,
+                    CaseAttachmentRecord.event_id.is_not(None),
+                )
+                .order_by(CaseAttachmentRecord.event_id, CaseAttachmentRecord.position)
+            ):
+                assert file.event_id is not None
+                files.setdefault(file.event_id, []).append(_attachment(file))
+        return [
+            CaseEvent(
+                kind=EventKind(record.kind),
+                at=record.at,
+                actor=Actor(
+                    role=record.actor_role,
+                    user_id=record.actor_user_id,
+                    name=record.actor_name,
+                    chat_id=record.actor_chat_id,
+                ),
+                note=record.note,
+                status_after=CaseStatus(record.status_after) if record.status_after else None,
+                unit_code=record.unit_code,
+                attachments=tuple(files.get(record.id, ())),
+            )
+            for record in records
+        ]
+
+    async def _cases(self, statement: Select[CaseRecord]) -> list[Case]:
+        records = await self._all(statement)
+        if not records:
+            return []
+        files: dict[int, list[Attachment]] = {record.id: [] for record in records}
+        for file in await self._all(
+            select(CaseAttachmentRecord)
+            .where(
+                CaseAttachmentRecord.case_id.in_(list(files)),
+                CaseAttachmentRecord.event_id.is_(None),
+            )
+            .order_by(CaseAttachmentRecord.case_id, CaseAttachmentRecord.position)
+        ):
+            files[file.case_id].append(_attachment(file))
+        return [_case(record, files[record.id]) for record in records]
+
+
+class SqlReporterRepository(_Part):
+    async def get_or_create(
+        self, channel: Channel, address: str, display_name: str | None
+    ) -> Reporter:
+        """The reporter on that chat; created (with `display_name`) if new.
+
+        Safe against a concurrent creation of the same reporter: the insert ignores
+        the conflict and the row is read back.
+        """
+        where = (ReporterRecord.channel == channel.value, ReporterRecord.address == address)
+        record = await self._first(select(ReporterRecord).where(*where))
+        if record is None:
+            await self._session.execute(
+                self._upsert_module()
+                .insert(ReporterRecord)
+                .values(
+                    channel=channel.value,
+                    address=address,
+                    display_name=display_name,
+                    created_at=self._clock.now(),
+                )
+                .on_conflict_do_nothing(index_elements=["channel", "address"])
+            )
+            record = await self._first(select(ReporterRecord).where(*where))
+            assert record is not None
+        return _reporter(record)
+
+    async def get(self, reporter_id: int) -> Reporter | None:
+        record = await self._first(select(ReporterRecord).where(ReporterRecord.id == reporter_id))
+        return _reporter(record) if record else None
+
+    async def touch(self, reporter: Reporter, at: datetime) -> None:
+        """Records that the reporter just wrote, and their display name unless it is None.
+
+        Also sets `reporter.last_inbound_at`.
+        """
+        if reporter.id is None:
+            raise ValueError("reporter was never stored")
+        values: dict[str, Any] = {"last_inbound_at": at}
+        if reporter.display_name is not None:
+            values["display_name"] = reporter.display_name
+        await self._update_one(
+            update(ReporterRecord).where(ReporterRecord.id == reporter.id).values(values),
+            f"reporter {reporter.id}",
+        )
+        reporter.last_inbound_at = at
+
+
+class SqlDialogueRepository(_Part):
+    async def load(self, reporter_id: int) -> DialogueState | None:
+        record = await self._first(
+            select(DialogueRecord).where(DialogueRecord.reporter_id == reporter_id)
+        )
+        return DialogueState(step=record.step, data=record.data) if record else None
+
+    async def save(self, reporter_id: int, state: DialogueState) -> None:
+        statement = (
+            self._upsert_module()
+            .insert(DialogueRecord)
+            .values(
+                reporter_id=reporter_id,
+                step=state.step,
+                data=state.data,
+                updated_at=self._clock.now(),
+            )
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["reporter_id"],
+            set_={
+                "step": statement.excluded.step,
+                "data": statement.excluded.data,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+        await self._session.execute(statement)
+
+    async def clear(self, reporter_id: int) -> None:
+        await self._session.execute(
+            delete(DialogueRecord).where(DialogueRecord.reporter_id == reporter_id),
+            execution_options=_NO_SYNC,
+        )
+
+
+class SqlOutbox(_Part):
+    def __init__(self, session: AsyncSession, clock: Clock, chats: ChatMigrations) -> None:
+        super().__init__(session, clock)
+        self._chats = chats
+
+    async def enqueue(self, message: OutgoingMessage) -> None:
+        """Queues a message, due now; an album item joins its waiting album message.
+
+        A message with an album key is held for ALBUM_HOLD, so that the album's other
+        items (separate updates, no "album done" signal) can join it. It is joined only
+        while still on hold: the sender never reads a held row, and the join is a
+        conditional UPDATE, so an item that comes too late goes out on its own.
+        """
+        payload = message.to_dict()
+        now = self._clock.now()
+        if message.album_key is not None and await self._join_album(message, payload, now):
+            return
+        await self._session.execute(
+            insert(OutboxRecord).values(
+                channel=message.recipient.channel.value,
+                address=message.recipient.address,
+                payload=payload,
+                case_id=message.case_id,
+                purpose=message.purpose,
+                album_key=message.album_key,
+                status=PENDING,
+                parts_done=0,
+                attempts=0,
+                next_attempt_at=now + ALBUM_HOLD if message.album_key else now,
+                created_at=now,
+                provider_ids=[],
+            )
+        )
+
+    async def _join_album(
+        self, message: OutgoingMessage, payload: dict[str, Any], now: datetime
+    ) -> bool:
+        not_started = (
+            OutboxRecord.status == PENDING,
+            OutboxRecord.parts_done == 0,
+            OutboxRecord.next_attempt_at > now,
+        )
+        waiting = await self._first(
+            select(OutboxRecord)
+            .where(
+                OutboxRecord.album_key == message.album_key,
+                OutboxRecord.channel == message.recipient.channel.value,
+                OutboxRecord.address == message.recipient.address,
+                *not_started,
+            )
+            .order_by(OutboxRecord.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if waiting is None:
+            return False
+        joined = await self._update(
+            update(OutboxRecord)
+            .where(OutboxRecord.id == waiting.id, *not_started)
+            .values(payload=merge_album_payload(waiting.payload, payload))
+        )
+        return joined == 1
+
+    async def find_sent(self, recipient: Recipient, message_id: str) -> SentRef | None:
+        """What our message with this id was about; also found under a chat's former ids."""
+        addresses = await self._chats.lineage(recipient.address)
+        records = await self._all(
+            select(SentMessageRecord).where(
+                SentMessageRecord.channel == recipient.channel.value,
+                SentMessageRecord.address.in_(addresses),
+                SentMessageRecord.message_id == message_id,
+            )
+        )
+        if not records:
+            return None
+        # The chat's own id first, then its former ids, newest record first.
+        best = min(records, key=lambda r: (addresses.index(r.address), -r.id))
+        return SentRef(case_id=best.case_id, purpose=best.purpose)
+
+
+# --- the service's queues --------------------------------------------------------------
+
+
+class InboundLog(_Part):
+    """Webhook deliveries, recorded once each, handled in the order they arrived."""
+
+    async def record(
+        self,
+        source: str,
+        external_id: str,
+        chat_key: str,
+        payload: dict[str, Any],
+        received_at: datetime,
+    ) -> bool:
+        """Records a delivery; False if this (source, external_id) was recorded before."""
+        inserted = await self._session.execute(
+            self._upsert_module()
+            .insert(InboundUpdateRecord)
+            .values(
+                source=source,
+                external_id=external_id,
+                chat_key=chat_key,
+                payload=payload,
+                received_at=received_at,
+                status=PENDING,
+            )
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(InboundUpdateRecord.id)
+        )
+        return inserted.first() is not None
+
+    async def pending(self, limit: int) -> list[InboundRow]:
+        """Deliveries not handled yet, oldest first."""
+        records = await self._all(
+            select(InboundUpdateRecord)
+            .where(InboundUpdateRecord.status == PENDING)
+            .order_by(InboundUpdateRecord.id)
+            .limit(limit)
+        )
+        return [
+            InboundRow(
+                id=record.id,
+                source=record.source,
+                external_id=record.external_id,
+                chat_key=record.chat_key,
+                payload=record.payload,
+                received_at=record.received_at,
+            )
+            for record in records
+        ]
+
+    async def mark_done(self, id: int, at: datetime) -> None:
+        await self._update_one(
+            update(InboundUpdateRecord)
+            .where(InboundUpdateRecord.id == id)
+            .values(status=DONE, processed_at=at),
+            f"inbound update {id}",
+        )
+
+    async def mark_failed(self, id: int, error: str, at: datetime) -> None:
+        await self._update_one(
+            update(InboundUpdateRecord)
+            .where(InboundUpdateRecord.id == id)
+            .values(status=FAILED, processed_at=at, error=error),
+            f"inbound update {id}",
+        )
+
+    async def backlog(self) -> int:
+        """How many deliveries wait to be handled."""
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(InboundUpdateRecord)
+            .where(InboundUpdateRecord.status == PENDING)
+        )
+        return int(count or 0)
+
+
+class OutboxDelivery(_Part):
+    """The sender's side of the outbox: what is due, and how sending went."""
+
+    async def due(
+        self, now: datetime, limit: int, busy: Collection[tuple[str, str]] = ()
+    ) -> list[OutboxRow]:
+        """The first pending message of each chat, if it is due and the chat not busy.
+
+        A chat's later messages wait behind its first pending one (even while that
+        one waits for a retry), so they never overtake it. The longest due come
+        first (for messages never retried: the oldest first). `busy` holds
+        (channel, address) pairs the sender is working on.
+        """
+        earlier = aliased(OutboxRecord)
+        statement = (
+            select(OutboxRecord)
+            .where(
+                OutboxRecord.status == PENDING,
+                OutboxRecord.next_attempt_at <= now,
+                ~select(earlier.id)
+                .where(
+                    earlier.channel == OutboxRecord.channel,
+                    earlier.address == OutboxRecord.address,
+                    earlier.status == PENDING,
+                    earlier.id < OutboxRecord.id,
+                )
+                .exists(),
+            )
+            # Longest due first; fresh messages are due when queued, so that is oldest
+            # first. (By due time, not id: the index then also serves the ordering, and
+            # the query reads only due rows however long the sent history grows.)
+            .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
+            .limit(limit)
+        )
+        if busy:
+            statement = statement.where(
+                tuple_(OutboxRecord.channel, OutboxRecord.address).not_in(
+                    [(str(channel), str(address)) for channel, address in busy]
+                )
+            )
+        return [_outbox_row(record) for record in await self._all(statement)]
+
+    async def part_sent(self, outbox_id: int, parts_done: int, message_ids: list[str]) -> None:
+        """Records that the message's first `parts_done` parts went out with these ids."""
+        record = await self._first(
+            select(OutboxRecord).where(OutboxRecord.id == outbox_id).with_for_update()
+        )
+        if record is None:
+            raise LookupError(f"outbox message {outbox_id} not found")
+        await self._update(
+            update(OutboxRecord)
+            .where(OutboxRecord.id == outbox_id)
+            .values(parts_done=parts_done, provider_ids=[*record.provider_ids, *message_ids])
+        )
+        if message_ids:
+            await self._session.execute(
+                insert(SentMessageRecord),
+                [
+                    {
+                        "outbox_id": outbox_id,
+                        "channel": record.channel,
+                        "address": record.address,
+                        "message_id": message_id,
+                        "case_id": record.case_id,
+                        "purpose": record.purpose,
+                    }
+                    for message_id in message_ids
+                ],
+            )
+
+    async def mark_sent(self, outbox_id: int, at: datetime) -> None:
+        await self._update_one(
+            update(OutboxRecord)
+            .where(OutboxRecord.id == outbox_id)
+            .values(status=SENT, sent_at=at),
+            f"outbox message {outbox_id}",
+        )
+
+    async def retry_later(self, outbox_id: int, at: datetime, error: str) -> None:
+        """Counts a failed attempt; the message (and its chat) waits until `at`."""
+        await self._update_one(
+            update(OutboxRecord)
+            .where(OutboxRecord.id == outbox_id)
+            .values(
+                attempts=OutboxRecord.attempts + 1,
+                next_attempt_at=at,
+                last_error=error,
+            ),
+            f"outbox message {outbox_id}",
+        )
+
+    async def mark_failed(self, outbox_id: int, error: str, at: datetime) -> None:
+        """Gives up on the message (the chat's next message becomes due)."""
+        await self._update_one(
+            update(OutboxRecord)
+            .where(OutboxRecord.id == outbox_id)
+            .values(
+                status=FAILED,
+                attempts=OutboxRecord.attempts + 1,
+                failed_at=at,
+                last_error=error,
+            ),
+            f"outbox message {outbox_id}",
+        )
+
+    async def reroute(self, channel: str, old_address: str, new_address: str) -> int:
+        """Sends the pending messages of a chat that moved to its new address; how many."""
+        return await self._update(
+            update(OutboxRecord)
+            .where(
+                OutboxRecord.channel == str(channel),
+                OutboxRecord.address == old_address,
+                OutboxRecord.status == PENDING,
+            )
+            .values(address=new_address)
+        )
+
+    async def backlog(self) -> int:
+        """How many messages wait to be sent."""
+        count = await self._session.scalar(
+            select(func.count()).select_from(OutboxRecord).where(OutboxRecord.status == PENDING)
+        )
+        return int(count or 0)
+
+    async def failed_since(self, at: datetime) -> list[OutboxRow]:
+        """The messages given up on at or after `at`, oldest first."""
+        records = await self._all(
+            select(OutboxRecord)
+            .where(OutboxRecord.status == FAILED, OutboxRecord.failed_at >= at)
+            .order_by(OutboxRecord.id)
+        )
+        return [_outbox_row(record) for record in records]
+
+
+class ChatMigrations(_Part):
+    """Telegram groups that became supergroups: old id → new id."""
+
+    async def record_migration(self, old: str, new: str, at: datetime) -> None:
+        if old == new:
+            return
+        statement = (
+            self._upsert_module()
+            .insert(ChatMigrationRecord)
+            .values(old_chat_id=old, new_chat_id=new, migrated_at=at)
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["old_chat_id"],
+            set_={
+                "new_chat_id": statement.excluded.new_chat_id,
+                "migrated_at": statement.excluded.migrated_at,
+            },
+        )
+        await self._session.execute(statement)
+
+    async def current(self, address: str) -> str:
+        """Where the chat is now, following migrations (and chains of them)."""
+        seen = {address}
+        for _ in range(_MAX_MIGRATION_HOPS):
+            new = await self._session.scalar(
+                select(ChatMigrationRecord.new_chat_id).where(
+                    ChatMigrationRecord.old_chat_id == address
+                )
+            )
+            if new is None or new in seen:
+                break
+            seen.add(new)
+            address = new
+        return address
+
+    async def original(self, address: str) -> str:
+        """The chat's first id before any migration (itself if it never migrated)."""
+        lineage = await self.lineage(address)
+        return lineage[-1]
+
+    async def lineage(self, address: str) -> list[str]:
+        """The chat's id, then the id it migrated from, and so on back to the first."""
+        chain = [address]
+        for _ in range(_MAX_MIGRATION_HOPS):
+            old = await self._session.scalar(
+                select(ChatMigrationRecord.old_chat_id)
+                .where(ChatMigrationRecord.new_chat_id == chain[-1])
+                .order_by(ChatMigrationRecord.migrated_at, ChatMigrationRecord.old_chat_id)
+                .limit(1)
+            )
+            if old is None or old in chain:
+                break
+            chain.append(old)
+        return chain
+
+
+class SqlUnitOfWork:
+    """One transaction's worth of repositories (implements `bot.core.ports.UnitOfWork`).
+
+    The core's four are typed as its Protocols (a Protocol's plain attribute must
+    match exactly); the service's three keep their own types.
+    """
+
+    cases: CaseRepository
+    reporters: ReporterRepository
+    dialogues: DialogueRepository
+    outbox: Outbox
+    inbound: InboundLog
+    sending: OutboxDelivery
+    chats: ChatMigrations
+
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self.chats = ChatMigrations(session, clock)
+        self.cases = SqlCaseRepository(session, clock)
+        self.reporters = SqlReporterRepository(session, clock)
+        self.dialogues = SqlDialogueRepository(session, clock)
+        self.outbox = SqlOutbox(session, clock, self.chats)
+        self.inbound = InboundLog(session, clock)
+        self.sending = OutboxDelivery(session, clock)
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_core_port(uow: SqlUnitOfWork) -> UnitOfWork:
+        return uow

@@ -1,0 +1,280 @@
+"""In-memory fakes of the core's ports (`bot.core.ports`), for unit tests of the core.
+
+They keep the SQL unit of work's semantics (tests/integration/test_repositories.py
+runs one contract suite against both): stored objects are copies, so a change to a
+case is stored only by `update()`; datetimes must be aware and come back in UTC;
+dialogue data must be JSON and comes back as JSON would.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from bot.core.model import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Channel,
+    OutgoingMessage,
+    Recipient,
+    Reporter,
+)
+from bot.core.ports import DialogueState, SentRef
+
+_DAWN = datetime.min.replace(tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} refused: give it a time zone")
+    return moment.astimezone(UTC)
+
+
+def _stored_case(case: Case) -> Case:
+    stored = copy.deepcopy(case)
+    for field in dataclasses.fields(stored):
+        value = getattr(stored, field.name)
+        if isinstance(value, datetime):
+            setattr(stored, field.name, _utc(value))
+    return stored
+
+
+class FixedClock:
+    """A clock that stands still until moved: `set(moment)` (or `current = moment`),
+    `advance(delta)`. Implements `bot.core.ports.Clock`; refuses naive datetimes.
+    Starts on Monday 2 March 2026, 09:00 WIB (02:00 UTC)."""
+
+    def __init__(self, start: datetime = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)) -> None:
+        self._now = _utc(start)
+
+    def now(self) -> datetime:
+        return self._now
+
+    @property
+    def current(self) -> datetime:
+        return self._now
+
+    @current.setter
+    def current(self, moment: datetime) -> None:
+        self._now = _utc(moment)
+
+    def set(self, moment: datetime) -> None:
+        self._now = _utc(moment)
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+
+class FakeCaseRepository:
+    def __init__(self) -> None:
+        self._cases: dict[int, Case] = {}
+        self._events: dict[int, list[CaseEvent]] = {}
+        self._next_id = 1
+
+    async def add(self, case: Case) -> Case:
+        """Stores a copy of the case; sets `case.id` and returns the case.
+
+        A code already taken raises ValueError.
+        """
+        if case.id is not None:
+            raise ValueError(f"case {case.code} is already stored (id {case.id})")
+        if await self.code_exists(case.code):
+            raise ValueError(f"case code {case.code} is taken")
+        stored = _stored_case(case)
+        stored.id = case.id = self._next_id
+        self._next_id += 1
+        self._cases[stored.id] = stored
+        self._events[stored.id] = []
+        return case
+
+    async def code_exists(self, code: str) -> bool:
+        return any(case.code == code for case in self._cases.values())
+
+    async def get(self, case_id: int) -> Case | None:
+        case = self._cases.get(case_id)
+        return copy.deepcopy(case) if case else None
+
+    async def get_by_code(self, code: str) -> Case | None:
+        for case in self._cases.values():
+            if case.code == code:
+                return copy.deepcopy(case)
+        return None
+
+    async def update(self, case: Case) -> None:
+        """Saves the case's fields (not its intake attachments, which never change)."""
+        if case.id is None:
+            raise ValueError(f"case {case.code} was never added")
+        old = self._cases.get(case.id)
+        if old is None:
+            raise LookupError(f"case {case.id} not found")
+        stored = _stored_case(case)
+        stored.attachments = old.attachments
+        self._cases[case.id] = stored
+
+    async def open_cases_of_reporter(self, reporter_id: int) -> list[Case]:
+        return self._sorted(
+            (c for c in self._cases.values() if c.reporter_id == reporter_id and c.status.is_open),
+            newest_first=True,
+        )
+
+    async def recent_cases_of_reporter(self, reporter_id: int, limit: int) -> list[Case]:
+        mine = (c for c in self._cases.values() if c.reporter_id == reporter_id)
+        return self._sorted(mine, newest_first=True)[:limit]
+
+    async def open_cases(self, limit: int) -> list[Case]:
+        return self._sorted(c for c in self._cases.values() if c.status.is_open)[:limit]
+
+    async def awaiting_rating(self, reporter_id: int) -> Case | None:
+        """The reporter's most recently closed case whose rating was asked for and not given."""
+        waiting = [
+            c
+            for c in self._cases.values()
+            if c.reporter_id == reporter_id
+            and c.status is CaseStatus.CLOSED
+            and c.rating_requested
+            and c.rating is None
+        ]
+        if not waiting:
+            return None
+        # Latest closed_at first, cases without one last; ties: the newest id.
+        waiting.sort(key=lambda c: (c.closed_at is not None, c.closed_at or _DAWN, c.id))
+        return copy.deepcopy(waiting[-1])
+
+    async def add_event(self, case_id: int, event: CaseEvent) -> None:
+        if case_id not in self._cases:
+            raise LookupError(f"case {case_id} not found")
+        self._events[case_id].append(dataclasses.replace(event, at=_utc(event.at)))
+
+    async def events(self, case_id: int) -> list[CaseEvent]:
+        """The case's audit trail, oldest first."""
+        return list(self._events.get(case_id, []))
+
+    @staticmethod
+    def _sorted(cases: Iterable[Case], *, newest_first: bool = False) -> list[Case]:
+        ordered = sorted(cases, key=lambda c: (c.created_at, c.id), reverse=newest_first)
+        return [copy.deepcopy(c) for c in ordered]
+
+
+class FakeReporterRepository:
+    def __init__(self) -> None:
+        self._reporters: dict[int, Reporter] = {}
+        self._ids: dict[tuple[Channel, str], int] = {}
+
+    async def get_or_create(
+        self, channel: Channel, address: str, display_name: str | None
+    ) -> Reporter:
+        """The reporter on that chat; created (with `display_name`) if new."""
+        reporter_id = self._ids.get((channel, address))
+        if reporter_id is None:
+            reporter_id = len(self._reporters) + 1
+            self._ids[(channel, address)] = reporter_id
+            self._reporters[reporter_id] = Reporter(
+                channel=channel, address=address, display_name=display_name, id=reporter_id
+            )
+        return copy.copy(self._reporters[reporter_id])
+
+    async def get(self, reporter_id: int) -> Reporter | None:
+        reporter = self._reporters.get(reporter_id)
+        return copy.copy(reporter) if reporter else None
+
+    async def touch(self, reporter: Reporter, at: datetime) -> None:
+        """Records that the reporter just wrote, and their display name unless it is None.
+
+        Also sets `reporter.last_inbound_at`.
+        """
+        if reporter.id is None:
+            raise ValueError("reporter was never stored")
+        stored = self._reporters.get(reporter.id)
+        if stored is None:
+            raise LookupError(f"reporter {reporter.id} not found")
+        stored.last_inbound_at = _utc(at)
+        if reporter.display_name is not None:
+            stored.display_name = reporter.display_name
+        reporter.last_inbound_at = at
+
+
+class FakeDialogueRepository:
+    def __init__(self) -> None:
+        self._states: dict[int, tuple[str, str]] = {}
+
+    async def load(self, reporter_id: int) -> DialogueState | None:
+        saved = self._states.get(reporter_id)
+        if saved is None:
+            return None
+        step, data = saved
+        return DialogueState(step=step, data=json.loads(data))
+
+    async def save(self, reporter_id: int, state: DialogueState) -> None:
+        # Stored as JSON, as the database does: anything JSON cannot hold fails here too.
+        self._states[reporter_id] = (state.step, json.dumps(state.data))
+
+    async def clear(self, reporter_id: int) -> None:
+        self._states.pop(reporter_id, None)
+
+
+class FakeOutbox:
+    """Records queued messages in `sent`, in order; `find_sent` answers what
+    `remember_sent` was told.
+
+    A message with an `album_key` joins the last queued message with the same key and
+    recipient (attachments appended; its caption fills an empty text), unless that
+    message was marked started (`mark_started`) or removed from `sent`.
+    """
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMessage] = []
+        self._started: list[OutgoingMessage] = []  # those a sender has begun sending
+        self._sent_ids: dict[tuple[Recipient, str], SentRef] = {}
+
+    async def enqueue(self, message: OutgoingMessage) -> None:
+        if message.album_key is not None:
+            for index in range(len(self.sent) - 1, -1, -1):
+                waiting = self.sent[index]
+                if (
+                    waiting.album_key == message.album_key
+                    and waiting.recipient == message.recipient
+                    and not any(waiting is started for started in self._started)
+                ):
+                    self.sent[index] = dataclasses.replace(
+                        waiting,
+                        attachments=waiting.attachments + message.attachments,
+                        text=waiting.text or message.text,
+                    )
+                    return
+        self.sent.append(message)
+
+    async def find_sent(self, recipient: Recipient, message_id: str) -> SentRef | None:
+        return self._sent_ids.get((recipient, message_id))
+
+    def remember_sent(
+        self,
+        recipient: Recipient,
+        message_id: str,
+        case_id: int | None = None,
+        purpose: str | None = None,
+    ) -> None:
+        """Makes `find_sent` know a message the bot sent (as the real sender records it)."""
+        self._sent_ids[(recipient, message_id)] = SentRef(case_id=case_id, purpose=purpose)
+
+    def mark_started(self, index: int = -1) -> None:
+        """Marks `sent[index]` as started by a sender: album items no longer join it."""
+        self._started.append(self.sent[index])
+
+    def to(self, recipient: Recipient) -> list[OutgoingMessage]:
+        """The messages queued for one recipient, in order."""
+        return [message for message in self.sent if message.recipient == recipient]
+
+
+class FakeUnitOfWork:
+    """The core's unit of work, in memory (implements `bot.core.ports.UnitOfWork`)."""
+
+    def __init__(self) -> None:
+        self.cases = FakeCaseRepository()
+        self.reporters = FakeReporterRepository()
+        self.dialogues = FakeDialogueRepository()
+        self.outbox = FakeOutbox()
