@@ -52,7 +52,7 @@ class Service:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.db = Database(self.settings.database_url)
+        self.db = Database(self.settings.database_url, clock=self.clock)
         self.bot = make_bot(self.settings.telegram_bot_token, self.settings.telegram_api_base_url)
         channels: dict[Channel, tuple[MessageChannel, RateLimiter]] = {
             Channel.TELEGRAM: (TelegramChannel(self.bot), telegram_limits()),
@@ -122,13 +122,16 @@ class Service:
         return BotIdentity(me.id, me.username or "")
 
 
+SERVICE = web.AppKey("service", Service)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Builds the aiohttp application; the service starts and stops with it."""
     office = load_office(settings.config_path)
     texts = load_texts(office.language)
     service = Service(settings, office, texts, clock or SystemClock())
     app = web.Application(client_max_size=1024 * 1024)
-    app["service"] = service
+    app[SERVICE] = service
 
     async def lifetime(_: web.Application) -> AsyncIterator[None]:
         await service.start()

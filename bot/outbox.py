@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -33,6 +34,7 @@ BATCH = 200
 IDLE_WAIT = 1.0
 MAX_BACKOFF = 300.0
 MAX_MIGRATION_HOPS = 3
+RECENTLY_RECORDED = 10_000
 
 
 class OutboxSender:
@@ -57,6 +59,9 @@ class OutboxSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._current: dict[str, str] = {}
         self.on_failure = on_failure
+        self._progress = asyncio.Condition()
+        # (address, message id) of the latest sends, so callers can wait for one to be stored
+        self._recorded: deque[tuple[str, str]] = deque(maxlen=RECENTLY_RECORDED)
 
     def wake(self) -> None:
         """Tells the sender new messages are waiting (called after a commit)."""
@@ -96,6 +101,11 @@ class OutboxSender:
         """Waits for deliveries under way (used on shutdown and in tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def recorded(self, address: str, message_id: str) -> None:
+        """Waits until a sent message's id is stored (replies to it can then be traced)."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: (address, message_id) in self._recorded)
 
     async def _deliver_chat(self, row: OutboxRow, key: tuple[str, str]) -> None:
         try:
@@ -145,6 +155,10 @@ class OutboxSender:
                 await uow.sending.part_sent(row.id, done, ids)
                 if done == len(parts):
                     await uow.sending.mark_sent(row.id, self.clock.now())
+            async with self._progress:
+                for chat in {row.recipient.address, address}:  # as configured, and current
+                    self._recorded.extend((chat, i) for i in ids)
+                self._progress.notify_all()
         if not parts:
             async with self.db.transaction() as uow:
                 await uow.sending.mark_sent(row.id, self.clock.now())

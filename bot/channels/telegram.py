@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import ChatMoved, Part, PermanentFailure, RetryLater, TemporaryFailure
 from bot.channels.textsplit import split_text, utf16_len
@@ -107,7 +109,9 @@ class TelegramChannel:
         try:
             return await self._send(int(address), part)
         except RetryAfter as exc:
-            retry = exc.retry_after
+            with warnings.catch_warnings():  # PTB 22 warns that this becomes a timedelta
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                retry = exc.retry_after
             seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
             raise RetryLater(float(seconds), str(exc)) from exc
         except ChatMigrated as exc:

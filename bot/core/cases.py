@@ -272,6 +272,7 @@ class CaseDesk:
         """Closes the case (Selesai), tells the reporter and asks for a 1–5 rating."""
         case = await self.find(code)
         self._require(case, {s for s in CaseStatus if s.is_open})
+        holder = self.office.unit(case.unit_code) if case.unit_code else None
         case.status = CaseStatus.CLOSED
         case.closed_at = self.now
         case.rating_requested = True
@@ -302,6 +303,10 @@ class CaseDesk:
             ),
             case,
         )
+        if holder is not None:
+            await self.tell(
+                self.unit_chat(holder), self.t("unit_case_closed", code=case.code), case
+            )
         return case
 
     async def answer(

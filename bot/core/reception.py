@@ -113,10 +113,10 @@ class Reception:
             outcome = self.dialogue.advance(state, _strip_choice(inp))
             await self._finish_dialogue(reporter, outcome)
             return
-        if await self._typed_rating(reporter, inp):
-            return
-        if state.step == CHOOSE_CASE:
+        if state.step == CHOOSE_CASE:  # "2" here picks a case; it is not a rating
             await self._choose_case(reporter, state, inp)
+            return
+        if await self._typed_rating(reporter, inp):
             return
         await self._outside_dialogue(reporter, message, inp, state)
 
@@ -139,7 +139,7 @@ class Reception:
             )
             await self._finish_dialogue(reporter, outcome)
         elif command == "cancel":
-            if state.step in (IDLE, CHOOSE_CASE):
+            if state.step == IDLE:  # in CHOOSE_CASE, cancelling drops the pending message
                 await self.say(reporter, Reply(self.t("nothing_to_cancel")))
             else:
                 await dialogues.save(reporter.id, _idle(state))
@@ -222,7 +222,8 @@ class Reception:
     ) -> None:
         assert reporter.id is not None
         uow = self.desk.uow
-        if inp.clean_text and is_emergency(self.t, inp.clean_text):
+        emergency = bool(inp.clean_text) and is_emergency(self.t, inp.clean_text)
+        if emergency:
             await self.say(reporter, Reply(self.t("emergency")))
         album_cases: dict[str, str] = state.data.setdefault("album_cases", {})
         first_of_album = remember_album(state.data, inp.album_id)
@@ -244,12 +245,17 @@ class Reception:
         waiting = [c for c in open_cases if c.status is CaseStatus.NEEDS_INFO]
         targets = waiting if len(waiting) == 1 else open_cases
         if not targets:
+            albums = state.data.get("albums", [])
+            if first_of_album:  # the dialogue must see this album as new, or stay silent
+                albums = [a for a in albums if a != inp.album_id]
             outcome = self.dialogue.begin(
                 profile_name=message.profile_name,
                 channel_contact=message.channel_contact,
                 first=inp,
-                albums=state.data.get("albums"),
+                albums=albums,
             )
+            if emergency:  # already said above; the dialogue would say it again
+                outcome.replies = [r for r in outcome.replies if r.text != self.t("emergency")]
             await self._finish_dialogue(reporter, outcome)
             return
         if len(targets) == 1:

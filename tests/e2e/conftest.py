@@ -1,0 +1,192 @@
+"""End-to-end fixtures: the real aiohttp app over HTTP against the Bot API stand-in.
+
+The bot is configured exactly as in production (environment settings, an agency
+file); only TELEGRAM_API_BASE_URL points at the local stand-in, and Telegram's side
+(people typing, tapping, sending photos) is simulated by the stand-in posting updates
+to the bot's webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.app import SERVICE, Service, create_app
+from bot.config import Settings, load_settings
+from bot.standins.telegram_api import Chat, SentMessage, TelegramStandIn, User
+
+TOKEN = "123456789:AAE2E-test-token-aaaaaaaaaaaaaaaa"
+SECRET = "e2e-secret_token"
+OFFICERS = -1001000000001
+SUPERVISOR = -1001000000002
+YANKES = -1001000000010
+P2P = -1001000000011
+
+AGENCY = f"""
+[agency]
+name = "Dinas Kesehatan Kota Contoh"
+timezone = "Asia/Jakarta"
+
+[groups]
+officers_chat_id = {OFFICERS}
+supervisor_chat_id = {SUPERVISOR}
+
+[[units]]
+code = "YANKES"
+name = "Bidang Pelayanan Kesehatan"
+chat_id = {YANKES}
+
+[[units]]
+code = "P2P"
+name = "Bidang Pencegahan dan Pengendalian Penyakit"
+chat_id = {P2P}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def bot_environment(
+    tg: TelegramStandIn, database_url: str, folder: Path, port: int
+) -> dict[str, str]:
+    """The settings a deployment would put in its environment, pointed at the stand-in."""
+    config = folder / "aduan.toml"
+    config.write_text(AGENCY, encoding="utf-8")
+    return {
+        "ADUAN_CONFIG": str(config),
+        "DATABASE_URL": database_url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": tg.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+
+
+@dataclass
+class World:
+    """The running bot and the people around it."""
+
+    tg: TelegramStandIn
+    settings: Settings
+    service: Service
+    citizen: User
+    other_citizen: User
+    officer: User
+    unit_staff: User
+    officers: Chat
+    yankes: Chat
+    p2p: Chat
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    async def says(
+        self,
+        user: User,
+        text: str,
+        *,
+        chat: Chat | None = None,
+        reply_to: SentMessage | None = None,
+    ) -> None:
+        await self.tg.user_says(user, text, chat=chat, reply_to=reply_to)
+
+    async def expect(self, chat_id: int, fragment: str) -> SentMessage:
+        """Waits for the bot to say something containing `fragment` in that chat.
+
+        Also waits until the bot has stored that message's id, as it has long before a
+        person could reply to it.
+        """
+        message = await self.tg.wait_for_text(chat_id, fragment, timeout=10.0)
+        async with asyncio.timeout(10.0):
+            await self.service.sender.recorded(str(chat_id), str(message.message_id))
+        return message
+
+    async def file_complaint(self, user: User, description: str, *, privacy: str = "1") -> str:
+        """A citizen goes through the whole intake dialogue; returns the tracking code."""
+        code = await self.file_complaint_no_wait(user, description, privacy=privacy)
+        await self.expect(OFFICERS, f"Pengaduan baru {code}")
+        return code
+
+    async def file_complaint_no_wait(
+        self, user: User, description: str, *, privacy: str = "1"
+    ) -> str:
+        """Files a complaint without waiting for the officers' relay."""
+        before = len(self.tg.messages(user.id))
+        await self.says(user, "/start")
+        await self.expect(user.id, "Ceritakan apa yang terjadi")
+        for text, prompt in (
+            (description, "Di mana kejadiannya"),
+            ("Puskesmas Sukamaju, Jl. Melati No. 3", "Kapan kejadiannya"),
+            ("kemarin pagi", "foto atau dokumen"),
+            ("selesai", "Bagaimana identitas"),
+            (privacy, "Siapa nama"),
+            ("Siti Aminah", "Nomor telepon"),
+            ("081234567890", "Apakah sudah benar"),
+        ):
+            await self.says(user, text)
+            await self.tg.wait_for(
+                lambda sent, p=prompt: any(p in m.content for m in sent[before:]),
+                chat_id=user.id,
+                timeout=10.0,
+                what=prompt,
+            )
+        await self.says(user, "kirim")
+        ack = await self.expect(user.id, "Kode pelacakan")
+        return ack.content.split("Kode pelacakan: ")[1].split()[0]
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[TelegramStandIn]:
+    standin = TelegramStandIn(token=TOKEN, bot_username="aduan_test_bot")
+    await standin.start()
+    try:
+        yield standin
+    finally:
+        await standin.stop()
+
+
+async def start_bot(
+    tg: TelegramStandIn, database_url: str, folder: Path
+) -> tuple[web.AppRunner, Settings]:
+    port = free_port()
+    settings = load_settings(
+        bot_environment(tg, database_url, folder, port), env_file=folder / "none.env"
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    return runner, settings
+
+
+@pytest.fixture
+async def world(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    runner, settings = await start_bot(tg, database_url, tmp_path)
+    try:
+        yield World(
+            tg=tg,
+            settings=settings,
+            service=runner.app[SERVICE],
+            citizen=User(5001, "Siti", "Aminah"),
+            other_citizen=User(5002, "Joko"),
+            officer=User(7001, "Budi", "Petugas"),
+            unit_staff=User(8001, "Rina", "Yankes"),
+            officers=Chat.group(OFFICERS, "Petugas Pengaduan"),
+            yankes=Chat.group(YANKES, "Bidang Yankes"),
+            p2p=Chat.group(P2P, "Bidang P2P"),
+        )
+    finally:
+        await runner.cleanup()
