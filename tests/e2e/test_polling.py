@@ -1,0 +1,33 @@
+"""Without PUBLIC_BASE_URL the bot long-polls getUpdates: the same cycle, no webhook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.config import load_settings
+from bot.standins.telegram_api import TelegramStandIn, User
+from tests.e2e.conftest import bot_environment, free_port
+
+
+async def test_long_polling_takes_updates_and_answers(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    env = bot_environment(tg, database_url, tmp_path, free_port())
+    env["PUBLIC_BASE_URL"] = ""
+    env["TELEGRAM_WEBHOOK_SECRET"] = ""
+    settings = load_settings(env, env_file=tmp_path / "none.env")
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    try:
+        assert tg.webhook is None  # the bot removed any webhook so that getUpdates works
+        await tg.wait_for_poll(timeout=10)
+        citizen = User(5003, "Wati")
+        await tg.user_says(citizen, "/bantuan")
+        help_text = await tg.wait_for_text(citizen.id, "/status", timeout=10)
+        assert "Layanan pengaduan Dinas Kesehatan Kota Contoh" in help_text.content
+    finally:
+        await runner.cleanup()
