@@ -2184,19 +2184,14 @@ class TelegramStandIn:
         await self._record_sent(
             state,
             message,
-            SentMessage(
-                chat_id=state.chat.id,
-                message_id=message["message_id"],
-                method="sendMessage",
-                kind="text",
-                date=message["date"],
-                text=text,
-                keyboard=keyboard,
-                reply_keyboard=reply_keyboard,
-                reply_to_message_id=replied["message_id"] if replied else None,
-                parse_mode=p.get_str("parse_mode"),
-                entities=entities,
-            ),
+            replied,
+            method="sendMessage",
+            kind="text",
+            text=text,
+            keyboard=keyboard,
+            reply_keyboard=reply_keyboard,
+            parse_mode=p.get_str("parse_mode"),
+            entities=entities,
         )
         return message
 
@@ -2229,20 +2224,15 @@ class TelegramStandIn:
         await self._record_sent(
             state,
             message,
-            SentMessage(
-                chat_id=state.chat.id,
-                message_id=message["message_id"],
-                method=method,
-                kind=kind,
-                date=message["date"],
-                caption=caption,
-                file_ids=tuple(f.file_id for f in files),
-                keyboard=keyboard,
-                reply_keyboard=reply_keyboard,
-                reply_to_message_id=replied["message_id"] if replied else None,
-                parse_mode=p.get_str("parse_mode"),
-                entities=entities,
-            ),
+            replied,
+            method=method,
+            kind=kind,
+            caption=caption,
+            file_ids=tuple(f.file_id for f in files),
+            keyboard=keyboard,
+            reply_keyboard=reply_keyboard,
+            parse_mode=p.get_str("parse_mode"),
+            entities=entities,
         )
         return message
 
@@ -2298,19 +2288,14 @@ class TelegramStandIn:
             await self._record_sent(
                 state,
                 message,
-                SentMessage(
-                    chat_id=state.chat.id,
-                    message_id=message["message_id"],
-                    method="sendMediaGroup",
-                    kind=kind,
-                    date=message["date"],
-                    caption=caption,
-                    file_ids=tuple(f.file_id for f in files),
-                    reply_to_message_id=replied["message_id"] if replied else None,
-                    media_group_id=media_group_id,
-                    parse_mode=parse_mode,
-                    entities=entities,
-                ),
+                replied,
+                method="sendMediaGroup",
+                kind=kind,
+                caption=caption,
+                file_ids=tuple(f.file_id for f in files),
+                media_group_id=media_group_id,
+                parse_mode=parse_mode,
+                entities=entities,
             )
             messages.append(message)
         return messages
@@ -2330,17 +2315,12 @@ class TelegramStandIn:
         await self._record_sent(
             state,
             message,
-            SentMessage(
-                chat_id=state.chat.id,
-                message_id=message["message_id"],
-                method="sendLocation",
-                kind="location",
-                date=message["date"],
-                keyboard=keyboard,
-                reply_keyboard=reply_keyboard,
-                reply_to_message_id=replied["message_id"] if replied else None,
-                location=(latitude, longitude),
-            ),
+            replied,
+            method="sendLocation",
+            kind="location",
+            keyboard=keyboard,
+            reply_keyboard=reply_keyboard,
+            location=(latitude, longitude),
         )
         return message
 
@@ -2805,7 +2785,26 @@ class TelegramStandIn:
                 429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
             )
 
-    async def _record_sent(self, state: _ChatState, message: JSONDict, sent: SentMessage) -> None:
+    async def _record_sent(
+        self,
+        state: _ChatState,
+        message: JSONDict,
+        replied: JSONDict | None,
+        *,
+        method: str,
+        kind: str,
+        **fields: Any,
+    ) -> None:
+        """Records a message the bot sent; `fields` are the `SentMessage` fields that vary."""
+        sent = SentMessage(
+            chat_id=state.chat.id,
+            message_id=message["message_id"],
+            method=method,
+            kind=kind,
+            date=message["date"],
+            reply_to_message_id=replied["message_id"] if replied else None,
+            **fields,
+        )
         sent.raw = copy.deepcopy(message)
         state.messages[sent.message_id] = sent.raw
         state.bot_messages[sent.message_id] = sent

@@ -159,14 +159,13 @@ async def tg() -> AsyncIterator[TelegramStandIn]:
 
 
 async def start_bot(
-    tg: TelegramStandIn, database_url: str, folder: Path
+    tg: TelegramStandIn, database_url: str, folder: Path, **overrides: str
 ) -> tuple[web.AppRunner, Settings]:
+    """Starts the real app in-process; `overrides` change settings (e.g. PUBLIC_BASE_URL="")."""
     port = free_port()
-    settings = load_settings(
-        bot_environment(tg, database_url, folder, port), env_file=folder / "none.env"
-    )
-    app = create_app(settings)
-    runner = web.AppRunner(app)
+    env = {**bot_environment(tg, database_url, folder, port), **overrides}
+    settings = load_settings(env, env_file=folder / "none.env")
+    runner = web.AppRunner(create_app(settings))
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     return runner, settings

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiohttp import web
-
-from bot.app import create_app
-from bot.config import load_settings
 from bot.standins.telegram_api import TelegramStandIn, User
-from tests.e2e.conftest import bot_environment, free_port
+from tests.e2e.conftest import start_bot
 
 
 async def test_long_polling_takes_updates_and_answers(
     tg: TelegramStandIn, database_url: str, tmp_path: Path
 ) -> None:
-    env = bot_environment(tg, database_url, tmp_path, free_port())
-    env["PUBLIC_BASE_URL"] = ""
-    env["TELEGRAM_WEBHOOK_SECRET"] = ""
-    settings = load_settings(env, env_file=tmp_path / "none.env")
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
+    runner, _ = await start_bot(
+        tg, database_url, tmp_path, PUBLIC_BASE_URL="", TELEGRAM_WEBHOOK_SECRET=""
+    )
     try:
         assert tg.webhook is None  # the bot removed any webhook so that getUpdates works
         await tg.wait_for_poll(timeout=10)

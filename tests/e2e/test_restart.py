@@ -7,8 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -55,56 +55,43 @@ async def until_healthy(base_url: str, process: subprocess.Popen[bytes], log: Pa
             await asyncio.sleep(0.1)  # polling a process that is starting: nothing to wait on
 
 
-@asynccontextmanager
-async def standin() -> AsyncIterator[TelegramStandIn]:
-    from tests.e2e.conftest import TOKEN
-
-    tg = TelegramStandIn(token=TOKEN, bot_username="aduan_test_bot")
-    await tg.start()
-    try:
-        yield tg
-    finally:
-        await tg.stop()
-
-
 async def test_kill_9_mid_dialogue_and_after_acknowledging_loses_nothing(
-    database_url: str, tmp_path: Path
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
 ) -> None:
     citizen = User(5001, "Siti")
     log = tmp_path / "bot.log"
-    async with standin() as tg:
-        port = free_port()
-        env = bot_environment(tg, database_url, tmp_path, port)
-        base = f"http://127.0.0.1:{port}"
+    port = free_port()
+    env = bot_environment(tg, database_url, tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
 
-        with running_bot(env, log) as bot:
-            await until_healthy(base, bot, log)
-            await tg.user_says(citizen, "/start")
-            await tg.user_says(citizen, DESCRIPTION)
-            await tg.wait_for_text(citizen.id, "Di mana kejadiannya", timeout=15)
-            bot.send_signal(signal.SIGKILL)
-            bot.wait()
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await tg.user_says(citizen, "/start")
+        await tg.user_says(citizen, DESCRIPTION)
+        await tg.wait_for_text(citizen.id, "Di mana kejadiannya", timeout=15)
+        bot.send_signal(signal.SIGKILL)
+        bot.wait()
 
-        with running_bot(env, log) as bot:
-            await until_healthy(base, bot, log)
-            await tg.user_says(citizen, "Puskesmas Sukamaju")  # resumes where the citizen was
-            await tg.wait_for_text(citizen.id, "Kapan kejadiannya", timeout=15)
-            for text in ("lewati", "selesai", "1", "Siti", "lewati"):
-                await tg.user_says(citizen, text)
-            await tg.wait_for_text(citizen.id, "Apakah sudah benar", timeout=15)
-            # Killed right after the webhook answered 200 for "kirim": it was committed.
-            assert await tg.deliver(tg.text_update(citizen, "kirim")) == 200
-            bot.send_signal(signal.SIGKILL)
-            bot.wait()
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await tg.user_says(citizen, "Puskesmas Sukamaju")  # resumes where the citizen was
+        await tg.wait_for_text(citizen.id, "Kapan kejadiannya", timeout=15)
+        for text in ("lewati", "selesai", "1", "Siti", "lewati"):
+            await tg.user_says(citizen, text)
+        await tg.wait_for_text(citizen.id, "Apakah sudah benar", timeout=15)
+        # Killed right after the webhook answered 200 for "kirim": it was committed.
+        assert await tg.deliver(tg.text_update(citizen, "kirim")) == 200
+        bot.send_signal(signal.SIGKILL)
+        bot.wait()
 
-        with running_bot(env, log) as bot:
-            await until_healthy(base, bot, log)
-            await tg.wait_for_text(citizen.id, "Kode pelacakan", timeout=15)
-            await tg.wait_for_text(OFFICERS, "Pengaduan baru", timeout=15)
-            await tg.user_says(citizen, "/status")
-            status = await tg.wait_for_text(citizen.id, "Pengaduan Anda:", timeout=15)
-            bot.send_signal(signal.SIGTERM)
-            assert bot.wait(timeout=15) == 0, output(log)  # SIGTERM: a clean shutdown
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await tg.wait_for_text(citizen.id, "Kode pelacakan", timeout=15)
+        await tg.wait_for_text(OFFICERS, "Pengaduan baru", timeout=15)
+        await tg.user_says(citizen, "/status")
+        status = await tg.wait_for_text(citizen.id, "Pengaduan Anda:", timeout=15)
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=15) == 0, output(log)  # SIGTERM: a clean shutdown
 
     acks = [t for t in tg.texts(citizen.id) if "Kode pelacakan" in t]
     assert len(acks) == 1

@@ -7,11 +7,10 @@ group and the units' groups, and at the stored case and its events.
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.cases import CASE_MESSAGE, CaseDesk, Refusal
+from bot.core.cases import CASE_MESSAGE, Refusal
 from bot.core.dialogue import Submission
 from bot.core.model import (
     MAX_BUTTON_ACTION_BYTES,
@@ -22,39 +21,35 @@ from bot.core.model import (
     CaseStatus,
     Channel,
     EventKind,
-    OutgoingMessage,
     Privacy,
     Recipient,
     Reporter,
 )
-from bot.core.office import Office, Unit
-from bot.core.texts import load_texts
-from tests.fakes import FakeUnitOfWork, FixedClock
+from bot.core.office import Unit
+from tests.unit.sample import (
+    DESCRIPTION,
+    OFFICERS,
+    P2P,
+    P2P_CHAT,
+    YANKES,
+    YANKES_CHAT,
+    OfficeWorld,
+    T,
+    sample_office,
+)
 
-T = load_texts("id")
 SOP_ACK = (
     "Baik, informasi pengaduan yang Bapak/Ibu kirim akan segera kami tindak lanjuti ke "
     "unit terkait dan akan kami berikan informasi lanjutan, terima kasih."
 )
-YANKES = Unit("YANKES", "Bidang Pelayanan Kesehatan", "-2001")
-P2P = Unit("P2P", "Bidang Pencegahan Penyakit", "-2002")
 SDK = Unit("SDK", "Bidang Sumber Daya Kesehatan", "-2003")
 KESMAS = Unit("KESMAS", "Bidang Kesehatan Masyarakat", "-2004")
-OFFICE = Office(
-    name="Dinas Kesehatan Kota Contoh",
-    timezone=ZoneInfo("Asia/Jakarta"),
-    officers_chat_id="-1001",
-    units=(YANKES, P2P, SDK, KESMAS),
-)
-OFFICERS = Recipient(Channel.TELEGRAM, "-1001")
-YANKES_CHAT = Recipient(Channel.TELEGRAM, YANKES.chat_id)
-P2P_CHAT = Recipient(Channel.TELEGRAM, P2P.chat_id)
+OFFICE = sample_office(YANKES, P2P, SDK, KESMAS)
 UNIT_CHATS = [Recipient(Channel.TELEGRAM, u.chat_id) for u in OFFICE.units]
 
 PHONE = "081234567890"
 WA_NUMBER = "+6281234567890"
 NAME = "Siti Aminah"
-DESCRIPTION = "Obat di puskesmas habis sejak seminggu dan pasien disuruh membeli sendiri."
 OFFICER = Actor("staff", "501", "Budi Santoso", OFFICERS.address)
 YANKES_STAFF = Actor("staff", "601", "Rina", YANKES.chat_id)
 P2P_STAFF = Actor("staff", "602", "Joko", P2P.chat_id)
@@ -77,25 +72,11 @@ def submission(privacy: Privacy = Privacy.NORMAL, *, attachments: int = 2) -> Su
     )
 
 
-class World:
-    """One office's storage and clock; `desk()` opens a CaseDesk as one transaction would."""
+class World(OfficeWorld):
+    """The sample office with four units, and helpers for cases filed through the desk."""
 
     def __init__(self) -> None:
-        self.uow = FakeUnitOfWork()
-        self.clock = FixedClock()
-
-    def desk(self) -> CaseDesk:
-        return CaseDesk(self.uow, OFFICE, T, self.clock.now())
-
-    @property
-    def sent(self) -> list[OutgoingMessage]:
-        return self.uow.outbox.sent
-
-    def to(self, recipient: Recipient) -> list[str]:
-        return [m.text for m in self.uow.outbox.to(recipient)]
-
-    def clear(self) -> None:
-        self.uow.outbox.sent.clear()
+        super().__init__(OFFICE)
 
     async def reporter(self, address: str = WA_NUMBER) -> Reporter:
         return await self.uow.reporters.get_or_create(Channel.WHATSAPP, address, "Siti")

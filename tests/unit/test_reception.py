@@ -7,11 +7,10 @@ does for every inbound message; what people are told is read from the fake outbo
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.cases import CASE_MESSAGE, PROMPT_INFO, PROMPT_REFUSE, CaseDesk, Refusal
+from bot.core.cases import CASE_MESSAGE, PROMPT_INFO, PROMPT_REFUSE, Refusal
 from bot.core.dialogue import CitizenInput, Submission
 from bot.core.model import (
     Actor,
@@ -26,30 +25,27 @@ from bot.core.model import (
     Recipient,
     Reporter,
 )
-from bot.core.office import Office, Unit
+from bot.core.office import Unit
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
 from bot.core.reception import CitizenMessage, Reception
-from bot.core.texts import load_texts
 from handlers import officers, units
 from handlers.staff import StaffMessage
-from tests.fakes import FakeUnitOfWork, FixedClock
-
-T = load_texts("id")
-YANKES = Unit("YANKES", "Bidang Pelayanan Kesehatan", "-2001")
-P2P = Unit("P2P", "Bidang Pencegahan Penyakit", "-2002")
-OFFICE = Office(
-    name="Dinas Kesehatan Kota Contoh",
-    timezone=ZoneInfo("Asia/Jakarta"),
-    officers_chat_id="-1001",
-    units=(YANKES, P2P),
+from tests.unit.sample import (
+    DESCRIPTION,
+    OFFICERS,
+    P2P,
+    P2P_CHAT,
+    YANKES,
+    YANKES_CHAT,
+    OfficeWorld,
+    T,
+    sample_office,
 )
-OFFICERS = Recipient(Channel.TELEGRAM, "-1001")
-YANKES_CHAT = Recipient(Channel.TELEGRAM, YANKES.chat_id)
-P2P_CHAT = Recipient(Channel.TELEGRAM, P2P.chat_id)
+
+OFFICE = sample_office(YANKES, P2P)
 SITI = "7001"  # a Telegram private chat id
 SITI_CHAT = Recipient(Channel.TELEGRAM, SITI)
-DESCRIPTION = "Obat di puskesmas habis sejak seminggu dan pasien disuruh membeli sendiri."
 HELP = T("help_citizen", agency=OFFICE.name)
 
 
@@ -57,15 +53,11 @@ def photo(ref: str) -> Attachment:
     return Attachment(AttachmentKind.PHOTO, ref, Channel.TELEGRAM)
 
 
-class World:
+class World(OfficeWorld):
     """The storage of one office, shared by every message's fresh Reception."""
 
     def __init__(self) -> None:
-        self.uow = FakeUnitOfWork()
-        self.clock = FixedClock()
-
-    def desk(self) -> CaseDesk:
-        return CaseDesk(self.uow, OFFICE, T, self.clock.now())
+        super().__init__(OFFICE)
 
     async def send(
         self,
@@ -93,12 +85,6 @@ class World:
         )
         me = Recipient(Channel.TELEGRAM, address)
         return [m for m in self.uow.outbox.sent[before:] if m.recipient == me]
-
-    def to(self, recipient: Recipient) -> list[str]:
-        return [m.text for m in self.uow.outbox.to(recipient)]
-
-    def clear(self) -> None:
-        self.uow.outbox.sent.clear()
 
     async def reporter(self, address: str = SITI) -> Reporter:
         return await self.uow.reporters.get_or_create(Channel.TELEGRAM, address, None)
