@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from telegram import Bot
@@ -94,10 +95,8 @@ class Service:
             await self.bot.shutdown()
         await self.db.dispose()
 
-    def _spawn(self, coroutine: object, name: str) -> None:
-        task = asyncio.ensure_future(coroutine)  # type: ignore[call-overload]
-        task.set_name(name)
-        self._tasks.append(task)
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coroutine, name=name))
 
     async def _meet_telegram(self) -> BotIdentity:
         """Calls getMe (retrying while the Bot API is unreachable) and logs the privacy mode."""

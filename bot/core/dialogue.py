@@ -124,23 +124,28 @@ class IntakeDialogue:
         if channel_contact:
             data["channel_contact"] = channel_contact
         state = DialogueState("description", data)
-        welcome = Reply(self.t("welcome", agency=self.agency))
+        replies = self._emergency(first) if first is not None else []
+        replies.append(Reply(self.t("welcome", agency=self.agency)))
         substantive = first is not None and (
             len(first.clean_text) >= 2 * MIN_DESCRIPTION or first.attachments or first.location
         )
         if first is not None and substantive:
-            outcome = self.advance(state, first)
-            outcome.replies.insert(0, welcome)
-            return outcome
-        return Outcome(state, [welcome, self._prompt(state)])
+            return self._take(state, first, replies)
+        return Outcome(state, [*replies, self._prompt(state)])
 
     def advance(self, state: DialogueState, inp: CitizenInput) -> Outcome:
         """Takes the citizen's next message at the current step."""
-        replies: list[Reply] = []
+        return self._take(state, inp, self._emergency(inp))
+
+    def _emergency(self, inp: CitizenInput) -> list[Reply]:
+        """The advice to call 112, first of all, when the message speaks of an emergency."""
+        if inp.clean_text and is_emergency(self.t, inp.clean_text):
+            return [Reply(self.t("emergency"))]
+        return []
+
+    def _take(self, state: DialogueState, inp: CitizenInput, replies: list[Reply]) -> Outcome:
         data = state.data
         text = inp.clean_text
-        if text and is_emergency(self.t, text):
-            replies.append(Reply(self.t("emergency")))
         new_album = remember_album(data, inp.album_id)
 
         if inp.attachments:

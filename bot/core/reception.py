@@ -5,7 +5,7 @@ rating, or more information for a case already filed. One path for every channel
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core import views
@@ -220,44 +220,37 @@ class Reception:
     async def _outside_dialogue(
         self, reporter: Reporter, message: CitizenMessage, inp: CitizenInput, state: DialogueState
     ) -> None:
+        """A message with no intake in progress: it starts one, or goes to an open case."""
         assert reporter.id is not None
         uow = self.desk.uow
-        emergency = bool(inp.clean_text) and is_emergency(self.t, inp.clean_text)
-        if emergency:
-            await self.say(reporter, Reply(self.t("emergency")))
         album_cases: dict[str, str] = state.data.setdefault("album_cases", {})
-        first_of_album = remember_album(state.data, inp.album_id)
-        if inp.album_id and not first_of_album and inp.album_id in album_cases:
-            case = await uow.cases.get_by_code(album_cases[inp.album_id])
+        if inp.album_id in album_cases:  # a later item of an album already routed to a case
+            case = await uow.cases.get_by_code(album_cases[inp.album_id or ""])
             if case is not None:
-                await self._add(reporter, case, inp, first_of_album=False)
                 await uow.dialogues.save(reporter.id, state)
+                await self._add(reporter, case, inp, first_of_album=False)
                 return
         if inp.action or (inp.unsupported and not inp.clean_text):
             await uow.dialogues.save(reporter.id, state)
             key = "err_button_expired" if inp.action else "unsupported_input"
-            await self.say(
-                reporter,
-                Reply(self.t(key) + "\n\n" + self.t("help_citizen", agency=self.desk.office.name)),
-            )
+            help_text = self.t("help_citizen", agency=self.desk.office.name)
+            await self.say(reporter, Reply(self.t(key) + "\n\n" + help_text))
             return
         open_cases = await uow.cases.open_cases_of_reporter(reporter.id)
         waiting = [c for c in open_cases if c.status is CaseStatus.NEEDS_INFO]
         targets = waiting if len(waiting) == 1 else open_cases
-        if not targets:
-            albums = state.data.get("albums", [])
-            if first_of_album:  # the dialogue must see this album as new, or stay silent
-                albums = [a for a in albums if a != inp.album_id]
+        if not targets:  # the dialogue gives the 112 advice and remembers the album itself
             outcome = self.dialogue.begin(
                 profile_name=message.profile_name,
                 channel_contact=message.channel_contact,
                 first=inp,
-                albums=albums,
+                albums=state.data.get("albums"),
             )
-            if emergency:  # already said above; the dialogue would say it again
-                outcome.replies = [r for r in outcome.replies if r.text != self.t("emergency")]
             await self._finish_dialogue(reporter, outcome)
             return
+        if inp.clean_text and is_emergency(self.t, inp.clean_text):
+            await self.say(reporter, Reply(self.t("emergency")))
+        first_of_album = remember_album(state.data, inp.album_id)
         if len(targets) == 1:
             case = targets[0]
             if inp.album_id:
@@ -350,16 +343,9 @@ def _compact(rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], 
 
 
 def _strip_choice(inp: CitizenInput) -> CitizenInput:
+    """A tapped dialogue choice ("c:value") as the value the dialogue offered."""
     if inp.action and inp.action.startswith(CHOICE_PREFIX):
-        return CitizenInput(
-            text=inp.text,
-            attachments=inp.attachments,
-            location=inp.location,
-            contact=inp.contact,
-            action=inp.action[len(CHOICE_PREFIX) :],
-            album_id=inp.album_id,
-            unsupported=inp.unsupported,
-        )
+        return replace(inp, action=inp.action[len(CHOICE_PREFIX) :])
     return inp
 
 
