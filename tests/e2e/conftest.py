@@ -144,7 +144,13 @@ class World:
                 what=prompt,
             )
         await self.says(user, "kirim")
-        ack = await self.expect(user.id, "Kode pelacakan")
+        sent = await self.tg.wait_for(
+            lambda sent: any("Kode pelacakan" in m.content for m in sent[before:]),
+            chat_id=user.id,
+            timeout=10.0,
+            what="the acknowledgement",
+        )
+        ack = next(m for m in sent[before:] if "Kode pelacakan" in m.content)
         return ack.content.split("Kode pelacakan: ")[1].split()[0]
 
 
