@@ -243,6 +243,10 @@ class SentMessageRecord(Base):
     message_id: Mapped[str] = mapped_column(String(EXTERNAL_ID))
     case_id: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str | None] = mapped_column(String(CHAT))
+    # The provider's last word on delivery (WhatsApp status callbacks), if any.
+    status: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ChatMigrationRecord(Base):

@@ -80,6 +80,9 @@ _FRESH = {"populate_existing": True}
 _NO_SYNC = {"synchronize_session": False}
 # Guards the walks along chat migrations against a cycle in bad data.
 _MAX_MIGRATION_HOPS = 32
+# The order delivery statuses move in; failures are final.
+_STATUS_RANK = {"queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5}
+_STATUS_RANK.update(failed=9, undelivered=9)
 
 _T = TypeVar("_T")
 
@@ -462,6 +465,14 @@ class SqlReporterRepository(_Part):
         record = await self._first(select(ReporterRecord).where(ReporterRecord.id == reporter_id))
         return _reporter(record) if record else None
 
+    async def find(self, channel: Channel, address: str) -> Reporter | None:
+        record = await self._first(
+            select(ReporterRecord).where(
+                ReporterRecord.channel == channel.value, ReporterRecord.address == address
+            )
+        )
+        return _reporter(record) if record else None
+
     async def touch(self, reporter: Reporter, at: datetime) -> None:
         """Records that the reporter just wrote, and their display name unless it is None.
 
@@ -794,6 +805,35 @@ class OutboxDelivery(_Part):
             select(func.count()).select_from(OutboxRecord).where(OutboxRecord.status == PENDING)
         )
         return int(count or 0)
+
+    async def record_status(
+        self, channel: str, message_id: str, status: str, error_code: str | None, at: datetime
+    ) -> OutboxRow | None:
+        """Stores the provider's delivery status of one message; returns its outbox row.
+
+        A status never goes back (a late "sent" after "delivered" is ignored), so callbacks
+        that arrive out of order leave the latest state.
+        """
+        record = await self._first(
+            select(SentMessageRecord).where(
+                SentMessageRecord.channel == channel, SentMessageRecord.message_id == message_id
+            )
+        )
+        if record is None:
+            return None
+        if _STATUS_RANK.get(status, 0) >= _STATUS_RANK.get(record.status or "", 0):
+            record.status, record.error_code, record.status_at = status, error_code, at
+        outbox = await self._first(select(OutboxRecord).where(OutboxRecord.id == record.outbox_id))
+        return _outbox_row(outbox) if outbox else None
+
+    async def delivery_status(self, channel: str, message_id: str) -> tuple[str, str | None] | None:
+        """The last recorded (status, error code) of a sent message."""
+        record = await self._first(
+            select(SentMessageRecord).where(
+                SentMessageRecord.channel == channel, SentMessageRecord.message_id == message_id
+            )
+        )
+        return (record.status, record.error_code) if record and record.status else None
 
     async def failed_since(self, at: datetime) -> list[OutboxRow]:
         """The messages given up on at or after `at`, oldest first."""

@@ -182,6 +182,10 @@ class FakeReporterRepository:
         reporter = self._reporters.get(reporter_id)
         return copy.copy(reporter) if reporter else None
 
+    async def find(self, channel: Channel, address: str) -> Reporter | None:
+        reporter_id = self._ids.get((channel, address))
+        return await self.get(reporter_id) if reporter_id is not None else None
+
     async def touch(self, reporter: Reporter, at: datetime) -> None:
         """Records that the reporter just wrote, and their display name unless it is None.
 

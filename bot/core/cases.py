@@ -80,6 +80,8 @@ class CaseDesk:
         buttons: tuple[tuple[Button, ...], ...] = (),
         attachments: tuple[Attachment, ...] = (),
         album_key: str | None = None,
+        template: str | None = None,
+        params: tuple[tuple[str, str], ...] = (),
     ) -> None:
         if not text and not attachments:
             return
@@ -92,7 +94,32 @@ class CaseDesk:
                 case_id=case.id if case else None,
                 purpose=purpose,
                 album_key=album_key,
+                template=template,
+                params=params,
             )
+        )
+
+    async def tell_reporter(
+        self,
+        reporter: Reporter,
+        key: str,
+        case: Case,
+        *,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        attachments: tuple[Attachment, ...] = (),
+        album_key: str | None = None,
+        **params: object,
+    ) -> None:
+        """Tells the reporter one of the templates (which the channel may need to know)."""
+        await self.tell(
+            reporter.recipient,
+            self.t(key, **params),
+            case,
+            buttons=buttons,
+            attachments=attachments,
+            album_key=album_key,
+            template=key,
+            params=tuple((name, str(value)) for name, value in params.items()),
         )
 
     async def reporter_of(self, case: Case) -> Reporter:
@@ -169,7 +196,7 @@ class CaseDesk:
         await self.uow.cases.add_event(
             case.id, CaseEvent(EventKind.SUBMITTED, self.now, actor, status_after=case.status)
         )
-        await self.tell(reporter.recipient, self.t("acknowledgement", code=case.code), case)
+        await self.tell_reporter(reporter, "acknowledgement", case, code=case.code)
         await self.tell(
             self.officers,
             views.officers_case_message(self.office, self.t, case),
@@ -217,8 +244,8 @@ class CaseDesk:
             case,
         )
         reporter = await self.reporter_of(case)
-        await self.tell(
-            reporter.recipient, self.t("reporter_disposed", code=case.code, unit=unit.name), case
+        await self.tell_reporter(
+            reporter, "reporter_disposed", case, code=case.code, unit=unit.name
         )
         return case
 
@@ -231,10 +258,8 @@ class CaseDesk:
         case.status = CaseStatus.NEEDS_INFO
         await self._record(case, EventKind.INFO_REQUESTED, actor, message)
         reporter = await self.reporter_of(case)
-        await self.tell(
-            reporter.recipient,
-            self.t("reporter_info_requested", code=case.code, message=message),
-            case,
+        await self.tell_reporter(
+            reporter, "reporter_info_requested", case, code=case.code, message=message
         )
         await self.tell(
             self.officers,
@@ -254,9 +279,7 @@ class CaseDesk:
         case.closed_at = self.now
         await self._record(case, EventKind.REFUSED, actor, reason)
         reporter = await self.reporter_of(case)
-        await self.tell(
-            reporter.recipient, self.t("reporter_refused", code=case.code, reason=reason), case
-        )
+        await self.tell_reporter(reporter, "reporter_refused", case, code=case.code, reason=reason)
         await self.tell(
             self.officers,
             self.t("officers_refused", code=case.code, actor=actor.describe(), reason=reason),
@@ -279,13 +302,14 @@ class CaseDesk:
         await self._record(case, EventKind.CLOSED, actor, note)
         reporter = await self.reporter_of(case)
         note_text = self.t("reporter_closed_note", note=note) if note else ""
-        await self.tell(
-            reporter.recipient, self.t("reporter_closed", code=case.code, note_line=note_text), case
+        await self.tell_reporter(
+            reporter, "reporter_closed", case, code=case.code, note_line=note_text
         )
-        await self.tell(
-            reporter.recipient,
-            self.t("rating_request", code=case.code),
+        await self.tell_reporter(
+            reporter,
+            "rating_request",
             case,
+            code=case.code,
             buttons=(
                 tuple(
                     Button(self.t("btn_rating", rating=n), f"r:{case.code}:{n}")
@@ -330,15 +354,25 @@ class CaseDesk:
         album_key = f"answer:{case.id}:{album_id}" if album_id else None
         body = text or self.t("not_specified")
         reporter = await self.reporter_of(case)
-        await self.tell(
-            reporter.recipient,
-            self.t("reporter_answered", code=case.code, unit=unit.name, answer=body)
-            if text
-            else "",
-            case,
-            attachments=attachments,
-            album_key=album_key and f"{album_key}:r",
-        )
+        if text:
+            await self.tell_reporter(
+                reporter,
+                "reporter_answered",
+                case,
+                attachments=attachments,
+                album_key=album_key and f"{album_key}:r",
+                code=case.code,
+                unit=unit.name,
+                answer=body,
+            )
+        else:  # more files of an album whose text came with its first item
+            await self.tell(
+                reporter.recipient,
+                "",
+                case,
+                attachments=attachments,
+                album_key=album_key and f"{album_key}:r",
+            )
         await self.tell(
             self.officers,
             self.t("officers_answered", code=case.code, unit=unit.code, answer=body)
@@ -412,7 +446,7 @@ class CaseDesk:
             )
         if first_of_album:
             reply = "info_added" if completing else "followup_added"
-            await self.tell(reporter.recipient, self.t(reply, code=case.code), case)
+            await self.tell_reporter(reporter, reply, case, code=case.code)
         return case
 
     async def rate(self, case: Case, reporter: Reporter, rating: int) -> Case:
@@ -423,9 +457,7 @@ class CaseDesk:
         case.rating_requested = False
         actor = Actor("reporter", reporter.address, case.reporter_name)
         await self._record(case, EventKind.RATED, actor, str(rating))
-        await self.tell(
-            reporter.recipient, self.t("rating_thanks", code=case.code, rating=rating), case
-        )
+        await self.tell_reporter(reporter, "rating_thanks", case, code=case.code, rating=rating)
         await self.tell(
             self.officers, self.t("officers_rated", code=case.code, rating=rating), case
         )

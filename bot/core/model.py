@@ -140,6 +140,9 @@ class OutgoingMessage:
     still waiting in the outbox instead of going out as separate messages.
     `answers_tap` is the channel's id of a button tap this message acknowledges; such a
     message is shown as a short notice on the tapping person's screen.
+    `template` and `params` say which sentence of the templates the text was made from,
+    so a channel that may only send pre-approved templates (WhatsApp outside its 24-hour
+    window) can send the approved one instead; `as_template` forces that.
     """
 
     recipient: Recipient
@@ -151,6 +154,9 @@ class OutgoingMessage:
     purpose: str | None = None
     album_key: str | None = None
     answers_tap: str | None = None
+    template: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
+    as_template: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +169,9 @@ class OutgoingMessage:
                 else None
             ),
             "answers_tap": self.answers_tap,
+            "template": self.template,
+            "params": dict(self.params),
+            "as_template": self.as_template,
         }
 
     @classmethod
@@ -189,6 +198,9 @@ class OutgoingMessage:
             purpose=purpose,
             album_key=album_key,
             answers_tap=data.get("answers_tap"),
+            template=data.get("template"),
+            params=tuple((str(k), str(v)) for k, v in (data.get("params") or {}).items()),
+            as_template=bool(data.get("as_template", False)),
         )
 
 

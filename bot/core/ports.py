@@ -75,6 +75,9 @@ class ReporterRepository(Protocol):
 
     async def get(self, reporter_id: int) -> Reporter | None: ...
 
+    async def find(self, channel: Channel, address: str) -> Reporter | None:
+        """The reporter on that chat, if known."""
+
     async def touch(self, reporter: Reporter, at: datetime) -> None:
         """Records that the reporter just wrote (and their current display name)."""
 

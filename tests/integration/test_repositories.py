@@ -446,6 +446,9 @@ async def test_reporters_are_unique_per_channel_and_address(store: Store) -> Non
     async with store.transaction() as uow:
         assert await uow.reporters.get(budi.id) == budi
         assert await uow.reporters.get(budi.id + 1000) is None
+        assert await uow.reporters.find(Channel.TELEGRAM, "5551") == budi
+        assert await uow.reporters.find(Channel.WHATSAPP, "5551") == on_whatsapp
+        assert await uow.reporters.find(Channel.WHATSAPP, "9999") is None
 
 
 async def test_touch_records_the_time_and_the_current_name(store: Store) -> None:

@@ -187,6 +187,34 @@ async def test_part_sent_records_progress_and_the_channel_ids(
     assert texts(await due(database, clock.now())) == ["berikutnya"]
 
 
+async def test_delivery_statuses_are_recorded_and_never_go_back(
+    database: Database, clock: FixedClock
+) -> None:
+    wa = Recipient(Channel.WHATSAPP, "+6281234567890")
+    await enqueue(
+        database,
+        OutgoingMessage(
+            wa, "Tanggapan", case_id=3, template="reporter_answered", params=(("code", "ADU-1"),)
+        ),
+    )
+    (row,) = await due(database, clock.now())
+    async with database.transaction() as uow:
+        await uow.sending.part_sent(row.id, 1, ["SM1"])
+        assert await uow.sending.delivery_status("whatsapp", "SM1") is None
+        found = await uow.sending.record_status("whatsapp", "SM1", "delivered", None, clock.now())
+        assert found is not None and found.id == row.id
+        assert found.message.template == "reporter_answered"
+        assert found.message.params == (("code", "ADU-1"),)
+        await uow.sending.record_status("whatsapp", "SM1", "sent", None, clock.now())  # late
+        assert await uow.sending.delivery_status("whatsapp", "SM1") == ("delivered", None)
+        await uow.sending.record_status("whatsapp", "SM1", "failed", "63016", clock.now())
+        assert await uow.sending.delivery_status("whatsapp", "SM1") == ("failed", "63016")
+        assert (
+            await uow.sending.record_status("whatsapp", "SM-unknown", "sent", None, clock.now())
+            is None
+        )
+
+
 async def test_failed_messages_are_listed_since_a_moment(
     database: Database, clock: FixedClock
 ) -> None:
