@@ -6,28 +6,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from telegram import Bot
 from telegram.error import TelegramError
+from twilio.http.async_http_client import AsyncTwilioHttpClient
 
 from bot.channels.base import MessageChannel
 from bot.channels.telegram import TelegramChannel, make_bot
+from bot.channels.whatsapp import WhatsAppChannel, make_twilio_client
 from bot.clock import SystemClock
-from bot.config import Settings, load_office
+from bot.config import Settings, WhatsAppOptions, load_office, load_whatsapp_options
 from bot.core.model import Channel
 from bot.core.office import Office
 from bot.core.ports import Clock
 from bot.core.texts import Texts, load_texts
 from bot.inbound import InboundProcessor, telegram_source
+from bot.media import MediaStore
 from bot.outbox import OutboxSender
 from bot.polling import ALLOWED_UPDATES, poll
-from bot.ratelimit import RateLimiter, telegram_limits
-from bot.web import Intake, health, telegram_webhook
+from bot.ratelimit import Limit, RateLimiter, telegram_limits
+from bot.web import Intake, health, media_files, telegram_webhook, twilio_webhook
+from bot.whatsapp import MediaKeeper, whatsapp_source, whatsapp_status_source
 from handlers.telegram import BotIdentity
 from storage.database import Database
 
@@ -44,11 +50,15 @@ class Service:
     office: Office
     texts: Texts
     clock: Clock = field(default_factory=SystemClock)
+    whatsapp: WhatsAppOptions = field(default_factory=WhatsAppOptions)
     db: Database = field(init=False)
     bot: Bot = field(init=False)
     processor: InboundProcessor = field(init=False)
     sender: OutboxSender = field(init=False)
     intake: Intake = field(init=False)
+    media: MediaStore | None = None
+    media_keeper: MediaKeeper | None = None
+    twilio_http: AsyncTwilioHttpClient | None = None
     ready: bool = False
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -58,17 +68,57 @@ class Service:
         channels: dict[Channel, tuple[MessageChannel, RateLimiter]] = {
             Channel.TELEGRAM: (TelegramChannel(self.bot), telegram_limits()),
         }
+        if self.settings.whatsapp_enabled:
+            channels[Channel.WHATSAPP] = self._whatsapp_channel()
         self.sender = OutboxSender(
             self.db, channels, self.clock, self.texts, self.office.officers_chat_id
         )
         self.processor = InboundProcessor(
             self.db, self.office, self.texts, self.clock, {}, after_commit=self.sender.wake
         )
+        if self.media_keeper is not None:
+            self.processor.preparers["whatsapp"] = self.media_keeper.prepare
+            self.processor.sources["whatsapp"] = whatsapp_source()
+            self.processor.sources["whatsapp_status"] = whatsapp_status_source(
+                dict(self.whatsapp.templates)
+            )
         self.intake = Intake(self.db, self.clock, on_recorded=self.processor.wake)
+
+    def _whatsapp_channel(self) -> tuple[MessageChannel, RateLimiter]:
+        """Twilio's client, the media store and the WhatsApp adapter (WhatsApp is on)."""
+        s = self.settings
+        assert s.twilio_account_sid and s.twilio_auth_token and s.twilio_whatsapp_from
+        assert s.public_base_url is not None
+        secret = hashlib.sha256(b"aduanbot media links:" + s.twilio_auth_token.encode()).digest()
+        self.media = MediaStore(s.media_dir, secret, s.public_base_url)
+        self.media_keeper = MediaKeeper(self.media, s.twilio_account_sid, s.twilio_auth_token)
+        client, self.twilio_http = make_twilio_client(
+            s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base_url
+        )
+
+        async def last_inbound(address: str) -> datetime | None:
+            async with self.db.transaction(readonly=True) as uow:
+                reporter = await uow.reporters.find(Channel.WHATSAPP, address)
+            return reporter.last_inbound_at if reporter else None
+
+        channel = WhatsAppChannel(
+            client,
+            s.twilio_whatsapp_from,
+            s.public_base_url + "/webhook/whatsapp/status",
+            self.whatsapp.templates,
+            self.texts,
+            self.media,
+            last_inbound,
+            self.clock,
+        )
+        rate = Limit(max(1, int(self.whatsapp.messages_per_second)), 1.0)
+        return channel, RateLimiter(overall=rate, group=rate, private=rate)
 
     async def start(self) -> None:
         """Migrates the database, meets the Bot API, and starts the loops."""
         await self.db.upgrade()
+        if self.media_keeper is not None:
+            await self.media_keeper.start()
         me = await self._meet_telegram()
         self.processor.sources["telegram"] = telegram_source(me)
         if self.settings.webhook_mode:
@@ -93,6 +143,10 @@ class Service:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(TelegramError, RuntimeError):
             await self.bot.shutdown()
+        if self.media_keeper is not None:
+            await self.media_keeper.stop()
+        if self.twilio_http is not None:
+            await self.twilio_http.close()
         await self.db.dispose()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
@@ -128,7 +182,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     """Builds the aiohttp application; the service starts and stops with it."""
     office = load_office(settings.config_path)
     texts = load_texts(office.language)
-    service = Service(settings, office, texts, clock or SystemClock())
+    options = load_whatsapp_options(settings.config_path)
+    service = Service(settings, office, texts, clock or SystemClock(), options)
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICE] = service
 
@@ -142,4 +197,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_post(
         "/webhook/telegram", telegram_webhook(service.intake, settings.telegram_webhook_secret)
     )
+    if settings.whatsapp_enabled:
+        assert settings.twilio_auth_token and settings.public_base_url and service.media
+        for path, source in (
+            ("/webhook/whatsapp", "whatsapp"),
+            ("/webhook/whatsapp/status", "whatsapp_status"),
+        ):
+            app.router.add_post(
+                path,
+                twilio_webhook(
+                    service.intake, settings.twilio_auth_token, settings.public_base_url, source
+                ),
+            )
+        app.router.add_get("/media/{token}", media_files(service.media, service.bot))
     return app

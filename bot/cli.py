@@ -9,7 +9,7 @@ import sys
 
 from aiohttp import web
 
-from bot.config import ConfigError, load_office, load_settings
+from bot.config import ConfigError, load_office, load_settings, load_whatsapp_options
 from bot.core.texts import TemplateError, load_texts
 
 
@@ -25,11 +25,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         office = load_office(settings.config_path)
         load_texts(office.language)
+        whatsapp = load_whatsapp_options(settings.config_path)
     except (ConfigError, TemplateError) as exc:
         print(f"aduanbot: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command == "check":
-        print(f"ok: {office.name}, {len(office.units)} units, language {office.language}")
+        channels = "Telegram + WhatsApp" if settings.whatsapp_enabled else "Telegram"
+        print(
+            f"ok: {office.name}, {len(office.units)} units, language {office.language}, "
+            f"{channels}, {len(whatsapp.templates)} WhatsApp templates"
+        )
         return 0
     if args.command == "migrate":
         from storage.database import Database
@@ -61,6 +66,8 @@ def _logging() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # twilio-python logs each request (headers included) at INFO.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,9 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.core.office import Office, Unit
-from bot.core.texts import LANGUAGES
+from bot.core.texts import LANGUAGES, load_texts, placeholders
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
+DEFAULT_TWILIO_API = "https://api.twilio.com"
+_WHATSAPP_NUMBER = re.compile(r"^whatsapp:\+[1-9][0-9]{6,14}$")
+_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _UNIT_CODE = re.compile(r"^[A-Z0-9_]{1,16}$")
@@ -43,6 +46,15 @@ class Settings:
     public_base_url: str | None
     host: str
     port: int
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str = DEFAULT_TWILIO_API
+    media_dir: Path = Path("data/media")
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return self.twilio_whatsapp_from is not None
 
     @property
     def webhook_mode(self) -> bool:
@@ -98,6 +110,23 @@ def load_settings(
     if not database_url.startswith(("sqlite", "postgresql", "postgres")):
         raise ConfigError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
 
+    twilio = {name: get(name) for name in TWILIO_REQUIRED}
+    given = [name for name, value in twilio.items() if value]
+    if given and len(given) < len(TWILIO_REQUIRED):
+        missing = [name for name in TWILIO_REQUIRED if name not in given]
+        raise ConfigError(
+            f"{', '.join(missing)} must be set too, to turn WhatsApp on ({given[0]} is set)"
+        )
+    whatsapp_from = twilio["TWILIO_WHATSAPP_FROM"]
+    if whatsapp_from is not None and not _WHATSAPP_NUMBER.match(whatsapp_from):
+        raise ConfigError("TWILIO_WHATSAPP_FROM must look like whatsapp:+14155238886")
+    if given and public is None:
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be set for WhatsApp: Twilio posts to it and signs its URL"
+        )
+    twilio_api = (get("TWILIO_API_BASE_URL", DEFAULT_TWILIO_API) or "").rstrip("/")
+    _require_url("TWILIO_API_BASE_URL", twilio_api)
+
     return Settings(
         config_path=Path(get("ADUAN_CONFIG", "aduan.toml") or "aduan.toml"),
         database_url=database_url,
@@ -107,7 +136,15 @@ def load_settings(
         public_base_url=public,
         host=get("HOST", "127.0.0.1") or "127.0.0.1",
         port=int(port_text),
+        twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
+        twilio_auth_token=twilio["TWILIO_AUTH_TOKEN"],
+        twilio_whatsapp_from=whatsapp_from,
+        twilio_api_base_url=twilio_api,
+        media_dir=Path(get("MEDIA_DIR", "data/media") or "data/media"),
     )
+
+
+TWILIO_REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM")
 
 
 def _require_url(name: str, value: str) -> None:
@@ -116,8 +153,33 @@ def _require_url(name: str, value: str) -> None:
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
 
 
+@dataclass(frozen=True)
+class ContentTemplate:
+    """A WhatsApp template approved by Meta, registered in Twilio's Content API."""
+
+    content_sid: str
+    variables: tuple[str, ...]  # which values of the sentence fill {{1}}, {{2}}, …
+
+
+@dataclass(frozen=True)
+class WhatsAppOptions:
+    """The agency file's [whatsapp] table."""
+
+    messages_per_second: float = 80.0
+    templates: Mapping[str, ContentTemplate] = field(default_factory=dict)
+
+
 def load_office(path: Path) -> Office:
     """Reads the agency file (see aduan.example.toml)."""
+    return parse_office(read_agency_file(path), str(path))
+
+
+def load_whatsapp_options(path: Path) -> WhatsAppOptions:
+    """Reads the agency file's [whatsapp] table (rate and approved templates)."""
+    return parse_whatsapp(read_agency_file(path), str(path))
+
+
+def read_agency_file(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -127,7 +189,39 @@ def load_office(path: Path) -> Office:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"ADUAN_CONFIG: {path} is not valid TOML: {exc}") from None
-    return parse_office(data, str(path))
+    return data
+
+
+def parse_whatsapp(data: Mapping[str, Any], where: str = "agency file") -> WhatsAppOptions:
+    """Builds the WhatsApp options, checking each template against the bot's sentences."""
+    table = data.get("whatsapp", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [whatsapp] must be a table")
+    rate = table.get("messages_per_second", 80)
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 < rate <= 1000:
+        raise ConfigError(f"{where} [whatsapp] messages_per_second must be a number from 1 to 1000")
+    raw_templates = table.get("templates", {})
+    if not isinstance(raw_templates, dict):
+        raise ConfigError(f"{where} [whatsapp.templates] must be a table")
+    reference = load_texts("id")
+    templates: dict[str, ContentTemplate] = {}
+    for key, spec in raw_templates.items():
+        label = f"{where} [whatsapp.templates.{key}]"
+        if key not in reference:
+            raise ConfigError(f"{label}: there is no sentence {key!r} in templates/id.toml")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{label} must be a table")
+        sid = spec.get("content_sid")
+        if not isinstance(sid, str) or not _CONTENT_SID.match(sid):
+            raise ConfigError(f"{label} content_sid must be a Content SID (HX + 32 hex digits)")
+        variables = spec.get("variables", [])
+        allowed = placeholders(reference.raw(key))
+        if not isinstance(variables, list) or not all(v in allowed for v in variables):
+            raise ConfigError(
+                f"{label} variables must be a list of the sentence's values: {sorted(allowed)}"
+            )
+        templates[key] = ContentTemplate(sid, tuple(variables))
+    return WhatsAppOptions(messages_per_second=float(rate), templates=templates)
 
 
 def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:

@@ -26,6 +26,9 @@ from storage.uow import InboundRow, SqlUnitOfWork
 log = logging.getLogger(__name__)
 
 SourceHandler = Callable[[SqlUnitOfWork, CaseDesk, dict[str, Any]], Awaitable[None]]
+# Work done before the transaction (downloading media), so no lock is held meanwhile.
+# It must be idempotent: after a crash the update is prepared again.
+Preparer = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 BATCH = 100
 IDLE_WAIT = 1.0
 DB_RETRY_WAIT = 2.0
@@ -42,6 +45,7 @@ class InboundProcessor:
         clock: Clock,
         sources: dict[str, SourceHandler],
         after_commit: Callable[[], None],
+        preparers: dict[str, Preparer] | None = None,
     ) -> None:
         self.db = db
         self.office = office
@@ -49,6 +53,7 @@ class InboundProcessor:
         self.clock = clock
         self.sources = sources
         self.after_commit = after_commit
+        self.preparers = preparers if preparers is not None else {}
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -80,11 +85,13 @@ class InboundProcessor:
 
     async def process(self, row: InboundRow) -> None:
         handler = self.sources.get(row.source)
+        prepare = self.preparers.get(row.source)
         try:
+            payload = await prepare(row.payload) if prepare is not None else row.payload
             async with self.db.transaction() as uow:
                 if handler is not None:
                     desk = CaseDesk(uow, self.office, self.texts, self.clock.now())
-                    await handler(uow, desk, row.payload)
+                    await handler(uow, desk, payload)
                 else:
                     log.error("inbound: no handler for source %s", row.source)
                 await uow.inbound.mark_done(row.id, self.clock.now())

@@ -121,8 +121,12 @@ class OutboxSender:
 
     async def _deliver(self, row: OutboxRow) -> None:
         channel, limiter = self.channels[row.recipient.channel]
-        parts = channel.render(row.message)
         address = await self._address(row.recipient)
+        try:
+            parts = await channel.render(address, row.message, resumed=row.parts_done > 0)
+        except PermanentFailure as exc:
+            await self._fail(row, exc)
+            return
         done = row.parts_done
         hops = 0
         while done < len(parts):

@@ -10,9 +10,14 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
+from telegram import Bot
+from telegram.error import TelegramError
+from twilio.request_validator import RequestValidator
 
+from bot.core.model import Channel
 from bot.core.ports import Clock
 from bot.inbound import telegram_chat_key
+from bot.media import MediaStore
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -29,19 +34,23 @@ class Intake:
         self.clock = clock
         self.on_recorded = on_recorded
 
-    async def record_telegram(self, update: dict[str, Any]) -> bool:
-        """Stores a Telegram update once (deduplicated on update_id); false if seen before."""
+    async def record(
+        self, source: str, external_id: str, chat_key: str, payload: dict[str, Any]
+    ) -> bool:
+        """Stores an inbound update once (deduplicated on its id); false if seen before."""
         async with self.db.transaction() as uow:
             fresh = await uow.inbound.record(
-                "telegram",
-                str(update["update_id"]),
-                telegram_chat_key(update),
-                update,
-                self.clock.now(),
+                source, external_id, chat_key, payload, self.clock.now()
             )
         if fresh:
             self.on_recorded()
         return fresh
+
+    async def record_telegram(self, update: dict[str, Any]) -> bool:
+        """Stores a Telegram update once (deduplicated on update_id)."""
+        return await self.record(
+            "telegram", str(update["update_id"]), telegram_chat_key(update), update
+        )
 
 
 def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Request], Any]:
@@ -67,6 +76,71 @@ def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Reques
         return web.Response(status=200)
 
     return receive
+
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def twilio_webhook(
+    intake: Intake, auth_token: str, public_base_url: str, source: str
+) -> Callable[[web.Request], Any]:
+    """Takes Twilio's form posts: checks the signature, records, answers empty TwiML.
+
+    The signature covers the public URL Twilio called, which behind a TLS proxy is not
+    the URL this server sees: it is rebuilt from PUBLIC_BASE_URL.
+    """
+    validator = RequestValidator(auth_token)
+    status = source.endswith("_status")
+
+    async def receive(request: web.Request) -> web.Response:
+        try:
+            form = await request.post()
+        except (ValueError, web.HTTPRequestEntityTooLarge):
+            return web.Response(status=400, text="not a Twilio request")
+        params = {key: str(form[key]) for key in form}
+        url = public_base_url + request.path_qs
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not validator.validate(url, params, signature):
+            log.warning("twilio webhook: refused a request with a bad or missing signature")
+            return web.Response(status=403, text="forbidden")
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        if not sid:
+            return web.Response(status=400, text="no MessageSid")
+        if status:
+            external = f"{sid}:{params.get('MessageStatus') or params.get('SmsStatus') or ''}"
+        else:
+            external = sid
+        try:
+            await intake.record(source, external, params.get("From", ""), params)
+        except (OperationalError, DBAPIError, OSError):
+            log.exception("twilio webhook: database unavailable; Twilio will retry")
+            return web.Response(status=503, text="try again")
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    return receive
+
+
+def media_files(store: MediaStore, bot: Bot) -> Callable[[web.Request], Any]:
+    """Serves an attachment by a link the bot made (for Twilio to fetch and forward)."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        attachment = store.resolve(request.match_info["token"])
+        if attachment is None:
+            return web.Response(status=404)
+        path = store.stored_file(attachment)
+        if path is not None:
+            return web.FileResponse(path, headers={"Content-Type": store.content_type(attachment)})
+        if attachment.source is not Channel.TELEGRAM:
+            return web.Response(status=404)
+        try:
+            file = await bot.get_file(attachment.ref)
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("media link: Telegram file not available: %s", exc)
+            return web.Response(status=502)
+        return web.Response(body=data, content_type=store.content_type(attachment))
+
+    return serve
 
 
 def health(is_ready: Callable[[], bool]) -> Callable[[web.Request], Any]:

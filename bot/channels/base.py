@@ -51,8 +51,14 @@ class ChatMoved(DeliveryError):
 class MessageChannel(Protocol):
     """Something that can deliver a message to a recipient, part by part."""
 
-    def render(self, message: OutgoingMessage) -> list[Part]:
-        """Splits a message into provider calls; the same message always gives the same parts."""
+    async def render(
+        self, address: str, message: OutgoingMessage, *, resumed: bool = False
+    ) -> list[Part]:
+        """Splits a message into provider calls.
+
+        The same message gives the same parts, so a send interrupted after some parts
+        resumes where it stopped (`resumed`: some parts already went out).
+        """
 
     def is_group(self, address: str) -> bool: ...
 

@@ -77,7 +77,9 @@ class TelegramChannel:
         return address.startswith("-")
 
     # ------------------------------------------------------------------ rendering
-    def render(self, message: OutgoingMessage) -> list[Part]:
+    async def render(
+        self, address: str, message: OutgoingMessage, *, resumed: bool = False
+    ) -> list[Part]:
         """Text first (split at 4096, buttons on the last chunk), then the files.
 
         A single file with a short text goes out as one captioned message.

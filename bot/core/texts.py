@@ -40,6 +40,9 @@ class Texts:
     def keys(self) -> set[str]:
         return set(self._strings)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._strings
+
     def emergency_keywords(self) -> tuple[str, ...]:
         return tuple(k.strip() for k in self._strings["emergency_keywords"].split("|") if k.strip())
 

@@ -1,0 +1,127 @@
+"""WhatsApp's inbound side: keeping media, handling messages and delivery statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+
+from bot.channels.whatsapp import OUTSIDE_WINDOW
+from bot.config import ContentTemplate
+from bot.core.cases import CaseDesk
+from bot.core.model import Attachment, Channel, OutgoingMessage, Recipient
+from bot.inbound import SourceHandler
+from bot.media import MediaRefused, MediaStore, MediaUnavailable
+from handlers import citizens
+from handlers.whatsapp import citizen_message, media_of, number_of
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_ATTEMPTS = 3
+FAILED_STATUSES = ("failed", "undelivered")
+
+
+class MediaKeeper:
+    """Downloads the media of an inbound WhatsApp message before it is handled."""
+
+    def __init__(self, store: MediaStore, account_sid: str, auth_token: str) -> None:
+        self.store = store
+        self.auth = aiohttp.BasicAuth(account_sid, auth_token)
+        self.http: aiohttp.ClientSession | None = None
+        self.retry_wait: Callable[[int], float] = lambda attempt: 0.5 * 2**attempt
+
+    async def start(self) -> None:
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+
+    async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+    async def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Adds the kept files (`_attachments`) and the refused ones (`_refused`)."""
+        assert self.http is not None, "MediaKeeper.start() first"
+        kept: list[dict[str, Any]] = []
+        refused: list[list[Any]] = []
+        sid = str(payload.get("MessageSid", "message"))
+        for index, (url, content_type) in enumerate(media_of(payload)):
+            try:
+                attachment = await self._fetch(url, content_type, f"{sid}-{index}")
+                kept.append(attachment.to_dict())
+            except MediaRefused as refusal:
+                log.info("whatsapp media %s-%s refused: %s", sid, index, refusal.reason)
+                refused.append([index + 1, refusal.reason])
+        return {**payload, "_attachments": kept, "_refused": refused}
+
+    async def _fetch(self, url: str, content_type: str, name: str) -> Attachment:
+        assert self.http is not None
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            try:
+                return await self.store.fetch_from_twilio(
+                    self.http, url, content_type, self.auth, name
+                )
+            except MediaUnavailable as exc:
+                log.warning(
+                    "whatsapp media %s not fetched (attempt %s): %s", name, attempt + 1, exc
+                )
+                if attempt + 1 < DOWNLOAD_ATTEMPTS:
+                    await asyncio.sleep(self.retry_wait(attempt))
+        raise MediaRefused("media_download_failed")
+
+
+def whatsapp_source() -> SourceHandler:
+    """Handles an inbound WhatsApp message (its media already kept by MediaKeeper)."""
+
+    async def handle(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
+        attachments = tuple(Attachment.from_dict(a) for a in payload.get("_attachments", []))
+        message = citizen_message(payload, attachments)
+        reporter = Recipient(Channel.WHATSAPP, message.address)
+        for number, reason in payload.get("_refused", []):
+            text = desk.t("media_rejected", number=number, reason=desk.t(reason))
+            await desk.tell(reporter, text)
+        if payload.get("_refused") and message.input.unsupported:
+            known = await uow.reporters.get_or_create(
+                Channel.WHATSAPP, message.address, message.profile_name
+            )
+            await uow.reporters.touch(known, desk.now)  # the 24-hour window opens anyway
+            return
+        await citizens.on_message(desk, message)
+
+    return handle
+
+
+def whatsapp_status_source(templates: dict[str, ContentTemplate]) -> SourceHandler:
+    """Records a delivery status; a failed message is retried as a template, or reported."""
+
+    async def handle(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
+        sid = str(payload.get("MessageSid") or payload.get("SmsSid") or "")
+        status = str(payload.get("MessageStatus") or payload.get("SmsStatus") or "").lower()
+        code = str(payload.get("ErrorCode") or "") or None
+        row = await uow.sending.record_status("whatsapp", sid, status, code, desk.now)
+        if row is None or status not in FAILED_STATUSES:
+            return
+        message = row.message
+        if code == OUTSIDE_WINDOW and not message.as_template and message.template in templates:
+            log.info("whatsapp %s: outside the 24-hour window, resent as a template", sid)
+            await uow.outbox.enqueue(replace(message, as_template=True, album_key=None))
+            return
+        if message.case_id is None:
+            return
+        case = await uow.cases.get(message.case_id)
+        if case is None:
+            return
+        number = number_of(str(payload.get("To") or message.recipient.address))
+        error = desk.t("whatsapp_failure", code=code or status, number=number)
+        await uow.outbox.enqueue(
+            OutgoingMessage(
+                recipient=desk.officers,
+                text=desk.t("officers_delivery_failed", code=case.code, error=error),
+                case_id=case.id,
+            )
+        )
+
+    return handle
