@@ -115,7 +115,7 @@ class MediaStore:
         http: aiohttp.ClientSession,
         url: str,
         declared_type: str,
-        auth: aiohttp.BasicAuth,
+        authorization: str,
         name: str,
     ) -> Attachment:
         """Downloads one inbound media file (idempotent: a file already kept is reused).
@@ -130,7 +130,7 @@ class MediaStore:
         extension = mimetypes.guess_extension(content_type) or ".bin"
         path = self.folder / (_SAFE.sub("_", name) + extension)
         if not path.is_file():
-            data = await _download(http, url, auth, limit)
+            data = await _download(http, url, authorization, limit)
             self.folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(path.suffix + ".part")
             partial.write_bytes(data)
@@ -146,11 +146,11 @@ class MediaStore:
         )
 
 
-async def _download(
-    http: aiohttp.ClientSession, url: str, auth: aiohttp.BasicAuth, limit: int
-) -> bytes:
+async def _download(http: aiohttp.ClientSession, url: str, authorization: str, limit: int) -> bytes:
+    """Fetches from Twilio with its credentials; a redirect is followed without them."""
     try:
-        async with http.get(url, auth=auth, allow_redirects=False) as response:
+        headers = {"Authorization": authorization}
+        async with http.get(url, headers=headers, allow_redirects=False) as response:
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
                 if not location:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,7 +32,8 @@ class MediaKeeper:
 
     def __init__(self, store: MediaStore, account_sid: str, auth_token: str) -> None:
         self.store = store
-        self.auth = aiohttp.BasicAuth(account_sid, auth_token)
+        basic = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self.authorization = f"Basic {basic}"
         self.http: aiohttp.ClientSession | None = None
         self.retry_wait: Callable[[int], float] = lambda attempt: 0.5 * 2**attempt
 
@@ -62,7 +64,7 @@ class MediaKeeper:
         for attempt in range(DOWNLOAD_ATTEMPTS):
             try:
                 return await self.store.fetch_from_twilio(
-                    self.http, url, content_type, self.auth, name
+                    self.http, url, content_type, self.authorization, name
                 )
             except MediaUnavailable as exc:
                 log.warning(

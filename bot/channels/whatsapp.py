@@ -8,6 +8,7 @@ buttons here; the reporter answers with the number or the words.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,13 +35,14 @@ VARIABLE_LIMIT = 1000  # Twilio refuses long template variables; keep them reada
 WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=5)  # the message may wait in the outbox a little
 OUTSIDE_WINDOW = "63016"
+SEND_TIMEOUT = 20.0
 
 
 def make_twilio_client(
     account_sid: str, auth_token: str, api_base_url: str
 ) -> tuple[Client, AsyncTwilioHttpClient]:
     """A twilio-python client with its async HTTP client, pointed at `api_base_url`."""
-    http = AsyncTwilioHttpClient(timeout=15)
+    http = AsyncTwilioHttpClient()
     client = Client(account_sid, auth_token, http_client=http)
     client.api.base_url = api_base_url
     return client, http
@@ -129,7 +131,10 @@ class WhatsAppChannel:
         else:
             kwargs["body"] = part.params["body"]
         try:
-            sent = await self.client.messages.create_async(**kwargs)
+            # twilio-python ignores its client's timeout: bound the call here. A message
+            # that timed out may still have been created: at most one repeat.
+            async with asyncio.timeout(SEND_TIMEOUT):
+                sent = await self.client.messages.create_async(**kwargs)
         except TwilioRestException as exc:
             detail = f"twilio {exc.status} ({exc.code}): {exc.msg}"
             if exc.status == 429:
