@@ -33,7 +33,7 @@ from bot.outbox import OutboxSender
 from bot.polling import ALLOWED_UPDATES, poll
 from bot.ratelimit import Limit, RateLimiter, telegram_limits
 from bot.web import Intake, health, media_files, telegram_webhook, twilio_webhook
-from bot.whatsapp import MediaKeeper, whatsapp_source, whatsapp_status_source
+from bot.whatsapp import MediaKeeper, status_preparer, whatsapp_source, whatsapp_status_source
 from handlers.telegram import BotIdentity
 from storage.database import Database
 
@@ -81,6 +81,9 @@ class Service:
             self.processor.sources["whatsapp"] = whatsapp_source()
             self.processor.sources["whatsapp_status"] = whatsapp_status_source(
                 dict(self.whatsapp.templates)
+            )
+            self.processor.preparers["whatsapp_status"] = status_preparer(
+                self.sender.stored_or_idle
             )
         self.intake = Intake(self.db, self.clock, on_recorded=self.processor.wake)
 

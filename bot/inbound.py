@@ -55,10 +55,20 @@ class InboundProcessor:
         self.after_commit = after_commit
         self.preparers = preparers if preparers is not None else {}
         self._wake = asyncio.Event()
+        self._recorded = 0  # updates recorded by this process, and handled since start
+        self._handled = 0
+        self._progress = asyncio.Condition()
 
     def wake(self) -> None:
         """Tells the processor an update was recorded."""
+        self._recorded += 1
         self._wake.set()
+
+    async def caught_up(self) -> None:
+        """Waits until every update recorded so far by this process has been handled."""
+        target = self._recorded
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._handled >= target)
 
     async def run(self) -> None:
         """Processes until cancelled."""
@@ -84,6 +94,13 @@ class InboundProcessor:
         return len(rows)
 
     async def process(self, row: InboundRow) -> None:
+        """Handles one recorded update in one transaction (or records why it failed)."""
+        await self._process(row)
+        async with self._progress:
+            self._handled += 1
+            self._progress.notify_all()
+
+    async def _process(self, row: InboundRow) -> None:
         handler = self.sources.get(row.source)
         prepare = self.preparers.get(row.source)
         try:

@@ -107,6 +107,17 @@ class OutboxSender:
         async with self._progress:
             await self._progress.wait_for(lambda: (address, message_id) in self._recorded)
 
+    async def stored_or_idle(self, channel: Channel, address: str, message_id: str) -> None:
+        """Waits until that id is stored, or until nothing is being sent to that chat.
+
+        Only a send under way can have an id the database does not know yet.
+        """
+        key = (channel.value, address)
+        async with self._progress:
+            await self._progress.wait_for(
+                lambda: (address, message_id) in self._recorded or key not in self._busy
+            )
+
     async def _deliver_chat(self, row: OutboxRow, key: tuple[str, str]) -> None:
         try:
             await self._deliver(row)
@@ -118,6 +129,8 @@ class OutboxSender:
         finally:
             self._busy.discard(key)
             self._wake.set()  # the chat's next message may be due
+            async with self._progress:
+                self._progress.notify_all()
 
     async def _deliver(self, row: OutboxRow) -> None:
         channel, limiter = self.channels[row.recipient.channel]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -73,6 +74,30 @@ class MediaKeeper:
                 if attempt + 1 < DOWNLOAD_ATTEMPTS:
                     await asyncio.sleep(self.retry_wait(attempt))
         raise MediaRefused("media_download_failed")
+
+
+STATUS_WAIT = 10.0
+
+
+def status_preparer(
+    stored_or_idle: Callable[[Channel, str, str], Awaitable[None]],
+) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    """Waits (outside any transaction) while a send to that number may not be stored yet.
+
+    Twilio may post a status before its answer to the send reached us and was stored;
+    the status would then find no message. Nothing is waited for when no send to that
+    number is under way, and never longer than STATUS_WAIT.
+    """
+
+    async def prepare(payload: dict[str, Any]) -> dict[str, Any]:
+        sid = str(payload.get("MessageSid") or "")
+        number = number_of(str(payload.get("To") or ""))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STATUS_WAIT):
+                await stored_or_idle(Channel.WHATSAPP, number, sid)
+        return payload
+
+    return prepare
 
 
 def whatsapp_source() -> SourceHandler:

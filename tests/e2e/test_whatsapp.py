@@ -1,0 +1,310 @@
+"""A complaint from WhatsApp through the whole cycle, with Telegram groups for the staff.
+
+The real app over HTTP, with the Bot API stand-in for Telegram and the Twilio stand-in
+(Messages API, media hosting behind a CDN that refuses credentials, signed webhooks).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.app import SERVICE
+from bot.core.model import CaseStatus, Channel
+from bot.standins.telegram_api import Chat, TelegramStandIn, User
+from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from tests.e2e.conftest import AGENCY, OFFICERS, P2P, YANKES, World, start_bot
+
+ANSWER_SID = "HX" + "a1" * 16
+# A 1x1 JPEG is enough for the pipeline; size and type are what the bot checks.
+JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f"
+    "141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080001000101"
+    "011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403"
+    "050504040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a1617"
+    "18191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a83"
+    "8485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7"
+    "d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fbd3ffd9"
+)
+DESCRIPTION = "Obat untuk anak saya tidak tersedia di Puskesmas Kenanga sejak minggu lalu."
+TEMPLATES = f"""
+[whatsapp.templates.reporter_answered]
+content_sid = "{ANSWER_SID}"
+variables = ["code", "unit", "answer"]
+"""
+
+
+@dataclass
+class Both:
+    world: World
+    tw: TwilioStandIn
+    siti: WhatsAppUser
+
+    async def expect(self, fragment: str) -> str:
+        message = await self.tw.wait_for_text(self.siti, fragment, timeout=10.0)
+        return message.text
+
+    async def says(self, body: str) -> None:
+        assert await self.tw.deliver(self.tw.text(self.siti, body)) == 200
+
+    async def complaint(self, privacy: str = "1", *, with_photo: bool = False) -> str:
+        before = len(self.tw.messages(self.siti))
+        await self.says("halo")
+        await self.expect("Ceritakan apa yang terjadi")
+        await self.says(DESCRIPTION)
+        await self.expect("Di mana kejadiannya")
+        await self.tw.user_shares_location(self.siti, -6.9147, 107.6098)
+        await self.expect("Kapan kejadiannya")
+        await self.says("lewati")
+        await self.expect("foto atau dokumen")
+        if with_photo:
+            await self.tw.user_sends_media(self.siti, [(JPEG, "image/jpeg")])
+            await self.expect("Lampiran diterima (1 berkas)")
+        await self.says("selesai")
+        await self.expect("Bagaimana identitas")
+        await self.says(privacy)
+        await self.expect("Siapa nama")
+        await self.says("Siti Rahma")
+        await self.expect("Apakah sudah benar")
+        await self.says("1")
+        ack = await self.tw.wait_for(
+            lambda sent: any("Kode pelacakan" in m.text for m in sent[before:]),
+            to=self.siti,
+            timeout=10.0,
+        )
+        text = next(m.text for m in ack[before:] if "Kode pelacakan" in m.text)
+        return text.split("Kode pelacakan: ")[1].split()[0]
+
+    async def set_silent_for(self, hours: int) -> None:
+        """The reporter last wrote `hours` ago (both for the bot and for WhatsApp)."""
+        service = self.world.service
+        await self.tw.callbacks_settled()  # what was sent before went out inside the window
+        await service.processor.caught_up()
+        at = service.clock.now() - timedelta(hours=hours)
+        async with service.db.transaction() as uow:
+            await uow.reporters.touch(
+                await uow.reporters.get_or_create(Channel.WHATSAPP, self.siti.number, None), at
+            )
+        self.tw.set_last_inbound(self.siti, at)
+
+
+@pytest.fixture
+async def both(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncIterator[Both]:
+    async with TwilioStandIn() as tw:
+        config = tmp_path / "agency.toml"
+        config.write_text(AGENCY + TEMPLATES, encoding="utf-8")
+        runner, settings = await start_bot(
+            tg,
+            database_url,
+            tmp_path,
+            ADUAN_CONFIG=str(config),
+            TWILIO_ACCOUNT_SID=tw.account_sid,
+            TWILIO_AUTH_TOKEN=tw.auth_token,
+            TWILIO_WHATSAPP_FROM=tw.whatsapp_from,
+            TWILIO_API_BASE_URL=tw.base_url,
+            MEDIA_DIR=str(tmp_path / "media"),
+        )
+        tw.configure_webhooks(f"{settings.public_base_url}/webhook/whatsapp")
+        tw.register_template(ANSWER_SID, "Tanggapan {{2}} atas pengaduan {{1}}: {{3}}")
+        world = World(
+            tg=tg,
+            settings=settings,
+            service=runner.app[SERVICE],
+            citizen=User(5001, "Unused"),
+            other_citizen=User(5002, "Unused"),
+            officer=User(7001, "Budi", "Petugas"),
+            unit_staff=User(8001, "Rina", "Yankes"),
+            officers=Chat.group(OFFICERS, "Petugas Pengaduan"),
+            yankes=Chat.group(YANKES, "Bidang Yankes"),
+            p2p=Chat.group(P2P, "Bidang P2P"),
+        )
+        try:
+            yield Both(world, tw, WhatsAppUser("+6281298765432", "Siti R"))
+        finally:
+            await runner.cleanup()
+
+
+async def test_whatsapp_complaint_travels_the_whole_cycle(both: Both) -> None:
+    world, tw, tg = both.world, both.tw, both.world.tg
+    code = await both.complaint(privacy="2", with_photo=True)
+    assert code.startswith("ADU-")
+    summary = [m.text for m in tw.messages(both.siti) if "Ringkasan pengaduan" in m.text][-1]
+    assert "Kontak: +6281298765432" in summary  # the WhatsApp number: not asked again
+    confirm = [m.text for m in tw.messages(both.siti) if "Apakah sudah benar" in m.text][-1]
+    assert "1. Kirim\n2. Ubah\n3. Batal" in confirm  # choices as a numbered list
+
+    relay = await world.expect(OFFICERS, f"Pengaduan baru {code}")
+    assert "Saluran: WhatsApp" in relay.content and "+6281298765432" in relay.content
+    photo = await tg.wait_for(
+        lambda s: any(m.kind == "photo" for m in s), chat_id=OFFICERS, timeout=10
+    )
+    relayed_photo = next(m for m in photo if m.kind == "photo")
+    assert tg.file_bytes(relayed_photo.file_id or "") == JPEG  # the reporter's photo itself
+    assert tw.credentials_sent_to_cdn == 0
+
+    await tg.user_taps(world.officer, relay, "➡️ YANKES")
+    unit_case = await world.expect(YANKES, f"Disposisi {code}")
+    assert "+6281298765432" not in unit_case.content and "Siti" not in unit_case.content
+    await tg.wait_for(lambda s: any(m.kind == "photo" for m in s), chat_id=YANKES, timeout=10)
+    assert "Dalam Proses" in await both.expect("Dalam Proses")
+
+    reply = tg.photo_update(
+        world.unit_staff,
+        caption="Stok sudah datang hari ini.",
+        chat=world.yankes,
+        reply_to=unit_case,
+    )
+    await tg.deliver(reply)
+    assert "Stok sudah datang hari ini." in await both.expect(
+        "Tanggapan Bidang Pelayanan Kesehatan"
+    )
+    media = await tw.wait_for(lambda s: any(m.media_urls for m in s), to=both.siti, timeout=10)
+    url = next(m.media_urls[0] for m in media if m.media_urls)
+    data, content_type = await tw.fetch_media(url)  # Twilio fetches the photo from the bot
+    assert content_type == "image/jpeg"
+    assert data == tg.file_bytes(reply["message"]["photo"][-1]["file_id"])
+
+    await world.says(world.officer, f"/selesai {code}", chat=world.officers)
+    await both.expect(f"Pengaduan {code} telah Selesai")
+    await both.expect("Seberapa puas")
+    await both.says("4")
+    await both.expect("Terima kasih atas penilaian Anda (4/5)")
+    await world.expect(OFFICERS, f"Pelapor {code} memberi penilaian 4/5")
+
+    await tw.callbacks_settled()
+    sid = tw.last_message(both.siti).sid
+    await world.service.processor.caught_up()
+    async with world.service.db.transaction() as uow:
+        case = await uow.cases.get_by_code(code)
+        status = await uow.sending.delivery_status("whatsapp", sid)
+    assert case is not None and case.status is CaseStatus.CLOSED and case.rating == 4
+    assert status is not None and status[0] in ("sent", "delivered")
+
+
+async def test_status_and_help_words(both: Both) -> None:
+    code = await both.complaint()
+    await both.says("status")
+    listing = await both.expect("Pengaduan Anda:")
+    assert code in listing
+    await both.says(f"STATUS {code.lower()}")
+    detail = await both.expect("Status: Baru")
+    assert DESCRIPTION in detail
+    await both.says("bantuan")
+    await both.expect("/status")
+
+
+async def test_duplicate_and_forged_webhooks(both: Both) -> None:
+    tw, service = both.tw, both.world.service
+    params = tw.text(both.siti, "halo")
+    assert await tw.deliver(params) == 200
+    assert await tw.deliver(params) == 200  # Twilio retried: same MessageSid
+    assert await tw.deliver(tw.text(both.siti, "palsu"), signature="forged") == 403
+    assert await tw.deliver(tw.text(both.siti, "palsu"), signed=False) == 403
+    await both.expect("Ceritakan apa yang terjadi")
+    await both.says("bantuan")
+    await both.expect("/status")
+    await tw.callbacks_settled()
+    await service.processor.caught_up()
+    bodies = tw.bodies(both.siti)
+    assert sum("Selamat datang" in b for b in bodies) == 1  # the duplicate changed nothing
+    # Had "palsu" been taken, it would have been answered as a too-short description.
+    assert not any("Mohon ceritakan sedikit lebih lengkap" in b for b in bodies)
+    async with service.db.transaction() as uow:
+        assert await uow.inbound.backlog() == 0
+    async with aiohttp.ClientSession() as http:
+        url = f"{both.world.base_url}/webhook/whatsapp/status"
+        async with http.post(url, data={"MessageSid": "SM1", "MessageStatus": "read"}) as r:
+            assert r.status == 403
+
+
+async def test_media_limits_get_a_clear_answer(both: Both) -> None:
+    tw = both.tw
+    await both.says("halo")
+    await both.expect("Ceritakan")
+    too_big = io.BytesIO(b"\xff\xd8" + b"0" * (5 * 1024 * 1024 + 10)).getvalue()
+    await tw.user_sends_media(
+        both.siti, [(too_big, "image/jpeg"), (b"MZ\x90", "application/x-msdownload")]
+    )
+    await both.expect("Berkas ke-1 tidak dapat kami terima: ukurannya terlalu besar")
+    await both.expect("Berkas ke-2 tidak dapat kami terima: jenisnya tidak didukung")
+    assert tw.credentials_sent_to_cdn == 0
+    await both.says(DESCRIPTION)  # the dialogue goes on where it was
+    await both.expect("Di mana kejadiannya")
+
+
+async def test_outside_the_window_the_answer_goes_as_the_approved_template(both: Both) -> None:
+    world, tw = both.world, both.tw
+    code = await both.complaint()
+    await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+    unit_case = await world.expect(YANKES, f"Disposisi {code}")
+    await both.expect("Dalam Proses")
+    await both.set_silent_for(hours=30)
+    await world.says(
+        world.unit_staff, "Stok sudah tersedia lagi.", chat=world.yankes, reply_to=unit_case
+    )
+    template = await tw.wait_for(lambda s: any(m.is_template for m in s), to=both.siti, timeout=10)
+    sent = next(m for m in template if m.is_template)
+    assert sent.content_sid == ANSWER_SID
+    assert sent.content_variables == {
+        "1": code,
+        "2": "Bidang Pelayanan Kesehatan",
+        "3": "Stok sudah tersedia lagi.",
+    }
+    assert (
+        sent.text
+        == f"Tanggapan Bidang Pelayanan Kesehatan atas pengaduan {code}: Stok sudah tersedia lagi."
+    )
+
+    # No template for the closing sentence: the officers hear the reporter was not reached.
+    await world.says(world.officer, f"/selesai {code}", chat=world.officers)
+    failed = await world.expect(OFFICERS, f"Pesan untuk pelapor {code} tidak dapat terkirim")
+    assert "24-hour window" in failed.content
+
+
+async def test_a_63016_failure_is_resent_as_the_template(both: Both) -> None:
+    world, tw = both.world, both.tw
+    code = await both.complaint()
+    await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+    unit_case = await world.expect(YANKES, f"Disposisi {code}")
+    await both.expect("Dalam Proses")
+    # The bot still thinks the window is open; WhatsApp knows better (63016).
+    tw.set_last_inbound(both.siti, tw.now() - timedelta(hours=25))
+    await world.says(
+        world.unit_staff, "Sudah kami tindak lanjuti.", chat=world.yankes, reply_to=unit_case
+    )
+    resent = await tw.wait_for(lambda s: any(m.is_template for m in s), to=both.siti, timeout=10)
+    free_form = next(
+        m for m in tw.messages(both.siti) if "Sudah kami tindak lanjuti." in (m.body or "")
+    )
+    assert free_form.status == "failed" and free_form.error_code == 63016
+    template = next(m for m in resent if m.is_template)
+    assert template.content_variables["3"] == "Sudah kami tindak lanjuti."
+
+
+async def test_a_failed_delivery_is_shown_to_the_officers(both: Both) -> None:
+    world, tw = both.world, both.tw
+    code = await both.complaint()
+    tw.fail_delivery(both.siti, code=63003)
+    await world.says(
+        world.officer, f"/lengkapi {code} Mohon kirim foto resep.", chat=world.officers
+    )
+    shown = await world.expect(OFFICERS, f"Pesan untuk pelapor {code} tidak dapat terkirim")
+    assert "63003" in shown.content
+
+
+async def test_twilio_429_and_5xx_are_retried_in_order(both: Both) -> None:
+    tw = both.tw
+    tw.fail_next(status=429, code=20429, to=both.siti)
+    tw.fail_next(status=503, to=both.siti)
+    await both.says("halo")
+    await both.expect("Ceritakan apa yang terjadi")
+    bodies = tw.bodies(both.siti)
+    assert bodies[0].startswith("Selamat datang")  # the welcome still comes first
+    assert tw.too_many_requests == 1
+    assert [c.status for c in tw.api_calls if c.status >= 400] == [429, 503]
