@@ -36,7 +36,6 @@ class MediaKeeper:
         basic = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.authorization = f"Basic {basic}"
         self.http: aiohttp.ClientSession | None = None
-        self.retry_wait: Callable[[int], float] = lambda attempt: 0.5 * 2**attempt
 
     async def start(self) -> None:
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
@@ -72,7 +71,7 @@ class MediaKeeper:
                     "whatsapp media %s not fetched (attempt %s): %s", name, attempt + 1, exc
                 )
                 if attempt + 1 < DOWNLOAD_ATTEMPTS:
-                    await asyncio.sleep(self.retry_wait(attempt))
+                    await asyncio.sleep(0.5 * 2**attempt)  # brief: later messages wait
         raise MediaRefused("media_download_failed")
 
 

@@ -177,21 +177,26 @@ async def start_bot(
     return runner, settings
 
 
+def people(tg: TelegramStandIn, runner: web.AppRunner, settings: Settings) -> World:
+    """The running bot with the usual citizens, staff and groups."""
+    return World(
+        tg=tg,
+        settings=settings,
+        service=runner.app[SERVICE],
+        citizen=User(5001, "Siti", "Aminah"),
+        other_citizen=User(5002, "Joko"),
+        officer=User(7001, "Budi", "Petugas"),
+        unit_staff=User(8001, "Rina", "Yankes"),
+        officers=Chat.group(OFFICERS, "Petugas Pengaduan"),
+        yankes=Chat.group(YANKES, "Bidang Yankes"),
+        p2p=Chat.group(P2P, "Bidang P2P"),
+    )
+
+
 @pytest.fixture
 async def world(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     runner, settings = await start_bot(tg, database_url, tmp_path)
     try:
-        yield World(
-            tg=tg,
-            settings=settings,
-            service=runner.app[SERVICE],
-            citizen=User(5001, "Siti", "Aminah"),
-            other_citizen=User(5002, "Joko"),
-            officer=User(7001, "Budi", "Petugas"),
-            unit_staff=User(8001, "Rina", "Yankes"),
-            officers=Chat.group(OFFICERS, "Petugas Pengaduan"),
-            yankes=Chat.group(YANKES, "Bidang Yankes"),
-            p2p=Chat.group(P2P, "Bidang P2P"),
-        )
+        yield people(tg, runner, settings)
     finally:
         await runner.cleanup()

@@ -6,7 +6,6 @@ The real app over HTTP, with the Bot API stand-in for Telegram and the Twilio st
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,11 +14,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import SERVICE
 from bot.core.model import CaseStatus, Channel
-from bot.standins.telegram_api import Chat, TelegramStandIn, User
+from bot.standins.telegram_api import TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
-from tests.e2e.conftest import AGENCY, OFFICERS, P2P, YANKES, World, start_bot
+from tests.e2e.conftest import AGENCY, OFFICERS, YANKES, World, people, start_bot
 
 ANSWER_SID = "HX" + "a1" * 16
 # A 1x1 JPEG is enough for the pipeline; size and type are what the bot checks.
@@ -112,18 +110,7 @@ async def both(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncI
         )
         tw.configure_webhooks(f"{settings.public_base_url}/webhook/whatsapp")
         tw.register_template(ANSWER_SID, "Tanggapan {{2}} atas pengaduan {{1}}: {{3}}")
-        world = World(
-            tg=tg,
-            settings=settings,
-            service=runner.app[SERVICE],
-            citizen=User(5001, "Unused"),
-            other_citizen=User(5002, "Unused"),
-            officer=User(7001, "Budi", "Petugas"),
-            unit_staff=User(8001, "Rina", "Yankes"),
-            officers=Chat.group(OFFICERS, "Petugas Pengaduan"),
-            yankes=Chat.group(YANKES, "Bidang Yankes"),
-            p2p=Chat.group(P2P, "Bidang P2P"),
-        )
+        world = people(tg, runner, settings)
         try:
             yield Both(world, tw, WhatsAppUser("+6281298765432", "Siti R"))
         finally:
@@ -227,7 +214,7 @@ async def test_media_limits_get_a_clear_answer(both: Both) -> None:
     tw = both.tw
     await both.says("halo")
     await both.expect("Ceritakan")
-    too_big = io.BytesIO(b"\xff\xd8" + b"0" * (5 * 1024 * 1024 + 10)).getvalue()
+    too_big = b"\xff\xd8" + b"0" * (5 * 1024 * 1024 + 10)
     await tw.user_sends_media(
         both.siti, [(too_big, "image/jpeg"), (b"MZ\x90", "application/x-msdownload")]
     )
@@ -236,6 +223,17 @@ async def test_media_limits_get_a_clear_answer(both: Both) -> None:
     assert tw.credentials_sent_to_cdn == 0
     await both.says(DESCRIPTION)  # the dialogue goes on where it was
     await both.expect("Di mana kejadiannya")
+
+
+async def test_media_that_cannot_be_fetched_is_asked_again(both: Both) -> None:
+    tw = both.tw
+    await both.says("halo")
+    await both.expect("Ceritakan")
+    params = tw.media(both.siti, [(JPEG, "image/jpeg")], body=DESCRIPTION)
+    params["MediaUrl0"] = params["MediaUrl0"].rsplit("/", 1)[0] + "/ME" + "0" * 32  # gone
+    assert await tw.deliver(params) == 200
+    await both.expect("Berkas ke-1 tidak dapat kami terima: berkas tidak dapat diunduh")
+    await both.expect("Di mana kejadiannya")  # the text of the same message was still taken
 
 
 async def test_outside_the_window_the_answer_goes_as_the_approved_template(both: Both) -> None:
