@@ -306,3 +306,36 @@ async def test_twilio_429_and_5xx_are_retried_in_order(both: Both) -> None:
     assert bodies[0].startswith("Selamat datang")  # the welcome still comes first
     assert tw.too_many_requests == 1
     assert [c.status for c in tw.api_calls if c.status >= 400] == [429, 503]
+
+
+async def test_signatures_hold_behind_a_tls_proxy(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """Twilio signs the public https URL; the app sees http on loopback behind the proxy."""
+    public = "https://aduan.example.go.id"
+    async with TwilioStandIn() as tw:
+        runner, settings = await start_bot(
+            tg,
+            database_url,
+            tmp_path,
+            PUBLIC_BASE_URL=public,
+            TWILIO_ACCOUNT_SID=tw.account_sid,
+            TWILIO_AUTH_TOKEN=tw.auth_token,
+            TWILIO_WHATSAPP_FROM=tw.whatsapp_from,
+            TWILIO_API_BASE_URL=tw.base_url,
+            MEDIA_DIR=str(tmp_path / "media"),
+        )
+        try:
+            tw.configure_webhooks(
+                f"{public}/webhook/whatsapp",
+                forward_to=f"http://{settings.host}:{settings.port}",
+            )
+            siti = WhatsAppUser("+6281211112222", "Siti")
+            assert await tw.deliver(tw.text(siti, "halo")) == 200
+            await tw.wait_for_text(siti, "Ceritakan apa yang terjadi", timeout=10)
+            await tw.callbacks_settled()
+            callbacks = tw.callbacks()
+            assert len(callbacks) >= 2  # sent and delivered for each message so far
+            assert all(c.ok for c in callbacks)  # status callbacks accepted too
+        finally:
+            await runner.cleanup()
