@@ -441,6 +441,7 @@ class CaseDesk:
                 self.unit_chat(unit),
                 self.t("unit_followup", code=case.code, text=body) if show_text else "",
                 case,
+                purpose=CASE_MESSAGE,  # the unit may answer by replying to this too
                 attachments=attachments,
                 album_key=album_key and f"{album_key}:u",
             )

@@ -284,7 +284,14 @@ class Reception:
         if code is None and inp.text:
             found = find_code(inp.text)
             code = found if found in state.data.get("choices", []) else None
-        if code is None:
+        if code is None:  # not a choice: keep it with the waiting message, ask again
+            if inp.clean_text and is_emergency(self.t, inp.clean_text):
+                await self.say(reporter, Reply(self.t("emergency")))
+            more = _pending(inp)
+            waiting = state.data["pending"]
+            waiting["text"] = "\n".join(t for t in (waiting.get("text"), more["text"]) if t)
+            waiting["attachments"] += more["attachments"]
+            await uow.dialogues.save(reporter.id, state)
             listed = ", ".join(f"{n}. {c.label}" for n, c in enumerate(choices, 1))
             await self.say(reporter, Reply(self.t("choose_one", options=listed), choices))
             return

@@ -169,8 +169,14 @@ async def test_follow_up_message_reaches_whoever_holds_the_case(world: World) ->
     await world.expect(YANKES, f"Disposisi {code}")
     await world.says(world.citizen, "Tadi saya ke sana lagi, masih kosong.")
     await world.expect(world.citizen.id, f"sudah ditambahkan ke pengaduan {code}")
-    await world.expect(YANKES, "masih kosong")
+    relayed = await world.expect(YANKES, "masih kosong")
     await world.expect(OFFICERS, "masih kosong")
+    # the unit may answer by replying to the relayed follow-up, too
+    await world.says(
+        world.unit_staff, "Besok pagi stok datang.", chat=world.yankes, reply_to=relayed
+    )
+    answer = await world.expect(world.citizen.id, "Tanggapan Bidang Pelayanan Kesehatan")
+    assert "Besok pagi stok datang." in answer.content
 
 
 async def test_status_shows_only_own_cases(world: World) -> None:

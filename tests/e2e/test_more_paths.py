@@ -75,10 +75,13 @@ async def test_message_with_two_open_cases_asks_which(world: World) -> None:
     await world.says(world.citizen, "Ini tambahan: kejadiannya berulang setiap malam.")
     question = await world.expect(world.citizen.id, "Pesan ini untuk pengaduan yang mana")
     assert sorted(label for label, _ in question.buttons) == sorted([first, second])
+    await world.says(world.citizen, "Oh ya, kadang juga siang hari.")  # not an answer: kept
+    await world.expect(world.citizen.id, "Silakan pilih salah satu")
     await world.tg.user_taps(world.citizen, question, first)
     await world.expect(world.citizen.id, f"sudah ditambahkan ke pengaduan {first}")
     added = await world.expect(OFFICERS, f"Pesan tambahan pelapor untuk {first}")
     assert "berulang setiap malam" in added.content
+    assert "kadang juga siang hari" in added.content
 
 
 async def test_cancel_mid_dialogue_sends_nothing_to_officers(world: World) -> None:

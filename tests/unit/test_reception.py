@@ -426,13 +426,18 @@ async def test_choosing_the_case_appends_the_pending_message(world: World, how: 
     assert await world.step() == "idle"
 
 
-async def test_an_unclear_choice_is_asked_again(world: World) -> None:
+async def test_an_unclear_choice_is_kept_and_asked_again(world: World) -> None:
     older, newer = await two_open_cases(world)
     await world.send("Petugasnya juga tidak ramah.")
-    [again] = await world.send("yang kemarin")
+    [again] = await world.send("Dan antreannya lama sekali.")
     assert again.text == T("choose_one", options=f"1. {newer.code}, 2. {older.code}")
     assert actions(again) == [f"o:{newer.code}", f"o:{older.code}"]
     assert await world.step() == "choose_case"
+    assert texts(await world.send("2")) == [T("followup_added", code=older.code)]
+    assert world.to(OFFICERS) == [
+        f"💬 Pesan tambahan pelapor untuk {older.code}:\n"
+        "Petugasnya juga tidak ramah.\nDan antreannya lama sekali."
+    ]
 
 
 async def test_album_with_two_open_cases_waits_for_the_choice(world: World) -> None:
