@@ -66,6 +66,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import BodyPartReader, hdrs, web
 
+from bot.standins.recording import Recording
+
 __all__ = [
     "GLOBAL_MESSAGES_PER_SECOND",
     "GROUP_MESSAGES_PER_MINUTE",
@@ -1016,7 +1018,7 @@ def _is_loopback(url: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-class TelegramStandIn:
+class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None]):
     """A Bot API server for one bot, with simulated people and a record of what they saw.
 
     Args:
@@ -1045,6 +1047,11 @@ class TelegramStandIn:
         clock: Callable[[], float] = time.monotonic,
         first_update_id: int = 100_000_001,
     ) -> None:
+        super().__init__(
+            lambda where: self.messages(where),  # late-bound, like report
+            text_of=lambda m: m.content,
+            report=lambda what, where, timeout: self.report(what, chat_id=where, timeout=timeout),
+        )
         self.token = token
         self.bot_username = bot_username
         self.bot_name = bot_name
@@ -1070,7 +1077,6 @@ class TelegramStandIn:
         self._file_counter = 0
         self._sent: list[SentMessage] = []
         self._transcript: list[TranscriptEntry] = []
-        self._subscribers: list[asyncio.Queue[TranscriptEntry]] = []
         self._callbacks: dict[str, _CallbackState] = {}
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._faults: list[_Fault] = []
@@ -1085,7 +1091,6 @@ class TelegramStandIn:
         self._poll_generation = 0
         self._polls_waiting = 0
 
-        self._changed = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -1316,15 +1321,7 @@ class TelegramStandIn:
         name = self._method_name(method)
         return [call for call in self.api_calls if call.method == name]
 
-    def subscribe(self) -> asyncio.Queue[TranscriptEntry]:
-        """A queue that receives every `TranscriptEntry` recorded from now on."""
-        queue: asyncio.Queue[TranscriptEntry] = asyncio.Queue()
-        self._subscribers.append(queue)
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue[TranscriptEntry]) -> None:
-        with contextlib.suppress(ValueError):
-            self._subscribers.remove(queue)
+    # subscribe() and unsubscribe() come from Recording.
 
     async def wait_for(
         self,
@@ -1340,24 +1337,7 @@ class TelegramStandIn:
         messages. Returns the messages. On timeout raises `AssertionError` listing what every
         chat received; `what` names the awaited thing in that report.
         """
-
-        check: Callable[[list[SentMessage]], bool]
-        if isinstance(condition, int):
-            count = condition
-
-            def check(messages: list[SentMessage]) -> bool:
-                return len(messages) >= count
-
-            awaited = what or f"{count} message(s)"
-        else:
-            check = condition
-            awaited = what or str(getattr(condition, "__name__", "the condition"))
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(lambda: check(self.messages(chat_id)))
-        except TimeoutError:
-            raise AssertionError(self.report(awaited, chat_id=chat_id, timeout=timeout)) from None
-        return self.messages(chat_id)
+        return await self._wait_for_messages(condition, chat_id, timeout, what)
 
     async def wait_for_text(
         self,
@@ -1367,24 +1347,18 @@ class TelegramStandIn:
         timeout: float = 5.0,  # noqa: ASYNC109 - as in wait_for
     ) -> SentMessage:
         """Waits for a message to `chat_id` whose text or caption contains `fragment`."""
-        messages = await self.wait_for(
-            lambda sent: any(fragment in m.content for m in sent),
-            chat_id=chat_id,
-            timeout=timeout,
-            what=f"a message containing {fragment!r}",
-        )
-        return next(m for m in messages if fragment in m.content)
+        return await self._wait_for_text(chat_id, fragment, timeout)
 
     async def wait_for_poll(self, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Waits until a ``getUpdates`` long poll is waiting (the bot is listening)."""
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(lambda: self._polls_waiting > 0)
-        except TimeoutError:
-            raise AssertionError(
+        await self._wait_until(
+            lambda: self._polls_waiting > 0,
+            timeout,
+            lambda: (
                 f"no getUpdates long poll arrived within {timeout} s; "
                 f"calls so far: {[call.method for call in self.api_calls]}"
-            ) from None
+            ),
+        )
 
     def report(self, what: str, *, chat_id: int | None = None, timeout: float | None = None) -> str:
         """A readable account of what every chat received, for failure messages."""
@@ -2847,12 +2821,7 @@ class TelegramStandIn:
             data=data or {},
         )
         self._transcript.append(entry)
-        for queue in self._subscribers:
-            queue.put_nowait(entry)
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        self._publish(entry)
 
     def _take_update_id(self) -> int:
         update_id = self._next_update_id

@@ -82,6 +82,8 @@ import aiohttp
 from aiohttp import hdrs, web
 from twilio.request_validator import RequestValidator
 
+from bot.standins.recording import Recording
+
 __all__ = [
     "API_VERSION",
     "DEFAULT_ACCOUNT_SID",
@@ -478,7 +480,7 @@ def _form_summary(form: Mapping[str, str | list[str]]) -> dict[str, str | list[s
 # --------------------------------------------------------------------------------------------
 
 
-class TwilioStandIn:
+class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None]):
     """Twilio's WhatsApp messaging for one account and one sender, with simulated people.
 
     Args:
@@ -514,6 +516,11 @@ class TwilioStandIn:
         callback_retry_delay: float = 0.0,
         allow_remote_urls: bool = False,
     ) -> None:
+        super().__init__(
+            lambda where: self.messages(where),  # late-bound, like report
+            text_of=lambda m: m.text,
+            report=lambda what, where, timeout: self.report(what, to=where, timeout=timeout),
+        )
         if not _ACCOUNT_SID_RE.fullmatch(account_sid):
             raise ValueError(
                 f"an account SID is AC + 32 lower-case hex digits, not {account_sid!r}"
@@ -551,7 +558,6 @@ class TwilioStandIn:
         self._by_sid: dict[str, SentMessage] = {}
         self._lifecycles: dict[str, _Lifecycle] = {}
         self._transcript: list[TranscriptEntry] = []
-        self._subscribers: list[asyncio.Queue[Event]] = []
         self._last_inbound: dict[str, datetime] = {}
         self._profile_names: dict[str, str] = {}
         self._delivered_sids: set[str] = set()
@@ -568,7 +574,6 @@ class TwilioStandIn:
         self._status_url: str | None = None
         self._forward_to: str | None = None
 
-        self._changed = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._app: web.Application | None = None
@@ -897,15 +902,7 @@ class TwilioStandIn:
         """How many CDN requests carried an ``Authorization`` header (should stay 0)."""
         return sum(1 for f in self.media_fetches if f.host == "cdn" and f.with_credentials)
 
-    def subscribe(self) -> asyncio.Queue[Event]:
-        """A queue that receives every `Event` recorded from now on."""
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._subscribers.append(queue)
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue[Event]) -> None:
-        with contextlib.suppress(ValueError):
-            self._subscribers.remove(queue)
+    # subscribe() and unsubscribe() come from Recording.
 
     # ---------------------------------------------------------------- waiting
 
@@ -923,23 +920,7 @@ class TwilioStandIn:
         messages. Returns the messages. On timeout raises `AssertionError` with a `report` of
         what every number received; `what` names the awaited thing in it.
         """
-        check: Callable[[list[SentMessage]], bool]
-        if isinstance(condition, int):
-            count = condition
-
-            def check(messages: list[SentMessage]) -> bool:
-                return len(messages) >= count
-
-            awaited = what or f"{count} message(s)"
-        else:
-            check = condition
-            awaited = what or str(getattr(condition, "__name__", "the condition"))
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(lambda: check(self.messages(to)))
-        except TimeoutError:
-            raise AssertionError(self.report(awaited, to=to, timeout=timeout)) from None
-        return self.messages(to)
+        return await self._wait_for_messages(condition, to, timeout, what)
 
     async def wait_for_text(
         self,
@@ -949,13 +930,7 @@ class TwilioStandIn:
         timeout: float = 5.0,  # noqa: ASYNC109 - as in wait_for
     ) -> SentMessage:
         """Waits for a message to `to` whose text contains `fragment`; returns it."""
-        messages = await self.wait_for(
-            lambda sent: any(fragment in m.text for m in sent),
-            to=to,
-            timeout=timeout,
-            what=f"a message containing {fragment!r}",
-        )
-        return next(m for m in messages if fragment in m.text)
+        return await self._wait_for_text(to, fragment, timeout)
 
     async def wait_for_status(
         self,
@@ -970,13 +945,11 @@ class TwilioStandIn:
             sent = self._by_sid.get(sid)
             return sent is not None and status in sent.status_history
 
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(reached)
-        except TimeoutError:
-            raise AssertionError(
-                self.report(f"message {sid} to become {status!r}", timeout=timeout)
-            ) from None
+        await self._wait_until(
+            reached,
+            timeout,
+            lambda: self.report(f"message {sid} to become {status!r}", timeout=timeout),
+        )
         return self._by_sid[sid]
 
     async def callbacks_settled(
@@ -985,15 +958,13 @@ class TwilioStandIn:
         timeout: float = 5.0,  # noqa: ASYNC109 - as in wait_for
     ) -> None:
         """Waits until every status change so far has happened and its callback was posted."""
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(lambda: not self._tasks)
-        except TimeoutError:
+
+        def still_pending() -> str:
             busy = [sid for sid, lc in self._lifecycles.items() if lc.task is not None]
-            raise AssertionError(
-                f"status callbacks still pending after {timeout} s for {busy}\n"
-                + self.report("the status callbacks to settle", timeout=timeout)
-            ) from None
+            report = self.report("the status callbacks to settle", timeout=timeout)
+            return f"status callbacks still pending after {timeout} s for {busy}\n{report}"
+
+        await self._wait_until(lambda: not self._tasks, timeout, still_pending)
 
     def report(
         self, what: str, *, to: str | WhatsAppUser | None = None, timeout: float | None = None
@@ -1535,8 +1506,7 @@ class TwilioStandIn:
             task = asyncio.current_task()
             if task is not None:
                 self._tasks.discard(task)
-            async with self._changed:
-                self._changed.notify_all()
+            await self._notify()
 
     async def _download_media(self, sent: SentMessage) -> bool:
         for url in sent.media_urls:
@@ -1633,14 +1603,6 @@ class TwilioStandIn:
         elif isinstance(event, MediaFetch):
             self.media_fetches.append(event)
         self._publish(event)
-
-    def _publish(self, event: Event) -> None:
-        for queue in self._subscribers:
-            queue.put_nowait(event)
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     # ---------------------------------------------------------------- HTTP: the REST API
 
