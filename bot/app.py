@@ -32,6 +32,7 @@ from bot.media import MediaStore
 from bot.outbox import OutboxSender
 from bot.polling import ALLOWED_UPDATES, poll
 from bot.ratelimit import Limit, RateLimiter, telegram_limits
+from bot.scheduler import DeadlineScheduler
 from bot.web import Intake, health, media_files, telegram_webhook, twilio_webhook
 from bot.whatsapp import MediaKeeper, status_preparer, whatsapp_source, whatsapp_status_source
 from handlers.telegram import BotIdentity
@@ -56,6 +57,7 @@ class Service:
     processor: InboundProcessor = field(init=False)
     sender: OutboxSender = field(init=False)
     intake: Intake = field(init=False)
+    scheduler: DeadlineScheduler = field(init=False)
     media: MediaStore | None = None
     media_keeper: MediaKeeper | None = None
     twilio_http: AsyncTwilioHttpClient | None = None
@@ -86,6 +88,9 @@ class Service:
                 self.sender.stored_or_idle
             )
         self.intake = Intake(self.db, self.clock, on_recorded=self.processor.wake)
+        self.scheduler = DeadlineScheduler(
+            self.db, self.office, self.texts, self.clock, after_commit=self.sender.wake
+        )
 
     def _whatsapp_channel(self) -> tuple[MessageChannel, RateLimiter]:
         """Twilio's client, the media store and the WhatsApp adapter (WhatsApp is on)."""
@@ -137,10 +142,12 @@ class Service:
             self._spawn(poll(self.bot, self.intake), "poller")
         self._spawn(self.processor.run(), "inbound")
         self._spawn(self.sender.run(), "outbox")
+        self.scheduler.start()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

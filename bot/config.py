@@ -9,7 +9,9 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import date, time
+from datetime import datetime as datetime_type
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.core.calendar import WorkingCalendar
+from bot.core.deadlines import Deadlines
 from bot.core.office import Office, Unit
 from bot.core.texts import LANGUAGES, load_texts, placeholders
 
@@ -270,13 +274,109 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         units.append(Unit(code=code, name=_string(raw, "name", label), chat_id=chat))
     return Office(
         name=name,
-        timezone=timezone,
+        calendar=parse_calendar(data, timezone, language, where),
+        deadlines=parse_deadlines(data, where),
         officers_chat_id=officers,
         supervisor_chat_id=supervisor,
         units=tuple(units),
         language=language,
         code_prefix=prefix,
     )
+
+
+def parse_calendar(
+    data: Mapping[str, Any], timezone: ZoneInfo, language: str, where: str = "agency file"
+) -> WorkingCalendar:
+    """The [calendar] table: office hours and the office's own holidays and working days."""
+    table = data.get("calendar", {})
+    label = f"{where} [calendar]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label} must be a table")
+    unknown = set(table) - {"office_start", "office_end", "extra_holidays", "extra_working_days"}
+    if unknown:
+        raise ConfigError(f"{label}: unknown key {sorted(unknown)[0]!r}")
+    start = _clock_time(table.get("office_start", "08:00"), f"{label} office_start")
+    end = _clock_time(table.get("office_end", "16:00"), f"{label} office_end")
+    holidays: dict[date, str] = {}
+    for item in _list(table.get("extra_holidays", []), f"{label} extra_holidays"):
+        if isinstance(item, dict):
+            day = _date(item.get("date"), f"{label} extra_holidays date")
+            holidays[day] = _string(item, "name", f"{label} extra_holidays {day}")
+        else:
+            holidays[_date(item, f"{label} extra_holidays")] = "Hari libur kantor"
+    working = [
+        _date(item, f"{label} extra_working_days")
+        for item in _list(table.get("extra_working_days", []), f"{label} extra_working_days")
+    ]
+    try:
+        return WorkingCalendar(
+            timezone,
+            extra_holidays=holidays,
+            extra_working_days=working,
+            office_start=start,
+            office_end=end,
+            language=language,
+        )
+    except ValueError as error:
+        raise ConfigError(f"{label}: {error}") from None
+
+
+def parse_deadlines(data: Mapping[str, Any], where: str = "agency file") -> Deadlines:
+    """The [deadlines] table; each key may be left out for the SOP's default."""
+    table = data.get("deadlines", {})
+    label = f"{where} [deadlines]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label} must be a table")
+    known = {f.name for f in fields(Deadlines)} - {"digest_at"} | {"digest_time"}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"{label}: unknown key {sorted(unknown)[0]!r} (known: {sorted(known)})")
+    values: dict[str, Any] = {}
+    for name, value in table.items():
+        if name == "digest_time":
+            values["digest_at"] = (
+                None if value in ("", False) else _clock_time(value, f"{label} digest_time")
+            )
+        elif name in ("escalate_factor", "tick_seconds"):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"{label} {name} must be a number")
+            values[name] = float(value)
+        elif not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{label} {name} must be a whole number")
+        else:
+            values[name] = value
+    try:
+        return Deadlines(**values)
+    except ValueError as error:
+        raise ConfigError(f"{label}: {error}") from None
+
+
+def _clock_time(value: object, where: str) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f'{where} must be a time of day such as "08:00"')
+
+
+def _date(value: object, where: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime_type):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: {value!r} is not a date such as 2027-03-10")
+
+
+def _list(value: object, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where} must be a list")
+    return value
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

@@ -106,6 +106,8 @@ class InboundProcessor:
         try:
             payload = await prepare(row.payload) if prepare is not None else row.payload
             async with self.db.transaction() as uow:
+                if not await uow.inbound.claim(row.id):
+                    return  # handled already, or by another instance right now
                 if handler is not None:
                     desk = CaseDesk(uow, self.office, self.texts, self.clock.now())
                     await handler(uow, desk, payload)

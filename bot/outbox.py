@@ -26,6 +26,7 @@ from bot.core.ports import Clock
 from bot.core.texts import Texts
 from bot.ratelimit import RateLimiter
 from storage.database import Database
+from storage.locks import ChatLocks
 from storage.uow import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class OutboxSender:
         on_failure: Callable[[OutboxRow, str], None] | None = None,
     ) -> None:
         self.db = db
+        self.locks = ChatLocks(db)
         self.channels = channels
         self.clock = clock
         self.texts = texts
@@ -82,6 +84,7 @@ class OutboxSender:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.locks.close()
 
     async def send_due(self) -> int:
         """Starts delivery of every chat's next due message; returns how many started."""
@@ -89,8 +92,8 @@ class OutboxSender:
             rows = await uow.sending.due(self.clock.now(), BATCH, set(self._busy))
         for row in rows:
             key = (row.recipient.channel.value, row.recipient.address)
-            if key in self._busy:
-                continue
+            if key in self._busy or not await self.locks.acquire(_lock_name(key)):
+                continue  # being sent here, or by another instance
             self._busy.add(key)
             task = asyncio.create_task(self._deliver_chat(row, key))
             self._tasks.add(task)
@@ -120,6 +123,12 @@ class OutboxSender:
 
     async def _deliver_chat(self, row: OutboxRow, key: tuple[str, str]) -> None:
         try:
+            if self.locks.shared:  # another instance may have sent it before we locked
+                async with self.db.transaction(readonly=True) as uow:
+                    current = await uow.sending.still_pending(row.id)
+                if current is None:
+                    return
+                row = current
             await self._deliver(row)
         except asyncio.CancelledError:
             raise
@@ -127,6 +136,7 @@ class OutboxSender:
             log.exception("outbox: delivering message %s failed unexpectedly", row.id)
             await self._retry(row, TemporaryFailure("unexpected error"), None)
         finally:
+            await self.locks.release(_lock_name(key))
             self._busy.discard(key)
             self._wake.set()  # the chat's next message may be due
             async with self._progress:
@@ -225,3 +235,7 @@ class OutboxSender:
         if self.on_failure is not None:
             self.on_failure(row, str(exc))
         self.wake()
+
+
+def _lock_name(key: tuple[str, str]) -> str:
+    return f"{key[0]}:{key[1]}"

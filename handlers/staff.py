@@ -107,5 +107,7 @@ async def show_case(desk: CaseDesk, msg: StaffMessage, code: str, *, unit_code: 
         raise Refusal("err_not_your_case", code=case.code)
     assert case.id is not None
     events = await desk.uow.cases.events(case.id)
-    text = views.case_detail(desk.office, desk.t, case, events, for_unit=unit_code is not None)
+    text = views.case_detail(
+        desk.office, desk.t, case, events, desk.now, for_unit=unit_code is not None
+    )
     await desk.tell(msg.chat, text, case)

@@ -103,6 +103,9 @@ class CaseRecord(Base):
         Index("ix_cases_status", "status"),
         Index("ix_cases_reporter_id_status", "reporter_id", "status"),
         Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_next_check_at", "next_check_at"),
+        Index("ix_cases_step_unit_code_due_at", "step", "unit_code", "due_at"),
+        Index("ix_cases_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -128,6 +131,16 @@ class CaseRecord(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_requested: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The deadline of the step under way (bot.core.deadlines); NULL once closed.
+    step: Mapped[str | None] = mapped_column(String(STATUS))
+    step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    nudge_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    long_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CaseEventRecord(Base):
@@ -258,3 +271,13 @@ class ChatMigrationRecord(Base):
     old_chat_id: Mapped[str] = mapped_column(String(CHAT), primary_key=True)
     new_chat_id: Mapped[str] = mapped_column(String(CHAT))
     migrated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MarkRecord(Base):
+    """A small named value kept between runs (the last daily digest's date, …)."""
+
+    __tablename__ = "marks"
+
+    name: Mapped[str] = mapped_column(String(CHAT), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -45,12 +45,16 @@ from bot.core.model import (
     Privacy,
     Recipient,
     Reporter,
+    Step,
+    Watch,
 )
 from bot.core.ports import (
     CaseRepository,
     Clock,
     DialogueRepository,
     DialogueState,
+    DigestCounts,
+    Marks,
     Outbox,
     ReporterRepository,
     SentRef,
@@ -63,6 +67,7 @@ from storage.models import (
     ChatMigrationRecord,
     DialogueRecord,
     InboundUpdateRecord,
+    MarkRecord,
     OutboxRecord,
     ReporterRecord,
     SentMessageRecord,
@@ -76,6 +81,9 @@ FAILED = "failed"
 ALBUM_HOLD = timedelta(seconds=2)
 
 OPEN_STATUSES = tuple(status.value for status in CaseStatus if status.is_open)
+WAITING_STATUSES = (CaseStatus.NEW.value, CaseStatus.RETURNED.value)
+STAFF_STEPS = (Step.VERIFY.value, Step.ANSWER.value)
+FINISHED_STATUSES = (CaseStatus.CLOSED.value, CaseStatus.REFUSED.value)
 _FRESH = {"populate_existing": True}
 _NO_SYNC = {"synchronize_session": False}
 # Guards the walks along chat migrations against a cycle in bad data.
@@ -199,7 +207,40 @@ def _case_values(case: Case) -> dict[str, Any]:
         "closed_at": case.closed_at,
         "rating": case.rating,
         "rating_requested": case.rating_requested,
+        **_watch_values(case.watch),
+        "next_check_at": case.next_check_at,
+        "long_escalated_at": case.long_escalated_at,
     }
+
+
+def _watch_values(watch: Watch | None) -> dict[str, Any]:
+    if watch is None:
+        return dict.fromkeys(
+            ("step", "step_started_at", "due_at", "nudged_at", "escalated_at", "reminded_at")
+        ) | {"nudge_count": 0}
+    return {
+        "step": watch.step.value,
+        "step_started_at": watch.started_at,
+        "due_at": watch.due_at,
+        "nudged_at": watch.nudged_at,
+        "nudge_count": watch.nudges,
+        "escalated_at": watch.escalated_at,
+        "reminded_at": watch.reminded_at,
+    }
+
+
+def _watch(record: CaseRecord) -> Watch | None:
+    if record.step is None or record.step_started_at is None or record.due_at is None:
+        return None
+    return Watch(
+        step=Step(record.step),
+        started_at=record.step_started_at,
+        due_at=record.due_at,
+        nudged_at=record.nudged_at,
+        nudges=record.nudge_count,
+        escalated_at=record.escalated_at,
+        reminded_at=record.reminded_at,
+    )
 
 
 def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
@@ -230,6 +271,9 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
         rating=record.rating,
         rating_requested=record.rating_requested,
         attachments=attachments,
+        watch=_watch(record),
+        next_check_at=record.next_check_at,
+        long_escalated_at=record.long_escalated_at,
     )
 
 
@@ -360,6 +404,49 @@ class SqlCaseRepository(_Part):
             .limit(1)
         )
         return cases[0] if cases else None
+
+    async def due_for_check(self, now: datetime, limit: int) -> list[Case]:
+        return await self._cases(
+            select(CaseRecord)
+            .where(CaseRecord.next_check_at <= now, CaseRecord.status.in_(OPEN_STATUSES))
+            .order_by(CaseRecord.next_check_at, CaseRecord.id)
+            .limit(limit)
+        )
+
+    async def overdue(self, step: Step, unit_code: str | None, now: datetime) -> list[Case]:
+        statement = select(CaseRecord).where(
+            CaseRecord.step == step.value,
+            CaseRecord.due_at <= now,
+            CaseRecord.status.in_(OPEN_STATUSES),
+        )
+        if unit_code is not None:
+            statement = statement.where(CaseRecord.unit_code == unit_code)
+        return await self._cases(statement.order_by(CaseRecord.due_at, CaseRecord.id))
+
+    async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts:
+        def count(*conditions: Any) -> Any:
+            return select(func.count()).select_from(CaseRecord).where(*conditions).scalar_subquery()
+
+        row = (
+            await self._session.execute(
+                select(
+                    count(CaseRecord.created_at >= since, CaseRecord.created_at <= now),
+                    count(CaseRecord.status.in_(WAITING_STATUSES)),
+                    count(
+                        CaseRecord.step.in_(STAFF_STEPS),
+                        CaseRecord.due_at <= now,
+                        CaseRecord.status.in_(OPEN_STATUSES),
+                    ),
+                    count(CaseRecord.status == CaseStatus.ANSWERED.value),
+                    count(
+                        CaseRecord.closed_at >= since,
+                        CaseRecord.closed_at <= now,
+                        CaseRecord.status.in_(FINISHED_STATUSES),
+                    ),
+                )
+            )
+        ).one()
+        return DigestCounts(*(int(value or 0) for value in row))
 
     async def add_event(self, case_id: int, event: CaseEvent) -> None:
         record = CaseEventRecord(
@@ -636,6 +723,16 @@ class InboundLog(_Part):
         )
         return inserted.first() is not None
 
+    async def claim(self, id: int) -> bool:
+        """Locks a delivery for handling in this transaction; False if it is already
+        handled, or another instance is handling it right now (PostgreSQL)."""
+        statement = select(InboundUpdateRecord.id).where(
+            InboundUpdateRecord.id == id, InboundUpdateRecord.status == PENDING
+        )
+        if self._dialect == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        return await self._session.scalar(statement) is not None
+
     async def pending(self, limit: int) -> list[InboundRow]:
         """Deliveries not handled yet, oldest first."""
         records = await self._all(
@@ -723,6 +820,14 @@ class OutboxDelivery(_Part):
                 )
             )
         return [_outbox_row(record) for record in await self._all(statement)]
+
+    async def still_pending(self, outbox_id: int) -> OutboxRow | None:
+        """The message as stored now, if it still waits to be sent (another instance
+        may have sent it since it was read)."""
+        record = await self._first(
+            select(OutboxRecord).where(OutboxRecord.id == outbox_id, OutboxRecord.status == PENDING)
+        )
+        return _outbox_row(record) if record is not None else None
 
     async def part_sent(self, outbox_id: int, parts_done: int, message_ids: list[str]) -> None:
         """Records that the message's first `parts_done` parts went out with these ids."""
@@ -901,20 +1006,63 @@ class ChatMigrations(_Part):
         return chain
 
 
+class SqlMarks(_Part):
+    async def get(self, name: str) -> str | None:
+        value: str | None = await self._session.scalar(
+            select(MarkRecord.value).where(MarkRecord.name == name)
+        )
+        return value
+
+    async def put(self, name: str, value: str) -> None:
+        now = self._clock.now()
+        await self._session.execute(
+            self._upsert_module()
+            .insert(MarkRecord)
+            .values(name=name, value=value, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=["name"], set_={"value": value, "updated_at": now}
+            )
+        )
+
+
+class TransactionLocks(_Part):
+    """Locks held until the transaction ends, deciding which instance does a job."""
+
+    async def try_hold(self, key: int) -> bool:
+        """Takes lock `key` for this transaction; False if another transaction holds it.
+
+        On PostgreSQL an advisory transaction lock (released at commit, rollback or a
+        lost connection). SQLite serialises writing transactions (BEGIN IMMEDIATE), so
+        there the transaction itself is the lock and this is always True.
+        """
+        if self._dialect != "postgresql":
+            return True
+        held = await self._session.scalar(
+            select(func.pg_try_advisory_xact_lock(LOCK_NAMESPACE, key))
+        )
+        return bool(held)
+
+
+# The first key of PostgreSQL's two-key advisory locks, naming aduanbot's locks.
+LOCK_NAMESPACE = 0x61647561
+
+
 class SqlUnitOfWork:
     """One transaction's worth of repositories (implements `bot.core.ports.UnitOfWork`).
 
-    The core's four are typed as its Protocols (a Protocol's plain attribute must
-    match exactly); the service's three keep their own types.
+    The core's five are typed as its Protocols (a Protocol's plain attribute must
+    match exactly); the service's others keep their own types.
     """
 
     cases: CaseRepository
     reporters: ReporterRepository
     dialogues: DialogueRepository
     outbox: Outbox
+    marks: Marks
     inbound: InboundLog
     sending: OutboxDelivery
     chats: ChatMigrations
+    locks: TransactionLocks
 
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self.chats = ChatMigrations(session, clock)
@@ -924,6 +1072,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(session, clock, self.chats)
         self.inbound = InboundLog(session, clock)
         self.sending = OutboxDelivery(session, clock)
+        self.marks = SqlMarks(session, clock)
+        self.locks = TransactionLocks(session, clock)
 
 
 if TYPE_CHECKING:

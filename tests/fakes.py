@@ -22,8 +22,9 @@ from bot.core.model import (
     OutgoingMessage,
     Recipient,
     Reporter,
+    Step,
 )
-from bot.core.ports import DialogueState, SentRef
+from bot.core.ports import DialogueState, DigestCounts, SentRef
 
 _DAWN = datetime.min.replace(tzinfo=UTC)
 
@@ -144,6 +145,48 @@ class FakeCaseRepository:
         # Latest closed_at first, cases without one last; ties: the newest id.
         waiting.sort(key=lambda c: (c.closed_at is not None, c.closed_at or _DAWN, c.id))
         return copy.deepcopy(waiting[-1])
+
+    async def due_for_check(self, now: datetime, limit: int) -> list[Case]:
+        due = [
+            c
+            for c in self._cases.values()
+            if c.status.is_open and c.next_check_at is not None and c.next_check_at <= now
+        ]
+        due.sort(key=lambda c: (c.next_check_at or _DAWN, c.id))
+        return [copy.deepcopy(c) for c in due[:limit]]
+
+    async def overdue(self, step: Step, unit_code: str | None, now: datetime) -> list[Case]:
+        found = [
+            c
+            for c in self._cases.values()
+            if c.status.is_open
+            and c.watch is not None
+            and c.watch.step is step
+            and c.watch.due_at <= now
+            and (unit_code is None or c.unit_code == unit_code)
+        ]
+        found.sort(key=lambda c: (c.watch.due_at if c.watch else _DAWN, c.id))
+        return [copy.deepcopy(c) for c in found]
+
+    async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts:
+        cases = list(self._cases.values())
+        finished = (CaseStatus.CLOSED, CaseStatus.REFUSED)
+        return DigestCounts(
+            new=sum(since <= c.created_at <= now for c in cases),
+            waiting=sum(c.status in (CaseStatus.NEW, CaseStatus.RETURNED) for c in cases),
+            overdue=sum(
+                c.status.is_open
+                and c.watch is not None
+                and not c.watch.step.held_by_reporter
+                and c.watch.due_at <= now
+                for c in cases
+            ),
+            answered=sum(c.status is CaseStatus.ANSWERED for c in cases),
+            closed=sum(
+                c.status in finished and c.closed_at is not None and since <= c.closed_at <= now
+                for c in cases
+            ),
+        )
 
     async def add_event(self, case_id: int, event: CaseEvent) -> None:
         if case_id not in self._cases:
@@ -274,6 +317,17 @@ class FakeOutbox:
         return [message for message in self.sent if message.recipient == recipient]
 
 
+class FakeMarks:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    async def put(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+
 class FakeUnitOfWork:
     """The core's unit of work, in memory (implements `bot.core.ports.UnitOfWork`)."""
 
@@ -282,3 +336,4 @@ class FakeUnitOfWork:
         self.reporters = FakeReporterRepository()
         self.dialogues = FakeDialogueRepository()
         self.outbox = FakeOutbox()
+        self.marks = FakeMarks()

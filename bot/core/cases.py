@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core import views
+from bot.core import deadlines, views
 from bot.core.codes import new_code
 from bot.core.dialogue import Submission
 from bot.core.model import (
+    SYSTEM,
     Actor,
     Attachment,
     Button,
@@ -24,6 +25,7 @@ from bot.core.model import (
     OutgoingMessage,
     Recipient,
     Reporter,
+    Step,
 )
 from bot.core.office import Office, Unit
 from bot.core.ports import UnitOfWork
@@ -150,6 +152,7 @@ class CaseDesk:
     ) -> None:
         assert case.id is not None
         case.updated_at = self.now
+        deadlines.follow(self.office, case, kind, self.now)
         await self.uow.cases.update(case)
         await self.uow.cases.add_event(
             case.id,
@@ -174,23 +177,23 @@ class CaseDesk:
     async def submit(self, reporter: Reporter, submission: Submission) -> Case:
         """Stores a confirmed complaint, acknowledges it and relays it to the officers."""
         assert reporter.id is not None
-        case = await self.uow.cases.add(
-            Case(
-                code=await self._new_code(),
-                reporter_id=reporter.id,
-                channel=reporter.channel,
-                description=submission.description,
-                created_at=self.now,
-                updated_at=self.now,
-                privacy=submission.privacy,
-                location_text=submission.location_text,
-                location=submission.location,
-                occurred_text=submission.occurred_text,
-                reporter_name=submission.name,
-                reporter_contact=submission.contact,
-                attachments=list(submission.attachments),
-            )
+        case = Case(
+            code=await self._new_code(),
+            reporter_id=reporter.id,
+            channel=reporter.channel,
+            description=submission.description,
+            created_at=self.now,
+            updated_at=self.now,
+            privacy=submission.privacy,
+            location_text=submission.location_text,
+            location=submission.location,
+            occurred_text=submission.occurred_text,
+            reporter_name=submission.name,
+            reporter_contact=submission.contact,
+            attachments=list(submission.attachments),
         )
+        deadlines.follow(self.office, case, EventKind.SUBMITTED, self.now)
+        await self.uow.cases.add(case)
         assert case.id is not None
         actor = Actor("reporter", reporter.address, submission.name)
         await self.uow.cases.add_event(
@@ -463,6 +466,49 @@ class CaseDesk:
             self.officers, self.t("officers_rated", code=case.code, rating=rating), case
         )
         return case
+
+    async def remind(self, case: Case) -> Case:
+        """Reminds a reporter asked for more that the case closes unless they answer."""
+        assert case.id is not None and case.watch is not None
+        request = next(
+            (
+                e.note
+                for e in reversed(await self.uow.cases.events(case.id))
+                if e.kind is EventKind.INFO_REQUESTED and e.note
+            ),
+            self.t("not_specified"),
+        )
+        case.watch.reminded_at = self.now
+        await self._record(case, EventKind.REMINDED, SYSTEM)
+        reporter = await self.reporter_of(case)
+        await self.tell_reporter(
+            reporter,
+            "reporter_info_reminder",
+            case,
+            code=case.code,
+            message=request,
+            deadline=views.local_time(self.office, self.t, case.watch.due_at),
+        )
+        return case
+
+    async def expire(self, case: Case) -> str:
+        """Closes a case whose reporter let their step run out; returns the reason.
+
+        After `/lengkapi` the report is closed as incomplete; after an answer the
+        reporter's silence closes it. The reporter is told why; the caller tells staff.
+        """
+        assert case.watch is not None and case.watch.step.held_by_reporter
+        step = case.watch.step
+        days = self.office.deadlines.budget(step)
+        reason = self.t(f"expired_{step.value}", days=days)
+        case.status = CaseStatus.CLOSED
+        case.closed_at = self.now
+        case.status_before_info_request = None
+        await self._record(case, EventKind.EXPIRED, SYSTEM, reason)
+        reporter = await self.reporter_of(case)
+        key = "reporter_closed_incomplete" if step is Step.COMPLETE else "reporter_closed_silent"
+        await self.tell_reporter(reporter, key, case, code=case.code, days=days)
+        return reason
 
     def unit_codes(self) -> str:
         return ", ".join(u.code for u in self.office.units)

@@ -247,6 +247,9 @@ class EventKind(StrEnum):
     REFUSED = "ditolak"
     CLOSED = "selesai"
     RATED = "penilaian"
+    REMINDED = "pengingat"  # the reporter was reminded to complete the report
+    ESCALATED = "eskalasi"  # the supervisor was told the case is overdue
+    EXPIRED = "ditutup_otomatis"  # closed by the deadline rules
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,32 @@ class CaseEvent:
     status_after: CaseStatus | None = None
     unit_code: str | None = None
     attachments: tuple[Attachment, ...] = ()
+
+
+class Step(StrEnum):
+    """The step of a case whose time budget is running, named for what is awaited."""
+
+    VERIFY = "verifikasi"  # officers verify and dispose a new or returned case
+    ANSWER = "tindak_lanjut"  # the unit answers (or reacts to the reporter's reply)
+    COMPLETE = "kelengkapan"  # the reporter completes the report after /lengkapi
+    CONFIRM = "konfirmasi"  # the reporter may react to the answer before it is closed
+
+    @property
+    def held_by_reporter(self) -> bool:
+        return self in (Step.COMPLETE, Step.CONFIRM)
+
+
+@dataclass
+class Watch:
+    """The running step's clock: when it started, its deadline, and what was done about it."""
+
+    step: Step
+    started_at: datetime
+    due_at: datetime
+    nudged_at: datetime | None = None
+    nudges: int = 0
+    escalated_at: datetime | None = None
+    reminded_at: datetime | None = None
 
 
 @dataclass
@@ -287,4 +316,7 @@ class Case:
     rating: int | None = None
     rating_requested: bool = False
     attachments: list[Attachment] = field(default_factory=list)
+    watch: Watch | None = None  # the deadline of the step under way (open cases)
+    next_check_at: datetime | None = None  # when the deadline rules next look at it
+    long_escalated_at: datetime | None = None  # told the supervisor it is open too long
     id: int | None = None

@@ -1,9 +1,12 @@
-"""The agency the bot serves: its name, time zone, groups and units."""
+"""The agency the bot serves: its name, calendar, groups, units and deadlines."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
+
+from bot.core.calendar import WorkingCalendar
+from bot.core.deadlines import Deadlines
 
 
 @dataclass(frozen=True)
@@ -17,20 +20,34 @@ class Unit:
 
 @dataclass(frozen=True)
 class Office:
-    """The agency's settings that the core needs (from the agency file)."""
+    """The agency's settings that the core needs (from the agency file).
+
+    The calendar carries the office's time zone, hours and extra holidays; deadlines
+    are counted in it.
+    """
 
     name: str
-    timezone: ZoneInfo
+    calendar: WorkingCalendar
     officers_chat_id: str
     units: tuple[Unit, ...]
     supervisor_chat_id: str | None = None
     language: str = "id"
     code_prefix: str = "ADU"
+    deadlines: Deadlines = field(default_factory=Deadlines)
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for unit in self.units:
             self._by_code[unit.code.upper()] = unit
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.calendar.timezone
+
+    @property
+    def escalation_chat_id(self) -> str:
+        """Where escalations go: the supervisor's chat, or the officers' without one."""
+        return self.supervisor_chat_id or self.officers_chat_id
 
     def unit(self, code: str) -> Unit | None:
         return self._by_code.get(code.upper())

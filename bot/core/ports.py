@@ -18,6 +18,7 @@ from bot.core.model import (
     OutgoingMessage,
     Recipient,
     Reporter,
+    Step,
 )
 
 
@@ -35,6 +36,17 @@ class SentRef:
 
     case_id: int | None
     purpose: str | None
+
+
+@dataclass(frozen=True)
+class DigestCounts:
+    """The numbers of the officers' daily digest."""
+
+    new: int  # filed since the previous digest's moment
+    waiting: int  # open and not yet disposed (new or returned)
+    overdue: int  # officers or a unit past the step's deadline
+    answered: int  # answered, waiting to be closed
+    closed: int  # closed or refused since the previous digest's moment
 
 
 class CaseRepository(Protocol):
@@ -61,6 +73,15 @@ class CaseRepository(Protocol):
 
     async def awaiting_rating(self, reporter_id: int) -> Case | None:
         """The reporter's most recently closed case still waiting for a rating."""
+
+    async def due_for_check(self, now: datetime, limit: int) -> list[Case]:
+        """Open cases whose `next_check_at` has come, the longest due first."""
+
+    async def overdue(self, step: Step, unit_code: str | None, now: datetime) -> list[Case]:
+        """Open cases in `step` (of that unit, for a unit's step) past their deadline,
+        the longest overdue first."""
+
+    async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts: ...
 
     async def add_event(self, case_id: int, event: CaseEvent) -> None: ...
 
@@ -102,6 +123,14 @@ class Outbox(Protocol):
         """What the bot's message with this channel id (in this chat) was about."""
 
 
+class Marks(Protocol):
+    """Small named values the service keeps between runs (e.g. the last digest's date)."""
+
+    async def get(self, name: str) -> str | None: ...
+
+    async def put(self, name: str, value: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: everything a single inbound message changes."""
 
@@ -117,6 +146,9 @@ class UnitOfWork(Protocol):
     @property
     def outbox(self) -> Outbox: ...
 
+    @property
+    def marks(self) -> Marks: ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -129,6 +161,8 @@ __all__ = [
     "Clock",
     "DialogueRepository",
     "DialogueState",
+    "DigestCounts",
+    "Marks",
     "Outbox",
     "ReporterRepository",
     "SentRef",

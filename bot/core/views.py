@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.core import deadlines
 from bot.core.dialogue import describe_location
-from bot.core.model import Button, Case, CaseEvent, Privacy
+from bot.core.model import Button, Case, CaseEvent, Privacy, Step
 from bot.core.office import Office
 from bot.core.texts import Texts
 
@@ -73,9 +74,15 @@ def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) ->
 
 
 def case_detail(
-    office: Office, t: Texts, case: Case, events: list[CaseEvent], *, for_unit: bool
+    office: Office,
+    t: Texts,
+    case: Case,
+    events: list[CaseEvent],
+    now: datetime,
+    *,
+    for_unit: bool,
 ) -> str:
-    """`/kasus`: the case and its history. Units get the privacy-filtered view."""
+    """`/kasus`: the case, its deadlines and its history. Units get the privacy-filtered view."""
     dash = t("not_specified")
     hide = for_unit and case.privacy is not Privacy.NORMAL
     history = "\n".join(
@@ -107,8 +114,64 @@ def case_detail(
         occurred=case.occurred_text or dash,
         attachments=attachments_line(t, len(case.attachments)),
         rating=f"{case.rating}/5" if case.rating else dash,
+        deadlines=case_deadlines(office, t, case, now),
         history=history or dash,
     )
+
+
+def holder(office: Office, t: Texts, case: Case) -> str:
+    """Who the step under way waits for."""
+    step = case.watch.step if case.watch else None
+    if step is None or step is Step.VERIFY:
+        return t("holder_officers")
+    if step is Step.ANSWER:
+        return unit_label(office, case.unit_code)
+    return t("holder_reporter")
+
+
+def case_deadlines(office: Office, t: Texts, case: Case, now: datetime) -> str:
+    """Each deadline of an open case: the step under way, what follows it, the 60 days."""
+    watch = case.watch
+    if watch is None or not case.status.is_open:
+        return t("deadline_none")
+
+    def when(moment: datetime) -> str:
+        return local_time(office, t, moment)
+
+    late = ""
+    if deadlines.is_overdue(case, now):
+        late = t("deadline_late", age=deadlines.working_age(office, watch, now))
+    lines = [
+        t(
+            "deadline_step",
+            step=t(f"step_{watch.step.value}"),
+            holder=holder(office, t, case),
+            start=when(watch.started_at),
+            due=when(watch.due_at),
+            late=late,
+        )
+    ]
+    if watch.step.held_by_reporter:
+        remind = deadlines.reminder_at(office, watch)
+        if watch.reminded_at is not None:
+            lines.append(t("deadline_reminded", at=when(watch.reminded_at)))
+        elif remind is not None:
+            lines.append(t("deadline_reminder", at=when(remind)))
+        lines.append(t("deadline_auto_close", at=when(watch.due_at)))
+    else:
+        if watch.nudges:
+            assert watch.nudged_at is not None
+            lines.append(t("deadline_nudges", count=watch.nudges, at=when(watch.nudged_at)))
+        if watch.escalated_at is not None:
+            lines.append(t("deadline_escalated", at=when(watch.escalated_at)))
+        else:
+            lines.append(t("deadline_escalation", at=when(deadlines.escalation_at(office, watch))))
+    days = office.deadlines.case_days
+    if case.long_escalated_at is not None:
+        lines.append(t("deadline_long_escalated", days=days, at=when(case.long_escalated_at)))
+    else:
+        lines.append(t("deadline_long", days=days, at=when(deadlines.long_open_at(office, case))))
+    return "\n".join(lines)
 
 
 def _actor(t: Texts, event: CaseEvent, *, hide_reporter: bool) -> str:
@@ -141,6 +204,7 @@ def queue(office: Office, t: Texts, cases: list[Case], now: datetime, total: int
                 status=t(f"status_{case.status.value}"),
                 unit=t("queue_unit", unit=case.unit_code) if case.unit_code else "",
                 age=age(t, now - case.created_at),
+                late=t("queue_late") if deadlines.is_overdue(case, now) else "",
             )
         )
     if total > len(cases):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from bot.core.calendar import WorkingCalendar
 from bot.core.cases import CaseDesk
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.office import Office, Unit
@@ -22,7 +23,7 @@ DESCRIPTION = "Obat di puskesmas habis sejak seminggu dan pasien disuruh membeli
 def sample_office(*units: Unit) -> Office:
     return Office(
         name="Dinas Kesehatan Kota Contoh",
-        timezone=ZoneInfo("Asia/Jakarta"),
+        calendar=WorkingCalendar(ZoneInfo("Asia/Jakarta")),
         officers_chat_id=OFFICERS.address,
         units=units,
     )

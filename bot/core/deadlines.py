@@ -1,0 +1,202 @@
+"""Time budgets (tenggat) for each step of a case, counted in the office's working days.
+
+Every open case has one step under way (`Watch`): the officers verify and dispose, the
+unit answers, or the reporter completes the report or reacts to the answer. A step's
+clock starts when the case enters it; its deadline is `budget` working days later
+(`WorkingCalendar.add_working_days`, so a case filed at night or on a holiday starts
+on the next working hour). The case's `next_check_at` says when the deadline rules
+(`bot.core.patrol`) must next look at it, so the scheduler only ever reads what is due.
+
+Plain Python only; no channel, no database.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from bot.core.model import Case, CaseStatus, EventKind, Step, Watch
+
+if TYPE_CHECKING:
+    from bot.core.office import Office
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The agency file's [deadlines] table; the defaults follow the SOPs and SP4N-LAPOR!."""
+
+    verify_days: int = 1  # officers verify and dispose a new case
+    answer_days: int = 5  # the unit's first answer after disposition
+    complete_days: int = 10  # the reporter completes after /lengkapi, else closed
+    confirm_days: int = 10  # the reporter may react to the answer, else closed
+    case_days: int = 60  # calendar days from filing before the supervisor is told
+    escalate_factor: float = 2.0  # a staff step this many times its budget → supervisor
+    repeat_days: int = 1  # nudge again after this many working days while overdue
+    remind_days_before: int = 2  # reporter reminder this many working days before closure
+    digest_at: time | None = time(8, 0)  # daily digest on working days (None: no digest)
+    tick_seconds: float = 60.0  # how often the scheduler looks for what is due
+
+    def __post_init__(self) -> None:
+        for name in ("verify_days", "answer_days", "complete_days", "confirm_days"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 working day")
+        if self.case_days < 1:
+            raise ValueError("case_days must be at least 1 day")
+        if not math.isfinite(self.escalate_factor) or self.escalate_factor < 1:
+            raise ValueError("escalate_factor must be at least 1")
+        if self.repeat_days < 1:
+            raise ValueError("repeat_days must be at least 1 working day")
+        if not 0 <= self.remind_days_before < self.complete_days:
+            raise ValueError("remind_days_before must be 0 (no reminder) up to complete_days - 1")
+        if not 0 < self.tick_seconds <= 3600:
+            raise ValueError("tick_seconds must be more than 0 and at most 3600")
+
+    def budget(self, step: Step) -> int:
+        """The step's time budget in working days."""
+        return {
+            Step.VERIFY: self.verify_days,
+            Step.ANSWER: self.answer_days,
+            Step.COMPLETE: self.complete_days,
+            Step.CONFIRM: self.confirm_days,
+        }[step]
+
+    def escalation_budget(self, step: Step) -> int:
+        """Working days after which a staff step goes to the supervisor."""
+        return math.ceil(self.budget(step) * self.escalate_factor)
+
+
+_STEP_OF_STATUS = {
+    CaseStatus.NEW: Step.VERIFY,
+    CaseStatus.RETURNED: Step.VERIFY,
+    CaseStatus.DISPOSED: Step.ANSWER,
+    CaseStatus.NEEDS_INFO: Step.COMPLETE,
+    CaseStatus.ANSWERED: Step.CONFIRM,
+}
+# Events that start the step's clock afresh even when the step stays the same: a new
+# disposition, a second request for more, a new answer, a reporter's completion.
+_RESTARTS = frozenset(
+    {
+        EventKind.SUBMITTED,
+        EventKind.DISPOSED,
+        EventKind.RETURNED,
+        EventKind.INFO_REQUESTED,
+        EventKind.INFO_ADDED,
+        EventKind.ANSWERED,
+    }
+)
+# What the reporter says after the unit answered puts the unit back on the clock.
+_REPORTER_REPLIES = frozenset({EventKind.FOLLOW_UP, EventKind.INFO_ADDED})
+
+
+def step_for(case: Case, kind: EventKind | None) -> Step | None:
+    """The step a case is in after an event of `kind` (None for a closed case)."""
+    if not case.status.is_open:
+        return None
+    if case.status is CaseStatus.ANSWERED and kind is not EventKind.ANSWERED:
+        if kind in _REPORTER_REPLIES:
+            return Step.ANSWER
+        if case.watch is not None and case.watch.step is Step.ANSWER:
+            return Step.ANSWER  # still waiting for the unit to react to the reporter
+    return _STEP_OF_STATUS[case.status]
+
+
+def follow(office: Office, case: Case, kind: EventKind, now: datetime) -> None:
+    """Keeps the case's clock in step with what just happened to it (before it is saved)."""
+    step = step_for(case, kind)
+    if step is None:
+        case.watch = None
+        case.next_check_at = None
+        return
+    if case.watch is None or case.watch.step is not step or kind in _RESTARTS:
+        case.watch = start(office, step, now)
+    case.next_check_at = next_check(office, case)
+
+
+def start(office: Office, step: Step, at: datetime) -> Watch:
+    """A fresh clock for `step` starting at `at` (its working-hour clock start)."""
+    due = office.calendar.add_working_days(at, office.deadlines.budget(step))
+    return Watch(step=step, started_at=at, due_at=due)
+
+
+def adopt(office: Office, case: Case) -> None:
+    """Gives an open case stored before deadlines were kept the clock its status implies.
+
+    The step is taken to have started when the case last entered it, as far as the
+    case's own timestamps tell.
+    """
+    step = step_for(case, None)
+    if step is None:
+        return
+    started = {
+        Step.VERIFY: case.updated_at if case.status is CaseStatus.RETURNED else case.created_at,
+        Step.ANSWER: case.disposed_at,
+        Step.COMPLETE: case.updated_at,
+        Step.CONFIRM: case.answered_at,
+    }[step]
+    case.watch = start(office, step, started or case.updated_at or case.created_at)
+    case.next_check_at = next_check(office, case)
+
+
+def escalation_at(office: Office, watch: Watch) -> datetime:
+    """When a staff step overdue this long goes to the supervisor."""
+    days = office.deadlines.escalation_budget(watch.step)
+    return office.calendar.add_working_days(watch.started_at, days)
+
+
+def reminder_at(office: Office, watch: Watch) -> datetime | None:
+    """When a reporter asked for more is reminded (None: no reminder for this step)."""
+    before = office.deadlines.remind_days_before
+    if watch.step is not Step.COMPLETE or before == 0:
+        return None
+    days = office.deadlines.budget(watch.step) - before
+    return office.calendar.add_working_days(watch.started_at, days)
+
+
+def next_nudge_at(office: Office, watch: Watch) -> datetime:
+    """When the holder of an overdue staff step is (next) reminded."""
+    if watch.nudged_at is None:
+        return watch.due_at
+    return office.calendar.add_working_days(watch.nudged_at, office.deadlines.repeat_days)
+
+
+def long_open_at(office: Office, case: Case) -> datetime:
+    """When a case still open goes to the supervisor however its steps went (60 days)."""
+    return case.created_at + timedelta(days=office.deadlines.case_days)
+
+
+def next_check(office: Office, case: Case) -> datetime | None:
+    """The earliest moment something may be due for this case (None when closed)."""
+    watch = case.watch
+    if watch is None or not case.status.is_open:
+        return None
+    moments: list[datetime] = []
+    if case.long_escalated_at is None:
+        moments.append(long_open_at(office, case))
+    if watch.step.held_by_reporter:
+        moments.append(watch.due_at)  # closed then
+        remind = reminder_at(office, watch)
+        if remind is not None and watch.reminded_at is None:
+            moments.append(remind)
+    else:
+        moments.append(next_nudge_at(office, watch))
+        if watch.escalated_at is None:
+            moments.append(escalation_at(office, watch))
+    return min(moments)
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    """Whether officers or a unit have let the step under way run past its deadline."""
+    watch = case.watch
+    return (
+        watch is not None
+        and case.status.is_open
+        and not watch.step.held_by_reporter
+        and now >= watch.due_at
+    )
+
+
+def working_age(office: Office, watch: Watch, now: datetime) -> int:
+    """Whole working days the step has been under way."""
+    return math.floor(office.calendar.working_days_between(watch.started_at, now))

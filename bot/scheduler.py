@@ -1,0 +1,100 @@
+"""The deadline scheduler: APScheduler runs a periodic tick; the database decides the rest.
+
+APScheduler 3's `AsyncIOScheduler`, in the office's time zone, runs one interval job
+and nothing else: no job per case and no job store, because what is due lives in the
+database (each case's `next_check_at`, the digest's mark) and 3.x job stores must not
+be shared between instances. Each tick is one transaction that first takes a lock
+(`TransactionLocks.try_hold`); an instance that finds it taken skips its tick, and
+the holder's changes are committed before anyone else looks, so two instances on one
+PostgreSQL database (or two ticks at once) act on each deadline once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.core.office import Office
+from bot.core.patrol import Round, patrol
+from bot.core.ports import Clock
+from bot.core.texts import Texts
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+DEADLINES_LOCK = 1  # TransactionLocks key of the deadline patrol
+JOB_ID = "aduanbot-deadlines"
+
+
+class DeadlineScheduler:
+    def __init__(
+        self,
+        db: Database,
+        office: Office,
+        texts: Texts,
+        clock: Clock,
+        after_commit: Callable[[], None],
+    ) -> None:
+        self.db = db
+        self.office = office
+        self.texts = texts
+        self.clock = clock
+        self.after_commit = after_commit
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def tick(self) -> Round | None:
+        """One patrol round if this instance gets the lock; None if it did not act."""
+        now = self.clock.now()
+        if not self.office.calendar.is_working_time(now):
+            return None  # nothing is acted on outside office hours
+        try:
+            async with self.db.transaction() as uow:
+                if not await uow.locks.try_hold(DEADLINES_LOCK):
+                    log.debug("deadlines: another instance is on it")
+                    return None
+                done = await patrol(uow, self.office, self.texts, now)
+        except (OperationalError, DBAPIError, OSError) as error:
+            log.warning("deadlines: database unavailable, next tick retries (%s)", error)
+            return None
+        if done.acted:
+            log.info(
+                "deadlines: nudged %s, escalated %s, reminded %s, closed %s, digest %s",
+                {chat: len(codes) for chat, codes in done.nudged.items()},
+                done.escalated,
+                done.reminded,
+                done.closed,
+                done.digest,
+            )
+            self.after_commit()
+        return done
+
+    def start(self) -> None:
+        """Starts ticking now and every `[deadlines] tick_seconds` after."""
+        scheduler = AsyncIOScheduler(timezone=self.office.timezone)
+        scheduler.add_job(
+            self._run_tick,
+            "interval",
+            seconds=self.office.deadlines.tick_seconds,
+            id=JOB_ID,
+            next_run_time=datetime.now(self.office.timezone),
+            coalesce=True,  # after a stall, one tick, not one per missed interval
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+
+    async def _run_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:  # a bug in one round must not stop later rounds
+            log.exception("deadlines: the patrol round failed")
