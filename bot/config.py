@@ -335,7 +335,9 @@ def parse_deadlines(data: Mapping[str, Any], where: str = "agency file") -> Dead
     for name, value in table.items():
         if name == "digest_time":
             values["digest_at"] = (
-                None if value in ("", False) else _clock_time(value, f"{label} digest_time")
+                None
+                if value is False or value == ""
+                else _clock_time(value, f"{label} digest_time")
             )
         elif name in ("escalate_factor", "tick_seconds"):
             if not isinstance(value, int | float) or isinstance(value, bool):
@@ -352,13 +354,15 @@ def parse_deadlines(data: Mapping[str, Any], where: str = "agency file") -> Dead
 
 
 def _clock_time(value: object, where: str) -> time:
-    if isinstance(value, time):
-        return value
+    """A wall-clock time of the office's zone (no offset: the zone is [agency] timezone)."""
+    parsed: time | None = value if isinstance(value, time) else None
     if isinstance(value, str):
         try:
-            return time.fromisoformat(value.strip())
+            parsed = time.fromisoformat(value.strip())
         except ValueError:
-            pass
+            parsed = None
+    if parsed is not None and parsed.tzinfo is None:
+        return parsed
     raise ConfigError(f'{where} must be a time of day such as "08:00"')
 
 

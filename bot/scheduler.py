@@ -11,6 +11,7 @@ PostgreSQL database (or two ticks at once) act on each deadline once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -45,6 +46,8 @@ class DeadlineScheduler:
         self.clock = clock
         self.after_commit = after_commit
         self._scheduler: AsyncIOScheduler | None = None
+        self.ticks = 0  # rounds finished (acted or not) since start
+        self._ticked = asyncio.Condition()
 
     async def tick(self) -> Round | None:
         """One patrol round if this instance gets the lock; None if it did not act."""
@@ -93,8 +96,18 @@ class DeadlineScheduler:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
 
+    async def wait_for_ticks(self, count: int = 1) -> None:
+        """Waits until `count` more scheduled ticks have finished."""
+        async with self._ticked:
+            target = self.ticks + count
+            await self._ticked.wait_for(lambda: self.ticks >= target)
+
     async def _run_tick(self) -> None:
         try:
             await self.tick()
         except Exception:  # a bug in one round must not stop later rounds
             log.exception("deadlines: the patrol round failed")
+        finally:
+            async with self._ticked:
+                self.ticks += 1
+                self._ticked.notify_all()

@@ -60,6 +60,9 @@ class ChatLocks:
     async def close(self) -> None:
         async with self._guard:
             if self._connection is not None:
+                # Invalidated, the connection is closed rather than pooled, and its
+                # session's advisory locks end with it.
+                await self._connection.invalidate()
                 await self._connection.close()
                 self._connection = None
 

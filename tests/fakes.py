@@ -41,6 +41,11 @@ def _stored_case(case: Case) -> Case:
         value = getattr(stored, field.name)
         if isinstance(value, datetime):
             setattr(stored, field.name, _utc(value))
+    if stored.watch is not None:
+        for field in dataclasses.fields(stored.watch):
+            value = getattr(stored.watch, field.name)
+            if isinstance(value, datetime):
+                setattr(stored.watch, field.name, _utc(value))
     return stored
 
 

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot.app import SERVICE, Service, create_app
 from bot.config import Settings, load_settings
+from bot.core.ports import Clock
 from bot.standins.telegram_api import Chat, SentMessage, TelegramStandIn, User
 
 TOKEN = "123456789:AAE2E-test-token-aaaaaaaaaaaaaaaa"
@@ -46,6 +47,11 @@ chat_id = {YANKES}
 code = "P2P"
 name = "Bidang Pencegahan dan Pengendalian Penyakit"
 chat_id = {P2P}
+
+[deadlines]
+# The tests run at any hour on the real clock: no digest in the officers' group
+# (tests/e2e/test_deadlines.py turns it on with a clock of its own).
+digest_time = ""
 """
 
 
@@ -57,11 +63,11 @@ def free_port() -> int:
 
 
 def bot_environment(
-    tg: TelegramStandIn, database_url: str, folder: Path, port: int
+    tg: TelegramStandIn, database_url: str, folder: Path, port: int, agency: str = AGENCY
 ) -> dict[str, str]:
     """The settings a deployment would put in its environment, pointed at the stand-in."""
     config = folder / "aduan.toml"
-    config.write_text(AGENCY, encoding="utf-8")
+    config.write_text(agency, encoding="utf-8")
     return {
         "ADUAN_CONFIG": str(config),
         "DATABASE_URL": database_url,
@@ -88,6 +94,8 @@ class World:
     officers: Chat
     yankes: Chat
     p2p: Chat
+    # Further instances of the service on the same database (any of them may send).
+    others: tuple[Service, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -110,8 +118,15 @@ class World:
         person could reply to it.
         """
         message = await self.tg.wait_for_text(chat_id, fragment, timeout=10.0)
-        async with asyncio.timeout(10.0):
-            await self.service.sender.recorded(str(chat_id), str(message.message_id))
+        waits = [
+            asyncio.create_task(service.sender.recorded(str(chat_id), str(message.message_id)))
+            for service in (self.service, *self.others)
+        ]
+        done, pending = await asyncio.wait(waits, timeout=10.0, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if not done:
+            raise TimeoutError(f"message {message.message_id} in {chat_id} was never recorded")
         return message
 
     async def file_complaint(self, user: User, description: str, *, privacy: str = "1") -> str:
@@ -165,13 +180,23 @@ async def tg() -> AsyncIterator[TelegramStandIn]:
 
 
 async def start_bot(
-    tg: TelegramStandIn, database_url: str, folder: Path, **overrides: str
+    tg: TelegramStandIn,
+    database_url: str,
+    folder: Path,
+    *,
+    agency: str = AGENCY,
+    clock: Clock | None = None,
+    **overrides: str,
 ) -> tuple[web.AppRunner, Settings]:
-    """Starts the real app in-process; `overrides` change settings (e.g. PUBLIC_BASE_URL="")."""
+    """Starts the real app in-process; `overrides` change settings (e.g. PUBLIC_BASE_URL="").
+
+    `agency` is the agency file's text; `clock` replaces the real clock (the Bot API
+    stand-in and the rate limits keep real time).
+    """
     port = free_port()
-    env = {**bot_environment(tg, database_url, folder, port), **overrides}
+    env = {**bot_environment(tg, database_url, folder, port, agency), **overrides}
     settings = load_settings(env, env_file=folder / "none.env")
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings, clock=clock))
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     return runner, settings

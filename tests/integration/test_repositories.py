@@ -27,8 +27,10 @@ from bot.core.model import (
     OutgoingMessage,
     Privacy,
     Recipient,
+    Step,
+    Watch,
 )
-from bot.core.ports import DialogueState, SentRef, UnitOfWork
+from bot.core.ports import DialogueState, DigestCounts, SentRef, UnitOfWork
 from storage import Database
 from storage.models import OutboxRecord
 from storage.testing import database_params, fresh_database
@@ -587,3 +589,333 @@ async def test_find_sent_tells_what_a_message_was_about(store: Store) -> None:
             is None
         )
         assert await uow.outbox.find_sent(UNIT_GROUP, "9999") is None
+
+
+# --- deadlines: the step clock, what is due, what is overdue, the digest ---------------
+
+NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # Tuesday 10:00 WIB
+
+
+def watching(
+    step: Step, due_at: datetime, started_at: datetime | None = None, **fields: object
+) -> Watch:
+    return Watch(
+        step=step,
+        started_at=started_at if started_at is not None else due_at - timedelta(days=5),
+        due_at=due_at,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def codes_of(cases: list[Case]) -> list[str]:
+    return [c.code for c in cases]
+
+
+async def test_the_step_clock_round_trips_and_clears_when_the_case_closes(store: Store) -> None:
+    watch = Watch(
+        step=Step.ANSWER,
+        started_at=NOW - timedelta(days=7),
+        due_at=NOW - timedelta(days=1),
+        nudged_at=NOW - timedelta(hours=20),
+        nudges=3,
+        escalated_at=NOW - timedelta(hours=2),
+        reminded_at=NOW - timedelta(hours=1),
+    )
+    async with store.transaction() as uow:
+        case = await uow.cases.add(
+            a_case(
+                await reporter_id(uow),
+                "ADU-CLOCK",
+                status=CaseStatus.DISPOSED,
+                unit_code="PU",
+                watch=watch,
+                next_check_at=NOW + timedelta(minutes=30),
+                long_escalated_at=NOW - timedelta(minutes=5),
+            )
+        )
+        assert case.id is not None
+
+    async with store.transaction() as uow:
+        loaded = await uow.cases.get(case.id)
+        by_code = await uow.cases.get_by_code("ADU-CLOCK")
+    assert loaded == case
+    assert by_code == case
+    assert loaded is not None and loaded.watch is not None
+    assert loaded.watch == watch
+    assert loaded.watch.step is Step.ANSWER
+    assert loaded.watch.nudges == 3
+    assert loaded.next_check_at == NOW + timedelta(minutes=30)
+    assert loaded.long_escalated_at == NOW - timedelta(minutes=5)
+    for moment in (loaded.next_check_at, loaded.long_escalated_at):
+        assert_utc(moment)
+
+    # A fresh step: the old step's marks are gone, the nudge count starts again.
+    fresh = Watch(step=Step.CONFIRM, started_at=NOW, due_at=NOW + timedelta(days=14))
+    async with store.transaction() as uow:
+        loaded.status = CaseStatus.ANSWERED
+        loaded.watch = fresh
+        loaded.next_check_at = NOW + timedelta(days=14)
+        await uow.cases.update(loaded)
+    async with store.transaction() as uow:
+        answered = await uow.cases.get(case.id)
+    assert answered is not None
+    assert answered.watch == fresh
+    assert answered.watch is not None
+    assert (answered.watch.nudged_at, answered.watch.nudges) == (None, 0)
+    assert (answered.watch.escalated_at, answered.watch.reminded_at) == (None, None)
+    assert answered.next_check_at == NOW + timedelta(days=14)
+
+    async with store.transaction() as uow:
+        answered.status = CaseStatus.CLOSED
+        answered.closed_at = NOW + timedelta(days=15)
+        answered.watch = None
+        answered.next_check_at = None
+        await uow.cases.update(answered)
+    async with store.transaction() as uow:
+        closed = await uow.cases.get(case.id)
+    assert closed == answered
+    assert closed is not None
+    assert closed.watch is None
+    assert closed.next_check_at is None
+    assert closed.long_escalated_at == NOW - timedelta(minutes=5)  # kept: it happened
+
+
+async def test_a_case_without_a_clock_keeps_none(store: Store) -> None:
+    async with store.transaction() as uow:
+        case = await uow.cases.add(a_case(await reporter_id(uow), "ADU-NOCLOCK"))
+        assert case.id is not None
+    async with store.transaction() as uow:
+        loaded = await uow.cases.get(case.id)
+    assert loaded is not None
+    assert (loaded.watch, loaded.next_check_at, loaded.long_escalated_at) == (None, None, None)
+
+
+async def test_step_clock_times_in_any_zone_come_back_equal_in_utc(store: Store) -> None:
+    """Every stored datetime comes back aware UTC, the step clock's included."""
+    watch = Watch(
+        step=Step.COMPLETE,
+        started_at=NOW.astimezone(WIB),
+        due_at=(NOW + timedelta(days=14)).astimezone(WIB),
+        nudged_at=(NOW + timedelta(hours=1)).astimezone(WIB),
+        nudges=1,
+        escalated_at=(NOW + timedelta(hours=2)).astimezone(WIB),
+        reminded_at=(NOW + timedelta(days=10)).astimezone(WIB),
+    )
+    async with store.transaction() as uow:
+        case = await uow.cases.add(
+            a_case(
+                await reporter_id(uow),
+                "ADU-WIB",
+                status=CaseStatus.NEEDS_INFO,
+                watch=watch,
+                next_check_at=(NOW + timedelta(days=10)).astimezone(WIB),
+                long_escalated_at=NOW.astimezone(ZoneInfo("Asia/Jayapura")),
+            )
+        )
+        assert case.id is not None
+    async with store.transaction() as uow:
+        loaded = await uow.cases.get(case.id)
+    assert loaded is not None and loaded.watch is not None
+    assert loaded.watch == watch
+    assert loaded.next_check_at == NOW + timedelta(days=10)
+    assert loaded.long_escalated_at == NOW
+    for moment in (
+        loaded.next_check_at,
+        loaded.long_escalated_at,
+        loaded.watch.started_at,
+        loaded.watch.due_at,
+        loaded.watch.nudged_at,
+        loaded.watch.escalated_at,
+        loaded.watch.reminded_at,
+    ):
+        assert_utc(moment)
+
+
+async def test_due_for_check_lists_open_cases_whose_check_time_came(store: Store) -> None:
+    def checked(
+        code: str, at: datetime | None, status: CaseStatus = CaseStatus.NEW, **fields: object
+    ) -> Case:
+        return a_case(budi, code, T0, status=status, next_check_at=at, **fields)
+
+    async with store.transaction() as uow:
+        budi = await reporter_id(uow)
+        later = await uow.cases.add(checked("ADU-NOW", NOW, status=CaseStatus.ANSWERED))
+        await uow.cases.add(checked("ADU-SOON", NOW + timedelta(seconds=1)))
+        first_tie = await uow.cases.add(
+            checked("ADU-TIE-1", NOW - timedelta(hours=2), status=CaseStatus.DISPOSED)
+        )
+        await uow.cases.add(checked("ADU-NEVER", None))
+        await uow.cases.add(
+            checked("ADU-CLOSED", NOW - timedelta(days=3), status=CaseStatus.CLOSED)
+        )
+        await uow.cases.add(
+            checked("ADU-REFUSED", NOW - timedelta(days=3), status=CaseStatus.REFUSED)
+        )
+        second_tie = await uow.cases.add(
+            checked("ADU-TIE-2", NOW - timedelta(hours=2), status=CaseStatus.NEEDS_INFO)
+        )
+        # Given in WIB: a day before NOW, so the longest due.
+        oldest = await uow.cases.add(
+            checked(
+                "ADU-OLDEST",
+                (NOW - timedelta(days=1)).astimezone(WIB),
+                status=CaseStatus.RETURNED,
+                watch=watching(Step.VERIFY, NOW - timedelta(days=1), nudges=2),
+            )
+        )
+
+    async with store.transaction() as uow:
+        due = await uow.cases.due_for_check(NOW, 10)
+        assert codes_of(due) == ["ADU-OLDEST", "ADU-TIE-1", "ADU-TIE-2", "ADU-NOW"]
+        assert due == [oldest, first_tie, second_tie, later]
+        assert codes_of(await uow.cases.due_for_check(NOW, 2)) == ["ADU-OLDEST", "ADU-TIE-1"]
+        # The same moment in another zone is the same moment.
+        assert await uow.cases.due_for_check(NOW.astimezone(WIB), 10) == due
+        assert codes_of(await uow.cases.due_for_check(NOW - timedelta(hours=3), 10)) == [
+            "ADU-OLDEST"
+        ]
+        assert await uow.cases.due_for_check(NOW - timedelta(days=2), 10) == []
+        assert codes_of(await uow.cases.due_for_check(NOW + timedelta(seconds=1), 10))[-1] == (
+            "ADU-SOON"
+        )
+
+
+async def test_overdue_lists_a_steps_cases_past_their_deadline(store: Store) -> None:
+    def in_step(
+        code: str, step: Step | None, due_at: datetime, unit: str | None, status: CaseStatus
+    ) -> Case:
+        watch = watching(step, due_at) if step is not None else None
+        return a_case(budi, code, status=status, unit_code=unit, watch=watch)
+
+    disposed, answered = CaseStatus.DISPOSED, CaseStatus.ANSWERED
+    async with store.transaction() as uow:
+        budi = await reporter_id(uow)
+        for case in (
+            in_step("PU-3D", Step.ANSWER, NOW - timedelta(days=3), "PU", disposed),
+            in_step("DINKES-5D", Step.ANSWER, NOW - timedelta(days=5), "DINKES", disposed),
+            in_step("PU-NOW", Step.ANSWER, NOW, "PU", disposed),
+            in_step("PU-SOON", Step.ANSWER, NOW + timedelta(minutes=1), "PU", disposed),
+            in_step("PU-CLOSED", Step.ANSWER, NOW - timedelta(days=9), "PU", CaseStatus.CLOSED),
+            in_step("NEW-1D", Step.VERIFY, NOW - timedelta(days=1), None, CaseStatus.NEW),
+            in_step("PU-CONFIRM", Step.CONFIRM, NOW - timedelta(days=2), "PU", answered),
+            in_step("PU-NO-CLOCK", None, NOW, "PU", disposed),
+            # Answered, but the unit owes a reaction to the reporter's reply.
+            in_step("PU-3D-BIS", Step.ANSWER, NOW - timedelta(days=3), "PU", answered),
+            in_step("INFO-1D", Step.COMPLETE, NOW - timedelta(days=1), "PU", CaseStatus.NEEDS_INFO),
+        ):
+            await uow.cases.add(case)
+
+    async with store.transaction() as uow:
+        everyone = await uow.cases.overdue(Step.ANSWER, None, NOW)
+        assert codes_of(everyone) == ["DINKES-5D", "PU-3D", "PU-3D-BIS", "PU-NOW"]
+        assert everyone[0] == await uow.cases.get_by_code("DINKES-5D")
+        assert codes_of(await uow.cases.overdue(Step.ANSWER, "PU", NOW)) == [
+            "PU-3D",
+            "PU-3D-BIS",
+            "PU-NOW",
+        ]
+        assert codes_of(await uow.cases.overdue(Step.ANSWER, "DINKES", NOW)) == ["DINKES-5D"]
+        assert await uow.cases.overdue(Step.ANSWER, "BPBD", NOW) == []
+        assert codes_of(
+            await uow.cases.overdue(Step.ANSWER, None, (NOW - timedelta(days=4)).astimezone(WIB))
+        ) == ["DINKES-5D"]
+        assert codes_of(await uow.cases.overdue(Step.VERIFY, None, NOW)) == ["NEW-1D"]
+        assert await uow.cases.overdue(Step.VERIFY, "PU", NOW) == []
+        assert codes_of(await uow.cases.overdue(Step.CONFIRM, None, NOW)) == ["PU-CONFIRM"]
+        assert codes_of(await uow.cases.overdue(Step.COMPLETE, "PU", NOW)) == ["INFO-1D"]
+        assert await uow.cases.overdue(Step.COMPLETE, None, NOW - timedelta(days=2)) == []
+
+
+async def test_digest_counts_each_number(store: Store) -> None:
+    since = NOW - timedelta(days=1)
+
+    def case(
+        code: str,
+        status: CaseStatus,
+        created_at: datetime,
+        watch: Watch | None = None,
+        closed_at: datetime | None = None,
+    ) -> Case:
+        return a_case(budi, code, created_at, status=status, watch=watch, closed_at=closed_at)
+
+    verify, answer = Step.VERIFY, Step.ANSWER
+    new, returned, disposed = CaseStatus.NEW, CaseStatus.RETURNED, CaseStatus.DISPOSED
+    answered, closed, refused = CaseStatus.ANSWERED, CaseStatus.CLOSED, CaseStatus.REFUSED
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    async with store.transaction() as uow:
+        budi = await reporter_id(uow)
+        assert await uow.cases.digest_counts(since, NOW) == DigestCounts(0, 0, 0, 0, 0)
+        for each in (
+            # new, waiting
+            case("C01", new, NOW - 2 * hour, watching(verify, NOW + hour)),
+            # waiting
+            case("C02", new, NOW - 3 * day, watching(verify, NOW + 2 * day)),
+            # waiting, overdue (due exactly now)
+            case("C03", returned, NOW - 5 * day, watching(verify, NOW)),
+            # new (filed exactly at `since`), overdue
+            case("C04", disposed, since, watching(answer, NOW - hour)),
+            # new (filed exactly now, given in WIB)
+            case("C05", disposed, NOW.astimezone(WIB), watching(answer, NOW + day)),
+            # nothing: the reporter holds the step
+            case("C06", CaseStatus.NEEDS_INFO, NOW - 4 * day, watching(Step.COMPLETE, NOW - day)),
+            # answered (the reporter holds the step)
+            case("C07", answered, NOW - 6 * day, watching(Step.CONFIRM, NOW - day)),
+            # answered, overdue (the unit owes a reaction to the reporter's reply)
+            case("C08", answered, NOW - 6 * day, watching(answer, NOW - day)),
+            # closed
+            case("C09", closed, NOW - 10 * day, closed_at=NOW - 3 * hour),
+            # new, closed
+            case("C10", refused, NOW - 2 * hour, closed_at=NOW - hour),
+            # nothing: closed before `since`, after `now`
+            case("C11", closed, NOW - 10 * day, closed_at=since - timedelta(seconds=1)),
+            case("C12", closed, NOW - 10 * day, closed_at=NOW + timedelta(seconds=1)),
+            # closed (exactly at `since`)
+            case("C13", closed, NOW - 10 * day, closed_at=since),
+            # nothing: closed (no time recorded) though its clock was left behind
+            case("C14", closed, NOW - 10 * day, watching(answer, NOW - 5 * day)),
+            # waiting (filed after `now`: not new)
+            case("C15", new, NOW + hour),
+            # closed (exactly now, given in WIB)
+            case("C16", refused, NOW - 2 * day, closed_at=NOW.astimezone(WIB)),
+            # nothing: filed a second before `since`
+            case("C17", disposed, since - timedelta(seconds=1)),
+            # waiting, twice
+            case("C19", returned, NOW - 2 * day, watching(verify, NOW + hour)),
+            case("C21", returned, NOW - 20 * day),
+            # closed
+            case("C20", refused, NOW - 3 * day, closed_at=NOW - timedelta(minutes=30)),
+        ):
+            await uow.cases.add(each)
+
+    async with store.transaction() as uow:
+        counts = await uow.cases.digest_counts(since, NOW)
+        assert counts == DigestCounts(new=4, waiting=6, overdue=3, answered=2, closed=5)
+        # The same moments in another zone count the same.
+        assert await uow.cases.digest_counts(since.astimezone(WIB), NOW.astimezone(WIB)) == counts
+        # An hour earlier: C05 is not filed yet and C17 is in the window; C03 is not
+        # late yet (C04 just is); C16 and C20 are not closed yet, C11 is (C10 just is).
+        assert await uow.cases.digest_counts(since - hour, NOW - hour) == DigestCounts(
+            new=4, waiting=6, overdue=2, answered=2, closed=4
+        )
+
+
+# --- marks -----------------------------------------------------------------------------
+
+
+async def test_marks_keep_the_last_value_put(store: Store) -> None:
+    async with store.transaction() as uow:
+        assert await uow.marks.get("digest") is None
+        await uow.marks.put("digest", "2026-03-02")
+        assert await uow.marks.get("digest") == "2026-03-02"
+    async with store.transaction() as uow:
+        assert await uow.marks.get("digest") == "2026-03-02"
+        await uow.marks.put("digest", "2026-03-03")
+        await uow.marks.put("other", "ringkasan ✓ <b>")
+        assert await uow.marks.get("digest") == "2026-03-03"
+    async with store.transaction() as uow:
+        assert await uow.marks.get("digest") == "2026-03-03"
+        assert await uow.marks.get("other") == "ringkasan ✓ <b>"
+        assert await uow.marks.get("Digest") is None
+        assert await uow.marks.get("unknown") is None
+        await uow.marks.put("other", "")
+        assert await uow.marks.get("other") == ""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.channels.textsplit import split_text, utf16_len
 from bot.config import ConfigError, load_settings, parse_office
+from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
+from bot.core.deadlines import Deadlines
 from bot.core.reception import citizen_command
 from bot.ratelimit import Limit, RateLimiter
 
@@ -115,3 +120,241 @@ async def test_rate_limiter_paces_a_group_with_a_fake_clock() -> None:
     await limiter.acquire("42", 1, group=False)
     await limiter.acquire("42", 1, group=False)
     assert waits == [60.0, 1.0]  # a private chat: one a second
+
+
+# --- the agency file's [calendar] and [deadlines] --------------------------------------
+
+MONDAY = date(2026, 3, 2)
+INDEPENDENCE_DAY = date(2026, 8, 17)  # a Monday, a national holiday
+
+
+def test_calendar_and_deadlines_default_when_their_tables_are_absent() -> None:
+    office = parse_office(OFFICE)
+    calendar, limits = office.calendar, office.deadlines
+    assert limits == Deadlines()
+    assert (
+        limits.verify_days,
+        limits.answer_days,
+        limits.complete_days,
+        limits.confirm_days,
+        limits.case_days,
+    ) == (1, 5, 10, 10, 60)
+    assert (limits.escalate_factor, limits.repeat_days, limits.remind_days_before) == (2.0, 1, 2)
+    assert (limits.digest_at, limits.tick_seconds) == (time(8, 0), 60.0)
+    assert isinstance(calendar, WorkingCalendar)
+    assert calendar.timezone == ZoneInfo("Asia/Jakarta")
+    assert (calendar.office_start, calendar.office_end) == (time(8, 0), time(16, 0))
+    assert calendar.is_working_day(MONDAY)
+    assert not calendar.is_working_day(MONDAY + timedelta(days=5))  # Saturday
+    assert not calendar.is_working_day(INDEPENDENCE_DAY)
+    assert calendar.holiday_name(INDEPENDENCE_DAY) == "Hari Kemerdekaan Republik Indonesia"
+    assert calendar.holiday_name(MONDAY) is None
+    # Empty tables are the same as none.
+    empty = parse_office({**OFFICE, "calendar": {}, "deadlines": {}})
+    assert empty.deadlines == Deadlines()
+    assert (empty.calendar.office_start, empty.calendar.office_end) == (time(8), time(16))
+
+
+AGENCY_FILE = """
+[agency]
+name = "Dinas Kesehatan"
+timezone = "Asia/Makassar"
+language = "en"
+
+[groups]
+officers_chat_id = -100
+
+[[units]]
+code = "YANKES"
+name = "Pelayanan Kesehatan"
+chat_id = -200
+
+[calendar]
+office_start = 07:30:00
+office_end = "15:30"
+extra_holidays = [
+  2026-03-03,
+  "2026-03-04",
+  { date = 2026-03-05, name = "HUT Kota" },
+  { date = "2026-03-06", name = "Cuti bersama daerah" },
+]
+extra_working_days = [2026-03-07, "2026-08-17"]
+
+[deadlines]
+verify_days = 2
+answer_days = 7
+complete_days = 5
+confirm_days = 3
+case_days = 30
+escalate_factor = 1.5
+repeat_days = 2
+remind_days_before = 4
+digest_time = 07:15:00
+tick_seconds = 30
+"""
+
+
+def test_calendar_and_deadlines_are_read_from_the_agency_file() -> None:
+    office = parse_office(tomllib.loads(AGENCY_FILE))
+    calendar = office.calendar
+    assert calendar.timezone == ZoneInfo("Asia/Makassar")
+    assert (calendar.office_start, calendar.office_end) == (time(7, 30), time(15, 30))
+    assert calendar.working_day_length == timedelta(hours=8)
+    tuesday, wednesday, thursday, friday, saturday = (
+        MONDAY + timedelta(days=n) for n in range(1, 6)
+    )
+    assert calendar.is_working_day(MONDAY)
+    for day in (tuesday, wednesday, thursday, friday):
+        assert not calendar.is_working_day(day), day
+    assert calendar.holiday_name(tuesday) == "Hari libur kantor"
+    assert calendar.holiday_name(wednesday) == "Hari libur kantor"
+    assert calendar.holiday_name(thursday) == "HUT Kota"
+    assert calendar.holiday_name(friday) == "Cuti bersama daerah"
+    # Extra working days: a Saturday, and a national holiday the office works on.
+    assert calendar.is_working_day(saturday)
+    assert calendar.is_working_day(INDEPENDENCE_DAY)
+    assert calendar.holiday_name(INDEPENDENCE_DAY) is None
+    # The agency's language names the national holidays.
+    assert calendar.holiday_name(date(2026, 1, 1)) == "New Year's Day"
+    # Office hours in the office's zone (WITA, UTC+8): Monday 07:30 is 23:30 UTC Sunday.
+    assert calendar.is_working_time(datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    assert not calendar.is_working_time(datetime(2026, 3, 1, 23, 29, tzinfo=UTC))
+
+    assert office.deadlines == Deadlines(
+        verify_days=2,
+        answer_days=7,
+        complete_days=5,
+        confirm_days=3,
+        case_days=30,
+        escalate_factor=1.5,
+        repeat_days=2,
+        remind_days_before=4,
+        digest_at=time(7, 15),
+        tick_seconds=30.0,
+    )
+    assert isinstance(office.deadlines.tick_seconds, float)
+
+
+@pytest.mark.parametrize(
+    ("deadlines", "expected"),
+    [
+        ({"answer_days": 3}, Deadlines(answer_days=3)),
+        ({"digest_time": "06:45"}, Deadlines(digest_at=time(6, 45))),
+        ({"digest_time": " 09:00 "}, Deadlines(digest_at=time(9, 0))),
+        ({"digest_time": time(17, 0)}, Deadlines(digest_at=time(17, 0))),
+        ({"digest_time": ""}, Deadlines(digest_at=None)),
+        ({"escalate_factor": 3}, Deadlines(escalate_factor=3.0)),
+        ({"tick_seconds": 0.5}, Deadlines(tick_seconds=0.5)),
+        ({"remind_days_before": 0}, Deadlines(remind_days_before=0)),
+        (
+            {"complete_days": 1, "remind_days_before": 0},
+            Deadlines(complete_days=1, remind_days_before=0),
+        ),
+    ],
+)
+def test_deadline_keys_left_out_keep_their_defaults(
+    deadlines: dict[str, object], expected: Deadlines
+) -> None:
+    assert parse_office({**OFFICE, "deadlines": deadlines}).deadlines == expected
+
+
+@pytest.mark.parametrize(
+    ("calendar", "named"),
+    [
+        ({"office_hours": "08:00-16:00"}, "unknown key 'office_hours'"),
+        ({"office_start": "jam 8"}, "office_start must be a time of day"),
+        ({"office_start": 8}, "office_start must be a time of day"),
+        ({"office_end": "25:00"}, "office_end must be a time of day"),
+        ({"office_start": "16:00", "office_end": "08:00"}, "must be before office_end"),
+        ({"office_start": "12:00", "office_end": "12:00"}, "must be before office_end"),
+        ({"office_end": "07:00"}, "must be before office_end"),
+        ({"extra_holidays": "2026-03-03"}, "extra_holidays must be a list"),
+        ({"extra_holidays": ["2026-02-30"]}, "extra_holidays: '2026-02-30' is not a date"),
+        ({"extra_holidays": [20260303]}, "extra_holidays: 20260303 is not a date"),
+        ({"extra_holidays": [datetime(2026, 3, 3, tzinfo=UTC)]}, "extra_holidays: .* not a date"),
+        ({"extra_holidays": [{"name": "HUT Kota"}]}, "extra_holidays date: None is not a date"),
+        ({"extra_holidays": [{"date": "2026-03-03"}]}, "extra_holidays 2026-03-03 name"),
+        ({"extra_working_days": ["besok"]}, "extra_working_days: 'besok' is not a date"),
+        ({"extra_working_days": date(2026, 3, 7)}, "extra_working_days must be a list"),
+        (
+            {"extra_holidays": ["2026-03-03"], "extra_working_days": [date(2026, 3, 3)]},
+            "both in extra_holidays and extra_working_days: 2026-03-03",
+        ),
+    ],
+)
+def test_calendar_errors_name_the_key(calendar: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError, match=r"\[calendar\].*" + named):
+        parse_office({**OFFICE, "calendar": calendar})
+
+
+@pytest.mark.parametrize(
+    ("deadlines", "named"),
+    [
+        ({"verify_hours": 8}, "unknown key 'verify_hours'"),
+        ({"digest_at": "08:00"}, "unknown key 'digest_at'"),  # the field, not the key
+        ({"verify_days": "1"}, "verify_days must be a whole number"),
+        ({"answer_days": 1.5}, "answer_days must be a whole number"),
+        ({"complete_days": True}, "complete_days must be a whole number"),
+        ({"case_days": None}, "case_days must be a whole number"),
+        ({"escalate_factor": "2"}, "escalate_factor must be a number"),
+        ({"escalate_factor": False}, "escalate_factor must be a number"),
+        ({"tick_seconds": "60"}, "tick_seconds must be a number"),
+        ({"verify_days": 0}, "verify_days must be at least 1"),
+        ({"answer_days": -5}, "answer_days must be at least 1"),
+        ({"complete_days": 0, "remind_days_before": 0}, "complete_days must be at least 1"),
+        ({"confirm_days": 0}, "confirm_days must be at least 1"),
+        ({"case_days": 0}, "case_days must be at least 1"),
+        ({"escalate_factor": 0.5}, "escalate_factor must be at least 1"),
+        ({"escalate_factor": float("nan")}, "escalate_factor must be at least 1"),
+        ({"escalate_factor": float("inf")}, "escalate_factor must be at least 1"),
+        ({"repeat_days": 0}, "repeat_days must be at least 1"),
+        ({"remind_days_before": 10}, "remind_days_before"),  # complete_days is 10
+        ({"complete_days": 3, "remind_days_before": 3}, "remind_days_before"),
+        ({"complete_days": 3, "remind_days_before": 5}, "remind_days_before"),
+        ({"remind_days_before": -1}, "remind_days_before"),
+        ({"tick_seconds": 0}, "tick_seconds must be more than 0"),
+        ({"tick_seconds": 3601}, "tick_seconds must be more than 0 and at most 3600"),
+        ({"digest_time": "8 pagi"}, "digest_time must be a time of day"),
+        ({"digest_time": "24:00"}, "digest_time must be a time of day"),
+        ({"digest_time": 8}, "digest_time must be a time of day"),
+        ({"digest_time": True}, "digest_time must be a time of day"),
+    ],
+)
+def test_deadline_errors_name_the_key(deadlines: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError, match=r"\[deadlines\].*" + named):
+        parse_office({**OFFICE, "deadlines": deadlines})
+
+
+@pytest.mark.parametrize(
+    ("patch", "named"),
+    [
+        ({"calendar": ["office_start"]}, r"\[calendar\] must be a table"),
+        ({"deadlines": "none"}, r"\[deadlines\] must be a table"),
+    ],
+)
+def test_calendar_and_deadlines_must_be_tables(patch: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        parse_office({**OFFICE, **patch})
+
+
+def test_config_errors_name_the_file() -> None:
+    with pytest.raises(ConfigError, match=r"^aduan\.toml \[deadlines\] verify_days"):
+        parse_office({**OFFICE, "deadlines": {"verify_days": "x"}}, "aduan.toml")
+    with pytest.raises(ConfigError, match=r"^aduan\.toml \[calendar\] office_start"):
+        parse_office({**OFFICE, "calendar": {"office_start": "x"}}, "aduan.toml")
+
+
+@pytest.mark.parametrize("value", ["08:00+07:00", "08:00Z", "01:00-05:00"])
+def test_a_digest_time_with_a_utc_offset_is_refused(value: str) -> None:
+    """The digest time is the office's wall-clock time, like office_start (which refuses
+    an offset); an aware time cannot even be compared with it."""
+    with pytest.raises(ConfigError, match=r"\[deadlines\] digest_time"):
+        parse_office({**OFFICE, "deadlines": {"digest_time": value}})
+    with pytest.raises(ConfigError, match=r"\[calendar\]"):
+        parse_office({**OFFICE, "calendar": {"office_start": value}})
+
+
+@pytest.mark.parametrize("value", [0, 0.0])
+def test_a_zero_digest_time_is_refused_not_taken_for_no_digest(value: object) -> None:
+    with pytest.raises(ConfigError, match=r"\[deadlines\] digest_time"):
+        parse_office({**OFFICE, "deadlines": {"digest_time": value}})

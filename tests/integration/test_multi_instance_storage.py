@@ -1,0 +1,317 @@
+"""What keeps two instances of the service on one database from doing a job twice:
+transaction locks (the deadline patrol), claimed inbound deliveries, the outbox row
+re-read after locking a chat, and the per-chat send locks.
+
+On PostgreSQL the second instance is a second open transaction (or a second
+`Database` on the same URL) while the first still holds what it took. SQLite serves
+one instance, so there every lock is granted; a second write transaction would wait
+for the first, so the SQLite branches check their answers one after the other.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from bot.core.model import Channel, OutgoingMessage, Recipient
+from storage import Database
+from storage.locks import CHAT_LOCK_NAMESPACE, ChatLocks, chat_key
+from tests.fakes import FixedClock
+
+POSTGRESQL = "postgresql"
+CITIZEN = Recipient(Channel.TELEGRAM, "5551")
+ALICE, BOB, CAROL = "telegram:1", "telegram:2", "whatsapp:+62813"
+PATROL = 1  # bot.scheduler.DEADLINES_LOCK
+OTHER_JOB = 2
+
+
+async def record(database: Database, clock: FixedClock, *external_ids: str) -> list[int]:
+    """Records Telegram deliveries; their inbound ids, in order."""
+    async with database.transaction() as uow:
+        for external_id in external_ids:
+            assert await uow.inbound.record(
+                "telegram", external_id, "telegram:5551", {"update_id": external_id}, clock.now()
+            )
+        rows = await uow.inbound.pending(100)
+    return [row.id for row in rows]
+
+
+# --- transaction locks -----------------------------------------------------------------
+
+
+async def test_a_transaction_lock_is_held_until_the_transaction_ends(database: Database) -> None:
+    if database.dialect == POSTGRESQL:
+        async with database.transaction() as first:
+            assert await first.locks.try_hold(PATROL)
+            assert await first.locks.try_hold(PATROL)  # its own lock again
+            async with database.transaction() as second:
+                assert not await second.locks.try_hold(PATROL)
+                assert await second.locks.try_hold(OTHER_JOB)
+            async with database.transaction() as third:
+                assert not await third.locks.try_hold(PATROL)
+                # `second` committed: its lock went with it.
+                assert await third.locks.try_hold(OTHER_JOB)
+        async with database.transaction() as after:
+            assert await after.locks.try_hold(PATROL)
+    else:
+        async with database.transaction() as first:
+            assert await first.locks.try_hold(PATROL)
+            assert await first.locks.try_hold(PATROL)
+            assert await first.locks.try_hold(OTHER_JOB)
+        async with database.transaction() as second:
+            assert await second.locks.try_hold(PATROL)
+
+
+async def test_a_rolled_back_transaction_lets_its_lock_go(
+    database: Database, clock: FixedClock
+) -> None:
+    async def crash() -> None:
+        async with database.transaction() as crashing:
+            assert await crashing.locks.try_hold(PATROL)
+            raise RuntimeError("patrol crashed")
+
+    with pytest.raises(RuntimeError, match="patrol crashed"):
+        await crash()
+    # Another instance (its own connections) finds the lock free.
+    other = Database(database.url, clock=clock)
+    try:
+        async with other.transaction() as theirs:
+            assert await theirs.locks.try_hold(PATROL)
+    finally:
+        await other.dispose()
+
+
+async def test_a_transaction_lock_holds_against_another_instance(
+    database: Database, clock: FixedClock
+) -> None:
+    other = Database(database.url, clock=clock)
+    try:
+        if database.dialect == POSTGRESQL:
+            async with database.transaction() as mine:
+                assert await mine.locks.try_hold(PATROL)
+                async with other.transaction() as theirs:
+                    assert not await theirs.locks.try_hold(PATROL)
+            async with other.transaction() as theirs:
+                assert await theirs.locks.try_hold(PATROL)
+        else:
+            async with database.transaction() as mine:
+                assert await mine.locks.try_hold(PATROL)
+            async with other.transaction() as theirs:
+                assert await theirs.locks.try_hold(PATROL)
+    finally:
+        await other.dispose()
+
+
+# --- claiming inbound deliveries -------------------------------------------------------
+
+
+async def test_a_delivery_is_claimed_while_pending(database: Database, clock: FixedClock) -> None:
+    done, failed, waiting = await record(database, clock, "1", "2", "3")
+    async with database.transaction() as uow:
+        assert await uow.inbound.claim(done)
+        await uow.inbound.mark_done(done, clock.now())
+        assert not await uow.inbound.claim(done)
+        assert not await uow.inbound.claim(9999)
+    async with database.transaction() as uow:
+        assert not await uow.inbound.claim(done)
+        assert await uow.inbound.claim(failed)
+        await uow.inbound.mark_failed(failed, "Traceback: boom", clock.now())
+    async with database.transaction() as uow:
+        assert not await uow.inbound.claim(failed)
+        assert await uow.inbound.claim(waiting)
+        assert await uow.inbound.claim(waiting)  # its own claim again
+    async with database.transaction() as uow:
+        assert await uow.inbound.claim(waiting)  # the claim ended with the transaction
+
+
+async def test_a_claimed_delivery_is_skipped_by_another_transaction(
+    database: Database, clock: FixedClock
+) -> None:
+    first_id, second_id = await record(database, clock, "1", "2")
+    if database.dialect == POSTGRESQL:
+        async with database.transaction() as first:
+            assert await first.inbound.claim(first_id)
+            async with database.transaction() as second:
+                assert not await second.inbound.claim(first_id)  # skipped, not waited for
+                assert await second.inbound.claim(second_id)
+                await second.inbound.mark_done(second_id, clock.now())
+            # The first instance gave up without handling it: the delivery is free again.
+        async with database.transaction() as third:
+            assert await third.inbound.claim(first_id)
+            assert not await third.inbound.claim(second_id)
+            await third.inbound.mark_done(first_id, clock.now())
+    else:
+        async with database.transaction() as first:
+            assert await first.inbound.claim(first_id)
+        async with database.transaction() as second:
+            assert await second.inbound.claim(first_id)
+            assert await second.inbound.claim(second_id)
+            await second.inbound.mark_done(second_id, clock.now())
+        async with database.transaction() as third:
+            assert await third.inbound.claim(first_id)
+            assert not await third.inbound.claim(second_id)
+            await third.inbound.mark_done(first_id, clock.now())
+    async with database.transaction() as uow:
+        assert await uow.inbound.backlog() == 0
+        assert not await uow.inbound.claim(first_id)
+
+
+# --- the outbox row, re-read after locking its chat ------------------------------------
+
+
+async def test_still_pending_gives_the_row_until_it_is_sent(
+    database: Database, clock: FixedClock
+) -> None:
+    other = Recipient(Channel.WHATSAPP, "+6281234567890")
+    async with database.transaction() as uow:
+        await uow.outbox.enqueue(OutgoingMessage(CITIZEN, "Kasus ADU-1", case_id=4))
+        await uow.outbox.enqueue(OutgoingMessage(other, "halo"))
+    async with database.transaction() as uow:
+        row, failing = await uow.sending.due(clock.now(), 10)
+        assert await uow.sending.still_pending(row.id) == row
+        assert await uow.sending.still_pending(9999) is None
+
+    async with database.transaction() as uow:
+        await uow.sending.part_sent(row.id, 1, ["701"])
+    async with database.transaction(readonly=True) as uow:
+        current = await uow.sending.still_pending(row.id)
+    assert current is not None
+    assert (current.id, current.parts_done, current.message) == (row.id, 1, row.message)
+
+    async with database.transaction() as uow:
+        await uow.sending.mark_sent(row.id, clock.now())
+        await uow.sending.mark_failed(failing.id, "403 Forbidden", clock.now())
+    async with database.transaction(readonly=True) as uow:
+        assert await uow.sending.still_pending(row.id) is None
+        assert await uow.sending.still_pending(failing.id) is None
+
+
+async def test_still_pending_sees_what_another_instance_did(
+    database: Database, clock: FixedClock
+) -> None:
+    async with database.transaction() as uow:
+        await uow.outbox.enqueue(OutgoingMessage(CITIZEN, "satu"))
+    async with database.transaction() as uow:
+        (row,) = await uow.sending.due(clock.now(), 10)
+    other = Database(database.url, clock=clock)
+    try:
+        async with other.transaction() as theirs:
+            await theirs.sending.retry_later(row.id, clock.now(), "timeout")
+        async with database.transaction(readonly=True) as uow:
+            again = await uow.sending.still_pending(row.id)
+        assert again is not None and again.attempts == 1
+        async with other.transaction() as theirs:
+            await theirs.sending.mark_sent(row.id, clock.now())
+        async with database.transaction(readonly=True) as uow:
+            assert await uow.sending.still_pending(row.id) is None
+    finally:
+        await other.dispose()
+
+
+# --- per-chat send locks ---------------------------------------------------------------
+
+
+async def test_chat_locks_are_shared_between_instances_on_postgresql(
+    database: Database, clock: FixedClock
+) -> None:
+    other = Database(database.url, clock=clock)
+    first, second = ChatLocks(database), ChatLocks(other)
+    try:
+        if database.dialect == POSTGRESQL:
+            assert first.shared and second.shared
+            assert await first.acquire(ALICE)
+            assert not await second.acquire(ALICE)
+            assert await second.acquire(BOB)
+            assert not await first.acquire(BOB)
+
+            await first.release(ALICE)
+            assert await second.acquire(ALICE)
+            assert not await first.acquire(ALICE)
+            await second.release(ALICE)
+            await second.release(BOB)
+            assert await first.acquire(BOB)
+            await first.release(BOB)
+
+            # Closed locks connect again when asked.
+            await second.close()
+            assert await second.acquire(CAROL)
+            assert not await first.acquire(CAROL)
+        else:
+            assert not first.shared and not second.shared
+            assert await first.acquire(ALICE)
+            assert await second.acquire(ALICE)
+            assert await first.acquire(ALICE)
+            await first.release(ALICE)
+            await first.close()
+            assert await first.acquire(BOB)
+    finally:
+        await first.close()
+        await second.close()
+        await other.dispose()
+
+
+async def test_closing_chat_locks_frees_their_chats(database: Database, clock: FixedClock) -> None:
+    other = Database(database.url, clock=clock)
+    first, second = ChatLocks(database), ChatLocks(other)
+    try:
+        assert await first.acquire(CAROL)
+        assert await second.acquire(CAROL) is (database.dialect != POSTGRESQL)
+        await first.close()  # the first instance stops sending; its chats are free
+        assert await second.acquire(CAROL)
+    finally:
+        await first.close()
+        await second.close()
+        await other.dispose()
+
+
+async def test_chat_locks_go_with_a_lost_connection(database: Database, clock: FixedClock) -> None:
+    other = Database(database.url, clock=clock)
+    first, second = ChatLocks(database), ChatLocks(other)
+    try:
+        assert await first.acquire(ALICE)
+        if database.dialect == POSTGRESQL:
+            assert not await second.acquire(ALICE)
+            # The first instance's lock connection dies (the instance crashed, say).
+            async with other.engine.connect() as connection:
+                (pid,) = (
+                    await connection.execute(
+                        text(
+                            "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+                            " AND classid = :namespace AND objid = :key AND objsubid = 2"
+                        ),
+                        {"namespace": CHAT_LOCK_NAMESPACE, "key": chat_key(ALICE) & 0xFFFFFFFF},
+                    )
+                ).one()
+                assert await connection.scalar(
+                    text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}
+                )
+            assert await second.acquire(ALICE)
+            # The first instance cannot ask the database once, then starts afresh.
+            assert not await first.acquire(BOB)
+            assert await first.acquire(BOB)
+            assert not await first.acquire(ALICE)
+        else:
+            assert await second.acquire(ALICE)
+    finally:
+        await first.close()
+        await second.close()
+        await other.dispose()
+
+
+async def test_chat_locks_do_not_block_transaction_locks(database: Database) -> None:
+    locks = ChatLocks(database)
+    key = chat_key(ALICE)
+    try:
+        assert await locks.acquire(ALICE)
+        async with database.transaction() as uow:
+            assert await uow.locks.try_hold(key)  # another namespace of keys
+    finally:
+        await locks.close()
+
+
+def test_chat_keys_are_stable_signed_32_bit_numbers() -> None:
+    keys = {chat_key(f"telegram:{n}") for n in range(1000)}
+    assert len(keys) > 990  # collisions only make two chats wait for each other
+    assert all(-(2**31) <= key < 2**31 for key in keys)
+    assert chat_key("telegram:1") == chat_key("telegram:1")
+    assert chat_key("telegram:1") != chat_key("whatsapp:1")
