@@ -35,6 +35,14 @@ def main(argv: list[str] | None = None) -> int:
             f"ok: {office.name}, {len(office.units)} units, language {office.language}, "
             f"{channels}, {len(whatsapp.templates)} WhatsApp templates"
         )
+        d, calendar = office.deadlines, office.calendar
+        print(
+            f"deadlines (working days): verify {d.verify_days}, answer {d.answer_days}, "
+            f"complete {d.complete_days}, confirm {d.confirm_days}; case {d.case_days} days; "
+            f"office hours {calendar.office_start:%H:%M}-{calendar.office_end:%H:%M} "
+            f"{office.timezone.key}; digest "
+            + (f"{d.digest_at:%H:%M}" if d.digest_at else "off")
+        )
         return 0
     if args.command == "migrate":
         from storage.database import Database

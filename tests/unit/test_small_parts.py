@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -358,3 +359,20 @@ def test_a_digest_time_with_a_utc_offset_is_refused(value: str) -> None:
 def test_a_zero_digest_time_is_refused_not_taken_for_no_digest(value: object) -> None:
     with pytest.raises(ConfigError, match=r"\[deadlines\] digest_time"):
         parse_office({**OFFICE, "deadlines": {"digest_time": value}})
+
+
+def test_check_reports_the_example_agency_files_deadlines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot import cli
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    monkeypatch.setenv("ADUAN_CONFIG", str(Path(__file__).parents[2] / "aduan.example.toml"))
+    assert cli.main(["check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ok: Dinas Kesehatan Kota Contoh, 3 units")
+    assert out[1] == (
+        "deadlines (working days): verify 1, answer 5, complete 10, confirm 10; case 60 days; "
+        "office hours 08:00-16:00 Asia/Jakarta; digest 08:00"
+    )
