@@ -10,19 +10,33 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, bindparam, event, select, text
 from sqlalchemy.exc import StatementError
 
-from bot.core.model import Attachment, AttachmentKind, Channel, OutgoingMessage, Recipient
+from bot.core.calendar import WorkingCalendar
+from bot.core.deadlines import Deadlines
+from bot.core.model import (
+    Attachment,
+    AttachmentKind,
+    Channel,
+    OutgoingMessage,
+    Recipient,
+    Step,
+)
+from bot.core.office import Office, Unit
+from bot.core.patrol import patrol
 from bot.core.ports import DialogueState, SentRef
+from bot.core.texts import load_texts
 from storage import Database, OutboxRow, normalize_url
 from storage.database import alembic_config
-from storage.models import Base, OutboxRecord
+from storage.models import Base, OutboxRecord, UTCDateTime
 from storage.testing import fresh_database
 from tests.fakes import FixedClock
 
@@ -479,3 +493,72 @@ def test_the_alembic_command_line_upgrades_from_any_folder(tmp_path: Path) -> No
     connection.close()
     assert {"cases", "outbox", "inbound_updates", "chat_migrations"} <= tables
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+MONDAY_10_WIB = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+
+
+def _upgrade_to(revision: str) -> Any:
+    def upgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    return upgrade
+
+
+async def test_cases_stored_before_deadlines_get_their_clock_after_the_upgrade(
+    database_url: str, clock: FixedClock
+) -> None:
+    """0003 marks open cases for a look; the first patrol gives each its step clock."""
+    database = Database(database_url, clock=clock)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(_upgrade_to("0002"))
+            await connection.execute(
+                text(
+                    "INSERT INTO reporters (id, channel, address, created_at) "
+                    "VALUES (1, 'telegram', '5001', :at)"
+                ).bindparams(bindparam("at", type_=UTCDateTime())),
+                {"at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC)},
+            )
+            for id_, code, status in (
+                (1, "ADU-OPEN01", "didisposisi"),
+                (2, "ADU-DONE01", "selesai"),
+            ):
+                await connection.execute(
+                    text(
+                        "INSERT INTO cases (id, code, reporter_id, channel, status, privacy, "
+                        "description, unit_code, created_at, updated_at, disposed_at) VALUES "
+                        "(:id, :code, 1, 'telegram', :status, 'biasa', 'Obat habis', 'YANKES', "
+                        ":at, :at, :at)"
+                    ).bindparams(bindparam("at", type_=UTCDateTime())),
+                    {"id": id_, "code": code, "status": status, "at": MONDAY_10_WIB},
+                )
+        await database.upgrade()
+        async with database.transaction() as uow:
+            open_case = await uow.cases.get_by_code("ADU-OPEN01")
+            done = await uow.cases.get_by_code("ADU-DONE01")
+        assert open_case is not None and done is not None
+        assert open_case.watch is None and open_case.next_check_at is not None
+        assert done.next_check_at is None
+
+        office = Office(
+            name="Dinas",
+            calendar=WorkingCalendar(ZoneInfo("Asia/Jakarta")),
+            officers_chat_id="-1001",
+            units=(Unit("YANKES", "Bidang Pelayanan Kesehatan", "-2001"),),
+            deadlines=Deadlines(digest_at=None),
+        )
+        now = datetime(2026, 3, 3, 3, 0, tzinfo=UTC)  # Tuesday 10:00 WIB
+        async with database.transaction() as uow:
+            done_round = await patrol(uow, office, load_texts("id"), now)
+        assert not done_round.acted  # disposed Monday 10:00: due Monday 9 March
+        async with database.transaction() as uow:
+            adopted = await uow.cases.get_by_code("ADU-OPEN01")
+        assert adopted is not None and adopted.watch is not None
+        assert adopted.watch.step is Step.ANSWER
+        assert adopted.watch.due_at == datetime(2026, 3, 9, 3, 0, tzinfo=UTC)
+        assert adopted.next_check_at == adopted.watch.due_at
+    finally:
+        await database.dispose()
