@@ -55,6 +55,15 @@ class World(OfficeWorld):
         self.clear()
         return case
 
+    async def answered(self) -> Case:
+        """Filed Monday 16 March 09:00, disposed at 10:00, answered Tuesday 11:00."""
+        case = await self.file(wib(3, 16, 9))
+        self.clock.set(wib(3, 16, 10))
+        await self.desk().dispose(case.code, "YANKES", None, OFFICER)
+        self.clock.set(wib(3, 17, 11))
+        await self.desk().answer(case.code, YANKES, "Obat sudah tersedia.", (), YANKES_STAFF)
+        return case
+
     async def case(self, code: str) -> Case:
         case = await self.uow.cases.get_by_code(code)
         assert case is not None
@@ -303,11 +312,7 @@ async def test_a_reporter_who_completes_in_time_is_not_closed(world: World) -> N
 async def test_a_silent_reporter_after_the_answer_is_closed_and_everyone_told(
     world: World,
 ) -> None:
-    case = await world.file(wib(3, 16, 9))
-    world.clock.set(wib(3, 16, 10))
-    await world.desk().dispose(case.code, "YANKES", None, OFFICER)
-    world.clock.set(wib(3, 17, 11))
-    await world.desk().answer(case.code, YANKES, "Obat sudah tersedia.", (), YANKES_STAFF)
+    case = await world.answered()
     world.clear()
     # 10 working days from Tuesday 17 March 11:00: 25, 26, 27, 30, 31 March, 1, 2, 6, 7, 8 April
     assert not (await world.at(wib(4, 8, 10, 59))).acted
@@ -326,11 +331,7 @@ async def test_a_silent_reporter_after_the_answer_is_closed_and_everyone_told(
 async def test_a_reporter_replying_to_the_answer_puts_the_unit_back_on_the_clock(
     world: World,
 ) -> None:
-    case = await world.file(wib(3, 16, 9))
-    world.clock.set(wib(3, 16, 10))
-    await world.desk().dispose(case.code, "YANKES", None, OFFICER)
-    world.clock.set(wib(3, 17, 11))
-    await world.desk().answer(case.code, YANKES, "Obat sudah tersedia.", (), YANKES_STAFF)
+    case = await world.answered()
     world.clock.set(wib(3, 26, 9))
     reporter = await world.uow.reporters.get_or_create(Channel.WHATSAPP, REPORTER.address, None)
     await world.desk().add_from_reporter(
