@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             f"deadlines (working days): verify {d.verify_days}, answer {d.answer_days}, "
             f"complete {d.complete_days}, confirm {d.confirm_days}; case {d.case_days} days; "
             f"office hours {calendar.office_start:%H:%M}-{calendar.office_end:%H:%M} "
-            f"{office.timezone.key}; digest "
-            + (f"{d.digest_at:%H:%M}" if d.digest_at else "off")
+            f"{office.timezone.key}; digest " + (f"{d.digest_at:%H:%M}" if d.digest_at else "off")
         )
         return 0
     if args.command == "migrate":

@@ -83,7 +83,10 @@ class InboundProcessor:
             if handled:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_WAIT)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancellation that arrives as the event is set, and the loop never stops.
+                async with asyncio.timeout(IDLE_WAIT):
+                    await self._wake.wait()
 
     async def process_pending(self) -> int:
         """Handles every recorded update not yet handled; returns how many."""

@@ -79,7 +79,10 @@ class OutboxSender:
                 except Exception:  # the database may be down: keep trying
                     log.exception("outbox: could not read due messages")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), IDLE_WAIT)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                    # cancellation that arrives as the event is set, and the loop never stops.
+                    async with asyncio.timeout(IDLE_WAIT):
+                        await self._wake.wait()
         finally:
             for task in self._tasks:
                 task.cancel()

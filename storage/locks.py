@@ -67,6 +67,11 @@ class ChatLocks:
                 self._connection = None
 
     async def _ask(self, call: ColumnElement[Any]) -> Any:
+        # Shielded: a caller cancelled mid-query (the service stopping) must not leave
+        # the connection with a half-done operation, which would wedge later calls.
+        return await asyncio.shield(asyncio.ensure_future(self._query(call)))
+
+    async def _query(self, call: ColumnElement[Any]) -> Any:
         async with self._guard:
             try:
                 if self._connection is None:

@@ -1999,7 +1999,8 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None]):
                 if pause.remaining <= 0:
                     del self._delays[method]
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), pause.seconds)
+                async with asyncio.timeout(pause.seconds):  # not wait_for (3.11)
+                    await self._stopping.wait()
             if self._stopping.is_set():
                 raise _ApiError(503, "Service Unavailable: the stand-in is shutting down")
         for fault in self._faults:

@@ -1667,7 +1667,8 @@ class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None]):
             if pause.remaining <= 0:
                 self._delay = None
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), pause.seconds)
+            async with asyncio.timeout(pause.seconds):  # not wait_for (3.11)
+                await self._stopping.wait()
         if self._stopping.is_set():
             raise _TwilioError(503, 20503, "Service Unavailable: the stand-in is shutting down")
 

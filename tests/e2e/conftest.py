@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -202,6 +203,30 @@ async def start_bot(
     return runner, settings
 
 
+async def stop_bot(runner: web.AppRunner) -> None:
+    """Stops the app; a shutdown that hangs fails the test with every task's stack."""
+    try:
+        async with asyncio.timeout(30):
+            await runner.cleanup()
+    except TimeoutError:
+        message = "the service did not stop within 30 s:\n" + "\n".join(
+            awaiting(task) for task in asyncio.all_tasks()
+        )
+        raise AssertionError(message) from None
+
+
+def awaiting(task: asyncio.Task[Any]) -> str:
+    """The chain of coroutines a task is suspended in, innermost last."""
+    lines = [f"{task.get_name()}:"]
+    coroutine: Any = task.get_coro()
+    while coroutine is not None:
+        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+        if frame is not None:
+            lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        coroutine = getattr(coroutine, "cr_await", None) or getattr(coroutine, "gi_yieldfrom", None)
+    return "\n".join(lines)
+
+
 def people(tg: TelegramStandIn, runner: web.AppRunner, settings: Settings) -> World:
     """The running bot with the usual citizens, staff and groups."""
     return World(
@@ -224,4 +249,4 @@ async def world(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> Async
     try:
         yield people(tg, runner, settings)
     finally:
-        await runner.cleanup()
+        await stop_bot(runner)

@@ -8,6 +8,7 @@ the move, so at least one round ran entirely at the new time.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,16 @@ from aiohttp import web
 from bot.app import SERVICE
 from bot.standins.telegram_api import TelegramStandIn
 from storage.testing import POSTGRESQL, database_params, empty_database
-from tests.e2e.conftest import AGENCY, OFFICERS, SUPERVISOR, YANKES, World, people, start_bot
+from tests.e2e.conftest import (
+    AGENCY,
+    OFFICERS,
+    SUPERVISOR,
+    YANKES,
+    World,
+    people,
+    start_bot,
+    stop_bot,
+)
 from tests.fakes import FixedClock
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -37,8 +47,9 @@ def wib(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
 async def after_ticks(world: World, moment: datetime, clock: FixedClock) -> None:
     """Moves the clock and waits until a scheduler round ran wholly at the new time."""
     clock.set(moment)
-    await world.service.scheduler.wait_for_ticks(2)
-    await world.service.sender.drain()
+    async with asyncio.timeout(20):
+        await world.service.scheduler.wait_for_ticks(2)
+        await world.service.sender.drain()
 
 
 def said(world: World, chat_id: int, fragment: str) -> list[str]:
@@ -58,7 +69,7 @@ async def world(
     try:
         yield people(tg, runner, settings)
     finally:
-        await runner.cleanup()
+        await stop_bot(runner)
 
 
 async def test_an_undisposed_case_filed_before_idul_fitri_is_nudged_on_the_right_day(
@@ -132,6 +143,16 @@ async def test_a_reporter_who_never_completes_is_reminded_then_closed(
     await world.expect(world.citizen.id, f"{code} — Selesai")
 
 
+async def several_rounds(*worlds: World) -> None:
+    """Waits for three rounds of each instance at the current time, and their sending."""
+    async with asyncio.timeout(30):
+        for _ in range(3):
+            for world in worlds:
+                await world.service.scheduler.wait_for_ticks(2)
+        for world in worlds:
+            await world.service.sender.drain()
+
+
 def postgresql_only() -> list[Any]:
     """Several instances share PostgreSQL only (SQLite serves one instance)."""
     return [p for p in database_params() if p.id == POSTGRESQL]
@@ -161,11 +182,7 @@ async def test_two_instances_on_one_postgresql_database_send_each_nudge_once(
             assert len(said(first, OFFICERS, "📋 Ringkasan harian 17-03-2026")) == 1
 
             clock.set(wib(3, 25, 14))
-            for _ in range(3):  # several rounds on both, at the same moment
-                await first.service.scheduler.wait_for_ticks(2)
-                await second.service.scheduler.wait_for_ticks(2)
-            for world in (first, second):
-                await world.service.sender.drain()
+            await several_rounds(first, second)
             nudge = await first.expect(OFFICERS, NUDGE)
             assert code in nudge.content and other in nudge.content
             assert len(said(first, OFFICERS, NUDGE)) == 1
@@ -174,11 +191,7 @@ async def test_two_instances_on_one_postgresql_database_send_each_nudge_once(
 
             clock.set(wib(3, 26, 14))  # the next day: one repeat, one escalation
             await first.expect(SUPERVISOR, "⚠️ Eskalasi: 2 kasus")
-            for _ in range(3):
-                await first.service.scheduler.wait_for_ticks(2)
-                await second.service.scheduler.wait_for_ticks(2)
-            for world in (first, second):
-                await world.service.sender.drain()
+            await several_rounds(first, second)
             assert len(said(first, OFFICERS, NUDGE)) == 2
             assert len(said(first, SUPERVISOR, "⚠️ Eskalasi")) == 1
             # every message of the whole test reached Telegram once
@@ -186,4 +199,4 @@ async def test_two_instances_on_one_postgresql_database_send_each_nudge_once(
             assert len(sent) == len(set(sent))
         finally:
             for runner in instances:
-                await runner.cleanup()
+                await stop_bot(runner)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.core.model import CaseStatus
 from bot.standins.telegram_api import TelegramStandIn, User
-from tests.e2e.conftest import AGENCY, OFFICERS, YANKES, World, start_bot
+from tests.e2e.conftest import AGENCY, OFFICERS, YANKES, World, start_bot, stop_bot
 
 DESCRIPTION = "Ambulans puskesmas tidak bisa dihubungi malam hari, nomor darurat puskesmas mati."
 
@@ -139,4 +139,4 @@ async def test_an_english_speaking_office(
         welcome = await tg.wait_for_text(visitor.id, "Dinas Kesehatan Kota Contoh", timeout=10)
         assert "Selamat datang" not in welcome.content
     finally:
-        await runner.cleanup()
+        await stop_bot(runner)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.standins.telegram_api import TelegramStandIn, User
-from tests.e2e.conftest import start_bot
+from tests.e2e.conftest import start_bot, stop_bot
 
 
 async def test_long_polling_takes_updates_and_answers(
@@ -22,4 +22,4 @@ async def test_long_polling_takes_updates_and_answers(
         help_text = await tg.wait_for_text(citizen.id, "/status", timeout=10)
         assert "Layanan pengaduan Dinas Kesehatan Kota Contoh" in help_text.content
     finally:
-        await runner.cleanup()
+        await stop_bot(runner)

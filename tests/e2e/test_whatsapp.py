@@ -17,7 +17,7 @@ import pytest
 from bot.core.model import CaseStatus, Channel
 from bot.standins.telegram_api import TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
-from tests.e2e.conftest import AGENCY, OFFICERS, YANKES, World, people, start_bot
+from tests.e2e.conftest import AGENCY, OFFICERS, YANKES, World, people, start_bot, stop_bot
 
 ANSWER_SID = "HX" + "a1" * 16
 # A 1x1 JPEG is enough for the pipeline; size and type are what the bot checks.
@@ -114,7 +114,7 @@ async def both(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncI
         try:
             yield Both(world, tw, WhatsAppUser("+6281298765432", "Siti R"))
         finally:
-            await runner.cleanup()
+            await stop_bot(runner)
 
 
 async def test_whatsapp_complaint_travels_the_whole_cycle(both: Both) -> None:
@@ -338,4 +338,4 @@ async def test_signatures_hold_behind_a_tls_proxy(
             assert len(callbacks) >= 2  # sent and delivered for each message so far
             assert all(c.ok for c in callbacks)  # status callbacks accepted too
         finally:
-            await runner.cleanup()
+            await stop_bot(runner)
