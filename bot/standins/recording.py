@@ -1,9 +1,10 @@
-"""The recording half of a stand-in: streaming what it records, and waiting on it.
+"""What the stand-ins share: serving their app, and recording what happens and waiting on it.
 
 Each stand-in keeps its own record (the bot's messages, what the simulated people did, ...)
 and its own failure report. `Recording` is what they share around that record: the
 condition notified on every change, the queues of the subscribers, and waiting with a
-deadline that ends in an `AssertionError` carrying the stand-in's report.
+deadline that ends in an `AssertionError` carrying the stand-in's report. `StandInServer`
+is their life as a local server: `async with`, the app, the client session, and `serve`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from types import TracebackType
+from typing import Generic, Self, TypeVar
 
-__all__ = ["Recording"]
+import aiohttp
+from aiohttp import web
+
+__all__ = ["Recording", "StandInServer", "serve"]
 
 E = TypeVar("E")
 M = TypeVar("M")
@@ -135,3 +140,59 @@ class Recording(Generic[E, M, W]):
             f"a message containing {fragment!r}",
         )
         return next(m for m in messages if fragment in self._text_of(m))
+
+
+async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    """Serves `app` on `host`:`port` (0: a free port); the runner and its base URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return runner, f"http://{shown}:{int(runner.addresses[0][1])}"
+
+
+class StandInServer:
+    """A stand-in's life as a local server: `start`/`stop` (also as ``async with``), the
+    application it serves, and the client session it calls the bot with."""
+
+    _app: web.Application | None
+    _session: aiohttp.ClientSession | None
+
+    def make_app(self) -> web.Application:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def app(self) -> web.Application:
+        """The aiohttp application serving the API (the running one once started)."""
+        if self._app is None:
+            self._app = self.make_app()
+        return self._app
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()

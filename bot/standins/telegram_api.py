@@ -59,14 +59,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import BodyPartReader, hdrs, web
 
-from bot.standins.recording import Recording
+from bot.standins.recording import Recording, StandInServer, serve
 
 __all__ = [
     "GLOBAL_MESSAGES_PER_SECOND",
@@ -1018,7 +1017,7 @@ def _is_loopback(url: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None]):
+class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None], StandInServer):
     """A Bot API server for one bot, with simulated people and a record of what they saw.
 
     Args:
@@ -1131,19 +1130,7 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None]):
             raise RuntimeError("the Telegram stand-in is already running")
         self._stopping.clear()
         self._app = self.make_app()
-        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=5.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = int(runner.addresses[0][1])
-        shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
-        if ":" in shown:
-            shown = f"[{shown}]"
-        self._base_url = f"http://{shown}:{bound_port}"
+        self._runner, self._base_url = await serve(self._app, host, port)
 
     async def stop(self) -> None:
         """Stops serving; waiting long polls and delayed calls end at once."""
@@ -1154,31 +1141,12 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None]):
         await self._close_session()
         self._base_url = None
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``: the value for ``TELEGRAM_API_BASE_URL``."""
         if self._base_url is None:
             raise RuntimeError("the Telegram stand-in is not running; await start() first")
         return self._base_url
-
-    @property
-    def app(self) -> web.Application:
-        """The aiohttp application serving the API (the running one once started)."""
-        if self._app is None:
-            self._app = self.make_app()
-        return self._app
 
     def make_app(self) -> web.Application:
         """A new aiohttp application serving this stand-in's API, to run or mount elsewhere.
@@ -1206,11 +1174,6 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None]):
     async def _begin_shutdown(self) -> None:
         self._stopping.set()
         await self._notify()
-
-    async def _close_session(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
 
     # ---------------------------------------------------------------- faults and limits
 

@@ -74,15 +74,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, Literal, Self, TypeAlias
+from typing import Any, Literal, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import hdrs, web
 from twilio.request_validator import RequestValidator
 
-from bot.standins.recording import Recording
+from bot.standins.recording import Recording, StandInServer, serve
 
 __all__ = [
     "API_VERSION",
@@ -480,7 +479,7 @@ def _form_summary(form: Mapping[str, str | list[str]]) -> dict[str, str | list[s
 # --------------------------------------------------------------------------------------------
 
 
-class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None]):
+class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None], StandInServer):
     """Twilio's WhatsApp messaging for one account and one sender, with simulated people.
 
     Args:
@@ -596,21 +595,13 @@ class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None]):
             raise ValueError(f"the Twilio stand-in listens on loopback only, not {host!r}")
         self._stopping.clear()
         self._app = self.make_app()
-        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=5.0)
-        cdn_runner = web.AppRunner(self.make_cdn_app(), access_log=None, shutdown_timeout=5.0)
-        await runner.setup()
-        await cdn_runner.setup()
+        runner, base_url = await serve(self._app, host, port)
         try:
-            await web.TCPSite(runner, host, port).start()
-            await web.TCPSite(cdn_runner, host, cdn_port).start()
+            self._cdn_runner, self._cdn_base_url = await serve(self.make_cdn_app(), host, cdn_port)
         except BaseException:
             await runner.cleanup()
-            await cdn_runner.cleanup()
             raise
-        self._runner, self._cdn_runner = runner, cdn_runner
-        shown = f"[{host}]" if ":" in host else host
-        self._base_url = f"http://{shown}:{int(runner.addresses[0][1])}"
-        self._cdn_base_url = f"http://{shown}:{int(cdn_runner.addresses[0][1])}"
+        self._runner, self._base_url = runner, base_url
 
     async def stop(self) -> None:
         """Stops both servers; delayed API calls end at once, pending callbacks are dropped."""
@@ -622,18 +613,6 @@ class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None]):
         self._runner = self._cdn_runner = None
         await self._close_session()
         self._base_url = self._cdn_base_url = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:
@@ -649,13 +628,6 @@ class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None]):
         if self._cdn_base_url is None:
             raise RuntimeError("the Twilio stand-in is not running; await start() first")
         return self._cdn_base_url
-
-    @property
-    def app(self) -> web.Application:
-        """The aiohttp application serving the API (the running one once started)."""
-        if self._app is None:
-            self._app = self.make_app()
-        return self._app
 
     def make_app(self) -> web.Application:
         """A new aiohttp application serving this stand-in's REST API.
@@ -697,11 +669,6 @@ class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None]):
         for lifecycle in self._lifecycles.values():
             lifecycle.task = None
         await self._notify()
-
-    async def _close_session(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
 
     # ---------------------------------------------------------------- time and the window
 
@@ -1649,11 +1616,11 @@ class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None]):
         self.api_calls.append(ApiCall("POST", request.path, _form_summary(form), 201))
         response = web.json_response(self._resource(sent), status=201)
         try:
-            # Send the answer before the first status callback, as Twilio does.
-            await response.prepare(request)
-            await response.write_eof()
-        except ConnectionError:
-            pass  # the client gave up waiting; the message exists all the same
+            # Send the answer before the first status callback, as Twilio does. A client
+            # that gave up waiting changes nothing: the message exists all the same.
+            with contextlib.suppress(ConnectionError):
+                await response.prepare(request)
+                await response.write_eof()
         finally:
             self._start_lifecycle(sent)
         return response
