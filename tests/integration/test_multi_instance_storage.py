@@ -10,6 +10,8 @@ for the first, so the SQLite branches check their answers one after the other.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy import text
 
@@ -211,91 +213,92 @@ async def test_still_pending_sees_what_another_instance_did(
 # --- per-chat send locks ---------------------------------------------------------------
 
 
-async def test_chat_locks_are_shared_between_instances_on_postgresql(
+@pytest.fixture
+async def chat_locks(
     database: Database, clock: FixedClock
+) -> AsyncIterator[tuple[ChatLocks, ChatLocks]]:
+    """The chat locks of two instances on the same database."""
+    other = Database(database.url, clock=clock)
+    first, second = ChatLocks(database), ChatLocks(other)
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
+        await other.dispose()
+
+
+async def test_chat_locks_are_shared_between_instances_on_postgresql(
+    database: Database, chat_locks: tuple[ChatLocks, ChatLocks]
 ) -> None:
-    other = Database(database.url, clock=clock)
-    first, second = ChatLocks(database), ChatLocks(other)
-    try:
-        if database.dialect == POSTGRESQL:
-            assert first.shared and second.shared
-            assert await first.acquire(ALICE)
-            assert not await second.acquire(ALICE)
-            assert await second.acquire(BOB)
-            assert not await first.acquire(BOB)
-
-            await first.release(ALICE)
-            assert await second.acquire(ALICE)
-            assert not await first.acquire(ALICE)
-            await second.release(ALICE)
-            await second.release(BOB)
-            assert await first.acquire(BOB)
-            await first.release(BOB)
-
-            # Closed locks connect again when asked.
-            await second.close()
-            assert await second.acquire(CAROL)
-            assert not await first.acquire(CAROL)
-        else:
-            assert not first.shared and not second.shared
-            assert await first.acquire(ALICE)
-            assert await second.acquire(ALICE)
-            assert await first.acquire(ALICE)
-            await first.release(ALICE)
-            await first.close()
-            assert await first.acquire(BOB)
-    finally:
-        await first.close()
-        await second.close()
-        await other.dispose()
-
-
-async def test_closing_chat_locks_frees_their_chats(database: Database, clock: FixedClock) -> None:
-    other = Database(database.url, clock=clock)
-    first, second = ChatLocks(database), ChatLocks(other)
-    try:
-        assert await first.acquire(CAROL)
-        assert await second.acquire(CAROL) is (database.dialect != POSTGRESQL)
-        await first.close()  # the first instance stops sending; its chats are free
-        assert await second.acquire(CAROL)
-    finally:
-        await first.close()
-        await second.close()
-        await other.dispose()
-
-
-async def test_chat_locks_go_with_a_lost_connection(database: Database, clock: FixedClock) -> None:
-    other = Database(database.url, clock=clock)
-    first, second = ChatLocks(database), ChatLocks(other)
-    try:
+    first, second = chat_locks
+    if database.dialect == POSTGRESQL:
+        assert first.shared and second.shared
         assert await first.acquire(ALICE)
-        if database.dialect == POSTGRESQL:
-            assert not await second.acquire(ALICE)
-            # The first instance's lock connection dies (the instance crashed, say).
-            async with other.engine.connect() as connection:
-                (pid,) = (
-                    await connection.execute(
-                        text(
-                            "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
-                            " AND classid = :namespace AND objid = :key AND objsubid = 2"
-                        ),
-                        {"namespace": CHAT_LOCK_NAMESPACE, "key": chat_key(ALICE) & 0xFFFFFFFF},
-                    )
-                ).one()
-                assert await connection.scalar(
-                    text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}
-                )
-            assert await second.acquire(ALICE)
-            # The first instance cannot ask the database once, then starts afresh.
-            assert not await first.acquire(BOB)
-            assert await first.acquire(BOB)
-            assert not await first.acquire(ALICE)
-        else:
-            assert await second.acquire(ALICE)
-    finally:
-        await first.close()
+        assert not await second.acquire(ALICE)
+        assert await second.acquire(BOB)
+        assert not await first.acquire(BOB)
+
+        await first.release(ALICE)
+        assert await second.acquire(ALICE)
+        assert not await first.acquire(ALICE)
+        await second.release(ALICE)
+        await second.release(BOB)
+        assert await first.acquire(BOB)
+        await first.release(BOB)
+
+        # Closed locks connect again when asked.
         await second.close()
-        await other.dispose()
+        assert await second.acquire(CAROL)
+        assert not await first.acquire(CAROL)
+    else:
+        assert not first.shared and not second.shared
+        assert await first.acquire(ALICE)
+        assert await second.acquire(ALICE)
+        assert await first.acquire(ALICE)
+        await first.release(ALICE)
+        await first.close()
+        assert await first.acquire(BOB)
+
+
+async def test_closing_chat_locks_frees_their_chats(
+    database: Database, chat_locks: tuple[ChatLocks, ChatLocks]
+) -> None:
+    first, second = chat_locks
+    assert await first.acquire(CAROL)
+    assert await second.acquire(CAROL) is (database.dialect != POSTGRESQL)
+    await first.close()  # the first instance stops sending; its chats are free
+    assert await second.acquire(CAROL)
+
+
+async def test_chat_locks_go_with_a_lost_connection(
+    database: Database, chat_locks: tuple[ChatLocks, ChatLocks]
+) -> None:
+    first, second = chat_locks
+    assert await first.acquire(ALICE)
+    if database.dialect == POSTGRESQL:
+        assert not await second.acquire(ALICE)
+        # The first instance's lock connection dies (the instance crashed, say).
+        async with second.db.engine.connect() as connection:
+            (pid,) = (
+                await connection.execute(
+                    text(
+                        "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+                        " AND classid = :namespace AND objid = :key AND objsubid = 2"
+                    ),
+                    {"namespace": CHAT_LOCK_NAMESPACE, "key": chat_key(ALICE) & 0xFFFFFFFF},
+                )
+            ).one()
+            assert await connection.scalar(
+                text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}
+            )
+        assert await second.acquire(ALICE)
+        # The first instance cannot ask the database once, then starts afresh.
+        assert not await first.acquire(BOB)
+        assert await first.acquire(BOB)
+        assert not await first.acquire(ALICE)
+    else:
+        assert await second.acquire(ALICE)
 
 
 async def test_chat_locks_do_not_block_transaction_locks(database: Database) -> None:
