@@ -143,6 +143,42 @@ async def test_a_reporter_who_never_completes_is_reminded_then_closed(
     await world.expect(world.citizen.id, f"{code} — Selesai")
 
 
+async def test_a_late_unit_is_reminded_and_a_silent_reporter_closed_after_the_answer(
+    world: World, clock: FixedClock
+) -> None:
+    code = await world.file_complaint(world.citizen, DESCRIPTION)
+    await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+    case_message = await world.expect(YANKES, f"Disposisi {code}")
+    # 5 working days from Tuesday 17 March 13:50: 25, 26, 27, 30, 31 March
+    await after_ticks(world, wib(3, 31, 13, 49), clock)
+    assert said(world, YANKES, NUDGE) == []
+    await after_ticks(world, wib(3, 31, 13, 50), clock)
+    nudge = await world.expect(YANKES, NUDGE)
+    assert f"• {code} — tindak lanjut unit, sudah 5 hari kerja (batas 5 hari kerja)" in (
+        nudge.content
+    )
+    assert said(world, OFFICERS, NUDGE) == []  # the unit holds it, not the officers
+
+    clock.set(wib(3, 31, 14, 0))
+    await world.says(
+        world.unit_staff,
+        "Antrean sudah diatur dengan nomor.",
+        chat=world.yankes,
+        reply_to=case_message,
+    )
+    await world.expect(world.citizen.id, "Antrean sudah diatur dengan nomor.")
+    # 10 working days after the answer: 1, 2, (3 Good Friday), 6 ... 15 April 14:00
+    await after_ticks(world, wib(4, 15, 13, 59), clock)
+    assert said(world, world.citizen.id, "kami tutup") == []
+    assert len(said(world, YANKES, NUDGE)) == 1  # answered: no more reminders
+    await after_ticks(world, wib(4, 15, 14, 0), clock)
+    closed = await world.expect(world.citizen.id, f"Pengaduan {code} kami tutup")
+    assert "tidak ada tanggapan dari Anda dalam 10 hari kerja" in closed.content
+    for chat in (OFFICERS, YANKES):
+        told = await world.expect(chat, "🔒 Ditutup otomatis")
+        assert f"{code} — pelapor tidak menanggapi jawaban dalam 10 hari kerja" in told.content
+
+
 async def several_rounds(*worlds: World) -> None:
     """Waits for three rounds of each instance at the current time, and their sending."""
     async with asyncio.timeout(30):
