@@ -21,6 +21,7 @@ from bot.channels.base import (
     RetryLater,
     TemporaryFailure,
 )
+from bot.core.cases import ACKNOWLEDGEMENT
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.ports import Clock
 from bot.core.texts import Texts
@@ -183,6 +184,8 @@ class OutboxSender:
             done += 1
             async with self.db.transaction() as uow:
                 await uow.sending.part_sent(row.id, done, ids)
+                if done == 1 and row.message.purpose == ACKNOWLEDGEMENT and row.message.case_id:
+                    await uow.sending.mark_acknowledged(row.message.case_id, self.clock.now())
                 if done == len(parts):
                     await uow.sending.mark_sent(row.id, self.clock.now())
             async with self._progress:

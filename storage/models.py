@@ -96,16 +96,46 @@ class ReporterRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+RECAP_COLUMNS = (
+    "created_at",
+    "status",
+    "channel",
+    "unit_code",
+    "category",
+    "privacy",
+    "rating",
+    "rating_requested",
+    "acknowledged_at",
+    "answered_at",
+    "closed_at",
+    "filed_stamp",
+    "disposed_stamp",
+    "answered_stamp",
+    "closed_stamp",
+)
+BACKLOG_COLUMNS = (
+    "closed_at",
+    "created_at",
+    "unit_code",
+    "first_disposed_at",
+    "answered_at",
+    "filed_stamp",
+    "disposed_stamp",
+)
+
+
 class CaseRecord(Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("code"),
         Index("ix_cases_status", "status"),
         Index("ix_cases_reporter_id_status", "reporter_id", "status"),
-        Index("ix_cases_created_at", "created_at"),
+        # The recaps read a period's cases from these two alone (index-only scans), in
+        # filing order and by closing time; see storage/recaps.py.
+        Index("ix_cases_recap", *RECAP_COLUMNS),
         Index("ix_cases_next_check_at", "next_check_at"),
         Index("ix_cases_step_unit_code_due_at", "step", "unit_code", "due_at"),
-        Index("ix_cases_closed_at", "closed_at"),
+        Index("ix_cases_backlog", *BACKLOG_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -141,11 +171,23 @@ class CaseRecord(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     long_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # For the recaps (bot.core.recap): the category, when the acknowledgement went out,
+    # the first disposition, and working-minute stamps of the points the case reached.
+    category: Mapped[str | None] = mapped_column(String(CHAT))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    filed_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    disposed_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    answered_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    closed_stamp: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CaseEventRecord(Base):
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_id_id", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_case_events_case_id_id", "case_id", "id"),
+        Index("ix_case_events_kind_at", "kind", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
@@ -281,3 +323,26 @@ class MarkRecord(Base):
     name: Mapped[str] = mapped_column(String(CHAT), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReportJobRecord(Base):
+    """A recap or export someone asked for (or the calendar did), made in the background."""
+
+    __tablename__ = "report_jobs"
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        Index("ix_report_jobs_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(CHANNEL))  # "recap" | "case"
+    subject: Mapped[str] = mapped_column(String(CHAT))  # a period label, or a case code
+    chat_id: Mapped[str] = mapped_column(String(CHAT))  # the Telegram chat to send it to
+    requested_by: Mapped[str | None] = mapped_column(Text)
+    dedup_key: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))  # automatic recaps
+    status: Mapped[str] = mapped_column(String(CHANNEL), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)

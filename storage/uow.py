@@ -41,6 +41,7 @@ from bot.core.model import (
     Channel,
     EventKind,
     Location,
+    Milestones,
     OutgoingMessage,
     Privacy,
     Recipient,
@@ -72,6 +73,7 @@ from storage.models import (
     ReporterRecord,
     SentMessageRecord,
 )
+from storage.recaps import ReportJobs, SqlRecaps
 
 PENDING = "pending"
 DONE = "done"
@@ -210,6 +212,13 @@ def _case_values(case: Case) -> dict[str, Any]:
         **_watch_values(case.watch),
         "next_check_at": case.next_check_at,
         "long_escalated_at": case.long_escalated_at,
+        "category": case.category,
+        "first_disposed_at": case.first_disposed_at,
+        "filed_stamp": case.milestones.filed,
+        "disposed_stamp": case.milestones.disposed,
+        "answered_stamp": case.milestones.answered,
+        "closed_stamp": case.milestones.closed,
+        # acknowledged_at is the sender's to write (`mark_acknowledged`), never overwritten
     }
 
 
@@ -274,6 +283,12 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
         watch=_watch(record),
         next_check_at=record.next_check_at,
         long_escalated_at=record.long_escalated_at,
+        category=record.category,
+        acknowledged_at=record.acknowledged_at,
+        first_disposed_at=record.first_disposed_at,
+        milestones=Milestones(
+            record.filed_stamp, record.disposed_stamp, record.answered_stamp, record.closed_stamp
+        ),
     )
 
 
@@ -857,6 +872,14 @@ class OutboxDelivery(_Part):
                 ],
             )
 
+    async def mark_acknowledged(self, case_id: int, at: datetime) -> None:
+        """Records when the case's acknowledgement reached the provider (the first time)."""
+        await self._update(
+            update(CaseRecord)
+            .where(CaseRecord.id == case_id, CaseRecord.acknowledged_at.is_(None))
+            .values(acknowledged_at=at)
+        )
+
     async def mark_sent(self, outbox_id: int, at: datetime) -> None:
         await self._update_one(
             update(OutboxRecord)
@@ -1063,6 +1086,8 @@ class SqlUnitOfWork:
     sending: OutboxDelivery
     chats: ChatMigrations
     locks: TransactionLocks
+    recaps: SqlRecaps
+    reports: ReportJobs
 
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self.chats = ChatMigrations(session, clock)
@@ -1074,6 +1099,8 @@ class SqlUnitOfWork:
         self.sending = OutboxDelivery(session, clock)
         self.marks = SqlMarks(session, clock)
         self.locks = TransactionLocks(session, clock)
+        self.recaps = SqlRecaps(session)
+        self.reports = ReportJobs(session, clock)
 
 
 if TYPE_CHECKING:

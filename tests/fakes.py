@@ -333,6 +333,33 @@ class FakeMarks:
         self.values[name] = value
 
 
+@dataclasses.dataclass(frozen=True)
+class QueuedReport:
+    kind: str
+    subject: str
+    chat_id: str
+    requested_by: str | None
+    dedup_key: str | None
+
+
+class FakeReportQueue:
+    def __init__(self) -> None:
+        self.jobs: list[QueuedReport] = []
+
+    async def add(
+        self,
+        kind: str,
+        subject: str,
+        chat_id: str,
+        requested_by: str | None,
+        dedup_key: str | None = None,
+    ) -> bool:
+        if dedup_key is not None and any(job.dedup_key == dedup_key for job in self.jobs):
+            return False
+        self.jobs.append(QueuedReport(kind, subject, chat_id, requested_by, dedup_key))
+        return True
+
+
 class FakeUnitOfWork:
     """The core's unit of work, in memory (implements `bot.core.ports.UnitOfWork`)."""
 
@@ -342,3 +369,4 @@ class FakeUnitOfWork:
         self.dialogues = FakeDialogueRepository()
         self.outbox = FakeOutbox()
         self.marks = FakeMarks()
+        self.reports = FakeReportQueue()

@@ -67,6 +67,9 @@ def _require_aware(moment: datetime, what: str = "moment") -> None:
         raise ValueError(f"{what} must be a time-zone-aware datetime, got naive {moment!r}")
 
 
+STAMP_EPOCH = date(2020, 1, 1)
+
+
 class WorkingCalendar:
     """Count deadlines and elapsed time in an Indonesian office's working days and hours."""
 
@@ -211,6 +214,15 @@ class WorkingCalendar:
     def working_days_between(self, start: datetime, end: datetime) -> float:
         """Return the working time from `start` to `end` in full working days (0 if not later)."""
         return self._working_micros(start, end) / self._day_us
+
+    def stamp(self, moment: datetime) -> int:
+        """Return the working minutes from the stamp epoch (1 January 2020, local) to `moment`.
+
+        Stored with a case when it reaches a point (filed, disposed, answered, closed), so
+        the database can subtract two stamps to get the working time between them.
+        """
+        epoch = datetime.combine(STAMP_EPOCH, time(0), tzinfo=self._tz)
+        return self._working_micros(epoch, moment) // 60_000_000
 
     # -- internals ---------------------------------------------------------------------
 

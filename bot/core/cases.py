@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core import deadlines, views
+from bot.core import deadlines, recap, views
 from bot.core.codes import new_code
 from bot.core.dialogue import Submission
 from bot.core.model import (
@@ -32,6 +32,7 @@ from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
 
 CASE_MESSAGE = "case"  # a message people answer by replying to it
+ACKNOWLEDGEMENT = "acknowledgement"  # the SOP acknowledgement; its sending time is recorded
 PROMPT_INFO = "prompt:lengkapi"
 PROMPT_REFUSE = "prompt:tolak"
 
@@ -110,6 +111,7 @@ class CaseDesk:
         buttons: tuple[tuple[Button, ...], ...] = (),
         attachments: tuple[Attachment, ...] = (),
         album_key: str | None = None,
+        purpose: str | None = None,
         **params: object,
     ) -> None:
         """Tells the reporter one of the templates (which the channel may need to know)."""
@@ -117,6 +119,7 @@ class CaseDesk:
             reporter.recipient,
             self.t(key, **params),
             case,
+            purpose=purpose,
             buttons=buttons,
             attachments=attachments,
             album_key=album_key,
@@ -153,6 +156,7 @@ class CaseDesk:
         assert case.id is not None
         case.updated_at = self.now
         deadlines.follow(self.office, case, kind, self.now)
+        recap.mark_milestones(self.office.calendar, case)
         await self.uow.cases.update(case)
         await self.uow.cases.add_event(
             case.id,
@@ -193,13 +197,16 @@ class CaseDesk:
             attachments=list(submission.attachments),
         )
         deadlines.follow(self.office, case, EventKind.SUBMITTED, self.now)
+        recap.mark_milestones(self.office.calendar, case)
         await self.uow.cases.add(case)
         assert case.id is not None
         actor = Actor("reporter", reporter.address, submission.name)
         await self.uow.cases.add_event(
             case.id, CaseEvent(EventKind.SUBMITTED, self.now, actor, status_after=case.status)
         )
-        await self.tell_reporter(reporter, "acknowledgement", case, code=case.code)
+        await self.tell_reporter(
+            reporter, "acknowledgement", case, purpose=ACKNOWLEDGEMENT, code=case.code
+        )
         await self.tell(
             self.officers,
             views.officers_case_message(self.office, self.t, case),
@@ -223,6 +230,8 @@ class CaseDesk:
         case.status = CaseStatus.DISPOSED
         case.unit_code = unit.code
         case.disposed_at = self.now
+        if case.first_disposed_at is None:
+            case.first_disposed_at = self.now
         await self._record(case, EventKind.DISPOSED, actor, note)
         if previous is not None and previous.code != unit.code:
             await self.tell(
@@ -249,6 +258,25 @@ class CaseDesk:
         reporter = await self.reporter_of(case)
         await self.tell_reporter(
             reporter, "reporter_disposed", case, code=case.code, unit=unit.name
+        )
+        return case
+
+    async def categorize(self, code: str, category: str, actor: Actor) -> Case:
+        """Files the case under a category (the agency file's list, if it has one)."""
+        case = await self.find(code)
+        name = self.office.category(category)
+        if name is None:
+            raise Refusal(
+                "err_unknown_category",
+                category=category[:60],
+                categories=", ".join(self.office.categories),
+            )
+        case.category = name
+        await self._record(case, EventKind.CATEGORIZED, actor, name)
+        await self.tell(
+            self.officers,
+            self.t("officers_categorized", code=case.code, category=name, actor=actor.describe()),
+            case,
         )
         return case
 

@@ -98,6 +98,12 @@ class Attachment:
         )
 
 
+# Files this service keeps on its own disk (WhatsApp media, generated recaps) are
+# resolved by path; every channel but Telegram names such a file, and they carry
+# this source. Telegram's own files are file_ids that only Telegram resolves.
+STORED_FILE = Channel.WHATSAPP
+
+
 @dataclass(frozen=True)
 class Location:
     latitude: float
@@ -250,6 +256,7 @@ class EventKind(StrEnum):
     REMINDED = "pengingat"  # the reporter was reminded to complete the report
     ESCALATED = "eskalasi"  # the supervisor was told the case is overdue
     EXPIRED = "ditutup_otomatis"  # closed by the deadline rules
+    CATEGORIZED = "kategori"  # the officers filed the case under a category
 
 
 @dataclass(frozen=True)
@@ -292,6 +299,20 @@ class Watch:
 
 
 @dataclass
+class Milestones:
+    """When the case first reached each point, as working-minute stamps.
+
+    `WorkingCalendar.stamp` values: subtracting two gives the office hours between them,
+    so recaps can total working time in SQL without the calendar.
+    """
+
+    filed: int | None = None
+    disposed: int | None = None
+    answered: int | None = None
+    closed: int | None = None
+
+
+@dataclass
 class Case:
     """A complaint (pengaduan) and where it stands."""
 
@@ -319,4 +340,8 @@ class Case:
     watch: Watch | None = None  # the deadline of the step under way (open cases)
     next_check_at: datetime | None = None  # when the deadline rules next look at it
     long_escalated_at: datetime | None = None  # told the supervisor it is open too long
+    category: str | None = None  # set by the officers (/kategori), for the recaps
+    acknowledged_at: datetime | None = None  # the acknowledgement reached the provider
+    first_disposed_at: datetime | None = None  # `disposed_at` is the latest disposition
+    milestones: Milestones = field(default_factory=Milestones)
     id: int | None = None

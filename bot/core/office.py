@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 from zoneinfo import ZoneInfo
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.deadlines import Deadlines
+
+MAX_CATEGORY = 60
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Office:
     language: str = "id"
     code_prefix: str = "ADU"
     deadlines: Deadlines = field(default_factory=Deadlines)
+    categories: tuple[str, ...] = ()  # the recaps' categories; empty: officers name them freely
+    recap_at: time | None = time(8, 0)  # the automatic recap, first working day (None: off)
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +56,22 @@ class Office:
 
     def unit(self, code: str) -> Unit | None:
         return self._by_code.get(code.upper())
+
+    def category(self, text: str) -> str | None:
+        """The category `text` names: one of the list (exactly, or by a unique beginning,
+        in any case), or, when the office keeps no list, the text with a capital first
+        letter (so "obat" and "Obat" count as one)."""
+        wanted = " ".join(text.split())
+        if not wanted or len(wanted) > MAX_CATEGORY:
+            return None
+        if not self.categories:
+            return wanted[0].upper() + wanted[1:]
+        folded = wanted.casefold()
+        exact = [c for c in self.categories if c.casefold() == folded]
+        if exact:
+            return exact[0]
+        starting = [c for c in self.categories if c.casefold().startswith(folded)]
+        return starting[0] if len(starting) == 1 else None
 
     def unit_for_chat(self, chat_id: str) -> Unit | None:
         for unit in self.units:

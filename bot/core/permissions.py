@@ -25,6 +25,10 @@ class Action(StrEnum):
     ANSWER = "jawab"
     RETURN = "kembalikan"
     HELP = "bantuan"
+    CATEGORIZE = "kategori"
+    RECAP = "rekap"
+    EXPORT = "ekspor"
+    LAPOR = "lapor"
 
 
 ALLOWED: dict[Action, frozenset[Audience]] = {
@@ -37,6 +41,10 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.ANSWER: frozenset({Audience.UNIT}),  # only for cases disposed to that unit
     Action.RETURN: frozenset({Audience.UNIT}),
     Action.HELP: frozenset(Audience),
+    Action.CATEGORIZE: frozenset({Audience.OFFICERS}),
+    Action.RECAP: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
+    Action.EXPORT: frozenset({Audience.OFFICERS}),
+    Action.LAPOR: frozenset({Audience.OFFICERS}),
 }
 
 
@@ -62,4 +70,6 @@ def refusal_for(action: Action, audience: Audience) -> str | None:
         return "err_unregistered_chat"
     if allowed == frozenset({Audience.UNIT}):
         return "err_units_only"
+    if Audience.SUPERVISOR in allowed:
+        return "err_officers_or_supervisor_only"
     return "err_officers_only"

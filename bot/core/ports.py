@@ -131,6 +131,20 @@ class Marks(Protocol):
     async def put(self, name: str, value: str) -> None: ...
 
 
+class ReportQueue(Protocol):
+    """Recaps and exports to be made in the background (`bot.reports`)."""
+
+    async def add(
+        self,
+        kind: str,
+        subject: str,
+        chat_id: str,
+        requested_by: str | None,
+        dedup_key: str | None = None,
+    ) -> bool:
+        """Queues a job; False if one with `dedup_key` was queued before."""
+
+
 class UnitOfWork(Protocol):
     """One database transaction: everything a single inbound message changes."""
 
@@ -149,6 +163,9 @@ class UnitOfWork(Protocol):
     @property
     def marks(self) -> Marks: ...
 
+    @property
+    def reports(self) -> ReportQueue: ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -164,6 +181,7 @@ __all__ = [
     "DigestCounts",
     "Marks",
     "Outbox",
+    "ReportQueue",
     "ReporterRepository",
     "SentRef",
     "UnitOfWork",

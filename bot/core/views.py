@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.core import deadlines
 from bot.core.dialogue import describe_location
-from bot.core.model import Button, Case, CaseEvent, Privacy, Step
+from bot.core.model import Button, Case, CaseEvent, EventKind, Privacy, Step
 from bot.core.office import Office
 from bot.core.texts import Texts
 
@@ -210,3 +210,41 @@ def queue(office: Office, t: Texts, cases: list[Case], now: datetime, total: int
     if total > len(cases):
         lines.append(t("queue_more", count=total - len(cases)))
     return "\n".join(lines)
+
+
+LAPOR_TITLE = 80  # characters of the description that make the report's title
+
+
+def lapor_form(office: Office, t: Texts, case: Case, events: list[CaseEvent]) -> str:
+    """The case laid out as SP4N-LAPOR!'s manual form, for a liaison officer to paste
+    (SOP 003 step 4): title, content, date and place of the event, the agency, the
+    category, anonim/rahasia, and the follow-up once the unit has answered."""
+    dash = t("not_specified")
+    first_line = case.description.strip().splitlines()[0] if case.description.strip() else dash
+    title = first_line if len(first_line) <= LAPOR_TITLE else first_line[: LAPOR_TITLE - 1] + "…"
+    answers = [e for e in events if e.kind is EventKind.ANSWERED and e.note]
+    if case.privacy is Privacy.NORMAL:
+        reporter = t(
+            "lapor_reporter",
+            name=case.reporter_name or dash,
+            contact=case.reporter_contact or dash,
+        )
+    else:
+        reporter = t("lapor_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
+    return t(
+        "lapor_form",
+        code=case.code,
+        title=title,
+        description=case.description,
+        occurred=case.occurred_text or dash,
+        received=local_time(office, t, case.created_at),
+        location=describe_location(t, case.location_text, case.location),
+        agency=office.name,
+        unit=unit_label(office, case.unit_code),
+        category=case.category or dash,
+        privacy=t(f"privacy_{case.privacy.value}"),
+        reporter=reporter,
+        attachments=attachments_line(t, len(case.attachments)),
+        status=t(f"status_{case.status.value}"),
+        follow_up=answers[-1].note if answers else t("lapor_no_follow_up"),
+    )

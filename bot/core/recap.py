@@ -1,0 +1,548 @@
+"""Recaps (rekapitulasi): what a period's complaints add up to, for the head of office.
+
+The database does the counting (`RecapRepository.figures`): it returns tallies and
+histograms, never the cases themselves, so a year of a busy city costs a few grouped
+queries. This module turns those into the figures people read: medians and 90th
+percentiles, shares within each deadline, the rating average.
+
+Times are measured from the moment a complaint is filed. The acknowledgement is the
+bot's own reply, so it is counted in clock seconds (SOP 002: within 10 minutes);
+disposition, first answer and closure are counted in the office's working minutes,
+from the working-minute stamps (`WorkingCalendar.stamp`) stored on each case when it
+reaches that point.
+
+Plain Python only; no channel, no database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from bot.core.calendar import WorkingCalendar
+from bot.core.model import Case, CaseStatus, Channel, Milestones, Privacy
+from bot.core.office import Office
+from bot.core.ports import UnitOfWork
+from bot.core.texts import Texts
+
+ACK_BUDGET_SECONDS = 10 * 60  # SOP 002: the acknowledgement within 10 minutes
+NO_UNIT = ""  # the per-unit key of cases not yet disposed
+NO_CATEGORY = ""
+
+Histogram = Sequence[tuple[int, int]]  # (value, how many cases), values ascending
+
+
+class PeriodKind(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    RANGE = "range"
+
+
+class PeriodError(ValueError):
+    """The text names no period we understand."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days `first`..`last` (inclusive) in the office's time zone."""
+
+    kind: PeriodKind
+    first: date
+    last: date
+
+    @property
+    def label(self) -> str:
+        """The period as typed: 2026-11, 2026-Q4, 2026 or 2026-11-01..2026-11-15."""
+        if self.kind is PeriodKind.MONTH:
+            return f"{self.first:%Y-%m}"
+        if self.kind is PeriodKind.QUARTER:
+            return f"{self.first.year}-Q{(self.first.month - 1) // 3 + 1}"
+        if self.kind is PeriodKind.YEAR:
+            return str(self.first.year)
+        return f"{self.first.isoformat()}..{self.last.isoformat()}"
+
+    def title(self, t: Texts) -> str:
+        """The period in words: "November 2026", "Triwulan IV 2026", "Tahun 2026"…"""
+        if self.kind is PeriodKind.MONTH:
+            return f"{month_name(t, self.first.month)} {self.first.year}"
+        if self.kind is PeriodKind.QUARTER:
+            quarter = ("I", "II", "III", "IV")[(self.first.month - 1) // 3]
+            return t("recap_quarter", quarter=quarter, year=self.first.year)
+        if self.kind is PeriodKind.YEAR:
+            return t("recap_year", year=self.first.year)
+        return f"{long_date(t, self.first)} – {long_date(t, self.last)}"
+
+    def bounds(self, office: Office) -> tuple[datetime, datetime]:
+        """The period as UTC instants [start, end): local midnight to local midnight."""
+        tz = office.timezone
+        start = datetime.combine(self.first, time(0), tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=tz)
+        return start, end.astimezone(UTC)
+
+
+def month_period(year: int, month: int) -> Period:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return Period(PeriodKind.MONTH, date(year, month, 1), following - timedelta(days=1))
+
+
+def quarter_period(year: int, quarter: int) -> Period:
+    first_month = (quarter - 1) * 3 + 1
+    last = month_period(year, first_month + 2).last
+    return Period(PeriodKind.QUARTER, date(year, first_month, 1), last)
+
+
+def year_period(year: int) -> Period:
+    return Period(PeriodKind.YEAR, date(year, 1, 1), date(year, 12, 31))
+
+
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_QUARTER = re.compile(r"(\d{4})-?[Qq](\d)")
+_YEAR = re.compile(r"\d{4}")
+_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*(?:\.\.|–|—|s/?d|sampai)\s*(\d{4}-\d{2}-\d{2})")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_RANGE_DAYS = 3 * 366
+
+
+def parse_period(text: str, today: date) -> Period:
+    """Reads a period; an empty text is the current month (up to today's end of month).
+
+    Accepts `2026-11`, `2026-Q4` (or `2026Q4`), `2026`, a single day `2026-11-03`, and a
+    range `2026-11-01..2026-11-15`.
+    """
+    text = text.strip()
+    if not text:
+        return month_period(today.year, today.month)
+    try:
+        if match := _RANGE.fullmatch(text):
+            first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+            if last < first:
+                raise PeriodError(text)
+            if (last - first).days > MAX_RANGE_DAYS:
+                raise PeriodError(text)
+            return Period(PeriodKind.RANGE, first, last)
+        if _DAY.fullmatch(text):
+            day = date.fromisoformat(text)
+            return Period(PeriodKind.RANGE, day, day)
+        if match := _MONTH.fullmatch(text):
+            month = int(match[2])
+            if not 1 <= month <= 12:
+                raise PeriodError(text)
+            return month_period(int(match[1]), month)
+        if match := _QUARTER.fullmatch(text):
+            quarter = int(match[2])
+            if not 1 <= quarter <= 4:
+                raise PeriodError(text)
+            return quarter_period(int(match[1]), quarter)
+        if _YEAR.fullmatch(text):
+            return year_period(int(text))
+    except ValueError as exc:  # an impossible date such as 2026-02-30
+        raise PeriodError(text) from exc
+    raise PeriodError(text)
+
+
+def periods_ended_by(day: date) -> list[Period]:
+    """The periods that end the day before the month of `day` starts: the month just
+    ended, and the quarter and year when they end with it (oldest kind last)."""
+    previous = date(day.year, day.month, 1) - timedelta(days=1)
+    ended = [month_period(previous.year, previous.month)]
+    if previous.month % 3 == 0:
+        ended.append(quarter_period(previous.year, previous.month // 3))
+    if previous.month == 12:
+        ended.append(year_period(previous.year))
+    return ended
+
+
+def month_name(t: Texts, month: int) -> str:
+    return t.raw("recap_months").split()[month - 1]
+
+
+def long_date(t: Texts, day: date) -> str:
+    return f"{day.day} {month_name(t, day.month)} {day.year}"
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class RecapQuery:
+    """What the database needs to count a period's figures."""
+
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    end_stamp: int  # the working-minute stamp of `end`
+    verify_minutes: int  # the verification budget, in working minutes
+    answer_minutes: int  # the unit's answer budget, in working minutes
+    case_seconds: int  # the whole case's budget, in clock seconds
+
+
+@dataclass(frozen=True)
+class UnitTally:
+    """One unit's share of the period: cases received in the period, now with the unit."""
+
+    received: int = 0
+    answered: int = 0
+    closed: int = 0
+    returned: int = 0  # times the unit returned a case to the officers in the period
+    open_at_end: int = 0  # all the unit's cases open at the period's end
+    overdue_at_end: int = 0
+    answer_minutes: Histogram = ()  # disposition → first answer, working minutes
+    rating_sum: int = 0
+    rating_count: int = 0
+
+
+@dataclass(frozen=True)
+class Turnback:
+    """A case refused by the officers or returned by a unit in the period, with why."""
+
+    code: str
+    at: datetime
+    kind: str  # EventKind value: "ditolak" or "dikembalikan"
+    unit_code: str | None
+    reason: str
+    actor_name: str | None
+
+
+@dataclass(frozen=True)
+class RecapFigures:
+    """The database's tallies for one period (cases filed in it, unless said otherwise)."""
+
+    received: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    by_unit: dict[str, int] = field(default_factory=dict)  # NO_UNIT: not yet disposed
+    by_category: dict[str, int] = field(default_factory=dict)  # NO_CATEGORY: none set
+    by_privacy: dict[str, int] = field(default_factory=dict)
+    ack_seconds: Histogram = ()
+    disposition_minutes: Histogram = ()  # filing → first disposition
+    first_answer_minutes: Histogram = ()  # filing → the unit's first answer
+    closure_minutes: Histogram = ()  # filing → closure (selesai or ditolak)
+    answer_after_disposition: Histogram = ()  # first disposition → first answer
+    closed_within_case_budget: int = 0  # closed within case_days calendar days of filing
+    open_at_end: int = 0  # every case open at the period's end, whenever it was filed
+    overdue_at_end: int = 0
+    ratings: dict[int, int] = field(default_factory=dict)  # 1..5 → how many
+    rating_requests: int = 0  # closed cases whose reporter was asked for a rating
+    units: dict[str, UnitTally] = field(default_factory=dict)
+    turnbacks: tuple[Turnback, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One case of the period, as the recap's case list shows it (no reporter identity)."""
+
+    code: str
+    created_at: datetime  # UTC
+    channel: str  # Channel value
+    privacy: str  # Privacy value
+    status: str  # CaseStatus value
+    category: str | None
+    unit_code: str | None
+    description: str
+    location_text: str | None
+    acknowledged_at: datetime | None
+    first_disposed_at: datetime | None
+    answered_at: datetime | None
+    closed_at: datetime | None
+    disposition_minutes: int | None  # working minutes from filing
+    first_answer_minutes: int | None
+    closure_minutes: int | None
+    rating: int | None
+
+
+def percentile(histogram: Histogram, q: float) -> float | None:
+    """The q-th quantile (0..1) of the values, interpolated linearly between ranks.
+
+    The same definition as PostgreSQL's `percentile_cont` and numpy's default.
+    """
+    total = sum(count for _, count in histogram)
+    if total == 0:
+        return None
+    rank = q * (total - 1)
+    low_rank = int(rank)
+    low = _value_at(histogram, low_rank)
+    high = _value_at(histogram, min(low_rank + 1, total - 1))
+    return low + (high - low) * (rank - low_rank)
+
+
+def _value_at(histogram: Histogram, index: int) -> int:
+    """The value at 0-based `index` of the sorted values the histogram stands for."""
+    seen = 0
+    for value, count in histogram:
+        seen += count
+        if index < seen:
+            return value
+    raise IndexError(index)
+
+
+def count_within(histogram: Histogram, limit: float) -> int:
+    return sum(count for value, count in histogram if value <= limit)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long cases took to reach one point, and how many made it within the budget."""
+
+    reached: int
+    median: float | None
+    p90: float | None
+    within: int
+    budget: float  # in the same unit as the values
+
+    @classmethod
+    def of(cls, histogram: Histogram, budget: float) -> Timing:
+        return cls(
+            reached=sum(count for _, count in histogram),
+            median=percentile(histogram, 0.5),
+            p90=percentile(histogram, 0.9),
+            within=count_within(histogram, budget),
+            budget=budget,
+        )
+
+    @property
+    def share_within(self) -> float | None:
+        return self.within / self.reached if self.reached else None
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    code: str
+    name: str
+    tally: UnitTally
+    answer: Timing
+
+    @property
+    def rating_average(self) -> float | None:
+        return self.tally.rating_sum / self.tally.rating_count if self.tally.rating_count else None
+
+
+@dataclass(frozen=True)
+class Recap:
+    """A period's recap, ready to be written as a message, a spreadsheet or a chart."""
+
+    office_name: str
+    period: Period
+    generated_at: datetime
+    figures: RecapFigures
+    day_minutes: int  # one working day, in minutes (to show working days)
+    acknowledgement: Timing  # clock seconds
+    disposition: Timing  # working minutes from filing; budget: verification
+    first_answer: Timing  # working minutes from filing; budget: verification + answer
+    answer: Timing  # working minutes from disposition; budget: the unit's answer
+    closure: Timing  # working minutes from filing; within: the case budget (calendar days)
+    case_days: int
+    units: tuple[UnitRow, ...]
+
+    @property
+    def rating_average(self) -> float | None:
+        count = sum(self.figures.ratings.values())
+        if not count:
+            return None
+        return sum(score * n for score, n in self.figures.ratings.items()) / count
+
+    @property
+    def rating_count(self) -> int:
+        return sum(self.figures.ratings.values())
+
+    @property
+    def rating_response_rate(self) -> float | None:
+        requests = self.figures.rating_requests
+        return self.rating_count / requests if requests else None
+
+
+def recap_query(office: Office, period: Period) -> RecapQuery:
+    start, end = period.bounds(office)
+    day = office.calendar.working_day_length
+    day_minutes = int(day.total_seconds() // 60)
+    d = office.deadlines
+    return RecapQuery(
+        start=start,
+        end=end,
+        end_stamp=office.calendar.stamp(end),
+        verify_minutes=d.verify_days * day_minutes,
+        answer_minutes=d.answer_days * day_minutes,
+        case_seconds=d.case_days * 86400,
+    )
+
+
+def build_recap(
+    office: Office, period: Period, figures: RecapFigures, generated_at: datetime
+) -> Recap:
+    """Puts the database's tallies together with the office's budgets and units."""
+    query = recap_query(office, period)
+    day_minutes = int(office.calendar.working_day_length.total_seconds() // 60)
+    units = [
+        UnitRow(
+            unit.code,
+            unit.name,
+            figures.units.get(unit.code, UnitTally()),
+            Timing.of(
+                figures.units.get(unit.code, UnitTally()).answer_minutes, query.answer_minutes
+            ),
+        )
+        for unit in office.units
+    ]
+    known = {unit.code for unit in office.units}
+    for code in sorted(set(figures.units) - known - {NO_UNIT}):  # a unit since removed
+        tally = figures.units[code]
+        units.append(
+            UnitRow(code, code, tally, Timing.of(tally.answer_minutes, query.answer_minutes))
+        )
+    return Recap(
+        office_name=office.name,
+        period=period,
+        generated_at=generated_at,
+        figures=figures,
+        day_minutes=day_minutes,
+        acknowledgement=Timing.of(figures.ack_seconds, ACK_BUDGET_SECONDS),
+        disposition=Timing.of(figures.disposition_minutes, query.verify_minutes),
+        first_answer=Timing.of(
+            figures.first_answer_minutes, query.verify_minutes + query.answer_minutes
+        ),
+        answer=Timing.of(figures.answer_after_disposition, query.answer_minutes),
+        closure=Timing(
+            reached=sum(count for _, count in figures.closure_minutes),
+            median=percentile(figures.closure_minutes, 0.5),
+            p90=percentile(figures.closure_minutes, 0.9),
+            within=figures.closed_within_case_budget,
+            budget=office.deadlines.case_days,
+        ),
+        case_days=office.deadlines.case_days,
+        units=tuple(units),
+    )
+
+
+def milestones(
+    calendar: WorkingCalendar,
+    filed: datetime,
+    disposed: datetime | None,
+    answered: datetime | None,
+    closed: datetime | None,
+) -> Milestones:
+    """The working-minute stamps of the points a case reached at these times."""
+    return Milestones(
+        calendar.stamp(filed),
+        calendar.stamp(disposed) if disposed else None,
+        calendar.stamp(answered) if answered else None,
+        calendar.stamp(closed) if closed else None,
+    )
+
+
+def mark_milestones(calendar: WorkingCalendar, case: Case) -> None:
+    """Stamps the points the case has reached (from its times; cheap, so always redone)."""
+    case.milestones = milestones(
+        calendar, case.created_at, case.first_disposed_at, case.answered_at, case.closed_at
+    )
+
+
+RECAP_JOB = "recap"  # ReportQueue kinds
+CASE_JOB = "case"
+AUTOMATIC = "otomatis"  # requested_by of the calendar's recaps
+
+
+async def queue_automatic(uow: UnitOfWork, office: Office, now: datetime) -> list[Period]:
+    """Queues the recaps of the periods just ended, once each, for the supervisor chat.
+
+    Due from `recap_at` on the month's first working day (or later, if the service was
+    down then); the queue's dedup key makes each period's recap go out once.
+    """
+    if office.recap_at is None:
+        return []
+    local = now.astimezone(office.timezone)
+    first = office.calendar.first_working_day_of_month(local.year, local.month)
+    if (local.date(), local.time()) < (first, office.recap_at):
+        return []
+    queued = []
+    for period in periods_ended_by(local.date()):
+        added = await uow.reports.add(
+            RECAP_JOB,
+            period.label,
+            office.escalation_chat_id,
+            AUTOMATIC,
+            dedup_key=f"auto:{period.label}",
+        )
+        if added:
+            queued.append(period)
+    return queued
+
+
+# ---------------------------------------------------------------------------- words
+
+
+def percent(part: float | None) -> str:
+    return "–" if part is None else f"{part * 100:.0f}%"
+
+
+def working_time(t: Texts, minutes: float | None, day_minutes: int) -> str:
+    """Working minutes in words: hours under a working day, working days above."""
+    if minutes is None:
+        return "–"
+    if minutes < day_minutes:
+        return t("recap_hours", hours=decimal(t, minutes / 60))
+    return t("recap_days", days=decimal(t, minutes / day_minutes))
+
+
+def clock_time(t: Texts, seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 120:
+        return t("recap_seconds", seconds=f"{seconds:.0f}")
+    return t("recap_minutes", minutes=decimal(t, seconds / 60))
+
+
+def decimal(t: Texts, value: float) -> str:
+    """One decimal, with the language's decimal mark (Indonesian: a comma)."""
+    return f"{value:.1f}".replace(".", t.raw("recap_decimal_mark"))
+
+
+def status_counts(t: Texts, figures: RecapFigures) -> str:
+    return ", ".join(
+        f"{t(f'status_{status.value}')} {figures.by_status[status.value]}"
+        for status in CaseStatus
+        if figures.by_status.get(status.value)
+    )
+
+
+def summary(t: Texts, recap: Recap, office: Office) -> str:
+    """The short chat message that goes with the spreadsheet and the chart."""
+    f = recap.figures
+    day = recap.day_minutes
+    channels = ", ".join(
+        f"{t(f'channel_{c.value}')} {f.by_channel.get(c.value, 0)}" for c in Channel
+    )
+    busiest = sorted(
+        ((row.tally.received, row.name) for row in recap.units if row.tally.received),
+        reverse=True,
+    )[:3]
+    units = ", ".join(f"{name} {count}" for count, name in busiest) or "–"
+    privacy = f.by_privacy.get(Privacy.ANONYMOUS.value, 0) + f.by_privacy.get(
+        Privacy.CONFIDENTIAL.value, 0
+    )
+    return t(
+        "recap_summary",
+        office=office.name,
+        period=recap.period.title(t),
+        received=f.received,
+        statuses=status_counts(t, f) or "–",
+        channels=channels,
+        units=units,
+        private=privacy,
+        ack_median=clock_time(t, recap.acknowledgement.median),
+        ack_within=percent(recap.acknowledgement.share_within),
+        disposition_median=working_time(t, recap.disposition.median, day),
+        disposition_within=percent(recap.disposition.share_within),
+        answer_median=working_time(t, recap.answer.median, day),
+        answer_within=percent(recap.answer.share_within),
+        closure_median=working_time(t, recap.closure.median, day),
+        closure_within=percent(recap.closure.share_within),
+        case_days=recap.case_days,
+        open_at_end=f.open_at_end,
+        overdue_at_end=f.overdue_at_end,
+        rating=decimal(t, recap.rating_average) if recap.rating_average is not None else "–",
+        rated=recap.rating_count,
+        response=percent(recap.rating_response_rate),
+        turnbacks=len(f.turnbacks),
+    )

@@ -1,0 +1,431 @@
+"""The recaps' SQL: a period's tallies counted by the database, and the report job queue.
+
+`SqlRecaps.figures` returns counts and histograms (grouped queries over the cases filed
+in the period, read from the covering index `ix_cases_recap` alone), never the cases
+themselves, so a year of a busy city costs a handful of grouped index scans. Durations are differences of the
+working-minute stamps stored on each case (`bot.core.recap.mark_milestones`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.model import CaseStatus, EventKind
+from bot.core.ports import Clock
+from bot.core.recap import (
+    NO_CATEGORY,
+    NO_UNIT,
+    CaseRow,
+    RecapFigures,
+    RecapQuery,
+    Turnback,
+    UnitTally,
+)
+from storage.models import CaseEventRecord, CaseRecord, ReportJobRecord
+
+C = CaseRecord
+TURNBACKS = (EventKind.REFUSED.value, EventKind.RETURNED.value)
+MAX_TURNBACKS = 5000  # the sheet's limit; the count in the summary is exact regardless
+
+
+def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[int]:
+    """Whole seconds from `earlier` to `later` (rounded), in the dialect's own words."""
+    if dialect == "postgresql":
+        return cast(func.round(func.extract("epoch", later - earlier)), Integer)
+    return cast((func.julianday(later) - func.julianday(earlier)) * 86400 + 0.5, Integer)
+
+
+class SqlRecaps:
+    """Counts a period's figures in the database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self._session.get_bind().dialect.name
+
+    async def figures(self, q: RecapQuery) -> RecapFigures:
+        filed = and_(C.created_at >= q.start, C.created_at < q.end)
+        units: dict[str, dict[str, Any]] = defaultdict(dict)
+        f = await self._breakdown(q, filed, units)
+        seconds = _seconds(self._dialect, C.acknowledged_at, C.created_at)
+        ack = await self._histogram(seconds, filed, C.acknowledged_at.is_not(None))
+        disposition = await self._histogram(
+            C.disposed_stamp - C.filed_stamp, filed, C.disposed_stamp.is_not(None)
+        )
+        first_answer = await self._histogram(
+            C.answered_stamp - C.filed_stamp, filed, C.answered_stamp.is_not(None)
+        )
+        closure = await self._histogram(
+            C.closed_stamp - C.filed_stamp, filed, C.closed_stamp.is_not(None)
+        )
+        answer = await self._histogram(
+            C.answered_stamp - C.disposed_stamp,
+            filed,
+            C.answered_stamp.is_not(None),
+            C.disposed_stamp.is_not(None),
+        )
+        for code, hist in (await self._unit_answer_histograms(filed)).items():
+            units[code]["answer_minutes"] = hist
+        open_at_end, overdue_at_end = await self._backlog(q, units)
+        turnbacks, returned = await self._turnbacks(q)
+        for code, count in returned.items():
+            units[code]["returned"] = count
+        tallies = {code: UnitTally(**values) for code, values in units.items() if code != NO_UNIT}
+        return replace(
+            f,
+            ack_seconds=ack,
+            disposition_minutes=disposition,
+            first_answer_minutes=first_answer,
+            closure_minutes=closure,
+            answer_after_disposition=answer,
+            open_at_end=open_at_end,
+            overdue_at_end=overdue_at_end,
+            units=tallies,
+            turnbacks=tuple(turnbacks),
+        )
+
+    async def _breakdown(
+        self, q: RecapQuery, filed: ColumnElement[bool], units: dict[str, dict[str, Any]]
+    ) -> RecapFigures:
+        """One grouped scan: counts by status, channel, unit, category, privacy, rating."""
+        closed_in_budget = case(
+            (
+                and_(
+                    C.closed_stamp.is_not(None),
+                    _seconds(self._dialect, C.closed_at, C.created_at) <= q.case_seconds,
+                ),
+                1,
+            ),
+            else_=0,
+        )
+        asked = case((or_(C.rating_requested, C.rating.is_not(None)), 1), else_=0)
+        answered = case((C.answered_at.is_not(None), 1), else_=0)
+        keys = (C.status, C.channel, C.unit_code, C.category, C.privacy, C.rating)
+        rows = await self._session.execute(
+            select(
+                *keys,
+                func.count(),
+                func.sum(answered),
+                func.sum(closed_in_budget),
+                func.sum(asked),
+            )
+            .where(filed)
+            .group_by(*keys)
+        )
+        by: dict[str, dict[str, int]] = {
+            name: defaultdict(int) for name in ("status", "channel", "unit", "category", "privacy")
+        }
+        ratings: dict[int, int] = defaultdict(int)
+        received = within = requests = 0
+        for (
+            status,
+            channel,
+            unit,
+            category,
+            privacy,
+            rating,
+            n,
+            n_answered,
+            n_within,
+            n_asked,
+        ) in rows:
+            n, n_answered, n_within, n_asked = (
+                int(v or 0) for v in (n, n_answered, n_within, n_asked)
+            )
+            received += n
+            within += n_within
+            requests += n_asked
+            by["status"][status] += n
+            by["channel"][channel] += n
+            by["unit"][unit or NO_UNIT] += n
+            by["category"][category or NO_CATEGORY] += n
+            by["privacy"][privacy] += n
+            if rating is not None:
+                ratings[int(rating)] += n
+            tally = units[unit or NO_UNIT]
+            tally["received"] = tally.get("received", 0) + n
+            tally["answered"] = tally.get("answered", 0) + n_answered
+            if status == CaseStatus.CLOSED.value:
+                tally["closed"] = tally.get("closed", 0) + n
+            if rating is not None:
+                tally["rating_sum"] = tally.get("rating_sum", 0) + int(rating) * n
+                tally["rating_count"] = tally.get("rating_count", 0) + n
+        return RecapFigures(
+            received=received,
+            by_status=dict(by["status"]),
+            by_channel=dict(by["channel"]),
+            by_unit=dict(by["unit"]),
+            by_category=dict(by["category"]),
+            by_privacy=dict(by["privacy"]),
+            closed_within_case_budget=within,
+            ratings=dict(ratings),
+            rating_requests=requests,
+        )
+
+    async def _histogram(
+        self, value: ColumnElement[Any], *conditions: ColumnElement[bool]
+    ) -> tuple[tuple[int, int], ...]:
+        rows = await self._session.execute(
+            select(value.label("v"), func.count()).where(*conditions).group_by("v").order_by("v")
+        )
+        return tuple((int(v), int(n)) for v, n in rows)
+
+    async def _unit_answer_histograms(
+        self, filed: ColumnElement[bool]
+    ) -> dict[str, tuple[tuple[int, int], ...]]:
+        minutes = (C.answered_stamp - C.disposed_stamp).label("v")
+        rows = await self._session.execute(
+            select(C.unit_code, minutes, func.count())
+            .where(filed, C.answered_stamp.is_not(None), C.disposed_stamp.is_not(None))
+            .group_by(C.unit_code, "v")
+            .order_by(C.unit_code, "v")
+        )
+        found: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for unit, value, count in rows:
+            found[unit or NO_UNIT].append((int(value or 0), int(count)))
+        return {code: tuple(hist) for code, hist in found.items()}
+
+    async def _backlog(self, q: RecapQuery, units: dict[str, dict[str, Any]]) -> tuple[int, int]:
+        """Cases open at the period's end (filed before it, not closed by it), and how
+        many of those were past the verification or the unit's answer budget then.
+
+        Read from the covering index `ix_cases_backlog`: still open (NULL), or closed after
+        the end.
+        """
+        not_disposed = or_(C.first_disposed_at.is_(None), C.first_disposed_at >= q.end)
+        not_answered = or_(C.answered_at.is_(None), C.answered_at >= q.end)
+        late = or_(
+            and_(not_disposed, literal(q.end_stamp) - C.filed_stamp > q.verify_minutes),
+            and_(
+                ~not_disposed,
+                not_answered,
+                literal(q.end_stamp) - C.disposed_stamp > q.answer_minutes,
+            ),
+        )
+        # The unit holding the case at the end is not kept; the current holder stands in.
+        open_total = late_total = 0
+        for still_open in (C.closed_at.is_(None), C.closed_at >= q.end):
+            rows = await self._session.execute(
+                select(C.unit_code, func.count(), func.sum(case((late, 1), else_=0)))
+                .where(still_open, C.created_at < q.end)
+                .group_by(C.unit_code)
+            )
+            for unit, count, count_late in rows:
+                n, n_late = int(count), int(count_late or 0)
+                open_total += n
+                late_total += n_late
+                tally = units[unit or NO_UNIT]
+                tally["open_at_end"] = tally.get("open_at_end", 0) + n
+                tally["overdue_at_end"] = tally.get("overdue_at_end", 0) + n_late
+        return open_total, late_total
+
+    async def _turnbacks(self, q: RecapQuery) -> tuple[list[Turnback], dict[str, int]]:
+        """Refusals and returns in the period, with their reasons, and returns per unit."""
+        E = CaseEventRecord
+        rows = await self._session.execute(
+            select(C.code, E.at, E.kind, E.unit_code, E.note, E.actor_name)
+            .join(C, C.id == E.case_id)
+            .where(E.kind.in_(TURNBACKS), E.at >= q.start, E.at < q.end)
+            .order_by(E.at, E.id)
+        )
+        turnbacks: list[Turnback] = []
+        returned: dict[str, int] = defaultdict(int)
+        for code, at, kind, unit, note, actor in rows:
+            if len(turnbacks) < MAX_TURNBACKS:
+                turnbacks.append(Turnback(code, at, kind, unit, note or "", actor))
+            if kind == EventKind.RETURNED.value and unit:
+                returned[unit] += 1
+        return turnbacks, dict(returned)
+
+    async def case_rows(
+        self, start: datetime, end: datetime, after_id: int, limit: int
+    ) -> list[tuple[int, CaseRow]]:
+        """The period's cases in filing order, a page at a time (keyset: ids above `after_id`)."""
+        records = await self._session.execute(
+            select(
+                C.id,
+                C.code,
+                C.created_at,
+                C.channel,
+                C.privacy,
+                C.status,
+                C.category,
+                C.unit_code,
+                C.description,
+                C.location_text,
+                C.acknowledged_at,
+                C.first_disposed_at,
+                C.answered_at,
+                C.closed_at,
+                C.disposed_stamp - C.filed_stamp,
+                C.answered_stamp - C.filed_stamp,
+                C.closed_stamp - C.filed_stamp,
+                C.rating,
+            )
+            .where(C.created_at >= start, C.created_at < end, C.id > after_id)
+            .order_by(C.id)
+            .limit(limit)
+        )
+        # The columns are selected in CaseRow's field order.
+        return [(row[0], CaseRow(*row[1:])) for row in records]  # type: ignore[call-arg]
+
+    async def unstamped(
+        self, limit: int
+    ) -> list[tuple[int, datetime, datetime | None, datetime | None, datetime | None]]:
+        """Cases stored before stamps existed: id, filed, first disposed, answered, closed."""
+        rows = await self._session.execute(
+            select(C.id, C.created_at, C.first_disposed_at, C.answered_at, C.closed_at)
+            .where(C.filed_stamp.is_(None))
+            .order_by(C.id)
+            .limit(limit)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def stamp(
+        self, case_id: int, stamps: tuple[int | None, int | None, int | None, int | None]
+    ) -> None:
+        filed, disposed, answered, closed = stamps
+        await self._session.execute(
+            update(C)
+            .where(C.id == case_id)
+            .values(
+                filed_stamp=filed,
+                disposed_stamp=disposed,
+                answered_stamp=answered,
+                closed_stamp=closed,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+
+
+# ---------------------------------------------------------------------------- report jobs
+
+PENDING = "pending"
+DONE = "done"
+FAILED = "failed"
+RECAP = "recap"
+CASE_EXPORT = "case"
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    id: int
+    kind: str
+    subject: str
+    chat_id: str
+    requested_by: str | None
+    attempts: int
+    claimed_at: datetime
+
+
+class ReportJobs:
+    """The queue of recaps and exports to make; any instance may take a job."""
+
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def add(
+        self,
+        kind: str,
+        subject: str,
+        chat_id: str,
+        requested_by: str | None,
+        dedup_key: str | None = None,
+    ) -> bool:
+        """Queues a job; False if `dedup_key` was queued before (an automatic recap)."""
+        if dedup_key is not None:
+            taken = await self._session.scalar(
+                select(func.count()).where(ReportJobRecord.dedup_key == dedup_key)
+            )
+            if taken:
+                return False
+        self._session.add(
+            ReportJobRecord(
+                kind=kind,
+                subject=subject,
+                chat_id=chat_id,
+                requested_by=requested_by,
+                dedup_key=dedup_key,
+                created_at=self._clock.now(),
+            )
+        )
+        await self._session.flush()
+        return True
+
+    async def claim(self, lease: timedelta) -> ReportJob | None:
+        """Takes the oldest pending job not being made by another instance (or whose
+        maker stopped answering for `lease`)."""
+        now = self._clock.now()
+        R = ReportJobRecord
+        record = (
+            await self._session.scalars(
+                select(R)
+                .where(R.status == PENDING, or_(R.claimed_at.is_(None), R.claimed_at < now - lease))
+                .order_by(R.id)
+                .limit(1)
+                .with_for_update(skip_locked=True),
+                execution_options={"populate_existing": True},
+            )
+        ).first()
+        if record is None:
+            return None
+        record.claimed_at = now
+        record.attempts += 1
+        await self._session.flush()
+        return ReportJob(
+            record.id,
+            record.kind,
+            record.subject,
+            record.chat_id,
+            record.requested_by,
+            record.attempts,
+            now,
+        )
+
+    async def finish(self, job: ReportJob, error: str | None = None) -> bool:
+        """Marks the job done (or failed, with why); False if another instance took it over."""
+        R = ReportJobRecord
+        result = await self._session.execute(
+            update(R)
+            .where(R.id == job.id, R.claimed_at == job.claimed_at, R.status == PENDING)
+            .values(status=FAILED if error else DONE, done_at=self._clock.now(), error=error),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def release(self, job: ReportJob, error: str, lease: timedelta, delay: timedelta) -> None:
+        """Gives the job back, to be claimed again after `delay` (a passing fault).
+
+        The claim time is set back so that the lease runs out `delay` from now.
+        """
+        R = ReportJobRecord
+        await self._session.execute(
+            update(R)
+            .where(R.id == job.id, R.claimed_at == job.claimed_at)
+            .values(claimed_at=self._clock.now() - lease + delay, error=error),
+            execution_options={"synchronize_session": False},
+        )
+
+    async def pending(self) -> int:
+        R = ReportJobRecord
+        return int(await self._session.scalar(select(func.count()).where(R.status == PENDING)) or 0)

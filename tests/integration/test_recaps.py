@@ -1,0 +1,252 @@
+"""The recap's figures, counted by the database, against a known set of cases.
+
+Eight cases are taken through the SOP steps by the case desk on each database, at
+chosen moments of March 2026 (before the Nyepi and Lebaran holidays), so every number
+below is worked out by hand from the office hours (08:00-16:00 WIB, 480 minutes a
+day) and the default budgets (verification 1 working day, answer 5, case 60 days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.core.cases import CaseDesk
+from bot.core.dialogue import Submission
+from bot.core.model import Actor, Case, Channel, Privacy
+from bot.core.recap import (
+    NO_CATEGORY,
+    NO_UNIT,
+    RecapFigures,
+    UnitTally,
+    build_recap,
+    parse_period,
+    recap_query,
+)
+from bot.core.texts import load_texts
+from bot.reports import load_recap, write_recap_xlsx
+from storage import Database
+from tests.fakes import FixedClock
+from tests.unit.sample import P2P, YANKES, sample_office
+
+WIB = ZoneInfo("Asia/Jakarta")
+OFFICE = sample_office(YANKES, P2P)
+T = load_texts("id")
+OFFICER = Actor("officer", "900", "Petugas Sari", "-1001")
+YANKES_STAFF = Actor("unit", "901", "Staf Yankes", YANKES.chat_id)
+P2P_STAFF = Actor("unit", "902", "Staf P2P", P2P.chat_id)
+PERIOD = parse_period("2026-03-02..2026-03-13", date(2026, 3, 20))
+
+
+def wib(day: int, hour: int, minute: int = 0, second: int = 0, month: int = 3) -> datetime:
+    return datetime(2026, month, day, hour, minute, second, tzinfo=WIB)
+
+
+class Office:
+    """Runs desk steps on the database at chosen moments."""
+
+    def __init__(self, database: Database, clock: FixedClock) -> None:
+        self.database = database
+        self.clock = clock
+
+    async def at(self, moment: datetime, step: Callable[[CaseDesk], Awaitable[Any]]) -> Any:
+        self.clock.set(moment)
+        async with self.database.transaction() as uow:
+            return await step(CaseDesk(uow, OFFICE, T, self.clock.now()))
+
+    async def file(
+        self,
+        moment: datetime,
+        *,
+        channel: Channel = Channel.TELEGRAM,
+        privacy: Privacy = Privacy.NORMAL,
+        acknowledged_after: float | None = None,
+    ) -> str:
+        async def submit(desk: CaseDesk) -> Case:
+            address = f"{channel.value}-{moment.isoformat()}"
+            reporter = await desk.uow.reporters.get_or_create(channel, address, "Warga")
+            return await desk.submit(
+                reporter,
+                Submission(
+                    "Obat habis di puskesmas",
+                    "Puskesmas Contoh",
+                    None,
+                    None,
+                    (),
+                    privacy,
+                    "Warga",
+                    "0812",
+                ),
+            )
+
+        case = await self.at(moment, submit)
+        if acknowledged_after is not None:
+            self.clock.advance(timedelta(seconds=acknowledged_after))
+            async with self.database.transaction() as uow:
+                assert case.id is not None
+                await uow.sending.mark_acknowledged(case.id, self.clock.now())
+        return str(case.code)
+
+
+@pytest.fixture
+async def figures(database: Database, clock: FixedClock) -> RecapFigures:
+    office = Office(database, clock)
+    # A: disposed in an hour, answered the next morning, closed and rated 5.
+    a = await office.file(wib(2, 9), acknowledged_after=4)
+    await office.at(wib(2, 9, 30), lambda d: d.categorize(a, "Obat", OFFICER))
+    await office.at(wib(2, 10), lambda d: d.dispose(a, "YANKES", None, OFFICER))
+    await office.at(wib(3, 10), lambda d: d.answer(a, YANKES, "Sudah dikirim", (), YANKES_STAFF))
+    await office.at(wib(3, 11), lambda d: d.close(a, None, OFFICER))
+
+    async def rate_a(desk: CaseDesk) -> None:
+        case = await desk.find(a)
+        reporter = await desk.reporter_of(case)
+        await desk.rate(case, reporter, 5)
+
+    await office.at(wib(3, 12), rate_a)
+    # B: WhatsApp, anonim, filed at night; disposed late; P2P has not answered by the end.
+    b = await office.file(
+        wib(2, 20), channel=Channel.WHATSAPP, privacy=Privacy.ANONYMOUS, acknowledged_after=30
+    )
+    await office.at(wib(4, 9), lambda d: d.dispose(b, "P2P", None, OFFICER))
+    # C: rahasia, refused within half an hour.
+    c = await office.file(wib(3, 8, 30), privacy=Privacy.CONFIDENTIAL, acknowledged_after=10)
+    await office.at(wib(3, 9), lambda d: d.refuse(c, "Bukan kewenangan dinas", OFFICER))
+    # D: disposed to YANKES, returned (wrong unit), disposed to P2P, answered; still open.
+    d = await office.file(wib(4, 14), acknowledged_after=2)
+    await office.at(wib(4, 14, 5), lambda dk: dk.categorize(d, "obat", OFFICER))
+    await office.at(wib(4, 15), lambda dk: dk.dispose(d, "YANKES", None, OFFICER))
+    await office.at(
+        wib(5, 9), lambda dk: dk.return_to_officers(d, YANKES, "Salah unit", YANKES_STAFF)
+    )
+    await office.at(wib(5, 10), lambda dk: dk.dispose(d, "P2P", None, OFFICER))
+    await office.at(wib(9, 10), lambda dk: dk.answer(d, P2P, "Sudah ditangani", (), P2P_STAFF))
+    # E: filed an hour before the end; not acknowledged yet.
+    await office.file(wib(13, 15))
+    # F: filed before the period and never disposed: overdue backlog, not counted as received.
+    await office.file(wib(27, 10, month=2), acknowledged_after=3)
+    # G: filed after the period: in nothing.
+    await office.file(wib(14, 10), acknowledged_after=3)
+    # H: answered the same morning, closed, asked for a rating that never came.
+    h = await office.file(wib(5, 9), acknowledged_after=5)
+    await office.at(wib(5, 9, 10), lambda dk: dk.categorize(h, "Jalan  rusak", OFFICER))
+    await office.at(wib(5, 9, 30), lambda dk: dk.dispose(h, "YANKES", None, OFFICER))
+    await office.at(wib(5, 11, 30), lambda dk: dk.answer(h, YANKES, "Beres", (), YANKES_STAFF))
+    await office.at(wib(6, 9), lambda dk: dk.close(h, None, OFFICER))
+
+    clock.set(wib(20, 9))
+    async with database.transaction(readonly=True) as uow:
+        return await uow.recaps.figures(recap_query(OFFICE, PERIOD))
+
+
+async def test_every_tally_matches_the_cases(figures: RecapFigures) -> None:
+    assert figures.received == 6
+    assert figures.by_status == {
+        "selesai": 2,
+        "didisposisi": 1,
+        "ditolak": 1,
+        "dijawab": 1,
+        "baru": 1,
+    }
+    assert figures.by_channel == {"telegram": 5, "whatsapp": 1}
+    assert figures.by_unit == {"YANKES": 2, "P2P": 2, NO_UNIT: 2}
+    assert figures.by_category == {"Obat": 2, "Jalan rusak": 1, NO_CATEGORY: 3}
+    assert figures.by_privacy == {"biasa": 4, "anonim": 1, "rahasia": 1}
+    assert figures.ack_seconds == ((2, 1), (4, 1), (5, 1), (10, 1), (30, 1))
+    # Filing → first disposition: A 60, B 540 (from 08:00 on the 3rd), D 60, H 30.
+    assert figures.disposition_minutes == ((30, 1), (60, 2), (540, 1))
+    # Filing → first answer: A 420 + 120, D 120 + 480 + 480 + 120, H 150.
+    assert figures.first_answer_minutes == ((150, 1), (540, 1), (1200, 1))
+    # Filing → closure: C 30, H 420 + 60, A 540 + 60.
+    assert figures.closure_minutes == ((30, 1), (480, 1), (600, 1))
+    # First disposition → first answer: H 120, A 480, D 60 + 480 + 480 + 120.
+    assert figures.answer_after_disposition == ((120, 1), (480, 1), (1140, 1))
+    assert figures.closed_within_case_budget == 3
+    # Open at the end: B, D, E and F (filed before); late: B (answer) and F (verification).
+    assert (figures.open_at_end, figures.overdue_at_end) == (4, 2)
+    assert figures.ratings == {5: 1}
+    assert figures.rating_requests == 2
+    assert figures.units == {
+        "YANKES": UnitTally(
+            received=2,
+            answered=2,
+            closed=2,
+            returned=1,
+            answer_minutes=((120, 1), (480, 1)),
+            rating_sum=5,
+            rating_count=1,
+        ),
+        "P2P": UnitTally(
+            received=2,
+            answered=1,
+            open_at_end=2,
+            overdue_at_end=1,
+            answer_minutes=((1140, 1),),
+        ),
+    }
+    assert [(tb.kind, tb.unit_code, tb.reason, tb.actor_name) for tb in figures.turnbacks] == [
+        ("ditolak", None, "Bukan kewenangan dinas", "Petugas Sari"),
+        ("dikembalikan", "YANKES", "Salah unit", "Staf Yankes"),
+    ]
+    assert [tb.at for tb in figures.turnbacks] == [wib(3, 9), wib(5, 9)]
+
+
+async def test_the_recap_reads_medians_percentiles_and_shares(figures: RecapFigures) -> None:
+    recap = build_recap(OFFICE, PERIOD, figures, wib(20, 9))
+    ack, disposition, answer = recap.acknowledgement, recap.disposition, recap.answer
+    assert (ack.reached, ack.median, ack.p90, ack.within) == (5, 5, 22, 5)
+    # [30, 60, 60, 540]: median between the 60s; p90 at rank 2.7 → 60 + 0.7 × 480.
+    assert (disposition.median, disposition.p90) == (60, pytest.approx(396))
+    assert (disposition.within, disposition.share_within) == (3, 0.75)
+    assert (answer.median, answer.p90, answer.within) == (480, pytest.approx(1008), 3)
+    assert (recap.closure.median, recap.closure.p90, recap.closure.share_within) == (
+        480,
+        pytest.approx(576),
+        1.0,
+    )
+    assert (recap.rating_average, recap.rating_count, recap.rating_response_rate) == (5, 1, 0.5)
+    yankes, p2p = recap.units
+    assert (yankes.code, yankes.answer.median, yankes.rating_average) == ("YANKES", 300, 5)
+    assert (p2p.code, p2p.answer.median, p2p.rating_average) == ("P2P", 1140, None)
+
+
+async def test_the_workbook_from_the_database_lists_the_periods_cases(
+    database: Database, figures: RecapFigures, clock: FixedClock, tmp_path: Path
+) -> None:
+    recap = await load_recap(database, OFFICE, PERIOD, clock)
+    assert recap.figures == figures
+    pages: list[int] = []
+    path = tmp_path / "rekap.xlsx"
+    listed = await write_recap_xlsx(database, OFFICE, T, recap, path, pages.append)
+    assert (listed, pages) == (6, [6])
+    book = load_workbook(path, read_only=True)
+    sheet = book[book.sheetnames[-1]]
+    rows = list(sheet.iter_rows(values_only=True))
+    codes = [row[0] for row in rows[1:] if row[0]]
+    assert len(codes) == 6 and all(code.startswith("ADU-") for code in codes)
+    # In the order they were stored (H was stored last, with an earlier time), as local
+    # times in real date cells.
+    received = [row[1] for row in rows[1:] if row[0]]
+    stored_order = [wib(2, 9), wib(2, 20), wib(3, 8, 30), wib(4, 14), wib(13, 15), wib(5, 9)]
+    assert received == [moment.replace(tzinfo=None) for moment in stored_order]
+    assert sum("(rahasia)" in row for row in rows[1:]) == 1  # C's description is withheld
+
+
+async def test_a_period_too_long_for_the_file_gets_a_note_instead_of_its_list(
+    database: Database, figures: RecapFigures, clock: FixedClock, tmp_path: Path
+) -> None:
+    recap = await load_recap(database, OFFICE, PERIOD, clock)
+    path = tmp_path / "rekap.xlsx"
+    assert await write_recap_xlsx(database, OFFICE, T, recap, path, limit=5) == 0
+    book = load_workbook(path, read_only=True)
+    rows = list(book[book.sheetnames[-1]].iter_rows(values_only=True))
+    assert len(rows) == 2
+    assert str(rows[1][0]).startswith("Daftar 6 pengaduan terlalu panjang untuk berkas ini")
+    summary = list(book["Ringkasan"].iter_rows(values_only=True))
+    assert next(row for row in summary if row[0] == "Diterima dalam periode")[1] == 6

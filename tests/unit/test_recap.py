@@ -1,0 +1,268 @@
+"""The recap core: periods, percentiles, the automatic schedule, categories, the LAPOR
+form, and the chat summary, on the in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import ConfigError, parse_recaps
+from bot.core import views
+from bot.core.calendar import WorkingCalendar
+from bot.core.cases import Refusal
+from bot.core.dialogue import Submission
+from bot.core.model import Actor, Channel, Privacy
+from bot.core.office import Office
+from bot.core.recap import (
+    PeriodError,
+    PeriodKind,
+    RecapFigures,
+    build_recap,
+    parse_period,
+    percentile,
+    periods_ended_by,
+    queue_automatic,
+    summary,
+)
+from tests.fakes import FakeUnitOfWork
+from tests.unit.sample import DESCRIPTION, OFFICERS, P2P, YANKES, OfficeWorld, T, sample_office
+
+WIB = ZoneInfo("Asia/Jakarta")
+TODAY = date(2026, 11, 27)
+OFFICER = Actor("officer", "900", "Petugas Sari", OFFICERS.address)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "first", "last", "label", "title"),
+    [
+        ("", PeriodKind.MONTH, date(2026, 11, 1), date(2026, 11, 30), "2026-11", "November 2026"),
+        (
+            "2026-02",
+            PeriodKind.MONTH,
+            date(2026, 2, 1),
+            date(2026, 2, 28),
+            "2026-02",
+            "Februari 2026",
+        ),
+        (
+            "2024-2",
+            PeriodKind.MONTH,
+            date(2024, 2, 1),
+            date(2024, 2, 29),
+            "2024-02",
+            "Februari 2024",
+        ),
+        (
+            "2026-Q4",
+            PeriodKind.QUARTER,
+            date(2026, 10, 1),
+            date(2026, 12, 31),
+            "2026-Q4",
+            "Triwulan IV 2026",
+        ),
+        (
+            "2026q1",
+            PeriodKind.QUARTER,
+            date(2026, 1, 1),
+            date(2026, 3, 31),
+            "2026-Q1",
+            "Triwulan I 2026",
+        ),
+        ("2025", PeriodKind.YEAR, date(2025, 1, 1), date(2025, 12, 31), "2025", "Tahun 2025"),
+        (
+            "2026-11-01..2026-11-15",
+            PeriodKind.RANGE,
+            date(2026, 11, 1),
+            date(2026, 11, 15),
+            "2026-11-01..2026-11-15",
+            "1 November 2026 – 15 November 2026",
+        ),
+        (
+            "2026-11-03",
+            PeriodKind.RANGE,
+            date(2026, 11, 3),
+            date(2026, 11, 3),
+            "2026-11-03..2026-11-03",
+            "3 November 2026 – 3 November 2026",
+        ),
+    ],
+)
+def test_periods_people_type(
+    text: str, kind: PeriodKind, first: date, last: date, label: str, title: str
+) -> None:
+    period = parse_period(text, TODAY)
+    assert (period.kind, period.first, period.last) == (kind, first, last)
+    assert (period.label, period.title(T)) == (label, title)
+    assert parse_period(period.label, TODAY) == period  # what the job queue stores
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-13",
+        "2026-Q5",
+        "kemarin",
+        "2026-02-30",
+        "2026-11-15..2026-11-01",
+        "2020-01-01..2026-01-01",
+    ],
+)
+def test_periods_that_are_not(text: str) -> None:
+    with pytest.raises(PeriodError):
+        parse_period(text, TODAY)
+
+
+def test_a_period_is_whole_local_days() -> None:
+    start, end = parse_period("2026-11", TODAY).bounds(sample_office())
+    assert (start, end) == (
+        datetime(2026, 10, 31, 17, 0, tzinfo=UTC),  # 1 November 00:00 WIB
+        datetime(2026, 11, 30, 17, 0, tzinfo=UTC),  # 1 December 00:00 WIB
+    )
+
+
+@pytest.mark.parametrize(
+    ("day", "labels"),
+    [
+        (date(2026, 2, 2), ["2026-01"]),
+        (date(2026, 4, 1), ["2026-03", "2026-Q1"]),
+        (date(2027, 1, 4), ["2026-12", "2026-Q4", "2026"]),
+    ],
+)
+def test_the_periods_a_month_start_ends(day: date, labels: list[str]) -> None:
+    assert [p.label for p in periods_ended_by(day)] == labels
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([], 0.5, None),
+        ([7], 0.9, 7),
+        ([1, 2, 3, 4], 0.5, 2.5),
+        ([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 0.9, 91),
+        ([5, 5, 5, 100], 0.5, 5),
+    ],
+)
+def test_percentiles_from_histograms_interpolate_like_percentile_cont(
+    values: list[int], q: float, expected: float | None
+) -> None:
+    histogram = sorted({v: values.count(v) for v in values}.items())
+    assert percentile(histogram, q) == expected
+
+
+async def test_the_automatic_recap_waits_for_the_first_working_day_and_the_hour() -> None:
+    office = sample_office(YANKES)
+    uow = FakeUnitOfWork()
+    # 1 January 2027 is a holiday: the first working day is Monday 4 January.
+    assert await queue_automatic(uow, office, datetime(2027, 1, 1, 9, tzinfo=WIB)) == []
+    assert await queue_automatic(uow, office, datetime(2027, 1, 4, 7, 59, tzinfo=WIB)) == []
+    queued = await queue_automatic(uow, office, datetime(2027, 1, 4, 8, 0, tzinfo=WIB))
+    assert [p.label for p in queued] == ["2026-12", "2026-Q4", "2026"]
+    assert await queue_automatic(uow, office, datetime(2027, 1, 5, 10, tzinfo=WIB)) == []
+    assert [(j.subject, j.chat_id, j.requested_by, j.dedup_key) for j in uow.reports.jobs] == [
+        ("2026-12", OFFICERS.address, "otomatis", "auto:2026-12"),
+        ("2026-Q4", OFFICERS.address, "otomatis", "auto:2026-Q4"),
+        ("2026", OFFICERS.address, "otomatis", "auto:2026"),
+    ]
+
+
+async def test_no_automatic_recap_when_the_office_turns_it_off() -> None:
+    office = Office("Dinas", WorkingCalendar(WIB), OFFICERS.address, (YANKES,), recap_at=None)
+    assert (
+        await queue_automatic(FakeUnitOfWork(), office, datetime(2027, 1, 4, 9, tzinfo=WIB)) == []
+    )
+
+
+def test_categories_from_the_agency_list_or_named_freely() -> None:
+    listed = Office(
+        "Dinas",
+        WorkingCalendar(WIB),
+        OFFICERS.address,
+        (YANKES,),
+        categories=("Obat dan alat kesehatan", "Pelayanan", "Pungutan liar"),
+    )
+    assert listed.category("pungutan LIAR") == "Pungutan liar"
+    assert listed.category("obat") == "Obat dan alat kesehatan"  # a unique beginning
+    assert listed.category("p") is None  # Pelayanan or Pungutan liar?
+    assert listed.category("Jalan") is None
+    free = sample_office(YANKES)
+    assert free.category("  jalan   rusak ") == "Jalan rusak"
+    assert free.category("x" * 61) is None
+
+
+async def test_officers_file_a_case_under_a_category_or_hear_the_choices() -> None:
+    world = OfficeWorld(
+        Office(
+            "Dinas",
+            WorkingCalendar(WIB),
+            OFFICERS.address,
+            (YANKES, P2P),
+            categories=("Obat", "Pelayanan"),
+        )
+    )
+    reporter = await world.uow.reporters.get_or_create(Channel.TELEGRAM, "5001", "Siti")
+    submission = Submission(DESCRIPTION, "Puskesmas", None, None, (), Privacy.NORMAL, "Siti", "08")
+    case = await world.desk().submit(reporter, submission)
+    world.clear()
+    await world.desk().categorize(case.code, "pel", OFFICER)
+    assert world.to(OFFICERS) == [f"🏷️ {case.code} masuk kategori Pelayanan (oleh Petugas Sari)."]
+    assert case.id is not None
+    stored = await world.uow.cases.get(case.id)
+    assert stored is not None and stored.category == "Pelayanan"
+    with pytest.raises(Refusal) as refused:
+        await world.desk().categorize(case.code, "Jalan", OFFICER)
+    assert refused.value.params == {"category": "Jalan", "categories": "Obat, Pelayanan"}
+
+
+async def test_the_lapor_form_hides_an_anonim_reporter_and_carries_the_answer() -> None:
+    world = OfficeWorld(sample_office(YANKES))
+    reporter = await world.uow.reporters.get_or_create(Channel.TELEGRAM, "5001", "Siti")
+    submission = Submission(
+        DESCRIPTION, "Puskesmas Sukamaju", None, "kemarin pagi", (), Privacy.ANONYMOUS, "Siti", "08"
+    )
+    case = await world.desk().submit(reporter, submission)
+    await world.desk().dispose(case.code, "YANKES", None, OFFICER)
+    unit = Actor("unit", "901", "Staf", YANKES.chat_id)
+    await world.desk().answer(case.code, YANKES, "Obat sudah dikirim hari ini.", (), unit)
+    assert case.id is not None
+    stored = await world.uow.cases.get(case.id)
+    assert stored is not None
+    form = views.lapor_form(world.office, T, stored, await world.uow.cases.events(case.id))
+    assert form.splitlines()[:4] == [
+        f"Form manual SP4N-LAPOR! — {case.code}",
+        "",
+        "Judul laporan: " + DESCRIPTION,
+        "Isi laporan: " + DESCRIPTION,
+    ]
+    assert "Tanggal kejadian: kemarin pagi" in form
+    assert "Pelapor: dirahasiakan (anonim)" in form
+    assert "Siti" not in form
+    assert "Unit penanggung jawab: Bidang Pelayanan Kesehatan (YANKES)" in form
+    assert form.endswith("Tindak lanjut: Obat sudah dikirim hari ini.")
+
+
+def test_the_chat_summary_of_an_empty_period_says_so_plainly() -> None:
+    office = sample_office(YANKES)
+    recap = build_recap(office, parse_period("2026-10", TODAY), RecapFigures(), datetime.now(UTC))
+    text = summary(T, recap, office)
+    assert "Periode: Oktober 2026" in text
+    assert "Diterima: 0\n" in text
+    assert "Disposisi: median –, – tepat waktu" in text
+
+
+def test_recap_settings_in_the_agency_file() -> None:
+    assert parse_recaps({}) == {"recap_at": time(8, 0), "categories": ()}
+    assert parse_recaps({"recaps": {"send_time": "", "categories": ["Obat ", "Jalan"]}}) == {
+        "recap_at": None,
+        "categories": ("Obat", "Jalan"),
+    }
+    for bad in (
+        {"recaps": {"when": "08:00"}},
+        {"recaps": {"send_time": "25:00"}},
+        {"recaps": {"categories": "Obat"}},
+        {"recaps": {"categories": ["Obat", "obat"]}},
+        {"recaps": {"categories": ["x" * 61]}},
+    ):
+        with pytest.raises(ConfigError):
+            parse_recaps(bad)
