@@ -1,0 +1,160 @@
+"""The recap as one picture for the chat: where complaints went, where they stand, and
+how often each step kept its deadline.
+
+Drawn with matplotlib's object API (`Figure` + the Agg canvas), never pyplot: pyplot
+keeps global figures and a GUI backend, neither welcome in a server that draws from
+several tasks. Sizes are chosen for a phone screen: 1200 × 900 pixels, large type,
+counts written on the bars rather than read off an axis.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Mapping, Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure, SubFigure
+
+from bot.core.model import CaseStatus
+from bot.core.recap import Recap, percent
+from bot.core.texts import Texts
+from bot.exports.content import label, unit_name, unit_names_of
+
+WIDTH_INCHES = 12
+HEIGHT_INCHES = 9
+DPI = 100  # 1200 × 900 pixels
+MAX_UNITS = 10  # the busiest units get a bar each; the rest share one
+LABEL_WIDTH = 22  # characters per line of a bar's name
+BAR_COLOUR = "#2E75B6"
+GOOD, FAIR, POOR = "#2E8B57", "#E69F00", "#C0392B"  # share within the deadline
+GOOD_SHARE, FAIR_SHARE = 0.8, 0.5
+TITLE_SIZE = 20
+PANEL_TITLE_SIZE = 16
+TEXT_SIZE = 13
+
+
+def render_recap_chart(recap: Recap, t: Texts, unit_names: Mapping[str, str]) -> bytes:
+    """The recap chart as PNG bytes (a period without complaints gets a plain notice)."""
+    figure = Figure(
+        figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained", facecolor="white"
+    )
+    FigureCanvasAgg(figure)
+    figure.suptitle(
+        t(
+            "chart_title",
+            office=recap.office_name,
+            period=recap.period.title(t),
+            received=recap.figures.received,
+        ),
+        fontsize=TITLE_SIZE,
+        fontweight="bold",
+    )
+    if recap.figures.received:
+        # Each panel is a sub-figure so its title centres over the labels and bars
+        # together, rather than over the bars alone and off the picture's edge.
+        grid = figure.add_gridspec(2, 2)
+        _units_panel(figure.add_subfigure(grid[:, 0]), recap, t, unit_names)
+        _status_panel(figure.add_subfigure(grid[0, 1]), recap, t)
+        _deadline_panel(figure.add_subfigure(grid[1, 1]), recap, t)
+    else:
+        axes = figure.add_subplot()
+        axes.axis("off")
+        axes.text(0.5, 0.5, t("chart_empty"), ha="center", va="center", fontsize=24, wrap=True)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _units_panel(panel: SubFigure, recap: Recap, t: Texts, unit_names: Mapping[str, str]) -> None:
+    names = unit_names_of(recap, unit_names)
+    ranked = sorted(
+        ((n, unit_name(t, code, names)) for code, n in recap.figures.by_unit.items() if n),
+        key=lambda item: (-item[0], item[1].casefold()),
+    )
+    shown = [(name, str(n), float(n)) for n, name in ranked[:MAX_UNITS]]
+    rest = ranked[MAX_UNITS:]
+    if rest:
+        total = sum(n for n, _ in rest)
+        shown.append((t("chart_other_units", count=len(rest)), str(total), float(total)))
+    _horizontal_bars(panel, t("chart_units"), shown)
+
+
+def _status_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:
+    by_status = recap.figures.by_status
+    known = [s.value for s in CaseStatus]
+    others = sorted(set(by_status) - set(known))
+    _horizontal_bars(
+        panel,
+        t("chart_status"),
+        [
+            (label(t, f"status_{s}", s), str(by_status.get(s, 0)), float(by_status.get(s, 0)))
+            for s in [*known, *others]
+        ],
+    )
+
+
+def _deadline_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:
+    steps = (
+        (t("chart_step_acknowledgement"), recap.acknowledgement.share_within),
+        (t("chart_step_disposition"), recap.disposition.share_within),
+        (t("chart_step_answer"), recap.answer.share_within),
+        (t("chart_step_closure", days=recap.case_days), recap.closure.share_within),
+    )
+    _horizontal_bars(
+        panel,
+        t("chart_within"),
+        [
+            (
+                name,
+                t("chart_not_reached") if share is None else percent(share),
+                0.0 if share is None else share * 100,
+            )
+            for name, share in steps
+        ],
+        colours=[_colour(share) for _, share in steps],
+        full=100.0,
+    )
+
+
+def _horizontal_bars(
+    panel: SubFigure,
+    title: str,
+    items: Sequence[tuple[str, str, float]],
+    *,
+    colours: Sequence[str] | None = None,
+    full: float | None = None,
+) -> None:
+    """Bars top-down in the given order, each (name, written value, length) with its
+    value written at its end; `full` fixes the scale (100 for percentages)."""
+    panel.suptitle(title, fontsize=PANEL_TITLE_SIZE, fontweight="bold")
+    axes = panel.add_subplot()
+    positions = list(range(len(items)))
+    lengths = [length for _, _, length in items]
+    bars = axes.barh(positions, lengths, color=colours or BAR_COLOUR)
+    axes.set_yticks(
+        positions,
+        [_wrap(name) for name, _, _ in items],
+        fontsize=TEXT_SIZE,
+    )
+    axes.invert_yaxis()
+    axes.bar_label(bars, labels=[text for _, text, _ in items], padding=4, fontsize=TEXT_SIZE)
+    scale = full if full is not None else max([*lengths, 1.0])
+    axes.set_xlim(0, scale * 1.25)  # room for the value after the longest bar
+    for side in ("top", "right", "bottom"):
+        axes.spines[side].set_visible(False)
+    axes.xaxis.set_visible(False)  # the bars carry their numbers
+    axes.tick_params(length=0)
+
+
+def _wrap(name: str) -> str:
+    """Long names over several lines, keeping the line breaks a template asks for."""
+    return "\n".join(
+        textwrap.fill(line, LABEL_WIDTH, max_lines=2, placeholder="…") for line in name.splitlines()
+    )
+
+
+def _colour(share: float | None) -> str:
+    if share is None or share >= GOOD_SHARE:
+        return GOOD
+    return FAIR if share >= FAIR_SHARE else POOR
