@@ -32,6 +32,7 @@ from bot.media import MediaStore
 from bot.outbox import OutboxSender
 from bot.polling import ALLOWED_UPDATES, poll
 from bot.ratelimit import Limit, RateLimiter, telegram_limits
+from bot.reports import ReportWorker
 from bot.scheduler import DeadlineScheduler
 from bot.web import Intake, health, media_files, telegram_webhook, twilio_webhook
 from bot.whatsapp import MediaKeeper, status_preparer, whatsapp_source, whatsapp_status_source
@@ -58,6 +59,7 @@ class Service:
     sender: OutboxSender = field(init=False)
     intake: Intake = field(init=False)
     scheduler: DeadlineScheduler = field(init=False)
+    reports: ReportWorker = field(init=False)
     media: MediaStore | None = None
     media_keeper: MediaKeeper | None = None
     twilio_http: AsyncTwilioHttpClient | None = None
@@ -75,8 +77,16 @@ class Service:
         self.sender = OutboxSender(
             self.db, channels, self.clock, self.texts, self.office.officers_chat_id
         )
+        self.reports = ReportWorker(
+            self.db,
+            self.office,
+            self.texts,
+            self.clock,
+            self.settings.media_dir / "reports",
+            after_commit=self.sender.wake,
+        )
         self.processor = InboundProcessor(
-            self.db, self.office, self.texts, self.clock, {}, after_commit=self.sender.wake
+            self.db, self.office, self.texts, self.clock, {}, after_commit=self._wake
         )
         if self.media_keeper is not None:
             self.processor.preparers["whatsapp"] = self.media_keeper.prepare
@@ -89,8 +99,13 @@ class Service:
             )
         self.intake = Intake(self.db, self.clock, on_recorded=self.processor.wake)
         self.scheduler = DeadlineScheduler(
-            self.db, self.office, self.texts, self.clock, after_commit=self.sender.wake
+            self.db, self.office, self.texts, self.clock, after_commit=self._wake
         )
+
+    def _wake(self) -> None:
+        """After a commit that may have queued messages or report jobs."""
+        self.sender.wake()
+        self.reports.wake()
 
     def _whatsapp_channel(self) -> tuple[MessageChannel, RateLimiter]:
         """Twilio's client, the media store and the WhatsApp adapter (WhatsApp is on)."""
@@ -142,6 +157,8 @@ class Service:
             self._spawn(poll(self.bot, self.intake), "poller")
         self._spawn(self.processor.run(), "inbound")
         self._spawn(self.sender.run(), "outbox")
+        self.reports.folder.mkdir(parents=True, exist_ok=True)
+        self._spawn(self.reports.run(), "reports")
         self.scheduler.start()
         self.ready = True
 

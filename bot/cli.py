@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
@@ -19,10 +20,28 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="serve the bot (webhook or long polling) and /healthz")
     commands.add_parser("migrate", help="bring the database schema up to date and exit")
     commands.add_parser("check", help="validate the settings and the agency file, then exit")
+    report = commands.add_parser("report", help="write a period's recap (rekap) to a file")
+    report.add_argument(
+        "--period",
+        default="",
+        help="2026-11, 2026-Q4, 2026 or 2026-11-01..2026-11-15 "
+        "(default: the month before this one)",
+    )
+    report.add_argument("--format", choices=("xlsx", "csv", "png"), default=None)
+    report.add_argument("--output", type=Path, required=True, help="the file to write")
+    export = commands.add_parser("export", help="write one case with its whole history")
+    export.add_argument("code", help="the case's tracking code")
+    export.add_argument(
+        "--format",
+        choices=("xlsx", "csv", "lapor"),
+        default=None,
+        help="lapor: the text block for SP4N-LAPOR!'s manual form",
+    )
+    export.add_argument("--output", type=Path, default=None, help="the file (default: stdout)")
     args = parser.parse_args(argv)
     _logging()
     try:
-        settings = load_settings()
+        settings = load_settings(need_token=args.command not in ("report", "export"))
         office = load_office(settings.config_path)
         load_texts(office.language)
         whatsapp = load_whatsapp_options(settings.config_path)
@@ -42,7 +61,23 @@ def main(argv: list[str] | None = None) -> int:
             f"office hours {calendar.office_start:%H:%M}-{calendar.office_end:%H:%M} "
             f"{office.timezone.key}; digest " + (f"{d.digest_at:%H:%M}" if d.digest_at else "off")
         )
+        print(
+            "recaps: automatic "
+            + (f"{office.recap_at:%H:%M} on the first working day" if office.recap_at else "off")
+            + f"; categories: {', '.join(office.categories) or 'named by the officers'}"
+        )
         return 0
+    if args.command in ("report", "export"):
+        from bot.archive import export_case, write_report
+
+        texts = load_texts(office.language)
+        if args.command == "report":
+            return asyncio.run(
+                write_report(settings, office, texts, args.period, args.format, args.output)
+            )
+        return asyncio.run(
+            export_case(settings, office, texts, args.code, args.format, args.output)
+        )
     if args.command == "migrate":
         from storage.database import Database
 

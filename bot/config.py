@@ -21,7 +21,7 @@ from dotenv import dotenv_values
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.deadlines import Deadlines
-from bot.core.office import Office, Unit
+from bot.core.office import MAX_CATEGORY, Office, Unit
 from bot.core.texts import LANGUAGES, load_texts, placeholders
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
@@ -71,9 +71,15 @@ class Settings:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = None,
+    *,
+    need_token: bool = True,
 ) -> Settings:
-    """Reads the settings from the environment, falling back on a `.env` file."""
+    """Reads the settings from the environment, falling back on a `.env` file.
+
+    `need_token=False` is for commands that only read the database (recaps, exports).
+    """
     env: dict[str, str] = {}
     dotenv = env_file if env_file is not None else Path(".env")
     if dotenv.is_file():
@@ -84,10 +90,10 @@ def load_settings(
         value = env.get(name, "").strip()
         return value or default
 
-    token = get("TELEGRAM_BOT_TOKEN")
-    if token is None:
+    token = get("TELEGRAM_BOT_TOKEN") or ""
+    if not token and need_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set (the token @BotFather gave your bot)")
-    if not _TOKEN.match(token):
+    if token and not _TOKEN.match(token):
         raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (123456:ABC…)")
 
     api = (get("TELEGRAM_API_BASE_URL", DEFAULT_TELEGRAM_API) or "").rstrip("/")
@@ -281,7 +287,34 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         units=tuple(units),
         language=language,
         code_prefix=prefix,
+        **parse_recaps(data, where),
     )
+
+
+def parse_recaps(data: Mapping[str, Any], where: str = "agency file") -> dict[str, Any]:
+    """The [recaps] table: when the automatic recap goes out, and the case categories."""
+    table = data.get("recaps", {})
+    label = f"{where} [recaps]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label} must be a table")
+    unknown = set(table) - {"send_time", "categories"}
+    if unknown:
+        raise ConfigError(
+            f"{label}: unknown key {sorted(unknown)[0]!r} (known: categories, send_time)"
+        )
+    send = table.get("send_time", "08:00")
+    recap_at = None if send is False or send == "" else _clock_time(send, f"{label} send_time")
+    raw = table.get("categories", [])
+    if not isinstance(raw, list) or not all(isinstance(c, str) and c.strip() for c in raw):
+        raise ConfigError(f"{label} categories must be a list of names")
+    categories = tuple(" ".join(c.split()) for c in raw)
+    too_long = [c for c in categories if len(c) > MAX_CATEGORY]
+    if too_long:
+        raise ConfigError(f"{label} category {too_long[0]!r} is longer than {MAX_CATEGORY}")
+    folded = [c.casefold() for c in categories]
+    if len(set(folded)) != len(folded):
+        raise ConfigError(f"{label} categories: a name is listed twice")
+    return {"recap_at": recap_at, "categories": categories}
 
 
 def parse_calendar(

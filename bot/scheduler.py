@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.core.office import Office
 from bot.core.patrol import Round, patrol
 from bot.core.ports import Clock
+from bot.core.recap import queue_automatic
 from bot.core.texts import Texts
 from storage.database import Database
 
@@ -60,6 +61,7 @@ class DeadlineScheduler:
                     log.debug("deadlines: another instance is on it")
                     return None
                 done = await patrol(uow, self.office, self.texts, now)
+                recaps = await queue_automatic(uow, self.office, now)
         except (OperationalError, DBAPIError, OSError) as error:
             log.warning("deadlines: database unavailable, next tick retries (%s)", error)
             return None
@@ -72,6 +74,9 @@ class DeadlineScheduler:
                 done.closed,
                 done.digest,
             )
+        if recaps:
+            log.info("recaps: queued %s", ", ".join(p.label for p in recaps))
+        if done.acted or recaps:
             self.after_commit()
         return done
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core import views
+from bot.core import recap, views
 from bot.core.cases import PROMPT_INFO, PROMPT_REFUSE, CaseDesk, Refusal
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
@@ -12,7 +12,7 @@ QUEUE_LINES = 40
 
 
 async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: str) -> None:
-    """Runs an officers' command typed in their group."""
+    """Runs an officers' command typed in their group (and /rekap in the supervisor chat)."""
     if action is Action.DISPOSE:
         code, unit, note = split_args(args, 2)
         require(unit, action)
@@ -33,6 +33,25 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         await say(
             desk, msg, views.queue(desk.office, desk.t, cases[:QUEUE_LINES], desk.now, len(cases))
         )
+    elif action is Action.CATEGORIZE:
+        code, category = split_args(args, 1)
+        await desk.categorize(require(code, action), require(category, action), msg.actor)
+    elif action is Action.RECAP:
+        try:
+            period = recap.parse_period(args, desk.now.astimezone(desk.office.timezone).date())
+        except recap.PeriodError:
+            raise Refusal("err_bad_period", period=args.strip()[:40]) from None
+        await desk.uow.reports.add(recap.RECAP_JOB, period.label, msg.chat_id, msg.user_name)
+        await say(desk, msg, desk.t("recap_preparing", period=period.title(desk.t)))
+    elif action is Action.EXPORT:
+        case = await desk.find(require(split_args(args, 1)[0], action))
+        await desk.uow.reports.add(recap.CASE_JOB, case.code, msg.chat_id, msg.user_name)
+        await say(desk, msg, desk.t("export_preparing", code=case.code))
+    elif action is Action.LAPOR:
+        case = await desk.find(require(split_args(args, 1)[0], action))
+        assert case.id is not None
+        events = await desk.uow.cases.events(case.id)
+        await say(desk, msg, views.lapor_form(desk.office, desk.t, case, events))
     elif action is Action.HELP:
         units = ", ".join(f"{u.code} = {u.name}" for u in desk.office.units)
         await say(desk, msg, desk.t("help_officers", units=units))

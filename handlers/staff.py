@@ -31,6 +31,13 @@ ALIASES: dict[str, Action] = {
     "answer": Action.ANSWER,
     "kembalikan": Action.RETURN,
     "return": Action.RETURN,
+    "kategori": Action.CATEGORIZE,
+    "category": Action.CATEGORIZE,
+    "rekap": Action.RECAP,
+    "recap": Action.RECAP,
+    "ekspor": Action.EXPORT,
+    "export": Action.EXPORT,
+    "lapor": Action.LAPOR,
     "bantuan": Action.HELP,
     "help": Action.HELP,
     "start": Action.HELP,
@@ -44,6 +51,9 @@ USAGE: dict[Action, str] = {
     Action.SHOW_CASE: "/kasus KODE",
     Action.ANSWER: "/jawab KODE teks",
     Action.RETURN: "/kembalikan KODE alasan",
+    Action.CATEGORIZE: "/kategori KODE kategori",
+    Action.EXPORT: "/ekspor KODE",
+    Action.LAPOR: "/lapor KODE",
 }
 
 

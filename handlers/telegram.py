@@ -114,7 +114,9 @@ async def _staff(
                 raise Refusal("err_unknown_command")
             return
         _check(command.action, audience, msg)
-        if audience is Audience.UNIT:
+        if audience is Audience.SUPERVISOR and command.action is Action.HELP:
+            await desk.tell(msg.chat, desk.t("help_supervisor"))
+        elif audience is Audience.UNIT:
             unit = desk.office.unit_for_chat(msg.chat_id)
             assert unit is not None
             await units.on_command(desk, msg, unit, command.action, command.args)

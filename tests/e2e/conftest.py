@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ chat_id = {P2P}
 # The tests run at any hour on the real clock: no digest in the officers' group
 # (tests/e2e/test_deadlines.py turns it on with a clock of its own).
 digest_time = ""
+
+[recaps]
+# Nor the automatic monthly recap to the supervisor (tests/e2e/test_recaps.py has it).
+send_time = ""
 """
 
 
@@ -243,10 +248,24 @@ def people(tg: TelegramStandIn, runner: web.AppRunner, settings: Settings) -> Wo
     )
 
 
-@pytest.fixture
-async def world(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    runner, settings = await start_bot(tg, database_url, tmp_path)
+@asynccontextmanager
+async def running(
+    tg: TelegramStandIn,
+    database_url: str,
+    folder: Path,
+    *,
+    agency: str = AGENCY,
+    clock: Clock | None = None,
+) -> AsyncIterator[World]:
+    """The bot running (with `agency` and `clock`, see `start_bot`), stopped afterwards."""
+    runner, settings = await start_bot(tg, database_url, folder, agency=agency, clock=clock)
     try:
         yield people(tg, runner, settings)
     finally:
         await stop_bot(runner)
+
+
+@pytest.fixture
+async def world(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    async with running(tg, database_url, tmp_path) as world:
+        yield world

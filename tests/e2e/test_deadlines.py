@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     YANKES,
     World,
     people,
+    running,
     start_bot,
     stop_bot,
 )
@@ -65,11 +66,8 @@ def clock() -> FixedClock:
 async def world(
     tg: TelegramStandIn, database_url: str, tmp_path: Path, clock: FixedClock
 ) -> AsyncIterator[World]:
-    runner, settings = await start_bot(tg, database_url, tmp_path, agency=FAST_AGENCY, clock=clock)
-    try:
-        yield people(tg, runner, settings)
-    finally:
-        await stop_bot(runner)
+    async with running(tg, database_url, tmp_path, agency=FAST_AGENCY, clock=clock) as world:
+        yield world
 
 
 async def test_an_undisposed_case_filed_before_idul_fitri_is_nudged_on_the_right_day(

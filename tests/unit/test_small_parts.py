@@ -376,3 +376,7 @@ def test_check_reports_the_example_agency_files_deadlines(
         "deadlines (working days): verify 1, answer 5, complete 10, confirm 10; case 60 days; "
         "office hours 08:00-16:00 Asia/Jakarta; digest 08:00"
     )
+    assert out[2] == (
+        "recaps: automatic 08:00 on the first working day; categories: Pelayanan kesehatan, "
+        "Obat dan alat kesehatan, Tenaga kesehatan, Sarana dan prasarana, Pungutan liar, Lainnya"
+    )
