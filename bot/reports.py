@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,6 +59,7 @@ LEASE = timedelta(minutes=15)  # a job unfinished this long is taken by another 
 RETRY_DELAY = timedelta(minutes=1)
 MAX_ATTEMPTS = 3
 IDLE_POLL = 30.0  # seconds between looks for jobs queued by another instance
+KEEP_FILES = timedelta(days=7)  # made files stay this long for the outbox to upload
 STAMP_BATCH = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_CASES = EXCEL_MAX_ROWS - 1  # a sheet's rows, less the header
@@ -71,9 +73,10 @@ def unit_names(office: Office) -> dict[str, str]:
 
 
 async def load_recap(db: Database, office: Office, period: Period, clock: Clock) -> Recap:
+    now = clock.now()
     async with db.transaction(readonly=True) as uow:
-        figures = await uow.recaps.figures(recap_query(office, period))
-    return build_recap(office, period, figures, clock.now())
+        figures = await uow.recaps.figures(recap_query(office, period, now))
+    return build_recap(office, period, figures, now)
 
 
 async def write_recap_xlsx(
@@ -191,19 +194,33 @@ class ReportWorker:
         self._wakeup.set()
 
     async def run(self) -> None:
-        await self.stamp_old_cases()
+        try:
+            await self.stamp_old_cases()
+        except Exception:  # the database may be down at start; the next start retries
+            log.exception("reports: cases stored before recaps could not be stamped")
         while True:
+            self._wakeup.clear()  # before looking, so a job queued meanwhile wakes us
             try:
                 worked = await self.make_next()
+                if worked:
+                    await asyncio.to_thread(self.prune, time.time() - KEEP_FILES.total_seconds())
             except Exception:
                 log.exception("reports: the job queue could not be read")
                 worked = False
             if worked:
                 continue
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):  # a look now and then for others' jobs
                 async with asyncio.timeout(IDLE_POLL):
                     await self._wakeup.wait()
+
+    def prune(self, before: float) -> int:
+        """Deletes the files made before `before` (a Unix time); long sent by then."""
+        gone = 0
+        for path in self.folder.glob("*"):
+            if path.is_file() and path.stat().st_mtime < before:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
 
     async def wait_for_jobs(self, count: int) -> None:
         """Until `count` jobs in all have been finished by this worker (tests)."""

@@ -2,8 +2,9 @@
 
 `SqlRecaps.figures` returns counts and histograms (grouped queries over the cases filed
 in the period, read from the covering index `ix_cases_recap` alone), never the cases
-themselves, so a year of a busy city costs a handful of grouped index scans. Durations are differences of the
-working-minute stamps stored on each case (`bot.core.recap.mark_milestones`).
+themselves, so a year of a busy city costs a handful of grouped index scans. Durations
+are differences of the working-minute stamps stored on each case
+(`bot.core.recap.mark_milestones`).
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ class RecapQuery:
 
     start: datetime  # UTC, inclusive
     end: datetime  # UTC, exclusive
-    end_stamp: int  # the working-minute stamp of `end`
+    end_stamp: int  # the working-minute stamp of `end` (or of now, before the end)
     verify_minutes: int  # the verification budget, in working minutes
     answer_minutes: int  # the unit's answer budget, in working minutes
     case_seconds: int  # the whole case's budget, in clock seconds
@@ -353,17 +353,21 @@ class Recap:
         return self.rating_count / requests if requests else None
 
 
-def recap_query(office: Office, period: Period) -> RecapQuery:
+def day_minutes(office: Office) -> int:
+    """The minutes of one working day (office hours)."""
+    return int(office.calendar.working_day_length.total_seconds() // 60)
+
+
+def recap_query(office: Office, period: Period, now: datetime) -> RecapQuery:
+    """What the database needs; a period not over yet is judged as it stands `now`."""
     start, end = period.bounds(office)
-    day = office.calendar.working_day_length
-    day_minutes = int(day.total_seconds() // 60)
     d = office.deadlines
     return RecapQuery(
         start=start,
         end=end,
-        end_stamp=office.calendar.stamp(end),
-        verify_minutes=d.verify_days * day_minutes,
-        answer_minutes=d.answer_days * day_minutes,
+        end_stamp=office.calendar.stamp(min(end, now)),
+        verify_minutes=d.verify_days * day_minutes(office),
+        answer_minutes=d.answer_days * day_minutes(office),
         case_seconds=d.case_days * 86400,
     )
 
@@ -372,31 +376,22 @@ def build_recap(
     office: Office, period: Period, figures: RecapFigures, generated_at: datetime
 ) -> Recap:
     """Puts the database's tallies together with the office's budgets and units."""
-    query = recap_query(office, period)
-    day_minutes = int(office.calendar.working_day_length.total_seconds() // 60)
-    units = [
-        UnitRow(
-            unit.code,
-            unit.name,
-            figures.units.get(unit.code, UnitTally()),
-            Timing.of(
-                figures.units.get(unit.code, UnitTally()).answer_minutes, query.answer_minutes
-            ),
-        )
-        for unit in office.units
-    ]
+    query = recap_query(office, period, generated_at)
+
+    def row(code: str, name: str) -> UnitRow:
+        tally = figures.units.get(code, UnitTally())
+        return UnitRow(code, name, tally, Timing.of(tally.answer_minutes, query.answer_minutes))
+
     known = {unit.code for unit in office.units}
-    for code in sorted(set(figures.units) - known - {NO_UNIT}):  # a unit since removed
-        tally = figures.units[code]
-        units.append(
-            UnitRow(code, code, tally, Timing.of(tally.answer_minutes, query.answer_minutes))
-        )
+    units = [row(unit.code, unit.name) for unit in office.units]
+    removed = sorted(set(figures.units) - known - {NO_UNIT})  # units since taken out
+    units += [row(code, code) for code in removed]
     return Recap(
         office_name=office.name,
         period=period,
         generated_at=generated_at,
         figures=figures,
-        day_minutes=day_minutes,
+        day_minutes=day_minutes(office),
         acknowledgement=Timing.of(figures.ack_seconds, ACK_BUDGET_SECONDS),
         disposition=Timing.of(figures.disposition_minutes, query.verify_minutes),
         first_answer=Timing.of(

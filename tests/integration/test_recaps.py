@@ -142,7 +142,7 @@ async def figures(database: Database, clock: FixedClock) -> RecapFigures:
 
     clock.set(wib(20, 9))
     async with database.transaction(readonly=True) as uow:
-        return await uow.recaps.figures(recap_query(OFFICE, PERIOD))
+        return await uow.recaps.figures(recap_query(OFFICE, PERIOD, clock.now()))
 
 
 async def test_every_tally_matches_the_cases(figures: RecapFigures) -> None:

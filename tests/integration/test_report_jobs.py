@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -278,3 +280,15 @@ async def test_the_report_command_writes_each_format(
         )
         == 2
     )
+
+
+def test_made_files_are_pruned_once_long_sent(tmp_path: Path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    old, new = folder / "1-rekap-2026-01.xlsx", folder / "2-rekap-2026-02.xlsx"
+    for path in (old, new):
+        path.write_bytes(b"xlsx")
+    os.utime(old, (1_000_000, 1_000_000))
+    made = ReportWorker(cast(Database, None), OFFICE, T, FixedClock(), folder, lambda: None)
+    assert made.prune(before=2_000_000) == 1
+    assert [p.name for p in folder.iterdir()] == [new.name]

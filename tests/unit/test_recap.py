@@ -24,6 +24,7 @@ from bot.core.recap import (
     percentile,
     periods_ended_by,
     queue_automatic,
+    recap_query,
     summary,
 )
 from tests.fakes import FakeUnitOfWork
@@ -266,3 +267,16 @@ def test_recap_settings_in_the_agency_file() -> None:
     ):
         with pytest.raises(ConfigError):
             parse_recaps(bad)
+
+
+def test_a_period_not_over_yet_is_judged_as_it_stands_now() -> None:
+    office = sample_office(YANKES)
+    period = parse_period("2026-11", TODAY)
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=WIB)
+    assert recap_query(office, period, now).end_stamp == office.calendar.stamp(now)
+    later = datetime(2026, 12, 5, 10, 0, tzinfo=WIB)
+    _, end = period.bounds(office)
+    assert recap_query(office, period, later).end_stamp == office.calendar.stamp(end)
+    # 08:00-16:00 each working day: 480 stamps a day, and one day's stamps are one budget
+    query = recap_query(office, period, later)
+    assert (query.verify_minutes, query.answer_minutes, query.case_seconds) == (480, 2400, 5184000)
