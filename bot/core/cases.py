@@ -27,7 +27,7 @@ from bot.core.model import (
     Reporter,
     Step,
 )
-from bot.core.office import Office, Unit
+from bot.core.office import MAX_CATEGORY, Office, Unit
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
 
@@ -265,10 +265,12 @@ class CaseDesk:
         """Files the case under a category (the agency file's list, if it has one)."""
         case = await self.find(code)
         name = self.office.category(category)
+        if name is None and not self.office.categories:
+            raise Refusal("err_category_too_long", limit=MAX_CATEGORY)
         if name is None:
             raise Refusal(
                 "err_unknown_category",
-                category=category[:60],
+                category=category[:MAX_CATEGORY],
                 categories=", ".join(self.office.categories),
             )
         case.category = name

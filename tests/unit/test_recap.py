@@ -216,6 +216,16 @@ async def test_officers_file_a_case_under_a_category_or_hear_the_choices() -> No
     assert refused.value.params == {"category": "Jalan", "categories": "Obat, Pelayanan"}
 
 
+async def test_a_free_category_name_has_a_length_limit() -> None:
+    world = OfficeWorld(sample_office(YANKES))
+    reporter = await world.uow.reporters.get_or_create(Channel.TELEGRAM, "5001", "Siti")
+    submission = Submission(DESCRIPTION, "Puskesmas", None, None, (), Privacy.NORMAL, "Siti", "08")
+    case = await world.desk().submit(reporter, submission)
+    with pytest.raises(Refusal) as refused:
+        await world.desk().categorize(case.code, "x" * 61, OFFICER)
+    assert (refused.value.key, refused.value.params) == ("err_category_too_long", {"limit": 60})
+
+
 async def test_the_lapor_form_hides_an_anonim_reporter_and_carries_the_answer() -> None:
     world = OfficeWorld(sample_office(YANKES))
     reporter = await world.uow.reporters.get_or_create(Channel.TELEGRAM, "5001", "Siti")
