@@ -17,7 +17,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import views
 from bot.core.office import Office
-from bot.core.recap import PeriodError, month_period, parse_period
+from bot.core.recap import PeriodError, month_period, parse_period, whole
 from bot.core.texts import Texts
 from bot.reports import load_case, load_recap, write_case_file, write_recap_file
 from storage.database import Database
@@ -76,9 +76,8 @@ async def write_report(
             await write_recap_file(db, office, t, recap, output, kind, bar.update)
     finally:
         await db.dispose()
-    print(
-        f"{output}: {t('recap_cli_done', period=period.title(t), received=recap.figures.received)}"
-    )
+    received = whole(t, recap.figures.received)
+    print(f"{output}: {t('recap_cli_done', period=period.title(t), received=received)}")
     return 0
 
 

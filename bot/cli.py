@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("report", "export"):
         from bot.archive import export_case, write_report
 
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # the file is what matters
+
         texts = load_texts(office.language)
         if args.command == "report":
             return asyncio.run(

@@ -43,7 +43,7 @@ from storage.models import CaseEventRecord, CaseRecord, ReportJobRecord
 
 C = CaseRecord
 TURNBACKS = (EventKind.REFUSED.value, EventKind.RETURNED.value)
-MAX_TURNBACKS = 5000  # the sheet's limit; the count in the summary is exact regardless
+MAX_TURNBACKS = 5000  # listed on their sheet; the counts are exact regardless
 
 
 def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[int]:
@@ -87,7 +87,7 @@ class SqlRecaps:
         for code, hist in (await self._unit_answer_histograms(filed)).items():
             units[code]["answer_minutes"] = hist
         open_at_end, overdue_at_end = await self._backlog(q, units)
-        turnbacks, returned = await self._turnbacks(q)
+        turnbacks, counts, returned = await self._turnbacks(q)
         for code, count in returned.items():
             units[code]["returned"] = count
         tallies = {code: UnitTally(**values) for code, values in units.items() if code != NO_UNIT}
@@ -102,6 +102,7 @@ class SqlRecaps:
             overdue_at_end=overdue_at_end,
             units=tallies,
             turnbacks=tuple(turnbacks),
+            turnback_counts=counts,
         )
 
     async def _breakdown(
@@ -239,8 +240,11 @@ class SqlRecaps:
                 tally["overdue_at_end"] = tally.get("overdue_at_end", 0) + n_late
         return open_total, late_total
 
-    async def _turnbacks(self, q: RecapQuery) -> tuple[list[Turnback], dict[str, int]]:
-        """Refusals and returns in the period, with their reasons, and returns per unit."""
+    async def _turnbacks(
+        self, q: RecapQuery
+    ) -> tuple[list[Turnback], dict[str, int], dict[str, int]]:
+        """Refusals and returns in the period with their reasons (the first
+        MAX_TURNBACKS), how many of each kind, and returns per unit."""
         E = CaseEventRecord
         rows = await self._session.execute(
             select(C.code, E.at, E.kind, E.unit_code, E.note, E.actor_name)
@@ -250,12 +254,14 @@ class SqlRecaps:
         )
         turnbacks: list[Turnback] = []
         returned: dict[str, int] = defaultdict(int)
+        counts: dict[str, int] = defaultdict(int)
         for code, at, kind, unit, note, actor in rows:
+            counts[kind] += 1
             if len(turnbacks) < MAX_TURNBACKS:
                 turnbacks.append(Turnback(code, at, kind, unit, note or "", actor))
             if kind == EventKind.RETURNED.value and unit:
                 returned[unit] += 1
-        return turnbacks, dict(returned)
+        return turnbacks, dict(counts), dict(returned)
 
     async def case_rows(
         self, start: datetime, end: datetime, after_id: int, limit: int

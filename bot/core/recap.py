@@ -227,7 +227,8 @@ class RecapFigures:
     ratings: dict[int, int] = field(default_factory=dict)  # 1..5 → how many
     rating_requests: int = 0  # closed cases whose reporter was asked for a rating
     units: dict[str, UnitTally] = field(default_factory=dict)
-    turnbacks: tuple[Turnback, ...] = ()
+    turnbacks: tuple[Turnback, ...] = ()  # listed, up to a sheet's worth
+    turnback_counts: dict[str, int] = field(default_factory=dict)  # kind → all in the period
 
 
 @dataclass(frozen=True)
@@ -488,6 +489,11 @@ def clock_time(t: Texts, seconds: float | None) -> str:
     return t("recap_minutes", minutes=decimal(t, seconds / 60))
 
 
+def whole(t: Texts, value: int) -> str:
+    """A count with the language's thousands mark (Indonesian: 82.717)."""
+    return f"{value:,}".replace(",", t.raw("recap_thousands_mark"))
+
+
 def decimal(t: Texts, value: float) -> str:
     """One decimal, with the language's decimal mark (Indonesian: a comma)."""
     return f"{value:.1f}".replace(".", t.raw("recap_decimal_mark"))
@@ -495,7 +501,7 @@ def decimal(t: Texts, value: float) -> str:
 
 def status_counts(t: Texts, figures: RecapFigures) -> str:
     return ", ".join(
-        f"{t(f'status_{status.value}')} {figures.by_status[status.value]}"
+        f"{t(f'status_{status.value}')} {whole(t, figures.by_status[status.value])}"
         for status in CaseStatus
         if figures.by_status.get(status.value)
     )
@@ -506,13 +512,13 @@ def summary(t: Texts, recap: Recap, office: Office) -> str:
     f = recap.figures
     day = recap.day_minutes
     channels = ", ".join(
-        f"{t(f'channel_{c.value}')} {f.by_channel.get(c.value, 0)}" for c in Channel
+        f"{t(f'channel_{c.value}')} {whole(t, f.by_channel.get(c.value, 0))}" for c in Channel
     )
     busiest = sorted(
         ((row.tally.received, row.name) for row in recap.units if row.tally.received),
         reverse=True,
     )[:3]
-    units = ", ".join(f"{name} {count}" for count, name in busiest) or "–"
+    units = ", ".join(f"{name} {whole(t, count)}" for count, name in busiest) or "–"
     privacy = f.by_privacy.get(Privacy.ANONYMOUS.value, 0) + f.by_privacy.get(
         Privacy.CONFIDENTIAL.value, 0
     )
@@ -520,11 +526,11 @@ def summary(t: Texts, recap: Recap, office: Office) -> str:
         "recap_summary",
         office=office.name,
         period=recap.period.title(t),
-        received=f.received,
+        received=whole(t, f.received),
         statuses=status_counts(t, f) or "–",
         channels=channels,
         units=units,
-        private=privacy,
+        private=whole(t, privacy),
         ack_median=clock_time(t, recap.acknowledgement.median),
         ack_within=percent(recap.acknowledgement.share_within),
         disposition_median=working_time(t, recap.disposition.median, day),
@@ -534,10 +540,10 @@ def summary(t: Texts, recap: Recap, office: Office) -> str:
         closure_median=working_time(t, recap.closure.median, day),
         closure_within=percent(recap.closure.share_within),
         case_days=recap.case_days,
-        open_at_end=f.open_at_end,
-        overdue_at_end=f.overdue_at_end,
+        open_at_end=whole(t, f.open_at_end),
+        overdue_at_end=whole(t, f.overdue_at_end),
         rating=decimal(t, recap.rating_average) if recap.rating_average is not None else "–",
-        rated=recap.rating_count,
+        rated=whole(t, recap.rating_count),
         response=percent(recap.rating_response_rate),
-        turnbacks=len(f.turnbacks),
+        turnbacks=whole(t, sum(f.turnback_counts.values())),
     )

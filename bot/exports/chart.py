@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 
 from bot.core.model import CaseStatus
-from bot.core.recap import Recap, percent
+from bot.core.recap import Recap, percent, whole
 from bot.core.texts import Texts
 from bot.exports.content import label, unit_name, unit_names_of
 
@@ -45,7 +45,7 @@ def render_recap_chart(recap: Recap, t: Texts, unit_names: Mapping[str, str]) ->
             "chart_title",
             office=recap.office_name,
             period=recap.period.title(t),
-            received=recap.figures.received,
+            received=whole(t, recap.figures.received),
         ),
         fontsize=TITLE_SIZE,
         fontweight="bold",
@@ -72,11 +72,11 @@ def _units_panel(panel: SubFigure, recap: Recap, t: Texts, unit_names: Mapping[s
         ((n, unit_name(t, code, names)) for code, n in recap.figures.by_unit.items() if n),
         key=lambda item: (-item[0], item[1].casefold()),
     )
-    shown = [(name, str(n), float(n)) for n, name in ranked[:MAX_UNITS]]
+    shown = [(name, whole(t, n), float(n)) for n, name in ranked[:MAX_UNITS]]
     rest = ranked[MAX_UNITS:]
     if rest:
         total = sum(n for n, _ in rest)
-        shown.append((t("chart_other_units", count=len(rest)), str(total), float(total)))
+        shown.append((t("chart_other_units", count=len(rest)), whole(t, total), float(total)))
     _horizontal_bars(panel, t("chart_units"), shown)
 
 
@@ -88,7 +88,7 @@ def _status_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:
         panel,
         t("chart_status"),
         [
-            (label(t, f"status_{s}", s), str(by_status.get(s, 0)), float(by_status.get(s, 0)))
+            (label(t, f"status_{s}", s), whole(t, by_status.get(s, 0)), float(by_status.get(s, 0)))
             for s in [*known, *others]
         ],
     )

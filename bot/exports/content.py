@@ -8,7 +8,6 @@ how to show them; labels come from the templates, so the office's language appli
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,7 +137,7 @@ def summary_sections(recap: Recap, t: Texts, names: Mapping[str, str]) -> list[S
     if f.by_category.get(NO_CATEGORY):
         categories.append((NO_CATEGORY, f.by_category[NO_CATEGORY]))
     rated = recap.rating_count
-    kinds = Counter(turnback.kind for turnback in f.turnbacks)
+    kinds = f.turnback_counts
     turnback_kinds = _ordered(kinds, [EventKind.REFUSED.value, EventKind.RETURNED.value])
 
     return [

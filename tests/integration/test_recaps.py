@@ -195,6 +195,7 @@ async def test_every_tally_matches_the_cases(figures: RecapFigures) -> None:
         ("dikembalikan", "YANKES", "Salah unit", "Staf Yankes"),
     ]
     assert [tb.at for tb in figures.turnbacks] == [wib(3, 9), wib(5, 9)]
+    assert figures.turnback_counts == {"ditolak": 1, "dikembalikan": 1}
 
 
 async def test_the_recap_reads_medians_percentiles_and_shares(figures: RecapFigures) -> None:

@@ -110,6 +110,7 @@ FIGURES = RecapFigures(
             "Andi",
         ),
     ),
+    turnback_counts={"ditolak": 1, "dikembalikan": 1},
 )
 SECRET = "Kepala puskesmas Pak X meminta uang pungutan di rumahnya, Jl. Rahasia 7."
 LONG = "Jalan rusak parah " * 40  # 720 characters

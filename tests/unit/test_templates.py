@@ -26,7 +26,13 @@ EN_ACKNOWLEDGEMENT = (
 DELIBERATE_DROPS: dict[str, dict[str, set[str]]] = {"en": {}}
 
 # Keys whose value is not a message (no placeholders, not rendered as text).
-NOT_MESSAGES = {"date_format", "emergency_keywords", "recap_months", "recap_decimal_mark"}
+NOT_MESSAGES = {
+    "date_format",
+    "emergency_keywords",
+    "recap_months",
+    "recap_decimal_mark",
+    "recap_thousands_mark",
+}
 
 MAX_BUTTON_LABEL = 20  # characters, before any {field} is filled in
 OTHER_LANGUAGES = [lang for lang in LANGUAGES if lang != "id"]
