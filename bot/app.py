@@ -164,7 +164,7 @@ class Service:
 
     async def stop(self) -> None:
         self.ready = False
-        self.scheduler.stop()
+        await self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -12,6 +12,7 @@ PostgreSQL database (or two ticks at once) act on each deadline once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -47,6 +48,7 @@ class DeadlineScheduler:
         self.clock = clock
         self.after_commit = after_commit
         self._scheduler: AsyncIOScheduler | None = None
+        self._tick_task: asyncio.Task[object] | None = None  # the round under way, if any
         self.ticks = 0  # rounds finished (acted or not) since start
         self._ticked = asyncio.Condition()
 
@@ -96,10 +98,17 @@ class DeadlineScheduler:
         scheduler.start()
         self._scheduler = scheduler
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stops ticking; a round under way is cancelled and awaited (its transaction rolls
+        back), so nothing touches the database after the service has closed it."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+        tick = self._tick_task
+        if tick is not None and not tick.done():
+            tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tick
 
     async def wait_for_ticks(self, count: int = 1) -> None:
         """Waits until `count` more scheduled ticks have finished."""
@@ -108,6 +117,7 @@ class DeadlineScheduler:
             await self._ticked.wait_for(lambda: self.ticks >= target)
 
     async def _run_tick(self) -> None:
+        self._tick_task = asyncio.current_task()
         try:
             await self.tick()
         except Exception:  # a bug in one round must not stop later rounds
