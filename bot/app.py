@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from telegram import Bot
@@ -38,6 +38,9 @@ from bot.web import Intake, health, media_files, telegram_webhook, twilio_webhoo
 from bot.whatsapp import MediaKeeper, status_preparer, whatsapp_source, whatsapp_status_source
 from handlers.telegram import BotIdentity
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.playground import Playground
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +208,13 @@ class Service:
 SERVICE = web.AppKey("service", Service)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    """Builds the aiohttp application; the service starts and stops with it."""
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, playground: Playground | None = None
+) -> web.Application:
+    """Builds the aiohttp application; the service starts and stops with it.
+
+    With a `playground` (its stand-ins already running) the app also serves its page.
+    """
     office = load_office(settings.config_path)
     texts = load_texts(office.language)
     options = load_whatsapp_options(settings.config_path)
@@ -237,4 +245,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
                 ),
             )
         app.router.add_get("/media/{token}", media_files(service.media, service.bot))
+    if playground is not None:
+        assert settings.public_base_url is not None
+        playground.attach(app, office, settings.public_base_url)
     return app

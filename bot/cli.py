@@ -17,7 +17,14 @@ from bot.core.texts import TemplateError, load_texts
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aduanbot", description="Layanan pengaduan masyarakat")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="serve the bot (webhook or long polling) and /healthz")
+    commands.add_parser(
+        "run",
+        help="serve the bot (webhook or long polling) and /healthz; without a bot token, "
+        "the playground",
+    )
+    commands.add_parser(
+        "playground", help="the whole workflow in the browser, with no token and no internet"
+    )
     commands.add_parser("migrate", help="bring the database schema up to date and exit")
     commands.add_parser("check", help="validate the settings and the agency file, then exit")
     report = commands.add_parser("report", help="write a period's recap (rekap) to a file")
@@ -41,7 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _logging()
     try:
-        settings = load_settings(need_token=args.command not in ("report", "export"))
+        settings = load_settings(need_token=args.command in ("check", "migrate"))
+        if args.command == "playground" or (
+            args.command == "run" and not settings.telegram_bot_token
+        ):
+            if settings.whatsapp_enabled:
+                raise ConfigError(
+                    "TELEGRAM_BOT_TOKEN is not set (the token @BotFather gave your bot); "
+                    "staff work in Telegram groups even when citizens use WhatsApp"
+                )
+            return _playground()
         office = load_office(settings.config_path)
         load_texts(office.language)
         whatsapp = load_whatsapp_options(settings.config_path)
@@ -97,6 +113,50 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings)
     print(f"aduanbot: serving on http://{settings.host}:{settings.port}", flush=True)
     web.run_app(app, host=settings.host, port=settings.port, print=None, handle_signals=True)
+    return 0
+
+
+def _playground() -> int:
+    """Serves the playground: the stand-ins on loopback and the unchanged service."""
+    import os
+
+    from bot.app import create_app
+    from bot.playground import AGENCY, Playground
+
+    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    port = int(os.environ.get("PORT", "").strip() or "8080")
+    public = f"http://{host}:{port}"
+
+    async def make_app() -> web.Application:
+        playground = Playground()
+        await playground.start()
+        environ = {
+            "ADUAN_CONFIG": os.environ.get("ADUAN_CONFIG", "").strip() or str(AGENCY),
+            "DATABASE_URL": os.environ.get("DATABASE_URL", "").strip()
+            or "sqlite+aiosqlite:///data/playground.sqlite3",
+            "MEDIA_DIR": os.environ.get("MEDIA_DIR", "").strip() or "data/playground-media",
+            "HOST": host,
+            "PORT": str(port),
+            **playground.environment(public),
+        }
+        settings = load_settings(environ, env_file=Path(os.devnull))
+        app = create_app(settings, playground=playground)
+
+        async def stop_standins(_: web.Application) -> None:
+            await playground.stop()
+
+        app.on_cleanup.append(stop_standins)
+        return app
+
+    def announce(_: str) -> None:  # once the service has started and the port listens
+        print(f"aduanbot: playground ready: open {public}/playground", flush=True)
+
+    print(
+        "aduanbot: playground mode (no TELEGRAM_BOT_TOKEN): the bot talks to local stand-ins "
+        "of Telegram and Twilio on this machine; nothing goes to the internet",
+        flush=True,
+    )
+    web.run_app(make_app(), host=host, port=port, print=announce, handle_signals=True)
     return 0
 
 

@@ -1,0 +1,282 @@
+"""The playground in a real headless browser (Playwright with the system's Chromium).
+
+A newcomer's first minute: a citizen files a complaint with a photo in the Telegram
+pane, the officers dispose it with a button, the unit answers in its pane, and the
+answer reaches the citizen - every step typed and tapped on the page, every message
+read off the page.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, Dialog, Locator, Page, async_playwright, expect
+
+from bot.app import create_app
+from bot.config import load_settings
+from bot.playground import AGENCY, MAX_UPLOAD, Playground, running
+from tests.e2e.conftest import free_port, stop_bot
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DESCRIPTION = "Obat hipertensi di Puskesmas Sukamaju habis sejak dua minggu."
+# A 1x1 PNG, as a phone's photo would be for the bot: an image to relay.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154"
+    "789c63f8cfc0f01f0005050201a5d5e0a00000000049454e44ae426082"
+)
+WAIT_MS = 15_000
+
+
+@dataclass
+class Site:
+    url: str
+    page: Page
+
+    def pane(self, pane_id: str) -> Locator:
+        return self.page.locator(f"#pane-{pane_id}")
+
+    async def type(self, pane_id: str, text: str) -> None:
+        box = self.pane(pane_id).locator(".composer .text")
+        await box.fill(text)
+        await box.press("Enter")
+
+    async def sees(self, pane_id: str, text: str) -> Locator:
+        message = self.pane(pane_id).locator(".msg", has_text=text).last
+        await expect(message).to_be_visible(timeout=WAIT_MS)
+        return message
+
+    async def taps(self, pane_id: str, label: str) -> None:
+        button = self.pane(pane_id).locator(".buttons button", has_text=label).last
+        await expect(button).to_be_visible(timeout=WAIT_MS)
+        await button.click()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    assert CHROMIUM is not None, "the playground tests need Chromium (.ci/run installs it)"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[str]:
+    """The playground as `aduanbot playground` serves it (on SQLite, as it always runs);
+    yields its address."""
+    async with running(Playground()) as playground:
+        port = free_port()
+        public = f"http://127.0.0.1:{port}"
+        environment = {
+            "ADUAN_CONFIG": str(AGENCY),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'playground.sqlite3'}",
+            "MEDIA_DIR": str(tmp_path / "media"),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            **playground.environment(public),
+        }
+        settings = load_settings(environment, env_file=tmp_path / "none.env")
+        runner = web.AppRunner(create_app(settings, playground=playground))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield public
+        finally:
+            await stop_bot(runner)
+
+
+@pytest.fixture
+async def site(served: str, browser: Browser) -> AsyncIterator[Site]:
+    page = await browser.new_page(viewport={"width": 1600, "height": 1200})
+    try:
+        await page.goto(f"{served}/playground")
+        yield Site(served, page)
+    finally:
+        await page.close()
+
+
+async def test_the_page_api_answers_what_it_cannot_do(served: str) -> None:
+    async with aiohttp.ClientSession(served) as http:
+        async with http.post("/playground/api/act/nobody", json={"kind": "text"}) as reply:
+            assert reply.status == 404
+        async with http.post("/playground/api/act/officers", json={"kind": "dance"}) as reply:
+            assert (reply.status, await reply.text()) == (400, "kind must be text, location or tap")
+        tap = {"kind": "tap", "message_id": 999, "button": "➡️ YANKES"}
+        async with http.post("/playground/api/act/officers", json=tap) as reply:
+            assert (reply.status, await reply.text()) == (400, "no such button")
+        far = {"kind": "location", "latitude": 95, "longitude": 0}
+        async with http.post("/playground/api/act/citizen-whatsapp", json=far) as reply:
+            assert reply.status == 400
+        form = aiohttp.FormData()
+        form.add_field("file", io.BytesIO(b"x" * (MAX_UPLOAD + 1)), filename="big.bin")
+        async with http.post("/playground/api/act/citizen-telegram", data=form) as reply:
+            assert reply.status == 413
+        async with http.get("/playground/static/..%2F__init__.py") as reply:
+            assert reply.status == 404
+        async with http.get("/playground/api/messages/citizen-telegram") as reply:
+            assert await reply.json() == []  # nothing reached the bot
+
+
+async def test_a_complaint_travels_from_the_citizen_pane_to_the_unit_and_back(
+    site: Site, tmp_path: Path
+) -> None:
+    await expect(site.page.locator(".pane")).to_have_count(7, timeout=WAIT_MS)
+    await site.type("citizen-telegram", "/start")
+    await site.sees("citizen-telegram", "Ceritakan apa yang terjadi")
+    await site.type("citizen-telegram", DESCRIPTION)
+    await site.sees("citizen-telegram", "Di mana kejadiannya")
+    await site.type("citizen-telegram", "Puskesmas Sukamaju, Jl. Melati 3")
+    await site.sees("citizen-telegram", "Kapan kejadiannya")
+    await site.type("citizen-telegram", "kemarin pagi")
+    await site.sees("citizen-telegram", "foto atau dokumen")
+    photo = tmp_path / "resep.png"
+    photo.write_bytes(PNG)
+    await site.pane("citizen-telegram").locator(".composer .file").set_input_files(str(photo))
+    await site.sees("citizen-telegram", "Lampiran diterima")
+    await site.taps("citizen-telegram", "Selesai")
+    await site.sees("citizen-telegram", "Bagaimana identitas")
+    await site.taps("citizen-telegram", "Biasa")
+    await site.sees("citizen-telegram", "Siapa nama")
+    await site.taps("citizen-telegram", "Pakai nama")
+    await site.sees("citizen-telegram", "Nomor telepon")
+    await site.type("citizen-telegram", "081234567890")
+    await site.sees("citizen-telegram", "Apakah sudah benar")
+    await site.taps("citizen-telegram", "Kirim")
+    ack = await site.sees("citizen-telegram", "Kode pelacakan")
+    found = re.search(r"Kode pelacakan: (\S+)", await ack.inner_text())
+    assert found is not None
+    code = found.group(1)
+
+    relay = await site.sees("officers", f"Pengaduan baru {code}")
+    assert DESCRIPTION in await relay.inner_text()
+    image = site.pane("officers").locator(".msg img").last
+    await expect(image).to_be_visible(timeout=WAIT_MS)
+    assert await image.evaluate("img => img.naturalWidth") == 1  # the citizen's photo itself
+    await site.taps("officers", "➡️ YANKES")
+    await site.sees("unit-YANKES", f"Disposisi {code}")
+    await site.sees("citizen-telegram", "Dalam Proses")
+
+    await site.type("unit-YANKES", f"/jawab {code} Stok obat sudah dikirim hari ini.")
+    answer = await site.sees(
+        "citizen-telegram", f"Tanggapan Bidang Pelayanan Kesehatan atas pengaduan {code}"
+    )
+    assert "Stok obat sudah dikirim hari ini." in await answer.inner_text()
+    await site.sees("officers", code)
+
+
+async def test_the_whatsapp_citizen_and_the_supervisor_have_their_panes(site: Site) -> None:
+    await site.type("citizen-whatsapp", "halo")
+    await site.sees("citizen-whatsapp", "Ceritakan apa yang terjadi")
+    mine = site.pane("citizen-whatsapp").locator(".msg.user", has_text="halo")
+    await expect(mine).to_be_visible(timeout=WAIT_MS)
+    await site.type("citizen-whatsapp", DESCRIPTION)
+    await site.sees("citizen-whatsapp", "Di mana kejadiannya")
+
+    async def answer(dialog: Dialog) -> None:
+        await dialog.accept("-6.9147, 107.6098")
+
+    site.page.once("dialog", answer)
+    await site.pane("citizen-whatsapp").locator(".composer .locate").click()
+    shared = site.pane("citizen-whatsapp").locator(".msg.user .map")
+    await expect(shared).to_have_text("📍 -6.91470, 107.60980", timeout=WAIT_MS)
+    await site.sees("citizen-whatsapp", "Kapan kejadiannya")
+    await site.type("supervisor", "/bantuan")
+    await site.sees("supervisor", "Perintah chat atasan")
+    await site.type("supervisor", "/rekap")
+    await site.sees("supervisor", "📊 Rekap pengaduan Dinas Kesehatan Kota Contoh")
+    workbook = site.pane("supervisor").locator("a.file", has_text=".xlsx")
+    await expect(workbook).to_be_visible(timeout=WAIT_MS)
+    href = await workbook.get_attribute("href")
+    assert href is not None
+    download = await site.page.request.get(site.url + href)
+    assert (await download.body()).startswith(b"PK")  # a real XLSX (a zip)
+    chart = site.pane("supervisor").locator(".msg img").last
+    await expect(chart).to_be_visible(timeout=WAIT_MS)
+    assert await chart.evaluate("img => img.naturalWidth") > 1000
+    await site.type("unit-P2P", "/rekap")
+    await site.sees("unit-P2P", "hanya dapat dipakai di grup petugas pengaduan atau chat atasan")
+
+
+def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "SYSTEMROOT", "VIRTUAL_ENV")
+    return {**{k: v for k, v in os.environ.items() if k in keep}, **extra}
+
+
+def test_aduanbot_run_without_a_token_starts_the_playground(tmp_path: Path) -> None:
+    """The README's first command, as a newcomer runs it: no .env, no agency file."""
+    port = free_port()
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=_environment(tmp_path, PORT=str(port), PYTHONPATH=str(Path(__file__).parents[2])),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines = []
+            for line in process.stdout:
+                lines.append(line)
+                if "playground ready" in line:
+                    break
+            address = f"http://127.0.0.1:{port}/playground"
+            assert lines[-1].strip() == f"aduanbot: playground ready: open {address}", lines
+            assert any("playground mode" in line for line in lines)
+            with urllib.request.urlopen(f"{address}/api/panes", timeout=10) as response:
+                panes = json.load(response)
+            assert [p["id"] for p in panes] == [
+                "citizen-telegram",
+                "citizen-whatsapp",
+                "officers",
+                "unit-YANKES",
+                "unit-P2P",
+                "unit-SDK",
+                "supervisor",
+            ]
+            with urllib.request.urlopen(address, timeout=10) as response:
+                assert "aduanbot" in response.read().decode()
+            assert (tmp_path / "data" / "playground.sqlite3").is_file()
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=30)  # reads the rest, so the service never blocks
+    assert process.returncode == 0
+
+
+def test_whatsapp_without_a_bot_token_is_a_configuration_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=_environment(
+            tmp_path,
+            PYTHONPATH=str(Path(__file__).parents[2]),
+            TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+            TWILIO_AUTH_TOKEN="secret",
+            TWILIO_WHATSAPP_FROM="whatsapp:+14155238886",
+            PUBLIC_BASE_URL="https://aduan.example.go.id",
+            TELEGRAM_WEBHOOK_SECRET="s3cret",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
