@@ -29,12 +29,13 @@ from bot.core.ports import Clock
 from bot.core.texts import Texts, load_texts
 from bot.inbound import InboundProcessor, telegram_source
 from bot.media import MediaStore
+from bot.metrics import Metrics, health
 from bot.outbox import OutboxSender
 from bot.polling import ALLOWED_UPDATES, poll
 from bot.ratelimit import Limit, RateLimiter, telegram_limits
 from bot.reports import ReportWorker
 from bot.scheduler import DeadlineScheduler
-from bot.web import Intake, health, media_files, telegram_webhook, twilio_webhook
+from bot.web import Intake, media_files, telegram_webhook, twilio_webhook
 from bot.whatsapp import MediaKeeper, status_preparer, whatsapp_source, whatsapp_status_source
 from handlers.telegram import BotIdentity
 from storage.database import Database
@@ -63,6 +64,7 @@ class Service:
     intake: Intake = field(init=False)
     scheduler: DeadlineScheduler = field(init=False)
     reports: ReportWorker = field(init=False)
+    metrics: Metrics = field(init=False)
     media: MediaStore | None = None
     media_keeper: MediaKeeper | None = None
     twilio_http: AsyncTwilioHttpClient | None = None
@@ -100,7 +102,14 @@ class Service:
             self.processor.preparers["whatsapp_status"] = status_preparer(
                 self.sender.stored_or_idle
             )
-        self.intake = Intake(self.db, self.clock, on_recorded=self.processor.wake)
+        self.metrics = Metrics(self.db, self.clock)
+        self.sender.metrics = self.metrics
+        self.intake = Intake(
+            self.db,
+            self.clock,
+            on_recorded=self.processor.wake,
+            counted=lambda source: self.metrics.updates.labels(source).inc(),
+        )
         self.scheduler = DeadlineScheduler(
             self.db, self.office, self.texts, self.clock, after_commit=self._wake
         )
@@ -228,7 +237,8 @@ def create_app(
         await service.stop()
 
     app.cleanup_ctx.append(lifetime)
-    app.router.add_get("/healthz", health(lambda: service.ready))
+    app.router.add_get("/healthz", health(service.metrics, lambda: service.ready))
+    app.router.add_get("/metrics", service.metrics.exposition)
     app.router.add_post(
         "/webhook/telegram", telegram_webhook(service.intake, settings.telegram_webhook_secret)
     )

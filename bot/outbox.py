@@ -13,6 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.channels.base import (
     ChatMoved,
@@ -26,6 +27,9 @@ from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.ports import Clock
 from bot.core.texts import Texts
 from bot.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 from storage.database import Database
 from storage.locks import ChatLocks
 from storage.uow import OutboxRow
@@ -62,6 +66,7 @@ class OutboxSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._current: dict[str, str] = {}
         self.on_failure = on_failure
+        self.metrics: Metrics | None = None  # counts sends, failures and retries if set
         self._progress = asyncio.Condition()
         # (address, message id) of the latest sends, so callers can wait for one to be stored
         self._recorded: deque[tuple[str, str]] = deque(maxlen=RECENTLY_RECORDED)
@@ -188,6 +193,8 @@ class OutboxSender:
                     await uow.sending.mark_acknowledged(row.message.case_id, self.clock.now())
                 if done == len(parts):
                     await uow.sending.mark_sent(row.id, self.clock.now())
+            if done == len(parts):
+                self._count("sent", row)
             async with self._progress:
                 for chat in {row.recipient.address, address}:  # as configured, and current
                     self._recorded.extend((chat, i) for i in ids)
@@ -214,6 +221,7 @@ class OutboxSender:
         log.warning("outbox: message %s to %s waits %.0fs: %s", row.id, row.recipient, seconds, exc)
         async with self.db.transaction() as uow:
             await uow.sending.retry_later(row.id, when, str(exc))
+        self._count("retried", row)
 
     async def _fail(self, row: OutboxRow, exc: PermanentFailure) -> None:
         """Records a message that can never go out; officers hear of an unreachable reporter."""
@@ -238,9 +246,15 @@ class OutboxSender:
                                 case_id=case.id,
                             )
                         )
+        self._count("failed", row)
         if self.on_failure is not None:
             self.on_failure(row, str(exc))
         self.wake()
+
+    def _count(self, outcome: str, row: OutboxRow) -> None:
+        if self.metrics is not None:
+            counter = getattr(self.metrics, outcome)
+            counter.labels(row.recipient.channel.value).inc()
 
 
 def _lock_name(key: tuple[str, str]) -> str:

@@ -29,10 +29,17 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class Intake:
     """Records inbound updates durably before they are acknowledged."""
 
-    def __init__(self, db: Database, clock: Clock, on_recorded: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        on_recorded: Callable[[], None],
+        counted: Callable[[str], None] | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.on_recorded = on_recorded
+        self.counted = counted  # told the source of each new update (the metrics)
 
     async def record(
         self, source: str, external_id: str, chat_key: str, payload: dict[str, Any]
@@ -44,6 +51,8 @@ class Intake:
             )
         if fresh:
             self.on_recorded()
+            if self.counted is not None:
+                self.counted(source)
         return fresh
 
     async def record_telegram(self, update: dict[str, Any]) -> bool:
@@ -141,12 +150,3 @@ def media_files(store: MediaStore, bot: Bot) -> Callable[[web.Request], Any]:
         return web.Response(body=data, content_type=store.content_type(attachment))
 
     return serve
-
-
-def health(is_ready: Callable[[], bool]) -> Callable[[web.Request], Any]:
-    async def check(request: web.Request) -> web.Response:
-        if not is_ready():
-            return web.json_response({"status": "starting"}, status=503)
-        return web.json_response({"status": "ok"})
-
-    return check

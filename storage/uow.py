@@ -438,6 +438,12 @@ class SqlCaseRepository(_Part):
             statement = statement.where(CaseRecord.unit_code == unit_code)
         return await self._cases(statement.order_by(CaseRecord.due_at, CaseRecord.id))
 
+    async def count_open(self) -> int:
+        count = await self._session.scalar(
+            select(func.count()).select_from(CaseRecord).where(CaseRecord.status.in_(OPEN_STATUSES))
+        )
+        return int(count or 0)
+
     async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts:
         def count(*conditions: Any) -> Any:
             return select(func.count()).select_from(CaseRecord).where(*conditions).scalar_subquery()
@@ -926,6 +932,13 @@ class OutboxDelivery(_Part):
             )
             .values(address=new_address)
         )
+
+    async def oldest_pending(self) -> datetime | None:
+        """When the oldest message still waiting to be sent was queued."""
+        oldest: datetime | None = await self._session.scalar(
+            select(func.min(OutboxRecord.created_at)).where(OutboxRecord.status == PENDING)
+        )
+        return oldest
 
     async def backlog(self) -> int:
         """How many messages wait to be sent."""

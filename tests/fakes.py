@@ -173,6 +173,9 @@ class FakeCaseRepository:
         found.sort(key=lambda c: (c.watch.due_at if c.watch else _DAWN, c.id))
         return [copy.deepcopy(c) for c in found]
 
+    async def count_open(self) -> int:
+        return sum(case.status.is_open for case in self._cases.values())
+
     async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts:
         cases = list(self._cases.values())
         finished = (CaseStatus.CLOSED, CaseStatus.REFUSED)

@@ -81,6 +81,9 @@ class CaseRepository(Protocol):
         """Open cases in `step` (of that unit, for a unit's step) past their deadline,
         the longest overdue first."""
 
+    async def count_open(self) -> int:
+        """How many cases are open (for the operators' metrics)."""
+
     async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts: ...
 
     async def add_event(self, case_id: int, event: CaseEvent) -> None: ...

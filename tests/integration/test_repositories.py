@@ -890,6 +890,8 @@ async def test_digest_counts_each_number(store: Store) -> None:
     async with store.transaction() as uow:
         counts = await uow.cases.digest_counts(since, NOW)
         assert counts == DigestCounts(new=4, waiting=6, overdue=3, answered=2, closed=5)
+        open_cases = await uow.cases.open_cases(1000)
+        assert await uow.cases.count_open() == len(open_cases) > 0
         # The same moments in another zone count the same.
         assert await uow.cases.digest_counts(since.astimezone(WIB), NOW.astimezone(WIB)) == counts
         # An hour earlier: C05 is not filed yet and C17 is in the window; C03 is not

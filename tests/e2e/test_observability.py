@@ -1,0 +1,77 @@
+"""What operators see: `GET /healthz` with the backlogs, `GET /metrics` for Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from tests.e2e.conftest import OFFICERS, World
+
+DESCRIPTION = "Lampu jalan di depan Puskesmas Melati mati sejak seminggu."
+
+
+def samples(text: str) -> dict[str, float]:
+    """The exposition's samples by name and labels (comments left out)."""
+    found = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            found[name] = float(value)
+    return found
+
+
+async def test_health_and_metrics_tell_what_the_service_did(world: World) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{world.base_url}/metrics") as response:
+            assert response.status == 200
+            assert response.content_type == "text/plain"
+            before = samples(await response.text())
+        assert before["aduanbot_cases_open"] == 0
+        assert before["aduanbot_outbox_pending"] == 0
+
+        await world.file_complaint(world.citizen, DESCRIPTION)
+        await world.service.sender.drain()
+        async with http.get(f"{world.base_url}/metrics") as response:
+            after = samples(await response.text())
+        async with http.get(f"{world.base_url}/healthz") as response:
+            assert response.status == 200
+            health = await response.json()
+
+    # /start, seven answers and "kirim": nine Telegram updates, each counted once
+    assert after['aduanbot_updates_received_total{source="telegram"}'] == 9
+    sent = after['aduanbot_messages_sent_total{channel="telegram"}']
+    assert sent == len(world.tg.messages(world.citizen.id)) + len(world.tg.messages(OFFICERS))
+    assert after["aduanbot_cases_open"] == 1
+    assert after["aduanbot_cases_overdue"] == 0
+    assert after["aduanbot_outbox_pending"] == 0
+    assert after["aduanbot_outbox_oldest_age_seconds"] == 0
+    assert 'aduanbot_messages_failed_total{channel="telegram"}' not in after
+    assert health == {
+        "status": "ok",
+        "database": "ok",
+        "outbox": {"pending": 0, "oldest_seconds": 0.0},
+        "inbound_backlog": 0,
+        "report_jobs_pending": 0,
+    }
+
+
+async def test_a_failed_send_and_a_retry_are_counted(world: World) -> None:
+    world.tg.fail_next(
+        "sendMessage", status=502, description="Bad Gateway", chat_id=world.citizen.id
+    )
+    await world.says(world.citizen, "/start")
+    await world.expect(world.citizen.id, "Ceritakan apa yang terjadi")
+    world.tg.block(world.citizen.id)  # the citizen blocks the bot: the next reply fails for good
+    await world.says(world.citizen, "Jalan rusak")
+    registry = world.service.metrics.registry
+    async with asyncio.timeout(10):
+        while True:  # the stand-in signals messages, not refused calls: look now and then
+            if registry.get_sample_value("aduanbot_messages_failed_total", {"channel": "telegram"}):
+                break
+            await asyncio.sleep(0.05)
+    async with aiohttp.ClientSession() as http, http.get(f"{world.base_url}/metrics") as response:
+        after = samples(await response.text())
+    assert after['aduanbot_message_retries_total{channel="telegram"}'] == 1
+    assert after['aduanbot_messages_failed_total{channel="telegram"}'] == 1
+    assert [c.status for c in world.tg.calls("sendMessage")][-1] == 403
