@@ -2,7 +2,10 @@
 
 Webhooks and the poller only record updates (committed before Telegram gets its 2xx).
 This loop takes them in order and handles each in one transaction that also marks it
-done, so a crash at any moment either keeps the whole effect or none of it.
+done, so a crash at any moment either keeps the whole effect or none of it. With several
+instances on one PostgreSQL database any instance may take any update, but an update
+waits while an earlier one of its chat is still pending (`InboundLog.claim`), so each
+chat's updates are handled one at a time, in the order they arrived.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ class InboundProcessor:
         self._wake.set()
 
     async def caught_up(self) -> None:
-        """Waits until every update recorded so far by this process has been handled."""
+        """Waits until every update recorded so far by this process has been handled
+        by it (tests of one instance)."""
         target = self._recorded
         async with self._progress:
             await self._progress.wait_for(lambda: self._handled >= target)
@@ -89,28 +93,37 @@ class InboundProcessor:
                     await self._wake.wait()
 
     async def process_pending(self) -> int:
-        """Handles every recorded update not yet handled; returns how many."""
+        """Handles every recorded update it can now; returns how many it took up.
+
+        An update whose chat has an earlier one still under way at another instance
+        waits for a later round, so each chat's updates keep their order.
+        """
         async with self.db.transaction() as uow:
             rows = await uow.inbound.pending(BATCH)
+        taken = 0
         for row in rows:
-            await self.process(row)
-        return len(rows)
+            taken += await self.process(row)
+        return taken
 
-    async def process(self, row: InboundRow) -> None:
-        """Handles one recorded update in one transaction (or records why it failed)."""
-        await self._process(row)
+    async def process(self, row: InboundRow) -> bool:
+        """Handles one recorded update in one transaction (or records why it failed);
+        False if it must wait for an earlier update of its chat."""
+        if not await self._process(row):
+            return False
         async with self._progress:
             self._handled += 1
             self._progress.notify_all()
+        return True
 
-    async def _process(self, row: InboundRow) -> None:
+    async def _process(self, row: InboundRow) -> bool:
         handler = self.sources.get(row.source)
         prepare = self.preparers.get(row.source)
         try:
             payload = await prepare(row.payload) if prepare is not None else row.payload
             async with self.db.transaction() as uow:
                 if not await uow.inbound.claim(row.id):
-                    return  # handled already, or by another instance right now
+                    # handled already or right now elsewhere, or its chat's turn is not yet
+                    return not await uow.inbound.is_pending(row.id)
                 if handler is not None:
                     desk = CaseDesk(uow, self.office, self.texts, self.clock.now())
                     await handler(uow, desk, payload)
@@ -126,8 +139,9 @@ class InboundProcessor:
                 await uow.inbound.mark_failed(
                     row.id, f"{type(exc).__name__}: {exc}", self.clock.now()
                 )
-            return
+            return True
         self.after_commit()
+        return True
 
 
 def telegram_source(me: BotIdentity) -> SourceHandler:

@@ -746,13 +746,27 @@ class InboundLog(_Part):
 
     async def claim(self, id: int) -> bool:
         """Locks a delivery for handling in this transaction; False if it is already
-        handled, or another instance is handling it right now (PostgreSQL)."""
-        statement = select(InboundUpdateRecord.id).where(
-            InboundUpdateRecord.id == id, InboundUpdateRecord.status == PENDING
-        )
+        handled, if another instance is handling it right now (PostgreSQL), or if an
+        earlier delivery of the same chat still waits: each chat's updates are handled in
+        the order they arrived, whichever instance takes them."""
+        R = InboundUpdateRecord
+        statement = select(R.chat_key).where(R.id == id, R.status == PENDING)
         if self._dialect == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
-        return await self._session.scalar(statement) is not None
+        chat_key = await self._session.scalar(statement)
+        if chat_key is None:
+            return False
+        if not chat_key:  # an update of no chat: nothing to keep in order with
+            return True
+        earlier = await self._session.scalar(
+            select(exists().where(R.chat_key == chat_key, R.status == PENDING, R.id < id))
+        )
+        return not earlier
+
+    async def is_pending(self, id: int) -> bool:
+        R = InboundUpdateRecord
+        found = await self._session.scalar(select(R.id).where(R.id == id, R.status == PENDING))
+        return found is not None
 
     async def pending(self, limit: int) -> list[InboundRow]:
         """Deliveries not handled yet, oldest first."""

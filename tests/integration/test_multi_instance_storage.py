@@ -130,32 +130,48 @@ async def test_a_claimed_delivery_is_skipped_by_another_transaction(
     database: Database, clock: FixedClock
 ) -> None:
     first_id, second_id = await record(database, clock, "1", "2")
+    async with database.transaction() as uow:
+        assert await uow.inbound.record(
+            "telegram", "3", "telegram:7777", {"update_id": 3}, clock.now()
+        )
+        (*_, other_chat) = [row.id for row in await uow.inbound.pending(100)]
     if database.dialect == POSTGRESQL:
         async with database.transaction() as first:
             assert await first.inbound.claim(first_id)
             async with database.transaction() as second:
                 assert not await second.inbound.claim(first_id)  # skipped, not waited for
-                assert await second.inbound.claim(second_id)
-                await second.inbound.mark_done(second_id, clock.now())
+                assert await second.inbound.is_pending(first_id)
+                # The same chat's next update waits for the first: the chat keeps its order.
+                assert not await second.inbound.claim(second_id)
+                assert await second.inbound.claim(other_chat)  # another chat goes on
+                await second.inbound.mark_done(other_chat, clock.now())
             # The first instance gave up without handling it: the delivery is free again.
-        async with database.transaction() as third:
-            assert await third.inbound.claim(first_id)
-            assert not await third.inbound.claim(second_id)
-            await third.inbound.mark_done(first_id, clock.now())
     else:
         async with database.transaction() as first:
             assert await first.inbound.claim(first_id)
-        async with database.transaction() as second:
-            assert await second.inbound.claim(first_id)
-            assert await second.inbound.claim(second_id)
-            await second.inbound.mark_done(second_id, clock.now())
-        async with database.transaction() as third:
-            assert await third.inbound.claim(first_id)
-            assert not await third.inbound.claim(second_id)
-            await third.inbound.mark_done(first_id, clock.now())
+    async with database.transaction() as third:
+        assert not await third.inbound.claim(second_id)  # the first still waits
+        assert await third.inbound.claim(first_id)
+        await third.inbound.mark_done(first_id, clock.now())
+        assert await third.inbound.claim(second_id)  # its turn now
+        await third.inbound.mark_done(second_id, clock.now())
+        if database.dialect != POSTGRESQL:
+            assert await third.inbound.claim(other_chat)
+            await third.inbound.mark_done(other_chat, clock.now())
     async with database.transaction() as uow:
         assert await uow.inbound.backlog() == 0
         assert not await uow.inbound.claim(first_id)
+        assert not await uow.inbound.is_pending(first_id)
+
+
+async def test_a_failed_update_does_not_hold_up_its_chat(
+    database: Database, clock: FixedClock
+) -> None:
+    first_id, second_id = await record(database, clock, "1", "2")
+    async with database.transaction() as uow:
+        assert await uow.inbound.claim(first_id)
+        await uow.inbound.mark_failed(first_id, "Traceback: boom", clock.now())
+        assert await uow.inbound.claim(second_id)
 
 
 # --- the outbox row, re-read after locking its chat ------------------------------------
