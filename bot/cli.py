@@ -161,11 +161,11 @@ def _playground() -> int:
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    import os
+
+    from bot.logs import configure
+
+    configure("json" if os.environ.get("LOG_FORMAT", "").strip().lower() == "json" else "text")
     # httpx logs every request URL, and Bot API URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

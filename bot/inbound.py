@@ -22,6 +22,7 @@ from bot.core.cases import CaseDesk
 from bot.core.office import Office
 from bot.core.ports import Clock
 from bot.core.texts import Texts
+from bot.core.tracing import CURRENT_CASE
 from handlers.telegram import BotIdentity, handle_update
 from storage.database import Database
 from storage.uow import InboundRow, SqlUnitOfWork
@@ -116,6 +117,7 @@ class InboundProcessor:
         return True
 
     async def _process(self, row: InboundRow) -> bool:
+        CURRENT_CASE.set(None)  # the case desk names the case once it knows it
         handler = self.sources.get(row.source)
         prepare = self.preparers.get(row.source)
         try:

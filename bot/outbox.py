@@ -26,6 +26,7 @@ from bot.core.cases import ACKNOWLEDGEMENT
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.ports import Clock
 from bot.core.texts import Texts
+from bot.core.tracing import CURRENT_CASE
 from bot.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -152,6 +153,7 @@ class OutboxSender:
                 self._progress.notify_all()
 
     async def _deliver(self, row: OutboxRow) -> None:
+        CURRENT_CASE.set(row.message.case_code)
         channel, limiter = self.channels[row.recipient.channel]
         address = await self._address(row.recipient)
         try:

@@ -46,6 +46,7 @@ from bot.core.recap import (
     summary,
 )
 from bot.core.texts import Texts
+from bot.core.tracing import CURRENT_CASE
 from bot.exports.chart import render_recap_chart
 from bot.exports.tables import write_case_csv, write_recap_csv
 from bot.exports.workbook import EXCEL_MAX_ROWS, RecapWorkbook, write_case_workbook
@@ -233,6 +234,7 @@ class ReportWorker:
             job = await uow.reports.claim(LEASE)
         if job is None:
             return False
+        CURRENT_CASE.set(job.subject if job.kind == CASE_JOB else None)
         try:
             messages = await self._make(job)
         except Exception as exc:

@@ -30,6 +30,7 @@ from bot.core.model import (
 from bot.core.office import MAX_CATEGORY, Office, Unit
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
+from bot.core.tracing import CURRENT_CASE
 
 CASE_MESSAGE = "case"  # a message people answer by replying to it
 ACKNOWLEDGEMENT = "acknowledgement"  # the SOP acknowledgement; its sending time is recorded
@@ -95,6 +96,7 @@ class CaseDesk:
                 buttons=buttons,
                 attachments=attachments,
                 case_id=case.id if case else None,
+                case_code=case.code if case else None,
                 purpose=purpose,
                 album_key=album_key,
                 template=template,
@@ -137,6 +139,7 @@ class CaseDesk:
         case = await self.uow.cases.get_by_code(code.upper())
         if case is None:
             raise Refusal("err_unknown_case", code=code.upper())
+        CURRENT_CASE.set(case.code)
         return case
 
     def _require(self, case: Case, allowed: set[CaseStatus]) -> None:
@@ -154,6 +157,7 @@ class CaseDesk:
         attachments: tuple[Attachment, ...] = (),
     ) -> None:
         assert case.id is not None
+        CURRENT_CASE.set(case.code)
         case.updated_at = self.now
         deadlines.follow(self.office, case, kind, self.now)
         recap.mark_milestones(self.office.calendar, case)
@@ -198,6 +202,7 @@ class CaseDesk:
         )
         deadlines.follow(self.office, case, EventKind.SUBMITTED, self.now)
         recap.mark_milestones(self.office.calendar, case)
+        CURRENT_CASE.set(case.code)
         await self.uow.cases.add(case)
         assert case.id is not None
         actor = Actor("reporter", reporter.address, submission.name)

@@ -163,6 +163,7 @@ class OutgoingMessage:
     template: str | None = None
     params: tuple[tuple[str, str], ...] = ()
     as_template: bool = False
+    case_code: str | None = None  # for the log lines about sending it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,6 +179,7 @@ class OutgoingMessage:
             "template": self.template,
             "params": dict(self.params),
             "as_template": self.as_template,
+            "case_code": self.case_code,
         }
 
     @classmethod
@@ -207,6 +209,7 @@ class OutgoingMessage:
             template=data.get("template"),
             params=tuple((str(k), str(v)) for k, v in (data.get("params") or {}).items()),
             as_template=bool(data.get("as_template", False)),
+            case_code=data.get("case_code"),
         )
 
 

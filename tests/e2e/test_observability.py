@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 
 import aiohttp
+import pytest
 
+from bot.logs import JsonFormatter
 from tests.e2e.conftest import OFFICERS, World
 
 DESCRIPTION = "Lampu jalan di depan Puskesmas Melati mati sejak seminggu."
@@ -75,3 +79,18 @@ async def test_a_failed_send_and_a_retry_are_counted(world: World) -> None:
     assert after['aduanbot_message_retries_total{channel="telegram"}'] == 1
     assert after['aduanbot_messages_failed_total{channel="telegram"}'] == 1
     assert [c.status for c in world.tg.calls("sendMessage")][-1] == 403
+
+
+async def test_every_log_line_about_a_case_names_it(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = await world.file_complaint(world.citizen, DESCRIPTION)
+    world.tg.block(world.citizen.id)  # the reporter blocks the bot; the next message fails
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+        await world.expect(OFFICERS, f"Pesan untuk pelapor {code} tidak dapat terkirim")
+    failed = [r for r in caplog.records if "failed for good" in r.getMessage()]
+    assert failed and all(getattr(r, "case", None) == code for r in failed)
+    line = JsonFormatter().format(failed[0])
+    assert json.loads(line)["case"] == code
