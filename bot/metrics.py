@@ -113,8 +113,7 @@ class Metrics:
         except (OperationalError, DBAPIError, OSError):
             return web.Response(status=503, text="database unreachable\n")
         body = generate_latest(self.registry)
-        content_type, _, charset = CONTENT_TYPE_LATEST.partition("; charset=")
-        return web.Response(body=body, content_type=content_type, charset=charset or "utf-8")
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def health(

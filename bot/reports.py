@@ -289,7 +289,7 @@ class ReportWorker:
         )
         chart = Attachment(AttachmentKind.PHOTO, str(png), STORED_FILE, f"{name}.png", "image/png")
         return [
-            OutgoingMessage(chat, summary(t, recap, office)),
+            OutgoingMessage(chat, summary(t, recap)),
             OutgoingMessage(
                 chat, t("recap_file_caption", period=period.title(t)), attachments=(document,)
             ),

@@ -507,7 +507,7 @@ def status_counts(t: Texts, figures: RecapFigures) -> str:
     )
 
 
-def summary(t: Texts, recap: Recap, office: Office) -> str:
+def summary(t: Texts, recap: Recap) -> str:
     """The short chat message that goes with the spreadsheet and the chart."""
     f = recap.figures
     day = recap.day_minutes
@@ -524,7 +524,7 @@ def summary(t: Texts, recap: Recap, office: Office) -> str:
     )
     return t(
         "recap_summary",
-        office=office.name,
+        office=recap.office_name,
         period=recap.period.title(t),
         received=whole(t, f.received),
         statuses=status_counts(t, f) or "–",

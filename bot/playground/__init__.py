@@ -81,7 +81,7 @@ def panes_of(office: Office) -> list[Pane]:
             "Grup petugas",
             "telegram",
             officer.full_name,
-            _chat(office.officers_chat_id),
+            int(office.officers_chat_id),
             officer,
         )
     )
@@ -93,7 +93,7 @@ def panes_of(office: Office) -> list[Pane]:
                 f"Unit {unit.name}",
                 "telegram",
                 staff.full_name,
-                _chat(unit.chat_id),
+                int(unit.chat_id),
                 staff,
             )
         )
@@ -105,15 +105,11 @@ def panes_of(office: Office) -> list[Pane]:
                 "Atasan",
                 "telegram",
                 head.full_name,
-                _chat(office.supervisor_chat_id),
+                int(office.supervisor_chat_id),
                 head,
             )
         )
     return panes
-
-
-def _chat(chat_id: str) -> int:
-    return int(chat_id)
 
 
 class Playground:

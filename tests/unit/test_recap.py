@@ -256,7 +256,7 @@ async def test_the_lapor_form_hides_an_anonim_reporter_and_carries_the_answer() 
 def test_the_chat_summary_of_an_empty_period_says_so_plainly() -> None:
     office = sample_office(YANKES)
     recap = build_recap(office, parse_period("2026-10", TODAY), RecapFigures(), datetime.now(UTC))
-    text = summary(T, recap, office)
+    text = summary(T, recap)
     assert "Periode: Oktober 2026" in text
     assert "Diterima: 0\n" in text
     assert "Disposisi: median –, – tepat waktu" in text
