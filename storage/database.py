@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
@@ -54,6 +56,11 @@ def normalize_url(url: str | URL) -> URL:
     raise ValueError(f"unsupported database URL {parsed!r}: use sqlite:/// or postgresql://")
 
 
+def application_name() -> str:
+    """How this process names itself to PostgreSQL: "aduanbot <host> <pid>"."""
+    return f"aduanbot {socket.gethostname()[:40]} {os.getpid()}"
+
+
 def _is_sqlite_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
@@ -77,6 +84,9 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "postgresql":
             kwargs["pool_pre_ping"] = True
+            # pg_stat_activity then says which instance each connection belongs to.
+            settings = {"application_name": application_name()}
+            kwargs["connect_args"] = {"server_settings": settings}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         # An in-memory SQLite database is one shared connection (StaticPool): one
         # transaction at a time, or they would interleave on it.

@@ -55,7 +55,7 @@ import re
 import secrets
 import struct
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -508,6 +508,7 @@ class _Fault:
 class _Delay:
     seconds: float
     remaining: int | None
+    chat_id: int | None = None
 
 
 @dataclass
@@ -1080,6 +1081,7 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None], Stand
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._faults: list[_Fault] = []
         self._delays: dict[str, _Delay] = {}
+        self._in_flight: Counter[str] = Counter()
 
         self._next_update_id = first_update_id
         self._pending: list[JSONDict] = []
@@ -1209,17 +1211,38 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None], Stand
             )
         )
 
-    def delay(self, method: str, seconds: float, *, times: int | None = None) -> None:
+    def delay(
+        self, method: str, seconds: float, *, times: int | None = None, chat_id: int | None = None
+    ) -> None:
         """Makes `method` answer only after `seconds` (for timeouts); 0 removes the delay.
 
         The call still takes effect after the delay, as on the real API: a client that timed
-        out and retried has sent twice. `times` limits the delay to the next calls.
+        out and retried (or died waiting) has sent twice. `times` limits the delay to the
+        next calls; `chat_id` to the calls about that chat.
         """
         name = self._method_name(method)
         if seconds <= 0:
             self._delays.pop(name, None)
         else:
-            self._delays[name] = _Delay(seconds, times)
+            self._delays[name] = _Delay(seconds, times, chat_id)
+
+    def in_flight(self, method: str) -> int:
+        """How many calls of `method` are being answered right now (e.g. held by `delay`)."""
+        return self._in_flight[self._method_name(method)]
+
+    async def wait_for_in_flight(
+        self,
+        method: str,
+        count: int = 1,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - as in wait_for
+    ) -> None:
+        """Waits until at least `count` calls of `method` are being answered."""
+        await self._wait_until(
+            lambda: self.in_flight(method) >= count,
+            timeout,
+            lambda: f"{self.in_flight(method)} {method} calls in flight after {timeout} s",
+        )
 
     def clear_faults(self) -> None:
         """Removes every pending `fail_next` and `delay`."""
@@ -1955,7 +1978,17 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None], Stand
         return _Params(values, uploads)
 
     async def _call(self, method: str, params: _Params) -> Any:
+        self._in_flight[method] += 1
+        await self._notify()
+        try:
+            return await self._answer(method, params)
+        finally:
+            self._in_flight[method] -= 1
+
+    async def _answer(self, method: str, params: _Params) -> Any:
         pause = self._delays.get(method)
+        if pause is not None and pause.chat_id not in (None, self._peek_chat_id(params)):
+            pause = None
         if pause is not None:
             if pause.remaining is not None:
                 pause.remaining -= 1

@@ -2,57 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-import aiohttp
 
 from bot.standins.telegram_api import TelegramStandIn, User
 from tests.e2e.conftest import OFFICERS, bot_environment, free_port
+from tests.e2e.processes import (
+    PROMPTS,
+    answered_in_order,
+    eventually,
+    file_without_waiting,
+    metric,
+    output,
+    running_bot,
+    until_healthy,
+)
 
 DESCRIPTION = (
     "Petugas puskesmas meminta bayaran untuk surat keterangan sehat yang seharusnya gratis."
 )
-
-
-@contextmanager
-def running_bot(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
-def output(log: Path) -> str:
-    return log.read_text(errors="replace")
-
-
-async def until_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    async with aiohttp.ClientSession() as http, asyncio.timeout(30):
-        while True:
-            assert process.poll() is None, output(log)
-            try:
-                async with http.get(f"{base_url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)  # polling a process that is starting: nothing to wait on
 
 
 async def test_kill_9_mid_dialogue_and_after_acknowledging_loses_nothing(
@@ -101,3 +69,89 @@ async def test_kill_9_mid_dialogue_and_after_acknowledging_loses_nothing(
     # message goes again after the restart: at most one repeat, never a loss.
     asked = [t for t in tg.texts(citizen.id) if "Di mana kejadiannya" in t]
     assert 1 <= len(asked) <= 2
+
+
+async def test_kill_9_between_commit_and_send_sends_each_message_once(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """The Bot API refuses every send to the citizen (HTTP 502), so the whole dialogue's
+    answers are committed in the outbox but not sent when the process is killed."""
+    citizen = User(5001, "Siti")
+    log = tmp_path / "bot.log"
+    port = free_port()
+    env = bot_environment(tg, database_url, tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
+    tg.fail_next("sendMessage", status=502, chat_id=citizen.id, times=10_000)
+
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await file_without_waiting(tg, citizen, DESCRIPTION, "Puskesmas Sukamaju")
+        await tg.wait_for_text(OFFICERS, "Pengaduan baru", timeout=15)
+
+        async def all_queued_and_tried() -> bool:
+            tried = any(call.status == 502 for call in tg.calls("sendMessage"))
+            return tried and await metric(base, "aduanbot_outbox_pending") == len(PROMPTS)
+
+        await eventually(all_queued_and_tried, "every answer queued, the first one tried")
+        bot.send_signal(signal.SIGKILL)
+        bot.wait()
+    assert tg.texts(citizen.id) == []
+
+    tg.clear_faults()
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await tg.wait_for(len(PROMPTS), chat_id=citizen.id, timeout=15)
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=15) == 0, output(log)
+
+    assert answered_in_order(tg.texts(citizen.id)), tg.texts(citizen.id)
+    assert len([t for t in tg.texts(OFFICERS) if "Pengaduan baru" in t]) == 1
+
+
+async def test_kill_9_mid_send_repeats_that_message_at_most_once(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """Killed while Telegram holds the acknowledgement's sendMessage call: Telegram
+    delivers it, but the bot never heard so, and sends it again after the restart."""
+    citizen = User(5001, "Siti")
+    log = tmp_path / "bot.log"
+    port = free_port()
+    env = bot_environment(tg, database_url, tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
+
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await file_without_waiting(tg, citizen, DESCRIPTION, "Puskesmas Sukamaju")
+        # (the acknowledgement was held before "kirim": hold it now, as it goes out)
+        await tg.wait_for_text(citizen.id, "Apakah sudah benar", timeout=15)
+        tg.delay("sendMessage", 5.0, times=1, chat_id=citizen.id)
+        await tg.wait_for_in_flight("sendMessage", timeout=15)
+        await tg.wait_for_text(OFFICERS, "Pengaduan baru", timeout=15)
+
+        async def relay_recorded() -> bool:
+            return await metric(base, "aduanbot_outbox_pending") == 1  # the one held
+
+        await eventually(relay_recorded, "the relay recorded as sent")
+        bot.send_signal(signal.SIGKILL)
+        bot.wait()
+    await tg.wait_for_text(citizen.id, "Kode pelacakan", timeout=15)  # Telegram delivered it
+
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await tg.wait_for(
+            lambda sent: sum("Kode pelacakan" in m.content for m in sent) == 2,
+            chat_id=citizen.id,
+            timeout=15,
+            what="the acknowledgement sent again",
+        )
+        await tg.user_says(citizen, "/status")
+        await tg.wait_for_text(citizen.id, "Pengaduan Anda:", timeout=15)
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=15) == 0, output(log)
+
+    # The one message in flight repeats once; everything else went once.
+    texts = tg.texts(citizen.id)
+    assert answered_in_order(texts[: len(PROMPTS)]), texts
+    assert "Kode pelacakan" in texts[len(PROMPTS)] and "Pengaduan Anda:" in texts[-1]
+    assert len(texts) == len(PROMPTS) + 2
+    assert len([t for t in tg.texts(OFFICERS) if "Pengaduan baru" in t]) == 1

@@ -551,6 +551,19 @@ async def test_a_slow_method_times_out_but_still_takes_effect(
     assert tg.texts(CITIZEN.id) == ["lambat", "cepat"]
 
 
+async def test_a_delay_for_one_chat_holds_only_its_calls_and_shows_them_in_flight(
+    tg: TelegramStandIn, bot: Bot
+) -> None:
+    tg.delay("sendMessage", 30, times=1, chat_id=CITIZEN.id)
+
+    held = asyncio.create_task(bot.send_message(CITIZEN.id, "tertahan", read_timeout=40))
+    await tg.wait_for_in_flight("sendMessage")
+    await bot.send_message(GROUP.id, "lancar")  # another chat is not held
+    assert tg.in_flight("send_message") == 1 and tg.texts(GROUP.id) == ["lancar"]
+    assert not held.done()
+    held.cancel()
+
+
 async def test_stop_ends_a_waiting_long_poll() -> None:
     async with TelegramStandIn(token=TOKEN) as standin, make_bot(standin) as ptb_bot:
         poll = asyncio.create_task(ptb_bot.get_updates(timeout=30))
