@@ -80,9 +80,7 @@ class Service:
         }
         if self.settings.whatsapp_enabled:
             channels[Channel.WHATSAPP] = self._whatsapp_channel()
-        self.sender = OutboxSender(
-            self.db, channels, self.clock, self.texts, self.office.officers_chat_id
-        )
+        self.sender = OutboxSender(self.db, channels, self.clock, self.texts, self.office)
         self.reports = ReportWorker(
             self.db,
             self.office,

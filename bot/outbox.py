@@ -12,18 +12,21 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.channels.base import (
     ChatMoved,
+    ChatRefused,
     MessageChannel,
     PermanentFailure,
     RetryLater,
     TemporaryFailure,
 )
+from bot.core import views
 from bot.core.cases import ACKNOWLEDGEMENT
 from bot.core.model import Channel, OutgoingMessage, Recipient
+from bot.core.office import Office
 from bot.core.ports import Clock
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from bot.metrics import Metrics
 from storage.database import Database
 from storage.locks import ChatLocks
-from storage.uow import OutboxRow
+from storage.uow import OutboxRow, SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,13 @@ IDLE_WAIT = 1.0
 MAX_BACKOFF = 300.0
 MAX_MIGRATION_HOPS = 3
 RECENTLY_RECORDED = 10_000
+# A chat whose message failed this many tries in a row (about a minute with the
+# backoff) is reported to the officers, at most once per STUCK_NOTICE_QUIET.
+STUCK_NOTICE_AFTER = 7
+STUCK_NOTICE_QUIET = timedelta(minutes=30)
+STUCK_NOTICE = "stuck_notice"
+STUCK_NOTICE_MARK = "stuck_notice:last"  # when the last one was queued (ISO 8601)
+STUCK_NOTICE_LOCK = 2  # TransactionLocks key: one sender at a time decides on a notice
 
 
 class OutboxSender:
@@ -53,7 +63,7 @@ class OutboxSender:
         channels: dict[Channel, tuple[MessageChannel, RateLimiter]],
         clock: Clock,
         texts: Texts,
-        officers_chat_id: str,
+        office: Office,
         on_failure: Callable[[OutboxRow, str], None] | None = None,
     ) -> None:
         self.db = db
@@ -61,7 +71,19 @@ class OutboxSender:
         self.channels = channels
         self.clock = clock
         self.texts = texts
-        self.officers = Recipient(Channel.TELEGRAM, officers_chat_id)
+        self.office = office
+        self.officers = Recipient(Channel.TELEGRAM, office.officers_chat_id)
+        # The staff's groups: a group that removed the bot gets its messages once the
+        # bot is back, so they are kept rather than given up on.
+        self.groups = {
+            Recipient(Channel.TELEGRAM, chat)
+            for chat in (
+                office.officers_chat_id,
+                office.supervisor_chat_id,
+                *(unit.chat_id for unit in office.units),
+            )
+            if chat
+        }
         self._wake = asyncio.Event()
         self._busy: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -185,6 +207,12 @@ class OutboxSender:
             except TemporaryFailure as exc:
                 await self._retry(row, exc, None)
                 return
+            except ChatRefused as exc:
+                if row.recipient in self.groups:
+                    await self._retry(row, exc, MAX_BACKOFF)  # until the bot is back
+                else:
+                    await self._fail(row, exc)
+                return
             except PermanentFailure as exc:
                 await self._fail(row, exc)
                 return
@@ -223,7 +251,43 @@ class OutboxSender:
         log.warning("outbox: message %s to %s waits %.0fs: %s", row.id, row.recipient, seconds, exc)
         async with self.db.transaction() as uow:
             await uow.sending.retry_later(row.id, when, str(exc))
+            if row.attempts + 1 == STUCK_NOTICE_AFTER:
+                await self._report_stuck(uow, row, str(exc))
         self._count("retried", row)
+
+    async def _report_stuck(self, uow: SqlUnitOfWork, row: OutboxRow, error: str) -> None:
+        """Tells the officers (the supervisor, when the officers' group is the one stuck)
+        that a chat's messages are not going out, unless they were told lately."""
+        if row.message.purpose == STUCK_NOTICE:
+            return
+        to = self.officers
+        if row.recipient == self.officers:
+            if not self.office.supervisor_chat_id:
+                return
+            to = Recipient(Channel.TELEGRAM, self.office.supervisor_chat_id)
+        if not await uow.locks.try_hold(STUCK_NOTICE_LOCK):
+            return  # another chat's notice is being queued right now
+        now = self.clock.now()
+        last = await uow.marks.get(STUCK_NOTICE_MARK)
+        if last is not None and now - datetime.fromisoformat(last) < STUCK_NOTICE_QUIET:
+            return
+        await uow.marks.put(STUCK_NOTICE_MARK, now.isoformat())
+        case = await uow.cases.get(row.message.case_id) if row.message.case_id else None
+        code = case.code if case is not None else None
+        t = self.texts
+        await uow.outbox.enqueue(
+            OutgoingMessage(
+                recipient=to,
+                text=t(
+                    "officers_stuck_notice",
+                    chat=views.chat_label(self.office, t, row.recipient, code),
+                    since=views.local_time(self.office, t, row.created_at),
+                    error=views.short_error(t, error),
+                ),
+                purpose=STUCK_NOTICE,
+            )
+        )
+        self.wake()
 
     async def _fail(self, row: OutboxRow, exc: PermanentFailure) -> None:
         """Records a message that can never go out; officers hear of an unreachable reporter."""

@@ -29,7 +29,7 @@ from storage.database import Database
 
 log = logging.getLogger(__name__)
 
-DEADLINES_LOCK = 1  # TransactionLocks key of the deadline patrol
+DEADLINES_LOCK = 1  # TransactionLocks key of the deadline patrol (bot.outbox uses 2)
 JOB_ID = "aduanbot-deadlines"
 
 

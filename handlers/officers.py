@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.core import recap, views
 from bot.core.cases import PROMPT_INFO, PROMPT_REFUSE, CaseDesk, Refusal
 from bot.core.permissions import Action
@@ -9,6 +11,8 @@ from bot.core.ports import SentRef
 from handlers.staff import StaffMessage, require, say, show_case, split_args
 
 QUEUE_LINES = 40
+TROUBLE_LINES = 20  # stuck chats, and failed messages, listed by /macet
+FAILED_WINDOW = timedelta(days=7)  # how far back /macet lists messages given up on
 
 
 async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: str) -> None:
@@ -52,6 +56,10 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         assert case.id is not None
         events = await desk.uow.cases.events(case.id)
         await say(desk, msg, views.lapor_form(desk.office, desk.t, case, events))
+    elif action is Action.STUCK:
+        since = desk.now - FAILED_WINDOW
+        report = await desk.uow.outbox.trouble(since, TROUBLE_LINES)
+        await say(desk, msg, views.trouble(desk.office, desk.t, report, since, desk.now))
     elif action is Action.HELP:
         units = ", ".join(f"{u.code} = {u.name}" for u in desk.office.units)
         await say(desk, msg, desk.t("help_officers", units=units))

@@ -38,6 +38,8 @@ ALIASES: dict[str, Action] = {
     "ekspor": Action.EXPORT,
     "export": Action.EXPORT,
     "lapor": Action.LAPOR,
+    "macet": Action.STUCK,
+    "stuck": Action.STUCK,
     "bantuan": Action.HELP,
     "help": Action.HELP,
     "start": Action.HELP,

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Message, Update
+from telegram import ChatMemberUpdated, Message, Update
 
+from bot.core import views
 from bot.core.cases import CaseDesk, Refusal
 from bot.core.dialogue import CitizenInput
 from bot.core.model import Attachment, AttachmentKind, Channel, Location, OutgoingMessage, Recipient
@@ -50,12 +51,66 @@ async def handle_update(
             return
         await _route(desk, query.message, me, original_chat, tap=query.data or "", tapper=query)
         return
+    if update.my_chat_member is not None:
+        await _membership(desk, update.my_chat_member, original_chat)
+        return
+    if update.edited_message is not None:
+        edited = update.edited_message
+        sender = edited.from_user
+        if edited.chat.type == "private" and sender is not None and not sender.is_bot:
+            # The bot read the first version; a silent edit would be lost on the reporter.
+            chat = Recipient(Channel.TELEGRAM, str(edited.chat.id))
+            await desk.tell(chat, desk.t("citizen_edit_ignored"))
+        log.info("telegram: edited message %s in %s ignored", edited.message_id, edited.chat.id)
+        return
     message = update.message
     if message is None:
         kind = next((k for k in data if k != "update_id"), "unknown")
         log.info("ignored telegram update %s of kind %s", update.update_id, kind)
         return
     await _route(desk, message, me, original_chat, tap=None, tapper=None)
+
+
+GONE = frozenset({"left", "kicked"})  # chat member statuses of a bot no longer in the chat
+
+
+async def _membership(
+    desk: CaseDesk, change: ChatMemberUpdated, original_chat: Callable[[str], Awaitable[str]]
+) -> None:
+    """The bot was added to or removed from a chat (or blocked by a user).
+
+    A staff group that removes the bot keeps its messages waiting (the outbox retries
+    them) and the officers are told; when the bot is added back they go out at once.
+    An unknown group that adds the bot is told its id, for the agency file.
+    """
+    chat = change.chat
+    gone = change.new_chat_member.status in GONE
+    by = change.from_user.full_name if change.from_user else "?"
+    if chat.type == "private":
+        log.info("telegram: user %s %s the bot", chat.id, "blocked" if gone else "unblocked")
+        return
+    current = Recipient(Channel.TELEGRAM, str(chat.id))
+    chat_id = await original_chat(current.address)
+    audience = audience_of(desk.office, chat_id, private=False)
+    if audience is Audience.STRANGER:
+        log.info("telegram: bot %s unknown group %s", "left" if gone else "added to", chat.id)
+        if not gone:
+            await desk.tell(current, desk.t("err_unregistered_chat", chat_id=chat.id))
+        return
+    label = views.chat_label(desk.office, desk.t, Recipient(Channel.TELEGRAM, chat_id), None)
+    if gone:
+        log.warning("telegram: %s removed the bot from %s (%s)", by, label, chat.id)
+        told = desk.office.officers_chat_id
+        if audience is Audience.OFFICERS:
+            told = desk.office.supervisor_chat_id or ""
+        if told:
+            notice = desk.t("officers_bot_removed", chat=label, name=by)
+            await desk.tell(Recipient(Channel.TELEGRAM, told), notice)
+        return
+    waiting = await desk.uow.outbox.resume(current)
+    log.info("telegram: bot back in %s (%s); %s messages waiting", label, chat.id, waiting)
+    if waiting:
+        await desk.tell(current, desk.t("group_bot_back", count=waiting))
 
 
 async def _route(

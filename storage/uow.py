@@ -52,13 +52,16 @@ from bot.core.model import (
 from bot.core.ports import (
     CaseRepository,
     Clock,
+    DeliveryTrouble,
     DialogueRepository,
     DialogueState,
     DigestCounts,
+    FailedSend,
     Marks,
     Outbox,
     ReporterRepository,
     SentRef,
+    StuckChat,
     UnitOfWork,
 )
 from storage.models import (
@@ -711,6 +714,102 @@ class SqlOutbox(_Part):
         # The chat's own id first, then its former ids, newest record first.
         best = min(records, key=lambda r: (addresses.index(r.address), -r.id))
         return SentRef(case_id=best.case_id, purpose=best.purpose)
+
+    async def trouble(self, failed_since: datetime, limit: int) -> DeliveryTrouble:
+        earlier = aliased(OutboxRecord)
+        heads = await self._all(
+            select(OutboxRecord)
+            .where(
+                OutboxRecord.status == PENDING,
+                OutboxRecord.attempts > 0,
+                ~select(earlier.id)
+                .where(
+                    earlier.channel == OutboxRecord.channel,
+                    earlier.address == OutboxRecord.address,
+                    earlier.status == PENDING,
+                    earlier.id < OutboxRecord.id,
+                )
+                .exists(),
+            )
+            .order_by(OutboxRecord.created_at, OutboxRecord.id)
+            .limit(limit)
+        )
+        failed = await self._all(
+            select(OutboxRecord)
+            .where(OutboxRecord.status == FAILED, OutboxRecord.failed_at >= failed_since)
+            .order_by(OutboxRecord.failed_at.desc(), OutboxRecord.id.desc())
+            .limit(limit)
+        )
+        waiting: dict[tuple[str, str], tuple[int, datetime]] = {}
+        if heads:
+            chats = [(head.channel, head.address) for head in heads]
+            rows = await self._session.execute(
+                select(
+                    OutboxRecord.channel,
+                    OutboxRecord.address,
+                    func.count(),
+                    func.min(OutboxRecord.created_at),
+                )
+                .where(
+                    OutboxRecord.status == PENDING,
+                    tuple_(OutboxRecord.channel, OutboxRecord.address).in_(chats),
+                )
+                .group_by(OutboxRecord.channel, OutboxRecord.address)
+            )
+            waiting = {(channel, address): (n, oldest) for channel, address, n, oldest in rows}
+        case_ids = {r.case_id for r in (*heads, *failed) if r.case_id is not None}
+        codes: dict[int, str] = {}
+        if case_ids:
+            found = await self._session.execute(
+                select(CaseRecord.id, CaseRecord.code).where(CaseRecord.id.in_(case_ids))
+            )
+            codes = {case_id: code for case_id, code in found}
+
+        def recipient(record: OutboxRecord) -> Recipient:
+            return Recipient(Channel(record.channel), record.address)
+
+        def code(record: OutboxRecord) -> str | None:
+            return codes.get(record.case_id) if record.case_id is not None else None
+
+        stuck = []
+        for head in heads:
+            count, oldest = waiting.get((head.channel, head.address), (1, head.created_at))
+            stuck.append(
+                StuckChat(
+                    recipient(head),
+                    count,
+                    oldest,
+                    head.attempts,
+                    head.next_attempt_at,
+                    head.last_error,
+                    code(head),
+                )
+            )
+        return DeliveryTrouble(
+            stuck,
+            [
+                FailedSend(recipient(r), r.failed_at or r.created_at, r.last_error, code(r))
+                for r in failed
+            ],
+        )
+
+    async def resume(self, recipient: Recipient) -> int:
+        addresses = await self._chats.lineage(recipient.address)
+        mine = (
+            OutboxRecord.channel == recipient.channel.value,
+            OutboxRecord.address.in_(addresses),
+            OutboxRecord.status == PENDING,
+        )
+        now = self._clock.now()
+        await self._update(
+            update(OutboxRecord)
+            .where(*mine, OutboxRecord.attempts > 0, OutboxRecord.next_attempt_at > now)
+            .values(next_attempt_at=now)
+        )
+        count = await self._session.scalar(
+            select(func.count()).select_from(OutboxRecord).where(*mine)
+        )
+        return int(count or 0)
 
 
 # --- the service's queues --------------------------------------------------------------

@@ -24,7 +24,7 @@ from bot.core.model import (
     Reporter,
     Step,
 )
-from bot.core.ports import DialogueState, DigestCounts, SentRef
+from bot.core.ports import DeliveryTrouble, DialogueState, DigestCounts, SentRef
 
 _DAWN = datetime.min.replace(tzinfo=UTC)
 
@@ -284,6 +284,9 @@ class FakeOutbox:
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
         self._started: list[OutgoingMessage] = []  # those a sender has begun sending
+        # What a sender would have found stuck or given up on (the fake sends nothing).
+        self.stuck_report = DeliveryTrouble([], [])
+        self.resumed: list[Recipient] = []
         self._sent_ids: dict[tuple[Recipient, str], SentRef] = {}
 
     async def enqueue(self, message: OutgoingMessage) -> None:
@@ -305,6 +308,17 @@ class FakeOutbox:
 
     async def find_sent(self, recipient: Recipient, message_id: str) -> SentRef | None:
         return self._sent_ids.get((recipient, message_id))
+
+    async def trouble(self, failed_since: datetime, limit: int) -> DeliveryTrouble:
+        return DeliveryTrouble(
+            self.stuck_report.stuck[:limit],
+            [f for f in self.stuck_report.failed if f.failed_at >= failed_since][:limit],
+        )
+
+    async def resume(self, recipient: Recipient) -> int:
+        """Records the chat; every message queued for it counts as waiting."""
+        self.resumed.append(recipient)
+        return len(self.to(recipient))
 
     def remember_sent(
         self,

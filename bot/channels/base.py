@@ -40,6 +40,10 @@ class PermanentFailure(DeliveryError):
     """The message can never be delivered (bot blocked, chat not found, refused)."""
 
 
+class ChatRefused(PermanentFailure):
+    """The chat refuses the bot: the user blocked it, or the bot is not in the group."""
+
+
 class ChatMoved(DeliveryError):
     """The group became a supergroup with a new id; send there from now on."""
 

@@ -29,7 +29,14 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import ChatMoved, Part, PermanentFailure, RetryLater, TemporaryFailure
+from bot.channels.base import (
+    ChatMoved,
+    ChatRefused,
+    Part,
+    PermanentFailure,
+    RetryLater,
+    TemporaryFailure,
+)
 from bot.channels.textsplit import split_text, utf16_len
 from bot.core.model import Attachment, AttachmentKind, Channel, OutgoingMessage
 
@@ -119,7 +126,7 @@ class TelegramChannel:
         except ChatMigrated as exc:
             raise ChatMoved(str(exc.new_chat_id)) from exc
         except Forbidden as exc:
-            raise PermanentFailure(f"forbidden: {exc.message}") from exc
+            raise ChatRefused(f"forbidden: {exc.message}") from exc
         except BadRequest as exc:
             raise PermanentFailure(f"bad request: {exc.message}") from exc
         except InvalidToken as exc:

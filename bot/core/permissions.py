@@ -29,6 +29,7 @@ class Action(StrEnum):
     RECAP = "rekap"
     EXPORT = "ekspor"
     LAPOR = "lapor"
+    STUCK = "macet"
 
 
 ALLOWED: dict[Action, frozenset[Audience]] = {
@@ -45,6 +46,7 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.RECAP: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
     Action.EXPORT: frozenset({Audience.OFFICERS}),
     Action.LAPOR: frozenset({Audience.OFFICERS}),
+    Action.STUCK: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
 }
 
 

@@ -39,6 +39,40 @@ class SentRef:
 
 
 @dataclass(frozen=True)
+class StuckChat:
+    """A chat whose next message failed to go out and waits for another try."""
+
+    recipient: Recipient
+    waiting: int  # messages queued for the chat, all held behind the first
+    since: datetime  # when the oldest of them was queued
+    attempts: int  # failed tries of the first
+    next_attempt_at: datetime
+    error: str | None  # why its last try failed
+    case_code: str | None  # the case the first is about, if any
+
+
+@dataclass(frozen=True)
+class FailedSend:
+    """A message given up on (the provider refused it for good)."""
+
+    recipient: Recipient
+    failed_at: datetime
+    error: str | None
+    case_code: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryTrouble:
+    """What `/macet` shows: chats with messages stuck, and messages given up on lately."""
+
+    stuck: list[StuckChat]
+    failed: list[FailedSend]
+
+    def __bool__(self) -> bool:
+        return bool(self.stuck or self.failed)
+
+
+@dataclass(frozen=True)
 class DigestCounts:
     """The numbers of the officers' daily digest."""
 
@@ -124,6 +158,15 @@ class Outbox(Protocol):
 
     async def find_sent(self, recipient: Recipient, message_id: str) -> SentRef | None:
         """What the bot's message with this channel id (in this chat) was about."""
+
+    async def trouble(self, failed_since: datetime, limit: int) -> DeliveryTrouble:
+        """Chats whose next message has failed at least once and still waits (longest
+        stuck first), and messages given up on since `failed_since` (newest first);
+        at most `limit` of each."""
+
+    async def resume(self, recipient: Recipient) -> int:
+        """Makes the chat's waiting messages due now (the bot is back in a group that
+        had removed it); returns how many."""
 
 
 class Marks(Protocol):

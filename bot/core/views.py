@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 from bot.core import deadlines
 from bot.core.dialogue import describe_location
-from bot.core.model import Button, Case, CaseEvent, EventKind, Privacy, Step
+from bot.core.model import Button, Case, CaseEvent, Channel, EventKind, Privacy, Recipient, Step
 from bot.core.office import Office
+from bot.core.ports import DeliveryTrouble
 from bot.core.texts import Texts
 
 
@@ -209,6 +210,82 @@ def queue(office: Office, t: Texts, cases: list[Case], now: datetime, total: int
         )
     if total > len(cases):
         lines.append(t("queue_more", count=total - len(cases)))
+    return "\n".join(lines)
+
+
+TROUBLE_ERROR = 120  # characters of a provider's error shown in /macet
+
+
+def chat_label(office: Office, t: Texts, recipient: Recipient, case_code: str | None) -> str:
+    """Who a chat is, for staff: a group by its role, a reporter by case (never by number)."""
+    address = recipient.address
+    if recipient.channel is Channel.TELEGRAM and address == office.officers_chat_id:
+        return t("chat_officers")
+    if recipient.channel is Channel.TELEGRAM and address == office.supervisor_chat_id:
+        return t("chat_supervisor")
+    unit = office.unit_for_chat(address) if recipient.channel is Channel.TELEGRAM else None
+    if unit is not None:
+        return t("chat_unit", unit=unit.code)
+    if recipient.channel is Channel.TELEGRAM and address.startswith("-"):
+        return t("chat_group", address=address)
+    channel = t(f"channel_{recipient.channel.value}")
+    if case_code is not None:
+        return t("chat_reporter", code=case_code, channel=channel)
+    return t("chat_reporter_unknown", address="…" + address[-4:], channel=channel)
+
+
+def short_error(t: Texts, error: str | None) -> str:
+    if not error:
+        return t("trouble_no_error")
+    return error if len(error) <= TROUBLE_ERROR else error[: TROUBLE_ERROR - 1] + "…"
+
+
+def trouble(
+    office: Office, t: Texts, report: DeliveryTrouble, failed_since: datetime, now: datetime
+) -> str:
+    """`/macet`: the chats whose messages are stuck, and what was given up on lately."""
+    if not report:
+        return t("trouble_none")
+    lines = []
+    if report.stuck:
+        lines.append(
+            t(
+                "trouble_header",
+                chats=len(report.stuck),
+                count=sum(chat.waiting for chat in report.stuck),
+            )
+        )
+        for chat in report.stuck:
+            lines.append(
+                t(
+                    "trouble_line",
+                    chat=chat_label(office, t, chat.recipient, chat.case_code),
+                    count=chat.waiting,
+                    since=local_time(office, t, chat.since),
+                    attempts=chat.attempts,
+                    next=local_time(office, t, max(chat.next_attempt_at, now)),
+                    error=short_error(t, chat.error),
+                )
+            )
+    if report.failed:
+        if lines:
+            lines.append("")
+        lines.append(
+            t(
+                "trouble_failed_header",
+                since=local_time(office, t, failed_since),
+                count=len(report.failed),
+            )
+        )
+        for failed in report.failed:
+            lines.append(
+                t(
+                    "trouble_failed_line",
+                    chat=chat_label(office, t, failed.recipient, failed.case_code),
+                    at=local_time(office, t, failed.failed_at),
+                    error=short_error(t, failed.error),
+                )
+            )
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
@@ -12,11 +13,15 @@ import pytest
 
 from bot.channels.textsplit import split_text, utf16_len
 from bot.config import ConfigError, load_settings, parse_office
+from bot.core import views
 from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
 from bot.core.deadlines import Deadlines
+from bot.core.model import Channel, Recipient
+from bot.core.ports import DeliveryTrouble
 from bot.core.reception import citizen_command
 from bot.ratelimit import Limit, RateLimiter
+from tests.unit.sample import OFFICERS, YANKES, T, sample_office
 
 CONTRACT = re.compile(r"\b[A-Z]{2,6}(-[0-9A-Z]{2,10}){1,3}\b")
 
@@ -380,3 +385,26 @@ def test_check_reports_the_example_agency_files_deadlines(
         "recaps: automatic 08:00 on the first working day; categories: Pelayanan kesehatan, "
         "Obat dan alat kesehatan, Tenaga kesehatan, Sarana dan prasarana, Pungutan liar, Lainnya"
     )
+
+
+def test_chats_are_named_by_role_and_reporters_by_case_never_by_number() -> None:
+    office = dataclasses.replace(sample_office(YANKES), supervisor_chat_id="-1009")
+
+    def label(channel: Channel, address: str, code: str | None = None) -> str:
+        return views.chat_label(office, T, Recipient(channel, address), code)
+
+    assert label(Channel.TELEGRAM, OFFICERS.address) == "grup petugas"
+    assert label(Channel.TELEGRAM, "-1009") == "chat atasan"
+    assert label(Channel.TELEGRAM, YANKES.chat_id) == "grup YANKES"
+    assert label(Channel.TELEGRAM, "-100777") == "grup -100777"
+    assert label(Channel.WHATSAPP, "+6281298765432", "ADU-7") == "pelapor ADU-7 (WhatsApp)"
+    assert label(Channel.WHATSAPP, "+6281298765432") == "pelapor …5432 (WhatsApp)"
+    assert views.short_error(T, None) == "tanpa keterangan"
+    assert views.short_error(T, "x" * 500).endswith("…")
+    assert len(views.short_error(T, "x" * 500)) == views.TROUBLE_ERROR
+
+
+def test_nothing_stuck_reads_as_all_clear() -> None:
+    now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    text = views.trouble(sample_office(), T, DeliveryTrouble([], []), now, now)
+    assert text == "✅ Tidak ada pesan yang tertahan; semua pesan sudah terkirim."
