@@ -69,13 +69,19 @@ def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Reques
             log.warning("telegram webhook: refused a request without the right secret token")
             return web.Response(status=403, text="forbidden")
         if request.content_length is not None and request.content_length > MAX_BODY:
+            log.warning("telegram webhook: refused a body of %s bytes", request.content_length)
             return web.Response(status=413, text="too large")
         try:
             body = await request.read()
             update = json.loads(body)
-        except (ValueError, web.HTTPRequestEntityTooLarge):
+        except web.HTTPRequestEntityTooLarge:
+            log.warning("telegram webhook: refused a body over %s bytes", MAX_BODY)
+            return web.Response(status=413, text="too large")
+        except ValueError:
+            log.warning("telegram webhook: refused a body that is not JSON")
             return web.Response(status=400, text="not a Telegram update")
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            log.warning("telegram webhook: refused JSON without an update_id")
             return web.Response(status=400, text="not a Telegram update")
         try:
             await intake.record_telegram(update)
@@ -104,7 +110,11 @@ def twilio_webhook(
     async def receive(request: web.Request) -> web.Response:
         try:
             form = await request.post()
-        except (ValueError, web.HTTPRequestEntityTooLarge):
+        except web.HTTPRequestEntityTooLarge:
+            log.warning("twilio webhook: refused a body over the size limit")
+            return web.Response(status=413, text="too large")
+        except ValueError:
+            log.warning("twilio webhook: refused a body that is not a form")
             return web.Response(status=400, text="not a Twilio request")
         params = {key: str(form[key]) for key in form}
         url = public_base_url + request.path_qs

@@ -6,6 +6,7 @@ The real app over HTTP, with the Bot API stand-in for Telegram and the Twilio st
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -208,6 +209,11 @@ async def test_duplicate_and_forged_webhooks(both: Both) -> None:
         url = f"{both.world.base_url}/webhook/whatsapp/status"
         async with http.post(url, data={"MessageSid": "SM1", "MessageStatus": "read"}) as r:
             assert r.status == 403
+        oversized = io.BytesIO(b"MessageSid=SM2&Body=" + b"x" * (2 * 1024 * 1024))
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        whatsapp = f"{both.world.base_url}/webhook/whatsapp"
+        async with http.post(whatsapp, data=oversized, headers=form) as r:
+            assert r.status == 413  # far above any Twilio request; refused before the signature
 
 
 async def test_media_limits_get_a_clear_answer(both: Both) -> None:
