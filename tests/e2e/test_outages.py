@@ -216,3 +216,24 @@ async def test_a_unit_group_that_removes_the_bot_gets_its_messages_when_it_is_ba
     assert len(relays) == 1 and tg.texts(YANKES).index(relays[0]) < tg.texts(YANKES).index(
         back.content
     )
+
+
+async def test_a_bot_api_slower_than_the_timeout_repeats_that_message_at_most_once(
+    tg: TelegramStandIn, tmp_path: Path
+) -> None:
+    """Telegram takes longer than the bot's read timeout (15 s) over one sendMessage but
+    carries it out anyway: the bot, having timed out, sends it again. The database plays
+    no part here, so this runs on SQLite only."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'slow.sqlite3'}"
+    async with running(tg, url, tmp_path) as world:
+        citizen = world.citizen
+        tg.delay("sendMessage", 16, times=1, chat_id=citizen.id)
+        await world.says(citizen, "/start")
+        await tg.wait_for_in_flight("sendMessage")
+        await tg.wait_for_text(citizen.id, "Ceritakan apa yang terjadi", timeout=30)
+        await world.says(citizen, DESCRIPTION)
+        await world.expect(citizen.id, "Di mana kejadiannya")
+    texts = tg.texts(citizen.id)
+    assert sum("Selamat datang" in t for t in texts) == 2  # the one timed-out call, repeated
+    assert in_order(texts, ["Ceritakan apa yang terjadi", "Di mana kejadiannya"])
+    assert all("Selamat datang" in t for t in texts[:2])  # and nothing overtook it
