@@ -257,6 +257,13 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         if "supervisor_chat_id" in groups
         else None
     )
+    raw_ids = groups.get("officer_ids", [])
+    if not isinstance(raw_ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in raw_ids
+    ):
+        raise ConfigError(
+            f"{where} [groups] officer_ids must be a list of Telegram user ids (positive integers)"
+        )
     raw_units = data.get("units", [])
     if not isinstance(raw_units, list) or not raw_units:
         raise ConfigError(f"{where}: at least one [[units]] entry is required")
@@ -287,6 +294,7 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         units=tuple(units),
         language=language,
         code_prefix=prefix,
+        officer_ids=frozenset(str(i) for i in raw_ids),
         **parse_recaps(data, where),
     )
 

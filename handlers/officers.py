@@ -67,6 +67,13 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         raise Refusal("err_units_only")
 
 
+def require_officer(desk: CaseDesk, msg: StaffMessage) -> None:
+    """Refuses a member of the officers' group the agency file does not list as an officer
+    (when it lists any)."""
+    if not desk.office.is_officer(msg.user_id):
+        raise Refusal("err_not_listed_officer", user_id=msg.user_id)
+
+
 async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
     """Runs an officers' button: dispose to a unit, or ask for the text of a request."""
     kind, _, rest = data.partition(":")
@@ -89,6 +96,7 @@ async def on_reply(desk: CaseDesk, msg: StaffMessage, ref: SentRef) -> None:
     """An officer replied to a prompt: the reply is the request to the reporter, or the reason."""
     if ref.case_id is None or ref.purpose not in (PROMPT_INFO, PROMPT_REFUSE) or not msg.text:
         return  # officers discussing a case among themselves
+    require_officer(desk, msg)
     case = await desk.uow.cases.get(ref.case_id)
     if case is None:
         raise Refusal("err_button_expired")

@@ -157,7 +157,7 @@ async def _staff(
         action = TAP_ACTIONS.get(tap.partition(":")[0])
         if action is None:
             raise Refusal("err_button_expired")
-        _check(action, audience, msg)
+        _check(desk, action, audience, msg)
         await officers.on_tap(desk, msg, tap)
         return
     command = parse_command(msg.text)
@@ -168,7 +168,7 @@ async def _staff(
             if audience is not Audience.STRANGER:
                 raise Refusal("err_unknown_command")
             return
-        _check(command.action, audience, msg)
+        _check(desk, command.action, audience, msg)
         if audience is Audience.SUPERVISOR and command.action is Action.HELP:
             await desk.tell(msg.chat, desk.t("help_supervisor"))
         elif audience is Audience.UNIT:
@@ -190,10 +190,12 @@ async def _staff(
         await officers.on_reply(desk, msg, ref)
 
 
-def _check(action: Action, audience: Audience, msg: StaffMessage) -> None:
+def _check(desk: CaseDesk, action: Action, audience: Audience, msg: StaffMessage) -> None:
     key = refusal_for(action, audience)
     if key is not None:
         raise Refusal(key, chat_id=msg.chat_id)
+    if audience is Audience.OFFICERS and action is not Action.HELP:
+        officers.require_officer(desk, msg)
 
 
 async def _citizen(
@@ -202,8 +204,9 @@ async def _citizen(
     text = message.text or message.caption if tap is None else None
     command = parse_command(text or "") if text else None
     if command is not None and command.name not in CITIZEN_COMMANDS:
-        key = "err_officers_only" if command.name in ALIASES else "err_unknown_command"
-        await desk.tell(Recipient(Channel.TELEGRAM, chat_id), desk.t(key))
+        action = ALIASES.get(command.name)
+        key = refusal_for(action, Audience.CITIZEN) if action else "err_unknown_command"
+        await desk.tell(Recipient(Channel.TELEGRAM, chat_id), desk.t(key or "err_unknown_command"))
         return
     contact = None
     if tap is None and message.contact is not None:

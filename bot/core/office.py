@@ -39,6 +39,8 @@ class Office:
     deadlines: Deadlines = field(default_factory=Deadlines)
     categories: tuple[str, ...] = ()  # the recaps' categories; empty: officers name them freely
     recap_at: time | None = time(8, 0)  # the automatic recap, first working day (None: off)
+    # Telegram user ids allowed to act in the officers' group; empty: every member may.
+    officer_ids: frozenset[str] = frozenset()
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +55,10 @@ class Office:
     def escalation_chat_id(self) -> str:
         """Where escalations go: the supervisor's chat, or the officers' without one."""
         return self.supervisor_chat_id or self.officers_chat_id
+
+    def is_officer(self, user_id: str) -> bool:
+        """Whether this member of the officers' group may act there."""
+        return not self.officer_ids or user_id in self.officer_ids
 
     def unit(self, code: str) -> Unit | None:
         return self._by_code.get(code.upper())

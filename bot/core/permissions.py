@@ -41,7 +41,7 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.SHOW_CASE: frozenset({Audience.OFFICERS, Audience.UNIT}),  # units: own cases only
     Action.ANSWER: frozenset({Audience.UNIT}),  # only for cases disposed to that unit
     Action.RETURN: frozenset({Audience.UNIT}),
-    Action.HELP: frozenset(Audience),
+    Action.HELP: frozenset(Audience) - {Audience.STRANGER},  # strangers learn their chat id
     Action.CATEGORIZE: frozenset({Audience.OFFICERS}),
     Action.RECAP: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
     Action.EXPORT: frozenset({Audience.OFFICERS}),

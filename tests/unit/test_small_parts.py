@@ -76,6 +76,14 @@ OFFICE = {
 def test_office_parses_and_upper_cases_unit_codes() -> None:
     office = parse_office(OFFICE)
     assert office.unit("YANKES") is not None and office.unit_for_chat("-200") is not None
+    assert office.is_officer("7001")  # no list: every member of the officers' group
+
+
+def test_listed_officers_are_the_only_officers() -> None:
+    groups = {"officers_chat_id": -100, "officer_ids": [7001, 7002]}
+    office = parse_office({**OFFICE, "groups": groups})
+    assert office.is_officer("7001") and office.is_officer("7002")
+    assert not office.is_officer("7999")
 
 
 @pytest.mark.parametrize(
@@ -86,6 +94,8 @@ def test_office_parses_and_upper_cases_unit_codes() -> None:
         ({"units": []}, "units"),
         ({"units": [{"code": "A B", "name": "x", "chat_id": -5}]}, "code"),
         ({"units": [{"code": "A", "name": "x", "chat_id": -100}]}, "chat_id"),
+        ({"groups": {"officers_chat_id": -100, "officer_ids": [7001, "7002"]}}, "officer_ids"),
+        ({"groups": {"officers_chat_id": -100, "officer_ids": 7001}}, "officer_ids"),
     ],
 )
 def test_office_errors_name_the_key(patch: dict[str, object], named: str) -> None:
