@@ -28,7 +28,7 @@ from bot.core.office import Office
 from bot.core.ports import Clock
 from bot.core.texts import Texts, load_texts
 from bot.inbound import InboundProcessor, telegram_source
-from bot.logs import tag_records
+from bot.logs import hide, tag_records
 from bot.media import MediaStore
 from bot.metrics import Metrics, health
 from bot.outbox import OutboxSender
@@ -224,6 +224,7 @@ def create_app(
     With a `playground` (its stand-ins already running) the app also serves its page.
     """
     tag_records()  # log lines about a case name it, whoever handles them
+    hide(settings.telegram_bot_token, settings.twilio_auth_token, settings.telegram_webhook_secret)
     office = load_office(settings.config_path)
     texts = load_texts(office.language)
     options = load_whatsapp_options(settings.config_path)

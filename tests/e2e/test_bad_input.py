@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from bot.web import MAX_BODY
-from tests.e2e.conftest import OFFICERS, SECRET, YANKES, World
+from tests.e2e.conftest import OFFICERS, SECRET, TOKEN, YANKES, World
 
 DESCRIPTION = "Pungutan liar saat pengambilan hasil laboratorium di Puskesmas Sukamaju."
 
@@ -80,6 +80,8 @@ async def test_unknown_and_unreadable_updates_are_logged_and_do_not_stop_later_o
         assert await uow.inbound.backlog() == 0
     welcome = [t for t in world.tg.texts(world.citizen.id) if "Selamat datang" in t]
     assert len(welcome) == 1  # only /start was answered
+    # httpx logged every Bot API call, whose URL holds the token: never in a log line
+    assert "/bot***/sendMessage" in caplog.text and TOKEN not in caplog.text
 
 
 async def test_an_album_of_ten_photos_reaches_the_officers_whole(world: World) -> None:

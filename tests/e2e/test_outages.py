@@ -8,6 +8,7 @@ round makes the sender try every chat that is due.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,8 +142,9 @@ async def whatsapp_complaint(tw: TwilioStandIn, siti: WhatsAppUser) -> str:
 
 
 async def test_whatsapp_down_for_minutes_the_officers_see_what_is_stuck(
-    whatsapp: tuple[World, TwilioStandIn], clock: FixedClock
+    whatsapp: tuple[World, TwilioStandIn], clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     world, tw = whatsapp
     siti = WhatsAppUser("+6281298765432", "Siti R")
     code = await whatsapp_complaint(tw, siti)
@@ -184,6 +186,8 @@ async def test_whatsapp_down_for_minutes_the_officers_see_what_is_stuck(
     done = (await world.tg.wait_for(shown + 1, chat_id=OFFICERS, timeout=10))[shown]
     assert done.content.startswith("❌ Gagal terkirim")  # nothing stuck now; the failure stays
     assert code not in done.content and blocked in done.content
+    # the retries were logged, without the reporter's number
+    assert "to whatsapp:…5432 waits" in caplog.text and "98765432" not in caplog.text
 
 
 async def test_a_unit_group_that_removes_the_bot_gets_its_messages_when_it_is_back(

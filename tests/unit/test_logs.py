@@ -7,7 +7,7 @@ import json
 import logging
 
 from bot.core.tracing import CURRENT_CASE
-from bot.logs import TEXT_FORMAT, CaseFilter, JsonFormatter, tag_records
+from bot.logs import TEXT_FORMAT, CaseFilter, JsonFormatter, hide, redact, tag_records
 
 
 def _logged(formatter: logging.Formatter, case: str | None) -> str:
@@ -45,3 +45,33 @@ def test_json_lines_are_one_object_each_with_the_case() -> None:
     )
     assert entry["time"].endswith("+00:00")
     assert "case" not in json.loads(_logged(JsonFormatter(), None))
+
+
+def test_secrets_and_phone_numbers_never_reach_a_log_line() -> None:
+    tag_records()
+    token = "123456789:AAE-secret-token-for-the-log-test"
+    hide(token, None, "")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("aduanbot.test.redaction")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning("GET https://api.telegram.org/bot%s/getMe for %s", token, "+6281298765432")
+        try:
+            raise RuntimeError(f"whatsapp:+6281298765432 refused with bot{token}")
+        except RuntimeError:
+            logger.exception("outbox: message to %s failed", "081234567890")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    written = stream.getvalue()
+    assert token not in written and "secret-token" not in written
+    assert "6281298765432" not in written and "081234567890" not in written
+    assert lines[0]["message"] == "GET https://api.telegram.org/bot***/getMe for …5432"
+    assert lines[1]["message"] == "outbox: message to …7890 failed"
+    assert "whatsapp:…5432 refused with bot***" in lines[1]["error"]
+    assert redact("kode ADU-7KQ2M, chat -1001000000001, user 5001") == (
+        "kode ADU-7KQ2M, chat -1001000000001, user 5001"  # ids and codes are left alone
+    )
