@@ -21,7 +21,7 @@ from dotenv import dotenv_values
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.deadlines import Deadlines
-from bot.core.office import MAX_CATEGORY, Office, Unit
+from bot.core.office import MAX_CATEGORY, Limits, Office, Unit
 from bot.core.texts import LANGUAGES, load_texts, placeholders
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
@@ -295,8 +295,26 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         language=language,
         code_prefix=prefix,
         officer_ids=frozenset(str(i) for i in raw_ids),
+        limits=parse_limits(data, where),
         **parse_recaps(data, where),
     )
+
+
+def parse_limits(data: Mapping[str, Any], where: str = "agency file") -> Limits:
+    """The [limits] table: how much one reporter may send (see `Limits`)."""
+    table = data.get("limits", {})
+    label = f"{where} [limits]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label} must be a table")
+    unknown = set(table) - {"messages_per_minute", "cases_per_day"}
+    if unknown:
+        raise ConfigError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
+    values: dict[str, int] = {}
+    for key, value in table.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{label} {key} must be a whole number of at least 1")
+        values[key] = value
+    return Limits(**values)
 
 
 def parse_recaps(data: Mapping[str, Any], where: str = "agency file") -> dict[str, Any]:

@@ -56,6 +56,11 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         assert case.id is not None
         events = await desk.uow.cases.events(case.id)
         await say(desk, msg, views.lapor_form(desk.office, desk.t, case, events))
+    elif action is Action.BLOCK:
+        code, reason = split_args(args, 1)
+        await desk.block_reporter(require(code, action), reason or None, msg.actor)
+    elif action is Action.UNBLOCK:
+        await desk.unblock_reporter(require(split_args(args, 1)[0], action), msg.actor)
     elif action is Action.STUCK:
         since = desk.now - FAILED_WINDOW
         report = await desk.uow.outbox.trouble(since, TROUBLE_LINES)

@@ -40,6 +40,10 @@ ALIASES: dict[str, Action] = {
     "lapor": Action.LAPOR,
     "macet": Action.STUCK,
     "stuck": Action.STUCK,
+    "blokir": Action.BLOCK,
+    "block": Action.BLOCK,
+    "bukablokir": Action.UNBLOCK,
+    "unblock": Action.UNBLOCK,
     "bantuan": Action.HELP,
     "help": Action.HELP,
     "start": Action.HELP,
@@ -56,6 +60,8 @@ USAGE: dict[Action, str] = {
     Action.CATEGORIZE: "/kategori KODE kategori",
     Action.EXPORT: "/ekspor KODE",
     Action.LAPOR: "/lapor KODE",
+    Action.BLOCK: "/blokir KODE [alasan]",
+    Action.UNBLOCK: "/bukablokir KODE",
 }
 
 

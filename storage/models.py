@@ -94,6 +94,11 @@ class ReporterRecord(Base):
     display_name: Mapped[str | None] = mapped_column(Text)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set while an officer has blocked the reporter (their messages are ignored).
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The per-reporter rate limit: messages counted since the window started.
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    window_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 RECAP_COLUMNS = (
@@ -130,6 +135,7 @@ class CaseRecord(Base):
         UniqueConstraint("code"),
         Index("ix_cases_status", "status"),
         Index("ix_cases_reporter_id_status", "reporter_id", "status"),
+        Index("ix_cases_reporter_id_created_at", "reporter_id", "created_at"),
         # The recaps read a period's cases from these two alone (index-only scans), in
         # filing order and by closing time; see storage/recaps.py.
         Index("ix_cases_recap", *RECAP_COLUMNS),

@@ -302,6 +302,7 @@ def _reporter(record: ReporterRecord) -> Reporter:
         address=record.address,
         display_name=record.display_name,
         last_inbound_at=record.last_inbound_at,
+        blocked_at=record.blocked_at,
     )
 
 
@@ -422,6 +423,14 @@ class SqlCaseRepository(_Part):
             .limit(1)
         )
         return cases[0] if cases else None
+
+    async def count_filed_since(self, reporter_id: int, since: datetime) -> int:
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(CaseRecord)
+            .where(CaseRecord.reporter_id == reporter_id, CaseRecord.created_at >= since)
+        )
+        return int(count or 0)
 
     async def due_for_check(self, now: datetime, limit: int) -> list[Case]:
         return await self._cases(
@@ -599,6 +608,28 @@ class SqlReporterRepository(_Part):
             f"reporter {reporter.id}",
         )
         reporter.last_inbound_at = at
+
+    async def count_message(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        # One chat's messages are handled one at a time, so read-then-write is safe here;
+        # the row lock covers a reporter writing from a second instance's view anyway.
+        record = await self._first(
+            select(ReporterRecord).where(ReporterRecord.id == reporter_id).with_for_update()
+        )
+        if record is None:
+            raise LookupError(f"reporter {reporter_id} not found")
+        started = record.window_started_at
+        if started is None or at - started >= window:
+            record.window_started_at, record.window_count = at, 1
+        else:
+            record.window_count += 1
+        await self._session.flush()
+        return record.window_count
+
+    async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
+        await self._update_one(
+            update(ReporterRecord).where(ReporterRecord.id == reporter_id).values(blocked_at=at),
+            f"reporter {reporter_id}",
+        )
 
 
 class SqlDialogueRepository(_Part):

@@ -176,6 +176,12 @@ class FakeCaseRepository:
     async def count_open(self) -> int:
         return sum(case.status.is_open for case in self._cases.values())
 
+    async def count_filed_since(self, reporter_id: int, since: datetime) -> int:
+        return sum(
+            c.reporter_id == reporter_id and c.created_at >= _utc(since)
+            for c in self._cases.values()
+        )
+
     async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts:
         cases = list(self._cases.values())
         finished = (CaseStatus.CLOSED, CaseStatus.REFUSED)
@@ -215,6 +221,7 @@ class FakeReporterRepository:
     def __init__(self) -> None:
         self._reporters: dict[int, Reporter] = {}
         self._ids: dict[tuple[Channel, str], int] = {}
+        self._windows: dict[int, tuple[datetime | None, int]] = {}  # id → (start, count)
 
     async def get_or_create(
         self, channel: Channel, address: str, display_name: str | None
@@ -251,6 +258,21 @@ class FakeReporterRepository:
         if reporter.display_name is not None:
             stored.display_name = reporter.display_name
         reporter.last_inbound_at = at
+
+    async def count_message(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        if reporter_id not in self._reporters:
+            raise LookupError(f"reporter {reporter_id} not found")
+        started, count = self._windows.get(reporter_id, (None, 0))
+        if started is None or _utc(at) - started >= window:
+            started, count = _utc(at), 0
+        self._windows[reporter_id] = (started, count + 1)
+        return count + 1
+
+    async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
+        stored = self._reporters.get(reporter_id)
+        if stored is None:
+            raise LookupError(f"reporter {reporter_id} not found")
+        stored.blocked_at = _utc(at) if at is not None else None
 
 
 class FakeDialogueRepository:

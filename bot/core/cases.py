@@ -287,6 +287,24 @@ class CaseDesk:
         )
         return case
 
+    async def block_reporter(self, code: str, reason: str | None, actor: Actor) -> Case:
+        """Blocks the reporter of the case: their later messages are ignored (abuse)."""
+        case = await self.find(code)
+        await self.uow.reporters.set_blocked(case.reporter_id, self.now)
+        await self._record(case, EventKind.BLOCKED, actor, reason)
+        text = self.t("officers_blocked", code=case.code, actor=actor.describe())
+        await self.tell(self.officers, text + views.note_line(self.t, reason), case)
+        return case
+
+    async def unblock_reporter(self, code: str, actor: Actor) -> Case:
+        """Lifts the block on the case's reporter."""
+        case = await self.find(code)
+        await self.uow.reporters.set_blocked(case.reporter_id, None)
+        await self._record(case, EventKind.UNBLOCKED, actor)
+        text = self.t("officers_unblocked", code=case.code, actor=actor.describe())
+        await self.tell(self.officers, text, case)
+        return case
+
     async def request_info(self, code: str, message: str, actor: Actor) -> Case:
         """Asks the reporter to complete the report (minta kelengkapan); the case waits."""
         case = await self.find(code)

@@ -222,6 +222,7 @@ class Reporter:
     display_name: str | None = None
     id: int | None = None
     last_inbound_at: datetime | None = None
+    blocked_at: datetime | None = None  # an officer blocked them: their messages are ignored
 
     @property
     def recipient(self) -> Recipient:
@@ -260,6 +261,8 @@ class EventKind(StrEnum):
     ESCALATED = "eskalasi"  # the supervisor was told the case is overdue
     EXPIRED = "ditutup_otomatis"  # closed by the deadline rules
     CATEGORIZED = "kategori"  # the officers filed the case under a category
+    BLOCKED = "blokir"  # an officer blocked the reporter (abuse)
+    UNBLOCKED = "buka_blokir"
 
 
 @dataclass(frozen=True)

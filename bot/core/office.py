@@ -13,6 +13,14 @@ MAX_CATEGORY = 60
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Per-reporter limits against floods (the `[limits]` table of the agency file)."""
+
+    messages_per_minute: int = 20  # more in a minute are ignored, with one polite answer
+    cases_per_day: int = 5  # complaints one reporter may file in a calendar day
+
+
+@dataclass(frozen=True)
 class Unit:
     """A division or agency (Bidang/OPD) that receives dispositions in its own group."""
 
@@ -41,6 +49,7 @@ class Office:
     recap_at: time | None = time(8, 0)  # the automatic recap, first working day (None: off)
     # Telegram user ids allowed to act in the officers' group; empty: every member may.
     officer_ids: frozenset[str] = frozenset()
+    limits: Limits = field(default_factory=Limits)
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

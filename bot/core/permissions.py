@@ -30,6 +30,8 @@ class Action(StrEnum):
     EXPORT = "ekspor"
     LAPOR = "lapor"
     STUCK = "macet"
+    BLOCK = "blokir"
+    UNBLOCK = "bukablokir"
 
 
 ALLOWED: dict[Action, frozenset[Audience]] = {
@@ -47,6 +49,8 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.EXPORT: frozenset({Audience.OFFICERS}),
     Action.LAPOR: frozenset({Audience.OFFICERS}),
     Action.STUCK: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
+    Action.BLOCK: frozenset({Audience.OFFICERS}),
+    Action.UNBLOCK: frozenset({Audience.OFFICERS}),
 }
 
 

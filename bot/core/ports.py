@@ -7,7 +7,7 @@ fakes in `tests/fakes.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.model import (
@@ -115,6 +115,9 @@ class CaseRepository(Protocol):
         """Open cases in `step` (of that unit, for a unit's step) past their deadline,
         the longest overdue first."""
 
+    async def count_filed_since(self, reporter_id: int, since: datetime) -> int:
+        """How many cases the reporter filed at or after `since`."""
+
     async def count_open(self) -> int:
         """How many cases are open (for the operators' metrics)."""
 
@@ -138,6 +141,14 @@ class ReporterRepository(Protocol):
 
     async def touch(self, reporter: Reporter, at: datetime) -> None:
         """Records that the reporter just wrote (and their current display name)."""
+
+    async def count_message(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        """Counts a message at `at` in the reporter's current window (a new window starts
+        with the first message `window` or more after the last one started); returns the
+        window's count including this one."""
+
+    async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
+        """Blocks the reporter from `at`, or unblocks them (None)."""
 
 
 class DialogueRepository(Protocol):

@@ -4,8 +4,10 @@ rating, or more information for a case already filed. One path for every channel
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from bot.core import views
@@ -26,6 +28,9 @@ from bot.core.dialogue import (
 from bot.core.model import Attachment, Button, Case, CaseStatus, Channel, Reporter
 from bot.core.ports import DialogueState
 
+log = logging.getLogger(__name__)
+
+RATE_WINDOW = timedelta(minutes=1)  # the window of `Limits.messages_per_minute`
 CHOICE_PREFIX = "c:"
 RATING_PREFIX = "r:"
 CASE_CHOICE_PREFIX = "o:"
@@ -91,6 +96,16 @@ class Reception:
         )
         await uow.reporters.touch(reporter, self.desk.now)
         assert reporter.id is not None
+        if reporter.blocked_at is not None:
+            log.info("reporter %s is blocked: message ignored", reporter.id)
+            return
+        limit = self.desk.office.limits.messages_per_minute
+        sent = await uow.reporters.count_message(reporter.id, self.desk.now, RATE_WINDOW)
+        if sent > limit:
+            log.info("reporter %s: message %s this minute, ignored", reporter.id, sent)
+            if sent == limit + 1:  # told once a minute, not at every message
+                await self.say(reporter, Reply(self.t("rate_limited")))
+            return
         inp = message.input
         state = await uow.dialogues.load(reporter.id) or DialogueState(IDLE, {})
         try:
@@ -132,6 +147,8 @@ class Reception:
         assert reporter.id is not None
         dialogues = self.desk.uow.dialogues
         if command == "start":
+            if await self._filed_enough_today(reporter):
+                return
             outcome = self.dialogue.begin(
                 profile_name=message.profile_name,
                 channel_contact=message.channel_contact,
@@ -184,6 +201,18 @@ class Reception:
             for c in cases
         ]
         await self.say(reporter, Reply("\n".join(lines)))
+
+    async def _filed_enough_today(self, reporter: Reporter) -> bool:
+        """Whether the reporter filed the day's allowance of complaints (they are told)."""
+        assert reporter.id is not None
+        office, now = self.desk.office, self.desk.now
+        local = now.astimezone(office.timezone)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        filed = await self.desk.uow.cases.count_filed_since(reporter.id, midnight)
+        if filed < office.limits.cases_per_day:
+            return False
+        await self.say(reporter, Reply(self.t("daily_case_limit", count=filed)))
+        return True
 
     # ------------------------------------------------------------------ dialogue
     async def _finish_dialogue(self, reporter: Reporter, outcome: Outcome) -> None:
@@ -240,6 +269,9 @@ class Reception:
         waiting = [c for c in open_cases if c.status is CaseStatus.NEEDS_INFO]
         targets = waiting if len(waiting) == 1 else open_cases
         if not targets:  # the dialogue gives the 112 advice and remembers the album itself
+            if await self._filed_enough_today(reporter):
+                await uow.dialogues.save(reporter.id, state)
+                return
             outcome = self.dialogue.begin(
                 profile_name=message.profile_name,
                 channel_contact=message.channel_contact,

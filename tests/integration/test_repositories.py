@@ -453,6 +453,57 @@ async def test_reporters_are_unique_per_channel_and_address(store: Store) -> Non
         assert await uow.reporters.find(Channel.WHATSAPP, "9999") is None
 
 
+async def test_a_reporters_messages_are_counted_per_window_and_blocks_are_kept(
+    store: Store,
+) -> None:
+    minute = timedelta(minutes=1)
+    async with store.transaction() as uow:
+        budi = await uow.reporters.get_or_create(Channel.TELEGRAM, "5551", "Budi")
+        siti = await uow.reporters.get_or_create(Channel.TELEGRAM, "5552", "Siti")
+        assert budi.id is not None and siti.id is not None
+        counts = [
+            await uow.reporters.count_message(budi.id, T0 + timedelta(seconds=s), minute)
+            for s in (0, 10, 59)
+        ]
+        assert counts == [1, 2, 3]
+        assert await uow.reporters.count_message(siti.id, T0, minute) == 1  # their own window
+    async with store.transaction() as uow:
+        assert await uow.reporters.count_message(budi.id, T0 + minute, minute) == 1  # anew
+        assert (
+            await uow.reporters.count_message(
+                budi.id, T0 + 2 * minute - timedelta(seconds=1), minute
+            )
+            == 2
+        )
+        assert budi.blocked_at is None
+        await uow.reporters.set_blocked(budi.id, T0)
+    async with store.transaction() as uow:
+        blocked = await uow.reporters.get(budi.id)
+        assert blocked is not None and blocked.blocked_at == T0
+        assert_utc(blocked.blocked_at)
+        found = await uow.reporters.get_or_create(Channel.TELEGRAM, "5551", None)
+        assert found.blocked_at == T0
+        await uow.reporters.set_blocked(budi.id, None)
+    async with store.transaction() as uow:
+        again = await uow.reporters.get(budi.id)
+        assert again is not None and again.blocked_at is None
+
+
+async def test_cases_filed_by_a_reporter_since_a_moment_are_counted(store: Store) -> None:
+    async with store.transaction() as uow:
+        budi = await uow.reporters.get_or_create(Channel.TELEGRAM, "5551", "Budi")
+        siti = await uow.reporters.get_or_create(Channel.TELEGRAM, "5552", "Siti")
+        assert budi.id is not None and siti.id is not None
+        await uow.cases.add(a_case(budi.id, "ADU-A1", T0 - timedelta(seconds=1)))
+        await uow.cases.add(a_case(budi.id, "ADU-A2", T0))
+        await uow.cases.add(a_case(budi.id, "ADU-A3", T0 + timedelta(hours=3)))
+        await uow.cases.add(a_case(siti.id, "ADU-B1", T0))
+    async with store.transaction() as uow:
+        assert await uow.cases.count_filed_since(budi.id, T0) == 2
+        assert await uow.cases.count_filed_since(budi.id, T0.astimezone(UTC)) == 2
+        assert await uow.cases.count_filed_since(siti.id, T0 + timedelta(seconds=1)) == 0
+
+
 async def test_touch_records_the_time_and_the_current_name(store: Store) -> None:
     async with store.transaction() as uow:
         budi = await uow.reporters.get_or_create(Channel.TELEGRAM, "5551", "Budi")

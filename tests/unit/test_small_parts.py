@@ -77,6 +77,9 @@ def test_office_parses_and_upper_cases_unit_codes() -> None:
     office = parse_office(OFFICE)
     assert office.unit("YANKES") is not None and office.unit_for_chat("-200") is not None
     assert office.is_officer("7001")  # no list: every member of the officers' group
+    assert (office.limits.messages_per_minute, office.limits.cases_per_day) == (20, 5)
+    limited = parse_office({**OFFICE, "limits": {"cases_per_day": 2}})
+    assert (limited.limits.messages_per_minute, limited.limits.cases_per_day) == (20, 2)
 
 
 def test_listed_officers_are_the_only_officers() -> None:
@@ -96,6 +99,9 @@ def test_listed_officers_are_the_only_officers() -> None:
         ({"units": [{"code": "A", "name": "x", "chat_id": -100}]}, "chat_id"),
         ({"groups": {"officers_chat_id": -100, "officer_ids": [7001, "7002"]}}, "officer_ids"),
         ({"groups": {"officers_chat_id": -100, "officer_ids": 7001}}, "officer_ids"),
+        ({"limits": {"messages_per_minute": 0}}, "messages_per_minute"),
+        ({"limits": {"cases_per_day": "5"}}, "cases_per_day"),
+        ({"limits": {"per_hour": 5}}, "per_hour"),
     ],
 )
 def test_office_errors_name_the_key(patch: dict[str, object], named: str) -> None:
