@@ -32,6 +32,8 @@ TABLE: dict[str, set[str]] = {
     "/kategori": {OFFICERS_GROUP},
     "/ekspor": {OFFICERS_GROUP},
     "/lapor": {OFFICERS_GROUP},
+    "/blokir": {OFFICERS_GROUP},
+    "/bukablokir": {OFFICERS_GROUP},
     "/kasus": {OFFICERS_GROUP, UNIT},
     "/rekap": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/macet": {OFFICERS_GROUP, SUPERVISOR_CHAT},
