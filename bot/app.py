@@ -110,7 +110,12 @@ class Service:
             counted=lambda source: self.metrics.updates.labels(source).inc(),
         )
         self.scheduler = DeadlineScheduler(
-            self.db, self.office, self.texts, self.clock, after_commit=self._wake
+            self.db,
+            self.office,
+            self.texts,
+            self.clock,
+            after_commit=self._wake,
+            media=self.settings.media_dir,
         )
 
     def _wake(self) -> None:

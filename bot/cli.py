@@ -45,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         help="lapor: the text block for SP4N-LAPOR!'s manual form",
     )
     export.add_argument("--output", type=Path, default=None, help="the file (default: stdout)")
+    forget = commands.add_parser(
+        "forget", help="erase one reporter's personal data on request (UU PDP)"
+    )
+    forget.add_argument(
+        "reporter",
+        help="a case code of theirs (ADU-…), channel:address (telegram:5001, "
+        "whatsapp:+62812…) or a WhatsApp number",
+    )
     args = parser.parse_args(argv)
     _logging()
     try:
@@ -96,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(
             export_case(settings, office, texts, args.code, args.format, args.output)
         )
+    if args.command == "forget":
+        return asyncio.run(
+            _forget(settings.database_url, office.language, args.reporter, settings.media_dir)
+        )
     if args.command == "migrate":
         from storage.database import Database
 
@@ -113,6 +125,34 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings)
     print(f"aduanbot: serving on http://{settings.host}:{settings.port}", flush=True)
     web.run_app(app, host=settings.host, port=settings.port, print=None, handle_signals=True)
+    return 0
+
+
+async def _forget(database_url: str, language: str, who: str, media: Path) -> int:
+    from bot.privacy import StillOpen, forget
+    from storage.database import Database
+
+    db = Database(database_url)
+    try:
+        await db.upgrade()
+        erased = await forget(db, load_texts(language), who, media)
+    except StillOpen as still:
+        print(
+            f"aduanbot: {who}: cases still open ({', '.join(still.codes)}); "
+            "close them first (/selesai or /tolak), then forget the reporter",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await db.dispose()
+    if erased is None:
+        print(f"aduanbot: no reporter known as {who}", file=sys.stderr)
+        return 1
+    print(
+        f"forgotten: {len(erased.cases)} cases anonymised"
+        + (f" ({', '.join(erased.cases)})" if erased.cases else "")
+        + f"; {len(erased.files)} stored files removed"
+    )
     return 0
 
 

@@ -296,8 +296,24 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         code_prefix=prefix,
         officer_ids=frozenset(str(i) for i in raw_ids),
         limits=parse_limits(data, where),
+        retention_days=parse_retention(data, where),
         **parse_recaps(data, where),
     )
+
+
+def parse_retention(data: Mapping[str, Any], where: str = "agency file") -> int:
+    """The [privacy] table: `retention_days` after closing, personal data is removed."""
+    table = data.get("privacy", {})
+    label = f"{where} [privacy]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label} must be a table")
+    unknown = set(table) - {"retention_days"}
+    if unknown:
+        raise ConfigError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
+    days = table.get("retention_days", 730)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        raise ConfigError(f"{label} retention_days must be a whole number of days (0: keep)")
+    return days
 
 
 def parse_limits(data: Mapping[str, Any], where: str = "agency file") -> Limits:

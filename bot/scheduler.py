@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -25,6 +26,7 @@ from bot.core.patrol import Round, patrol
 from bot.core.ports import Clock
 from bot.core.recap import queue_automatic
 from bot.core.texts import Texts
+from bot.privacy import remove_files, retention_round
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,10 @@ class DeadlineScheduler:
         texts: Texts,
         clock: Clock,
         after_commit: Callable[[], None],
+        media: Path | None = None,
     ) -> None:
         self.db = db
+        self.media = media  # where stored attachments live (removed with their cases)
         self.office = office
         self.texts = texts
         self.clock = clock
@@ -64,6 +68,7 @@ class DeadlineScheduler:
                     return None
                 done = await patrol(uow, self.office, self.texts, now)
                 recaps = await queue_automatic(uow, self.office, now)
+                erased = await retention_round(uow, self.office, self.texts, now)
         except (OperationalError, DBAPIError, OSError) as error:
             log.warning("deadlines: database unavailable, next tick retries (%s)", error)
             return None
@@ -78,6 +83,14 @@ class DeadlineScheduler:
             )
         if recaps:
             log.info("recaps: queued %s", ", ".join(p.label for p in recaps))
+        if erased.cases or erased.reporters:
+            files = remove_files(erased.files, self.media) if self.media else 0
+            log.info(
+                "retention: %s cases anonymised, %s reporters forgotten, %s files removed",
+                len(erased.cases),
+                erased.reporters,
+                files,
+            )
         if done.acted or recaps:
             self.after_commit()
         return done

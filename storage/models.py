@@ -99,6 +99,8 @@ class ReporterRecord(Base):
     # The per-reporter rate limit: messages counted since the window started.
     window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     window_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Set once the reporter's personal data was removed (storage/privacy.py).
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 RECAP_COLUMNS = (
@@ -186,6 +188,8 @@ class CaseRecord(Base):
     disposed_stamp: Mapped[int | None] = mapped_column(BigInteger)
     answered_stamp: Mapped[int | None] = mapped_column(BigInteger)
     closed_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    # Set once the case's personal data was removed (retention or a reporter forgotten).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CaseEventRecord(Base):

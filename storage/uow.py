@@ -76,6 +76,7 @@ from storage.models import (
     ReporterRecord,
     SentMessageRecord,
 )
+from storage.privacy import PersonalData
 from storage.recaps import ReportJobs, SqlRecaps
 
 PENDING = "pending"
@@ -1244,6 +1245,7 @@ class SqlUnitOfWork:
     chats: ChatMigrations
     locks: TransactionLocks
     recaps: SqlRecaps
+    privacy: PersonalData
     reports: ReportJobs
 
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
@@ -1257,6 +1259,7 @@ class SqlUnitOfWork:
         self.marks = SqlMarks(session, clock)
         self.locks = TransactionLocks(session, clock)
         self.recaps = SqlRecaps(session)
+        self.privacy = PersonalData(session, clock)
         self.reports = ReportJobs(session, clock)
 
 

@@ -50,6 +50,7 @@ class Office:
     # Telegram user ids allowed to act in the officers' group; empty: every member may.
     officer_ids: frozenset[str] = frozenset()
     limits: Limits = field(default_factory=Limits)
+    retention_days: int = 730  # closed cases are anonymised this long after (0: never)
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,77 @@
+"""Retention and the right to be forgotten, on top of `storage.privacy`.
+
+Closed cases older than `[privacy] retention_days` are anonymised by the deadline
+scheduler's round (a batch per tick, by whichever instance holds the round), and the
+reporters left with nothing but anonymised cases lose their address and name; raw
+updates and sent messages of that age go too. `aduanbot forget WHO` does the same for
+one reporter at once, on request. Stored files are deleted after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.core.office import Office
+from bot.core.texts import Texts
+from storage.database import Database
+from storage.privacy import Erased
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # cases (and reporters, and old rows) a round removes at most
+
+
+class StillOpen(Exception):
+    """The reporter has open cases: close them before forgetting the reporter."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(", ".join(codes))
+        self.codes = codes
+
+
+async def retention_round(
+    uow: SqlUnitOfWork, office: Office, texts: Texts, now: datetime
+) -> Erased:
+    """Removes one batch of personal data past the retention period (in `uow`)."""
+    erased = Erased()
+    if not office.retention_days:
+        return erased
+    before = now - timedelta(days=office.retention_days)
+    expired = await uow.privacy.expired(before, BATCH)
+    await uow.privacy.anonymise(expired, texts("anonymised_case"), erased)
+    for reporter_id in await uow.privacy.idle_reporters(before, BATCH):
+        await uow.privacy.forget_reporter(reporter_id, erased)
+    await uow.privacy.old_traffic(before, BATCH)
+    return erased
+
+
+async def forget(db: Database, texts: Texts, who: str, media: Path) -> Erased | None:
+    """Erases one reporter's personal data (by case code, "channel:address" or number);
+    None if there is no such reporter. Raises `StillOpen` while a case of theirs is open."""
+    async with db.transaction() as uow:
+        reporter_id = await uow.privacy.find_reporter(who)
+        if reporter_id is None:
+            return None
+        cases, still_open = await uow.privacy.reporter_cases(reporter_id)
+        if still_open:
+            raise StillOpen(still_open)
+        erased = Erased()
+        await uow.privacy.anonymise(cases, texts("anonymised_case"), erased)
+        await uow.privacy.forget_reporter(reporter_id, erased)
+    remove_files(erased.files, media)
+    return erased
+
+
+def remove_files(paths: list[str], media: Path) -> int:
+    """Deletes stored attachments (only inside the media folder); returns how many."""
+    folder = media.resolve()
+    removed = 0
+    for name in paths:
+        path = Path(name).resolve()
+        if path.is_relative_to(folder) and path.is_file():
+            path.unlink()
+            removed += 1
+    return removed

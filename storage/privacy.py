@@ -1,0 +1,218 @@
+"""Personal data going away: old closed cases anonymised (retention), and one reporter
+forgotten on request (UU PDP 27/2022).
+
+What identifies or describes a person goes: the reporter's name, contact, chat address
+and display name, the case's story, place and time, every note in its history, its
+attachments, the messages sent about it and the raw updates received. What the recaps
+count stays: the case's code, status, channel, privacy, unit, category, rating, times
+and working-time stamps, and the kinds of its events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.model import CaseStatus, Channel
+from bot.core.ports import Clock
+from storage.models import (
+    CaseAttachmentRecord,
+    CaseEventRecord,
+    CaseRecord,
+    DialogueRecord,
+    InboundUpdateRecord,
+    OutboxRecord,
+    ReporterRecord,
+)
+
+CLOSED = (CaseStatus.CLOSED.value, CaseStatus.REFUSED.value)  # finished cases
+PENDING = "pending"
+
+
+@dataclass
+class Erased:
+    """What one pass removed; `files` are stored attachments to delete from disk."""
+
+    cases: list[str] = field(default_factory=list)  # codes of the anonymised cases
+    reporters: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+class PersonalData:
+    """Removes personal data from the database (files are the caller's, after commit)."""
+
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def expired(self, before: datetime, limit: int) -> list[int]:
+        """Cases closed before `before` and not yet anonymised, oldest first."""
+        ids = await self._session.scalars(
+            select(CaseRecord.id)
+            .where(
+                CaseRecord.status.in_(CLOSED),
+                CaseRecord.closed_at < before,
+                CaseRecord.anonymised_at.is_(None),
+            )
+            .order_by(CaseRecord.closed_at, CaseRecord.id)
+            .limit(limit)
+        )
+        return list(ids)
+
+    async def anonymise(self, case_ids: list[int], placeholder: str, erased: Erased) -> None:
+        """Strips the cases of personal data; their counts and times stay."""
+        if not case_ids:
+            return
+        now = self._clock.now()
+        mine = CaseRecord.id.in_(case_ids)
+        erased.cases += list(await self._session.scalars(select(CaseRecord.code).where(mine)))
+        await self._session.execute(
+            update(CaseRecord)
+            .where(mine)
+            .values(
+                description=placeholder,
+                location_text=None,
+                latitude=None,
+                longitude=None,
+                location_label=None,
+                occurred_text=None,
+                reporter_name=None,
+                reporter_contact=None,
+                anonymised_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(
+            update(CaseEventRecord)
+            .where(CaseEventRecord.case_id.in_(case_ids))
+            .values(note=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(
+            update(CaseEventRecord)
+            .where(CaseEventRecord.case_id.in_(case_ids), CaseEventRecord.actor_role == "reporter")
+            .values(actor_name=None, actor_user_id=None, actor_chat_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        stored = await self._session.scalars(
+            select(CaseAttachmentRecord.ref).where(
+                CaseAttachmentRecord.case_id.in_(case_ids),
+                CaseAttachmentRecord.source != Channel.TELEGRAM.value,
+            )
+        )
+        erased.files += list(stored)
+        await self._session.execute(
+            delete(CaseAttachmentRecord).where(CaseAttachmentRecord.case_id.in_(case_ids))
+        )
+        # What was said to and about the case (sent or given up; nothing still waiting).
+        await self._session.execute(
+            delete(OutboxRecord).where(
+                OutboxRecord.case_id.in_(case_ids), OutboxRecord.status != PENDING
+            )
+        )
+
+    async def old_traffic(self, before: datetime, limit: int) -> int:
+        """Deletes raw updates handled and messages sent before `before` (they repeat
+        what people wrote); returns how many rows went."""
+        inbound = list(
+            await self._session.scalars(
+                select(InboundUpdateRecord.id)
+                .where(
+                    InboundUpdateRecord.status != PENDING, InboundUpdateRecord.received_at < before
+                )
+                .order_by(InboundUpdateRecord.id)
+                .limit(limit)
+            )
+        )
+        outbound = list(
+            await self._session.scalars(
+                select(OutboxRecord.id)
+                .where(OutboxRecord.status != PENDING, OutboxRecord.created_at < before)
+                .order_by(OutboxRecord.id)
+                .limit(limit)
+            )
+        )
+        if inbound:
+            await self._session.execute(
+                delete(InboundUpdateRecord).where(InboundUpdateRecord.id.in_(inbound))
+            )
+        if outbound:
+            await self._session.execute(delete(OutboxRecord).where(OutboxRecord.id.in_(outbound)))
+        return len(inbound) + len(outbound)
+
+    async def idle_reporters(self, before: datetime, limit: int) -> list[int]:
+        """Reporters silent since `before` whose every case is anonymised (or who have
+        none), not yet forgotten."""
+        live = select(CaseRecord.id).where(
+            CaseRecord.reporter_id == ReporterRecord.id, CaseRecord.anonymised_at.is_(None)
+        )
+        ids = await self._session.scalars(
+            select(ReporterRecord.id)
+            .where(
+                ReporterRecord.forgotten_at.is_(None),
+                or_(
+                    ReporterRecord.last_inbound_at.is_(None),
+                    ReporterRecord.last_inbound_at < before,
+                ),
+                ReporterRecord.created_at < before,
+                ~live.exists(),
+            )
+            .order_by(ReporterRecord.id)
+            .limit(limit)
+        )
+        return list(ids)
+
+    async def reporter_cases(self, reporter_id: int) -> tuple[list[int], list[str]]:
+        """The reporter's (anonymised or not) case ids, and the codes of the open ones."""
+        rows = (
+            await self._session.execute(
+                select(CaseRecord.id, CaseRecord.code, CaseRecord.status).where(
+                    CaseRecord.reporter_id == reporter_id
+                )
+            )
+        ).all()
+        return [r.id for r in rows], [r.code for r in rows if r.status not in CLOSED]
+
+    async def forget_reporter(self, reporter_id: int, erased: Erased) -> None:
+        """Removes the reporter's address and name, dialogue, raw updates and waiting
+        messages. The row stays (the cases point at it) as "forgotten:<id>"."""
+        record = await self._session.get(ReporterRecord, reporter_id)
+        if record is None or record.forgotten_at is not None:
+            return
+        chats = [record.address, f"{record.channel}:{record.address}"]
+        await self._session.execute(
+            delete(DialogueRecord).where(DialogueRecord.reporter_id == reporter_id)
+        )
+        await self._session.execute(
+            delete(InboundUpdateRecord).where(InboundUpdateRecord.chat_key.in_(chats))
+        )
+        await self._session.execute(
+            delete(OutboxRecord).where(
+                OutboxRecord.channel == record.channel, OutboxRecord.address == record.address
+            )
+        )
+        record.address = f"forgotten:{reporter_id}"
+        record.display_name = None
+        record.forgotten_at = self._clock.now()
+        await self._session.flush()
+        erased.reporters += 1
+
+    async def find_reporter(self, who: str) -> int | None:
+        """A reporter by case code, by "channel:address", or by a WhatsApp number."""
+        code = await self._session.scalar(
+            select(CaseRecord.reporter_id).where(CaseRecord.code == who.upper())
+        )
+        if code is not None:
+            return int(code)
+        channel, _, address = who.partition(":")
+        if not address:
+            channel, address = Channel.WHATSAPP.value, who
+        found = await self._session.scalar(
+            select(ReporterRecord.id).where(
+                ReporterRecord.channel == channel, ReporterRecord.address == address
+            )
+        )
+        return int(found) if found is not None else None

@@ -1,0 +1,102 @@
+"""Personal data over time, end to end: closed cases anonymised after the retention
+period by the scheduler's round, and `aduanbot forget` on a reporter's request - the
+officers still find the case and the recap still counts it, but nobody sees who it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.standins.telegram_api import TelegramStandIn
+from tests.e2e.conftest import AGENCY, OFFICERS, World, bot_environment, running
+from tests.fakes import FixedClock
+
+WIB = ZoneInfo("Asia/Jakarta")
+FAST = AGENCY.replace('digest_time = ""', 'digest_time = ""\ntick_seconds = 0.05')
+DESCRIPTION = "Bidan di Puskesmas Melati meminta uang untuk surat kelahiran anak saya."
+NAME, PHONE = "Siti Aminah", "081234567890"
+
+
+async def case_as_officers_see_it(world: World, code: str) -> str:
+    before = len(world.tg.messages(OFFICERS))
+    await world.says(world.officer, f"/kasus {code}", chat=world.officers)
+    sent = await world.tg.wait_for(
+        lambda sent: any(f"Kasus {code}" in m.content for m in sent[before:]),
+        chat_id=OFFICERS,
+        timeout=10,
+    )
+    return next(m.content for m in sent[before:] if f"Kasus {code}" in m.content)
+
+
+async def test_closed_cases_are_anonymised_after_the_retention_period(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    clock = FixedClock(datetime(2024, 3, 4, 10, 0, tzinfo=WIB))  # a Monday morning
+    async with running(tg, database_url, tmp_path, agency=FAST, clock=clock) as world:
+        code = await world.file_complaint(world.citizen, DESCRIPTION)
+        await world.says(world.officer, f"/selesai {code}", chat=world.officers)
+        await world.expect(world.citizen.id, f"Pengaduan {code} telah Selesai")
+        before = await case_as_officers_see_it(world, code)
+        assert NAME in before and PHONE in before and "Puskesmas Melati" in before
+
+        clock.set(datetime(2025, 3, 5, 10, 0, tzinfo=WIB))  # a year on: kept
+        async with asyncio.timeout(20):
+            await world.service.scheduler.wait_for_ticks(2)
+        assert NAME in await case_as_officers_see_it(world, code)
+
+        clock.set(datetime(2026, 3, 5, 10, 0, tzinfo=WIB))  # two years on: anonymised
+        async with asyncio.timeout(20):
+            await world.service.scheduler.wait_for_ticks(2)
+        after = await case_as_officers_see_it(world, code)
+        assert "[dihapus: data pribadi tidak disimpan lagi]" in after
+        assert NAME not in after and PHONE not in after and "Puskesmas Melati" not in after
+        assert "Selesai" in after  # the status and the history's steps stay
+
+        await world.says(world.officer, "/rekap 2024-03", chat=world.officers)
+        summary = await world.expect(OFFICERS, "Periode: Maret 2024")
+        assert "Diterima: 1" in summary.content  # the recap still counts it
+
+        await world.says(world.citizen, "/status")  # the reporter was forgotten too
+        await world.expect(world.citizen.id, "Anda belum memiliki pengaduan")
+
+
+async def test_aduanbot_forget_erases_a_reporter_on_request(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    async with running(tg, database_url, tmp_path) as world:
+        code = await world.file_complaint(world.citizen, DESCRIPTION)
+        env = {
+            **os.environ,
+            **bot_environment(tg, database_url, tmp_path, world.settings.port),
+            "MEDIA_DIR": str(tmp_path / "media"),
+        }
+
+        def forget(who: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "bot.cli", "forget", who],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        still_open = await asyncio.to_thread(forget, f"telegram:{world.citizen.id}")
+        assert still_open.returncode == 1 and code in still_open.stderr
+        assert NAME in await case_as_officers_see_it(world, code)
+
+        await world.says(world.officer, f"/selesai {code}", chat=world.officers)
+        await world.expect(world.citizen.id, f"Pengaduan {code} telah Selesai")
+        done = await asyncio.to_thread(forget, code)
+        assert done.returncode == 0, done.stderr
+        assert f"forgotten: 1 cases anonymised ({code})" in done.stdout
+
+        after = await case_as_officers_see_it(world, code)
+        assert NAME not in after and PHONE not in after and "[dihapus" in after
+        unknown = await asyncio.to_thread(forget, "ADU-TIDAKADA")
+        assert unknown.returncode == 1 and "no reporter known" in unknown.stderr
