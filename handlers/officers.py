@@ -61,6 +61,9 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         await desk.block_reporter(require(code, action), reason or None, msg.actor)
     elif action is Action.UNBLOCK:
         await desk.unblock_reporter(require(split_args(args, 1)[0], action), msg.actor)
+    elif action is Action.REVEAL:
+        code, reason = split_args(args, 1)
+        await desk.reveal_identity(require(code, action), require(reason, action), msg.actor)
     elif action is Action.STUCK:
         since = desk.now - FAILED_WINDOW
         report = await desk.uow.outbox.trouble(since, TROUBLE_LINES)

@@ -44,6 +44,8 @@ ALIASES: dict[str, Action] = {
     "block": Action.BLOCK,
     "bukablokir": Action.UNBLOCK,
     "unblock": Action.UNBLOCK,
+    "identitas": Action.REVEAL,
+    "reveal": Action.REVEAL,
     "bantuan": Action.HELP,
     "help": Action.HELP,
     "start": Action.HELP,
@@ -62,6 +64,7 @@ USAGE: dict[Action, str] = {
     Action.LAPOR: "/lapor KODE",
     Action.BLOCK: "/blokir KODE [alasan]",
     Action.UNBLOCK: "/bukablokir KODE",
+    Action.REVEAL: "/identitas KODE alasan",
 }
 
 

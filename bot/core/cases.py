@@ -287,6 +287,41 @@ class CaseDesk:
         )
         return case
 
+    async def reveal_identity(self, code: str, reason: str, actor: Actor) -> Case:
+        """Gives the unit holding the case the reporter's name and contact, on purpose and
+        on the record (units never see them otherwise; anonim and rahasia not even the
+        name)."""
+        case = await self.find(code)
+        unit = self.office.unit(case.unit_code) if case.unit_code else None
+        if unit is None or not case.status.is_open:
+            raise Refusal("err_reveal_no_unit", code=case.code)
+        reporter = await self.reporter_of(case)
+        contact = case.reporter_contact or (
+            reporter.address if reporter.channel is Channel.WHATSAPP else None
+        )
+        dash = self.t("not_specified")
+        await self._record(case, EventKind.REVEALED, actor, f"{unit.code}: {reason}")
+        await self.tell(
+            self.unit_chat(unit),
+            self.t(
+                "unit_identity_revealed",
+                code=case.code,
+                actor=actor.describe(),
+                name=case.reporter_name or reporter.display_name or dash,
+                contact=contact or dash,
+                reason=reason,
+            ),
+            case,
+        )
+        await self.tell(
+            self.officers,
+            self.t(
+                "officers_identity_revealed", code=case.code, unit=unit.code, actor=actor.describe()
+            ),
+            case,
+        )
+        return case
+
     async def block_reporter(self, code: str, reason: str | None, actor: Actor) -> Case:
         """Blocks the reporter of the case: their later messages are ignored (abuse)."""
         case = await self.find(code)

@@ -262,6 +262,7 @@ class EventKind(StrEnum):
     EXPIRED = "ditutup_otomatis"  # closed by the deadline rules
     CATEGORIZED = "kategori"  # the officers filed the case under a category
     BLOCKED = "blokir"  # an officer blocked the reporter (abuse)
+    REVEALED = "identitas_dibuka"  # an officer gave the unit the reporter's identity
     UNBLOCKED = "buka_blokir"
 
 

@@ -32,6 +32,7 @@ class Action(StrEnum):
     STUCK = "macet"
     BLOCK = "blokir"
     UNBLOCK = "bukablokir"
+    REVEAL = "identitas"
 
 
 ALLOWED: dict[Action, frozenset[Audience]] = {
@@ -51,6 +52,7 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.STUCK: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
     Action.BLOCK: frozenset({Audience.OFFICERS}),
     Action.UNBLOCK: frozenset({Audience.OFFICERS}),
+    Action.REVEAL: frozenset({Audience.OFFICERS}),
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.standins.telegram_api import TelegramStandIn
-from tests.e2e.conftest import AGENCY, OFFICERS, World, bot_environment, running
+from tests.e2e.conftest import AGENCY, OFFICERS, P2P, YANKES, World, bot_environment, running
 from tests.fakes import FixedClock
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -100,3 +100,31 @@ async def test_aduanbot_forget_erases_a_reporter_on_request(
         assert NAME not in after and PHONE not in after and "[dihapus" in after
         unknown = await asyncio.to_thread(forget, "ADU-TIDAKADA")
         assert unknown.returncode == 1 and "no reporter known" in unknown.stderr
+
+
+async def test_an_anonymous_reporters_identity_reaches_a_unit_only_when_an_officer_gives_it(
+    world: World,
+) -> None:
+    code = await world.file_complaint(world.citizen, DESCRIPTION, privacy="2")  # anonim
+    officers_saw = await world.expect(OFFICERS, f"Pengaduan baru {code}")
+    assert NAME in officers_saw.content and PHONE in officers_saw.content
+
+    await world.says(world.officer, f"/identitas {code} perlu cek lapangan", chat=world.officers)
+    await world.expect(OFFICERS, f"Kasus {code} tidak sedang ditangani unit")
+
+    await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+    relay = await world.expect(YANKES, f"Disposisi {code}")
+    assert NAME not in relay.content and PHONE not in relay.content
+
+    reason = "bidan perlu menghubungi pelapor untuk akta kelahiran"
+    await world.says(world.officer, f"/identitas {code} {reason}", chat=world.officers)
+    given = await world.expect(YANKES, f"Identitas pelapor {code}")
+    assert NAME in given.content and PHONE in given.content and reason in given.content
+    told = await world.expect(OFFICERS, f"Identitas pelapor {code} diberikan kepada YANKES")
+    assert "Budi Petugas" in told.content
+    # nobody else heard it: not the other unit, and the unit only through that message
+    assert not any(NAME in t for t in world.tg.texts(P2P))
+    assert [t for t in world.tg.texts(YANKES) if NAME in t] == [given.content]
+
+    history = await case_as_officers_see_it(world, code)
+    assert "identitas pelapor diberikan kepada unit (Budi Petugas)" in history

@@ -34,6 +34,7 @@ TABLE: dict[str, set[str]] = {
     "/lapor": {OFFICERS_GROUP},
     "/blokir": {OFFICERS_GROUP},
     "/bukablokir": {OFFICERS_GROUP},
+    "/identitas": {OFFICERS_GROUP},
     "/kasus": {OFFICERS_GROUP, UNIT},
     "/rekap": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/macet": {OFFICERS_GROUP, SUPERVISOR_CHAT},
