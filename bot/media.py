@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import filetype  # type: ignore[import-untyped]
 from yarl import URL
 
 from bot.core.model import Attachment, AttachmentKind, Channel
@@ -43,6 +44,8 @@ ALLOWED_TYPES: dict[str, AttachmentKind] = {
     _XLSX: AttachmentKind.DOCUMENT,
     "text/plain": AttachmentKind.DOCUMENT,
 }
+# What `filetype` names differently from the types WhatsApp declares.
+SNIFFED_ALIASES = {"audio/x-m4a": "audio/mp4", "video/quicktime": "video/mp4"}
 DEFAULT_TYPES = {
     AttachmentKind.PHOTO: "image/jpeg",
     AttachmentKind.VIDEO: "video/mp4",
@@ -131,6 +134,8 @@ class MediaStore:
         path = self.folder / (_SAFE.sub("_", name) + extension)
         if not path.is_file():
             data = await _download(http, url, authorization, limit)
+            if not content_matches(data, kind):
+                raise MediaRefused("media_type_not_allowed")
             self.folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(path.suffix + ".part")
             partial.write_bytes(data)
@@ -144,6 +149,27 @@ class MediaStore:
             mime_type=content_type,
             size=size,
         )
+
+
+def content_matches(data: bytes, kind: AttachmentKind) -> bool:
+    """Whether the bytes are a file type we accept, of the kind the sender declared
+    (an executable sent as "image/jpeg" is refused). Plain text has no signature: it
+    must be UTF-8 without control bytes."""
+    guessed = filetype.guess(data)
+    if guessed is None:
+        if kind is not AttachmentKind.DOCUMENT:
+            return False
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return not any(ch < " " and ch not in "\t\r\n" for ch in text)
+    actual = SNIFFED_ALIASES.get(guessed.mime, guessed.mime)
+    return ALLOWED_TYPES.get(actual) is kind or (
+        # WhatsApp's voice notes and audio share containers
+        kind in (AttachmentKind.VOICE, AttachmentKind.AUDIO)
+        and ALLOWED_TYPES.get(actual) in (AttachmentKind.VOICE, AttachmentKind.AUDIO)
+    )
 
 
 async def _download(http: aiohttp.ClientSession, url: str, authorization: str, limit: int) -> bytes:

@@ -221,11 +221,18 @@ async def test_media_limits_get_a_clear_answer(both: Both) -> None:
     await both.says("halo")
     await both.expect("Ceritakan")
     too_big = b"\xff\xd8" + b"0" * (5 * 1024 * 1024 + 10)
+    disguised = b"MZ\x90\x00" + b"\x00" * 60  # a Windows program sent as a photo
     await tw.user_sends_media(
-        both.siti, [(too_big, "image/jpeg"), (b"MZ\x90", "application/x-msdownload")]
+        both.siti,
+        [
+            (too_big, "image/jpeg"),
+            (b"MZ\x90", "application/x-msdownload"),
+            (disguised, "image/jpeg"),
+        ],
     )
     await both.expect("Berkas ke-1 tidak dapat kami terima: ukurannya terlalu besar")
     await both.expect("Berkas ke-2 tidak dapat kami terima: jenisnya tidak didukung")
+    await both.expect("Berkas ke-3 tidak dapat kami terima: jenisnya tidak didukung")
     assert tw.credentials_sent_to_cdn == 0
     await both.says(DESCRIPTION)  # the dialogue goes on where it was
     await both.expect("Di mana kejadiannya")

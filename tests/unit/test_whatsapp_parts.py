@@ -20,7 +20,7 @@ from bot.core.model import (
     Recipient,
 )
 from bot.core.texts import load_texts
-from bot.media import MediaStore
+from bot.media import MediaStore, content_matches
 from tests.fakes import FixedClock
 
 T = load_texts("id")
@@ -186,3 +186,27 @@ def test_whatsapp_templates_are_checked_against_the_sentences() -> None:
     ):
         with pytest.raises(ConfigError, match=named):
             parse_whatsapp({"whatsapp": {"templates": bad}})
+
+
+JPEG_START = bytes.fromhex("ffd8ffe000104a46494600010100000100010000")
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "accepted"),
+    [
+        (JPEG_START, AttachmentKind.PHOTO, True),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 24, AttachmentKind.PHOTO, True),
+        (b"%PDF-1.7\n%\xe2\xe3", AttachmentKind.DOCUMENT, True),
+        (b"%PDF-1.7\n%\xe2\xe3", AttachmentKind.PHOTO, False),  # a document called a photo
+        (b"MZ\x90\x00" + b"\x00" * 60, AttachmentKind.PHOTO, False),  # a program
+        (b"MZ\x90\x00" + b"\x00" * 60, AttachmentKind.DOCUMENT, False),
+        ("Pungutan liar — Rp50.000 di loket 3\n".encode(), AttachmentKind.DOCUMENT, True),
+        (b"\x00\x01\x02 bukan teks", AttachmentKind.DOCUMENT, False),
+        (b"OggS" + b"\x00" * 40, AttachmentKind.VOICE, True),
+        (JPEG_START, AttachmentKind.VIDEO, False),
+    ],
+)
+def test_files_are_judged_by_their_content(
+    data: bytes, kind: AttachmentKind, accepted: bool
+) -> None:
+    assert content_matches(data, kind) is accepted
