@@ -76,7 +76,10 @@ class Service:
         self.db = Database(self.settings.database_url, clock=self.clock)
         self.bot = make_bot(self.settings.telegram_bot_token, self.settings.telegram_api_base_url)
         channels: dict[Channel, tuple[MessageChannel, RateLimiter]] = {
-            Channel.TELEGRAM: (TelegramChannel(self.bot), telegram_limits()),
+            Channel.TELEGRAM: (
+                TelegramChannel(self.bot, frozenset({self.office.officers_chat_id})),
+                telegram_limits(),
+            ),
         }
         if self.settings.whatsapp_enabled:
             channels[Channel.WHATSAPP] = self._whatsapp_channel()

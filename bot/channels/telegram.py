@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ from bot.channels.base import (
 )
 from bot.channels.textsplit import split_text, utf16_len
 from bot.core.model import Attachment, AttachmentKind, Channel, OutgoingMessage
+from bot.scrub import without_metadata
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,11 @@ class TelegramChannel:
 
     channel = Channel.TELEGRAM
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, originals_to: frozenset[str] = frozenset()) -> None:
         self.bot = bot
+        # Chats that get files as they came (the officers'); every other chat gets
+        # images without their metadata (bot.scrub).
+        self.originals_to = originals_to
 
     def is_group(self, address: str) -> bool:
         return address.startswith("-")
@@ -112,6 +117,32 @@ class TelegramChannel:
         if markup is not None and not text and files:
             parts.append(Part("text", {"text": "⬆️", "markup": markup}))
         return parts
+
+    # ------------------------------------------------------------------ files
+    async def _file(self, attachment: Attachment, scrub: bool) -> str | InputFile:
+        """A Telegram file_id as it is, a file we stored ourselves uploaded; an image
+        that may carry metadata is uploaded without it when `scrub`."""
+        name = attachment.file_name or Path(attachment.ref).name
+        if scrub and _may_carry_metadata(attachment):
+            if attachment.source is Channel.TELEGRAM:
+                found = await self.bot.get_file(attachment.ref)
+                data = bytes(await found.download_as_bytearray())
+            else:
+                data = await asyncio.to_thread(Path(attachment.ref).read_bytes)
+            clean = await asyncio.to_thread(without_metadata, data)  # CPU: off the loop
+            if clean is not None:
+                return InputFile(clean, filename=name)
+        if attachment.source is Channel.TELEGRAM:
+            return attachment.ref
+        return InputFile(await asyncio.to_thread(Path(attachment.ref).read_bytes), filename=name)
+
+    async def _input_media(
+        self, attachment: Attachment, scrub: bool
+    ) -> InputMediaPhoto | InputMediaVideo:
+        file = await self._file(attachment, scrub)
+        if attachment.kind is AttachmentKind.VIDEO:
+            return InputMediaVideo(file)
+        return InputMediaPhoto(file)
 
     # ------------------------------------------------------------------ sending
     async def send(self, address: str, part: Part) -> list[str]:
@@ -149,7 +180,8 @@ class TelegramChannel:
         if part.kind == "text":
             sent = await bot.send_message(chat_id, p["text"], reply_markup=_markup(p.get("markup")))
         elif part.kind == "album":
-            media = [_input_media(Attachment.from_dict(a)) for a in p["items"]]
+            scrub = str(chat_id) not in self.originals_to
+            media = [await self._input_media(Attachment.from_dict(a), scrub) for a in p["items"]]
             sent = await bot.send_media_group(chat_id, media)
         elif part.kind == "location":
             sent = await bot.send_location(
@@ -161,7 +193,7 @@ class TelegramChannel:
                 "caption": p.get("caption") or None,
                 "reply_markup": _markup(p.get("markup")),
             }
-            file = _file(attachment)
+            file = await self._file(attachment, str(chat_id) not in self.originals_to)
             if part.kind == "photo":
                 sent = await bot.send_photo(chat_id, file, **kwargs)
             elif part.kind == "video":
@@ -214,16 +246,11 @@ def _file_parts(files: list[Attachment]) -> list[Part]:
     return parts
 
 
-def _file(attachment: Attachment) -> str | InputFile:
-    """A Telegram file_id as it is; a file we stored ourselves is uploaded."""
-    if attachment.source is Channel.TELEGRAM:
-        return attachment.ref
-    path = Path(attachment.ref)
-    return InputFile(path.read_bytes(), filename=attachment.file_name or path.name)
-
-
-def _input_media(attachment: Attachment) -> InputMediaPhoto | InputMediaVideo:
-    file = _file(attachment)
-    if attachment.kind is AttachmentKind.VIDEO:
-        return InputMediaVideo(file)
-    return InputMediaPhoto(file)
+def _may_carry_metadata(attachment: Attachment) -> bool:
+    """Images we must clean ourselves. A photo sent on Telegram is not: Telegram
+    re-encodes photos without their metadata; one sent as a file keeps it."""
+    if attachment.kind is AttachmentKind.PHOTO:
+        return attachment.source is not Channel.TELEGRAM
+    return attachment.kind is AttachmentKind.DOCUMENT and (
+        (attachment.mime_type or "").startswith("image/")
+    )

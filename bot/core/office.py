@@ -16,7 +16,8 @@ MAX_CATEGORY = 60
 class Limits:
     """Per-reporter limits against floods (the `[limits]` table of the agency file)."""
 
-    messages_per_minute: int = 20  # more in a minute are ignored, with one polite answer
+    # More in a minute are ignored, with one polite answer (an album's photos count once).
+    messages_per_minute: int = 30
     cases_per_day: int = 5  # complaints one reporter may file in a calendar day
 
 

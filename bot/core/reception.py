@@ -99,15 +99,17 @@ class Reception:
         if reporter.blocked_at is not None:
             log.info("reporter %s is blocked: message ignored", reporter.id)
             return
-        limit = self.desk.office.limits.messages_per_minute
-        sent = await uow.reporters.count_message(reporter.id, self.desk.now, RATE_WINDOW)
-        if sent > limit:
-            log.info("reporter %s: message %s this minute, ignored", reporter.id, sent)
-            if sent == limit + 1:  # told once a minute, not at every message
-                await self.say(reporter, Reply(self.t("rate_limited")))
-            return
         inp = message.input
         state = await uow.dialogues.load(reporter.id) or DialogueState(IDLE, {})
+        if inp.album_id is None or inp.album_id not in state.data.get("albums", []):
+            # (a later photo of an album already seen is not counted again)
+            sent = await uow.reporters.count_message(reporter.id, self.desk.now, RATE_WINDOW)
+            limit = self.desk.office.limits.messages_per_minute
+            if sent > limit:
+                log.info("reporter %s: message %s this minute, ignored", reporter.id, sent)
+                if sent == limit + 1:  # told once a minute, not at every message
+                    await self.say(reporter, Reply(self.t("rate_limited")))
+                return
         try:
             await self._route(reporter, message, inp, state)
         except Refusal as refusal:

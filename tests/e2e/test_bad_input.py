@@ -50,6 +50,7 @@ async def test_unknown_and_unreadable_updates_are_logged_and_do_not_stop_later_o
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="httpx")  # (the CLI quietens it, if run before)
     private = {"id": world.citizen.id, "type": "private"}
     reaction = {
         "update_id": 900001,

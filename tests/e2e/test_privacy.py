@@ -6,12 +6,15 @@ officers still find the case and the recap still counts it, but nobody sees who 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from PIL import ExifTags, Image
 
 from bot.standins.telegram_api import TelegramStandIn
 from tests.e2e.conftest import AGENCY, OFFICERS, P2P, YANKES, World, bot_environment, running
@@ -128,3 +131,47 @@ async def test_an_anonymous_reporters_identity_reaches_a_unit_only_when_an_offic
 
     history = await case_as_officers_see_it(world, code)
     assert "identitas pelapor diberikan kepada unit (Budi Petugas)" in history
+
+
+def jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (40, 20), "red")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Artist] = NAME
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "S", 2: (6.0, 54.0, 0.0), 3: "E"})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+async def test_an_image_reaches_the_unit_without_its_metadata(world: World) -> None:
+    tg, citizen = world.tg, world.citizen
+    await world.says(citizen, "/start")
+    for text in (DESCRIPTION, "Puskesmas Melati", "lewati"):
+        await world.says(citizen, text)
+    await world.expect(citizen.id, "foto atau dokumen")
+    original = jpeg_with_gps()
+    with Image.open(io.BytesIO(original)) as image:  # where the photo was taken, and by whom
+        assert image.getexif().get_ifd(ExifTags.IFD.GPSInfo)[1] == "S"
+    await tg.deliver(
+        tg.document_update(citizen, data=original, file_name="bukti.jpg", mime_type="image/jpeg")
+    )
+    await world.expect(citizen.id, "Lampiran diterima")
+    for text in ("selesai", "1", "Siti", "lewati", "kirim"):
+        await world.says(citizen, text)
+    ack = await world.expect(citizen.id, "Kode pelacakan")
+    code = ack.content.split("Kode pelacakan: ")[1].split()[0]
+
+    def documents(chat_id: int) -> list[bytes]:
+        sent = [m for m in tg.messages(chat_id) if m.method == "sendDocument" and m.file_id]
+        return [tg.file_bytes(m.file_id) for m in sent if m.file_id]
+
+    await tg.wait_for(lambda sent: any(m.method == "sendDocument" for m in sent), chat_id=OFFICERS)
+    assert documents(OFFICERS) == [original]  # the officers get the file as it came
+    await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+    await tg.wait_for(lambda sent: any(m.method == "sendDocument" for m in sent), chat_id=YANKES)
+    (relayed,) = documents(YANKES)
+    with Image.open(io.BytesIO(relayed)) as image:
+        assert image.size == (40, 20) and image.format == "JPEG"
+        exif = image.getexif()
+        assert not exif and not exif.get_ifd(ExifTags.IFD.GPSInfo)
+    assert NAME.encode() not in relayed and NAME.encode() in original

@@ -77,11 +77,11 @@ def test_office_parses_and_upper_cases_unit_codes() -> None:
     office = parse_office(OFFICE)
     assert office.unit("YANKES") is not None and office.unit_for_chat("-200") is not None
     assert office.is_officer("7001")  # no list: every member of the officers' group
-    assert (office.limits.messages_per_minute, office.limits.cases_per_day) == (20, 5)
+    assert (office.limits.messages_per_minute, office.limits.cases_per_day) == (30, 5)
     assert office.retention_days == 730
     assert parse_office({**OFFICE, "privacy": {"retention_days": 0}}).retention_days == 0
     limited = parse_office({**OFFICE, "limits": {"cases_per_day": 2}})
-    assert (limited.limits.messages_per_minute, limited.limits.cases_per_day) == (20, 2)
+    assert (limited.limits.messages_per_minute, limited.limits.cases_per_day) == (30, 2)
 
 
 def test_listed_officers_are_the_only_officers() -> None:
