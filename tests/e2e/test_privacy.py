@@ -175,3 +175,22 @@ async def test_an_image_reaches_the_unit_without_its_metadata(world: World) -> N
         exif = image.getexif()
         assert not exif and not exif.get_ifd(ExifTags.IFD.GPSInfo)
     assert NAME.encode() not in relayed and NAME.encode() in original
+
+
+async def test_status_and_follow_ups_reach_only_the_cases_own_reporter(world: World) -> None:
+    code = await world.file_complaint(world.citizen, DESCRIPTION)
+    joko = world.other_citizen
+    await world.says(joko, f"status {code}")
+    refused = await world.expect(joko.id, f"Pengaduan {code} tidak ditemukan")
+    assert DESCRIPTION not in refused.content and NAME not in refused.content
+    await world.says(joko, f"/status {code}")
+    await world.says(joko, "/status")
+    await world.expect(joko.id, "Anda belum memiliki pengaduan")
+
+    # the unit's answer goes to Siti alone
+    await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+    await world.expect(YANKES, f"Disposisi {code}")
+    await world.says(world.unit_staff, f"/jawab {code} Bidan sudah ditegur.", chat=world.yankes)
+    await world.expect(world.citizen.id, "Bidan sudah ditegur.")
+    joko_saw = world.tg.texts(joko.id)
+    assert not any("ditegur" in t or DESCRIPTION in t or NAME in t for t in joko_saw)
