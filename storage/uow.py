@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import (
     CursorResult,
     Select,
+    and_,
     delete,
     exists,
     func,
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.model import (
     Actor,
@@ -304,6 +306,22 @@ def _reporter(record: ReporterRecord) -> Reporter:
         display_name=record.display_name,
         last_inbound_at=record.last_inbound_at,
         blocked_at=record.blocked_at,
+    )
+
+
+def _first_waiting_of_its_chat() -> ColumnElement[bool]:
+    """An outbox row that waits to be sent with no earlier waiting row of its chat."""
+    earlier = aliased(OutboxRecord)
+    return and_(
+        OutboxRecord.status == PENDING,
+        ~select(earlier.id)
+        .where(
+            earlier.channel == OutboxRecord.channel,
+            earlier.address == OutboxRecord.address,
+            earlier.status == PENDING,
+            earlier.id < OutboxRecord.id,
+        )
+        .exists(),
     )
 
 
@@ -748,21 +766,9 @@ class SqlOutbox(_Part):
         return SentRef(case_id=best.case_id, purpose=best.purpose)
 
     async def trouble(self, failed_since: datetime, limit: int) -> DeliveryTrouble:
-        earlier = aliased(OutboxRecord)
         heads = await self._all(
             select(OutboxRecord)
-            .where(
-                OutboxRecord.status == PENDING,
-                OutboxRecord.attempts > 0,
-                ~select(earlier.id)
-                .where(
-                    earlier.channel == OutboxRecord.channel,
-                    earlier.address == OutboxRecord.address,
-                    earlier.status == PENDING,
-                    earlier.id < OutboxRecord.id,
-                )
-                .exists(),
-            )
+            .where(OutboxRecord.attempts > 0, _first_waiting_of_its_chat())
             .order_by(OutboxRecord.created_at, OutboxRecord.id)
             .limit(limit)
         )
@@ -958,21 +964,9 @@ class OutboxDelivery(_Part):
         first (for messages never retried: the oldest first). `busy` holds
         (channel, address) pairs the sender is working on.
         """
-        earlier = aliased(OutboxRecord)
         statement = (
             select(OutboxRecord)
-            .where(
-                OutboxRecord.status == PENDING,
-                OutboxRecord.next_attempt_at <= now,
-                ~select(earlier.id)
-                .where(
-                    earlier.channel == OutboxRecord.channel,
-                    earlier.address == OutboxRecord.address,
-                    earlier.status == PENDING,
-                    earlier.id < OutboxRecord.id,
-                )
-                .exists(),
-            )
+            .where(OutboxRecord.next_attempt_at <= now, _first_waiting_of_its_chat())
             # Longest due first; fresh messages are due when queued, so that is oldest
             # first. (By due time, not id: the index then also serves the ordering, and
             # the query reads only due rows however long the sent history grows.)

@@ -23,6 +23,7 @@ from bot.app import SERVICE, Service, create_app
 from bot.config import Settings, load_settings
 from bot.core.ports import Clock
 from bot.standins.telegram_api import Chat, SentMessage, TelegramStandIn, User
+from bot.standins.twilio_api import TwilioStandIn
 
 TOKEN = "123456789:AAE2E-test-token-aaaaaaaaaaaaaaaa"
 SECRET = "e2e-secret_token"
@@ -206,6 +207,17 @@ async def start_bot(
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     return runner, settings
+
+
+def twilio_settings(tw: TwilioStandIn, folder: Path) -> dict[str, str]:
+    """The settings that turn WhatsApp on, pointed at the Twilio stand-in."""
+    return {
+        "TWILIO_ACCOUNT_SID": tw.account_sid,
+        "TWILIO_AUTH_TOKEN": tw.auth_token,
+        "TWILIO_WHATSAPP_FROM": tw.whatsapp_from,
+        "TWILIO_API_BASE_URL": tw.base_url,
+        "MEDIA_DIR": str(folder / "media"),
+    }
 
 
 async def stop_bot(runner: web.AppRunner) -> None:

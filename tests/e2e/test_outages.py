@@ -19,7 +19,6 @@ from bot.outbox import MAX_BACKOFF, STUCK_NOTICE_AFTER
 from bot.standins.telegram_api import TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import (
-    AGENCY,
     OFFICERS,
     SUPERVISOR,
     YANKES,
@@ -28,6 +27,7 @@ from tests.e2e.conftest import (
     running,
     start_bot,
     stop_bot,
+    twilio_settings,
 )
 from tests.e2e.processes import eventually
 from tests.fakes import FixedClock
@@ -114,16 +114,7 @@ async def whatsapp(
 ) -> AsyncIterator[tuple[World, TwilioStandIn]]:
     async with TwilioStandIn() as tw:
         runner, settings = await start_bot(
-            tg,
-            database_url,
-            tmp_path,
-            agency=AGENCY,
-            clock=clock,
-            TWILIO_ACCOUNT_SID=tw.account_sid,
-            TWILIO_AUTH_TOKEN=tw.auth_token,
-            TWILIO_WHATSAPP_FROM=tw.whatsapp_from,
-            TWILIO_API_BASE_URL=tw.base_url,
-            MEDIA_DIR=str(tmp_path / "media"),
+            tg, database_url, tmp_path, clock=clock, **twilio_settings(tw, tmp_path)
         )
         tw.configure_webhooks(f"{settings.public_base_url}/webhook/whatsapp")
         try:

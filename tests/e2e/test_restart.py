@@ -23,14 +23,23 @@ DESCRIPTION = (
 )
 
 
+def one_process(
+    tg: TelegramStandIn, database_url: str, folder: Path
+) -> tuple[dict[str, str], Path, str]:
+    """The environment of one `aduanbot run`, its log file, and its base URL."""
+    port = free_port()
+    return (
+        bot_environment(tg, database_url, folder, port),
+        folder / "bot.log",
+        f"http://127.0.0.1:{port}",
+    )
+
+
 async def test_kill_9_mid_dialogue_and_after_acknowledging_loses_nothing(
     tg: TelegramStandIn, database_url: str, tmp_path: Path
 ) -> None:
     citizen = User(5001, "Siti")
-    log = tmp_path / "bot.log"
-    port = free_port()
-    env = bot_environment(tg, database_url, tmp_path, port)
-    base = f"http://127.0.0.1:{port}"
+    env, log, base = one_process(tg, database_url, tmp_path)
 
     with running_bot(env, log) as bot:
         await until_healthy(base, bot, log)
@@ -77,10 +86,7 @@ async def test_kill_9_between_commit_and_send_sends_each_message_once(
     """The Bot API refuses every send to the citizen (HTTP 502), so the whole dialogue's
     answers are committed in the outbox but not sent when the process is killed."""
     citizen = User(5001, "Siti")
-    log = tmp_path / "bot.log"
-    port = free_port()
-    env = bot_environment(tg, database_url, tmp_path, port)
-    base = f"http://127.0.0.1:{port}"
+    env, log, base = one_process(tg, database_url, tmp_path)
     tg.fail_next("sendMessage", status=502, chat_id=citizen.id, times=10_000)
 
     with running_bot(env, log) as bot:
@@ -114,10 +120,7 @@ async def test_kill_9_mid_send_repeats_that_message_at_most_once(
     """Killed while Telegram holds the acknowledgement's sendMessage call: Telegram
     delivers it, but the bot never heard so, and sends it again after the restart."""
     citizen = User(5001, "Siti")
-    log = tmp_path / "bot.log"
-    port = free_port()
-    env = bot_environment(tg, database_url, tmp_path, port)
-    base = f"http://127.0.0.1:{port}"
+    env, log, base = one_process(tg, database_url, tmp_path)
 
     with running_bot(env, log) as bot:
         await until_healthy(base, bot, log)

@@ -18,7 +18,16 @@ import pytest
 from bot.core.model import CaseStatus, Channel
 from bot.standins.telegram_api import TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
-from tests.e2e.conftest import AGENCY, OFFICERS, YANKES, World, people, start_bot, stop_bot
+from tests.e2e.conftest import (
+    AGENCY,
+    OFFICERS,
+    YANKES,
+    World,
+    people,
+    start_bot,
+    stop_bot,
+    twilio_settings,
+)
 
 ANSWER_SID = "HX" + "a1" * 16
 # A 1x1 JPEG is enough for the pipeline; size and type are what the bot checks.
@@ -99,15 +108,7 @@ async def both(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncI
         config = tmp_path / "agency.toml"
         config.write_text(AGENCY + TEMPLATES, encoding="utf-8")
         runner, settings = await start_bot(
-            tg,
-            database_url,
-            tmp_path,
-            ADUAN_CONFIG=str(config),
-            TWILIO_ACCOUNT_SID=tw.account_sid,
-            TWILIO_AUTH_TOKEN=tw.auth_token,
-            TWILIO_WHATSAPP_FROM=tw.whatsapp_from,
-            TWILIO_API_BASE_URL=tw.base_url,
-            MEDIA_DIR=str(tmp_path / "media"),
+            tg, database_url, tmp_path, ADUAN_CONFIG=str(config), **twilio_settings(tw, tmp_path)
         )
         tw.configure_webhooks(f"{settings.public_base_url}/webhook/whatsapp")
         tw.register_template(ANSWER_SID, "Tanggapan {{2}} atas pengaduan {{1}}: {{3}}")
@@ -328,15 +329,7 @@ async def test_signatures_hold_behind_a_tls_proxy(
     public = "https://aduan.example.go.id"
     async with TwilioStandIn() as tw:
         runner, settings = await start_bot(
-            tg,
-            database_url,
-            tmp_path,
-            PUBLIC_BASE_URL=public,
-            TWILIO_ACCOUNT_SID=tw.account_sid,
-            TWILIO_AUTH_TOKEN=tw.auth_token,
-            TWILIO_WHATSAPP_FROM=tw.whatsapp_from,
-            TWILIO_API_BASE_URL=tw.base_url,
-            MEDIA_DIR=str(tmp_path / "media"),
+            tg, database_url, tmp_path, PUBLIC_BASE_URL=public, **twilio_settings(tw, tmp_path)
         )
         try:
             tw.configure_webhooks(
