@@ -301,15 +301,23 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
     )
 
 
-def parse_retention(data: Mapping[str, Any], where: str = "agency file") -> int:
-    """The [privacy] table: `retention_days` after closing, personal data is removed."""
-    table = data.get("privacy", {})
-    label = f"{where} [privacy]"
+def _options(
+    data: Mapping[str, Any], name: str, known: set[str], where: str
+) -> tuple[dict[str, Any], str]:
+    """An optional table of the agency file with only `known` keys, and its label."""
+    table = data.get(name, {})
+    label = f"{where} [{name}]"
     if not isinstance(table, dict):
         raise ConfigError(f"{label} must be a table")
-    unknown = set(table) - {"retention_days"}
+    unknown = set(table) - known
     if unknown:
         raise ConfigError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
+    return table, label
+
+
+def parse_retention(data: Mapping[str, Any], where: str = "agency file") -> int:
+    """The [privacy] table: `retention_days` after closing, personal data is removed."""
+    table, label = _options(data, "privacy", {"retention_days"}, where)
     days = table.get("retention_days", 730)
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         raise ConfigError(f"{label} retention_days must be a whole number of days (0: keep)")
@@ -318,13 +326,7 @@ def parse_retention(data: Mapping[str, Any], where: str = "agency file") -> int:
 
 def parse_limits(data: Mapping[str, Any], where: str = "agency file") -> Limits:
     """The [limits] table: how much one reporter may send (see `Limits`)."""
-    table = data.get("limits", {})
-    label = f"{where} [limits]"
-    if not isinstance(table, dict):
-        raise ConfigError(f"{label} must be a table")
-    unknown = set(table) - {"messages_per_minute", "cases_per_day"}
-    if unknown:
-        raise ConfigError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
+    table, label = _options(data, "limits", {"messages_per_minute", "cases_per_day"}, where)
     values: dict[str, int] = {}
     for key, value in table.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
