@@ -124,9 +124,14 @@ class OutboxSender:
             rows = await uow.sending.due(self.clock.now(), BATCH, set(self._busy))
         for row in rows:
             key = (row.recipient.channel.value, row.recipient.address)
-            if key in self._busy or not await self.locks.acquire(_lock_name(key)):
-                continue  # being sent here, or by another instance
+            if key in self._busy:
+                continue  # being sent here
+            # Marked busy before waiting for the lock: PostgreSQL grants a session's own
+            # advisory lock again, so a second round here must not get that far.
             self._busy.add(key)
+            if not await self.locks.acquire(_lock_name(key)):
+                self._busy.discard(key)
+                continue  # being sent by another instance
             task = asyncio.create_task(self._deliver_chat(row, key))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
