@@ -202,11 +202,11 @@ class PersonalData:
 
     async def find_reporter(self, who: str) -> int | None:
         """A reporter by case code, by "channel:address", or by a WhatsApp number."""
-        code = await self._session.scalar(
+        by_case = await self._session.scalar(
             select(CaseRecord.reporter_id).where(CaseRecord.code == who.upper())
         )
-        if code is not None:
-            return int(code)
+        if by_case is not None:
+            return int(by_case)
         channel, _, address = who.partition(":")
         if not address:
             channel, address = Channel.WHATSAPP.value, who

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.outbox import MAX_BACKOFF, STUCK_NOTICE_AFTER
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram_api import Chat, TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import (
     OFFICERS,
@@ -207,6 +207,13 @@ async def test_a_unit_group_that_removes_the_bot_gets_its_messages_when_it_is_ba
     await tg.deliver(added)
     back = await world.expect(YANKES, "Bot aktif kembali di grup ini")
     assert "(1)" in back.content
+    # a group the agency file does not know learns its id when the bot is added to it
+    stranger = Chat.group(-1009999999999, "Grup baru")
+    await tg.deliver(
+        tg.my_chat_member_update(world.officer, stranger, old_status="left", new_status="member")
+    )
+    told = await world.expect(stranger.id, "belum terdaftar")
+    assert "-1009999999999" in told.content
     relays = [t for t in tg.texts(YANKES) if f"Disposisi {code}" in t]
     assert len(relays) == 1 and tg.texts(YANKES).index(relays[0]) < tg.texts(YANKES).index(
         back.content
