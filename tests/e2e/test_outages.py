@@ -194,7 +194,10 @@ async def test_a_unit_group_that_removes_the_bot_gets_its_messages_when_it_is_ba
     await world.expect(OFFICERS, f"{code} didisposisi ke")
 
     async def refused() -> bool:
-        return any(c.status == 403 for c in tg.calls("sendMessage"))
+        # recorded by the sender, not only answered by the stand-in: /macet reads the record
+        async with world.service.db.transaction(readonly=True) as uow:
+            trouble = await uow.outbox.trouble(datetime(2000, 1, 1, tzinfo=UTC), 10)
+        return any(c.status == 403 for c in tg.calls("sendMessage")) and bool(trouble.stuck)
 
     await eventually(refused, "the relay refused by the group (and kept for later)")
     await world.says(world.officer, "/macet", chat=world.officers)
