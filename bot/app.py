@@ -29,7 +29,7 @@ from bot.core.ports import Clock
 from bot.core.texts import Texts, load_texts
 from bot.inbound import InboundProcessor, telegram_source
 from bot.logs import hide, tag_records
-from bot.media import MediaStore
+from bot.media import MediaStore, TelegramFileCheck
 from bot.metrics import Metrics, health
 from bot.outbox import OutboxSender
 from bot.polling import ALLOWED_UPDATES, poll
@@ -77,7 +77,11 @@ class Service:
         self.bot = make_bot(self.settings.telegram_bot_token, self.settings.telegram_api_base_url)
         channels: dict[Channel, tuple[MessageChannel, RateLimiter]] = {
             Channel.TELEGRAM: (
-                TelegramChannel(self.bot, frozenset({self.office.officers_chat_id})),
+                TelegramChannel(
+                    self.bot,
+                    originals_to=frozenset({self.office.officers_chat_id}),
+                    withheld=lambda name: self.texts("file_withheld", name=name),
+                ),
                 telegram_limits(),
             ),
         }
@@ -133,7 +137,9 @@ class Service:
         assert s.public_base_url is not None
         secret = hashlib.sha256(b"aduanbot media links:" + s.twilio_auth_token.encode()).digest()
         self.media = MediaStore(s.media_dir, secret, s.public_base_url)
-        self.media_keeper = MediaKeeper(self.media, s.twilio_account_sid, s.twilio_auth_token)
+        self.media_keeper = MediaKeeper(
+            self.media, s.twilio_account_sid, s.twilio_auth_token, self.office.accepted_files
+        )
         client, self.twilio_http = make_twilio_client(
             s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base_url
         )
@@ -163,6 +169,8 @@ class Service:
             await self.media_keeper.start()
         me = await self._meet_telegram()
         self.processor.sources["telegram"] = telegram_source(me)
+        check = TelegramFileCheck(self.bot, self.office.accepted_files)
+        self.processor.preparers["telegram"] = check.prepare
         if self.settings.webhook_mode:
             await self.bot.set_webhook(
                 self.settings.telegram_webhook_url,

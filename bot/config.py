@@ -21,6 +21,7 @@ from dotenv import dotenv_values
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.deadlines import Deadlines
+from bot.core.files import ALL_TYPES, BY_NAME
 from bot.core.office import MAX_CATEGORY, Limits, Office, Unit
 from bot.core.texts import LANGUAGES, load_texts, placeholders
 
@@ -297,6 +298,7 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         officer_ids=frozenset(str(i) for i in raw_ids),
         limits=parse_limits(data, where),
         retention_days=parse_retention(data, where),
+        accepted_files=parse_files(data, where),
         **parse_recaps(data, where),
     )
 
@@ -322,6 +324,21 @@ def parse_retention(data: Mapping[str, Any], where: str = "agency file") -> int:
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         raise ConfigError(f"{label} retention_days must be a whole number of days (0: keep)")
     return days
+
+
+def parse_files(data: Mapping[str, Any], where: str = "agency file") -> frozenset[str]:
+    """The [files] table: `accepted`, the types reporters may send (all known ones if unset)."""
+    table, label = _options(data, "files", {"accepted"}, where)
+    if "accepted" not in table:
+        return ALL_TYPES
+    names = table["accepted"]
+    known = ", ".join(BY_NAME)
+    if not isinstance(names, list) or not names:
+        raise ConfigError(f"{label} accepted must be a list of file types, some of: {known}")
+    unknown = [n for n in names if not isinstance(n, str) or n.lower() not in BY_NAME]
+    if unknown:
+        raise ConfigError(f"{label} accepted: unknown type {unknown[0]!r}; known: {known}")
+    return frozenset(BY_NAME[n.lower()].mime for n in names)
 
 
 def parse_limits(data: Mapping[str, Any], where: str = "agency file") -> Limits:

@@ -19,10 +19,12 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.core.cases import CaseDesk
+from bot.core.dialogue import Rejected
 from bot.core.office import Office
 from bot.core.ports import Clock
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
+from bot.media import REJECTED
 from handlers.telegram import BotIdentity, handle_update
 from storage.database import Database
 from storage.uow import InboundRow, SqlUnitOfWork
@@ -158,7 +160,9 @@ def telegram_source(me: BotIdentity) -> SourceHandler:
             return
         if "migrate_from_chat_id" in message:
             return
-        await handle_update(desk, payload, me, uow.chats.original)
+        update = {k: v for k, v in payload.items() if k != REJECTED}
+        rejected = tuple(Rejected(*r) for r in payload.get(REJECTED, []))
+        await handle_update(desk, update, me, uow.chats.original, rejected)
 
     return handle
 

@@ -9,42 +9,34 @@ can be relayed to the Telegram groups.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import logging
 import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import filetype  # type: ignore[import-untyped]
+from telegram import Bot
+from telegram.error import BadRequest, TelegramError
 from yarl import URL
 
+from bot.core.files import ALL_TYPES, kind_of
 from bot.core.model import Attachment, AttachmentKind, Channel
 
+log = logging.getLogger(__name__)
+
+DOWNLOAD_ATTEMPTS = 3
 IMAGE_LIMIT = 5 * 1024 * 1024  # WhatsApp images
 MEDIA_LIMIT = 16 * 1024 * 1024  # other WhatsApp media
-_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ALLOWED_TYPES: dict[str, AttachmentKind] = {
-    "image/jpeg": AttachmentKind.PHOTO,
-    "image/png": AttachmentKind.PHOTO,
-    "video/mp4": AttachmentKind.VIDEO,
-    "video/3gpp": AttachmentKind.VIDEO,
-    "audio/ogg": AttachmentKind.VOICE,
-    "audio/mpeg": AttachmentKind.AUDIO,
-    "audio/mp4": AttachmentKind.AUDIO,
-    "audio/amr": AttachmentKind.AUDIO,
-    "application/pdf": AttachmentKind.DOCUMENT,
-    "application/msword": AttachmentKind.DOCUMENT,
-    _DOCX: AttachmentKind.DOCUMENT,
-    "application/vnd.ms-excel": AttachmentKind.DOCUMENT,
-    _XLSX: AttachmentKind.DOCUMENT,
-    "text/plain": AttachmentKind.DOCUMENT,
-}
-# What `filetype` names differently from the types WhatsApp declares.
+TELEGRAM_LIMIT = 20 * 1024 * 1024  # the largest file the Bot API lets a bot download
+# What `filetype` names differently from the types the table of bot.core.files uses.
 SNIFFED_ALIASES = {"audio/x-m4a": "audio/mp4", "video/quicktime": "video/mp4"}
 DEFAULT_TYPES = {
     AttachmentKind.PHOTO: "image/jpeg",
@@ -53,6 +45,7 @@ DEFAULT_TYPES = {
     AttachmentKind.AUDIO: "audio/mpeg",
     AttachmentKind.DOCUMENT: "application/octet-stream",
 }
+_SOUND = (AttachmentKind.VOICE, AttachmentKind.AUDIO)
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -120,22 +113,23 @@ class MediaStore:
         declared_type: str,
         authorization: str,
         name: str,
+        accepted: frozenset[str] = ALL_TYPES,
     ) -> Attachment:
         """Downloads one inbound media file (idempotent: a file already kept is reused).
 
         Twilio answers with a redirect to its CDN; the credentials go only to Twilio.
+        Only `accepted` types are kept, judged by the content (see `checked_type`).
         """
         content_type = declared_type.split(";")[0].strip().lower()
-        kind = ALLOWED_TYPES.get(content_type)
-        if kind is None:
+        kind = kind_of(content_type)
+        if kind is None or content_type not in accepted:
             raise MediaRefused("media_type_not_allowed")
         limit = IMAGE_LIMIT if kind is AttachmentKind.PHOTO else MEDIA_LIMIT
         extension = mimetypes.guess_extension(content_type) or ".bin"
         path = self.folder / (_SAFE.sub("_", name) + extension)
         if not path.is_file():
             data = await _download(http, url, authorization, limit)
-            if not content_matches(data, kind):
-                raise MediaRefused("media_type_not_allowed")
+            checked_type(data, kind, accepted)
             self.folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(path.suffix + ".part")
             partial.write_bytes(data)
@@ -151,25 +145,37 @@ class MediaStore:
         )
 
 
-def content_matches(data: bytes, kind: AttachmentKind) -> bool:
-    """Whether the bytes are a file type we accept, of the kind the sender declared
-    (an executable sent as "image/jpeg" is refused). Plain text has no signature: it
-    must be UTF-8 without control bytes."""
+def sniff(data: bytes) -> str | None:
+    """The file's type by its content (magic numbers), as bot.core.files names it.
+
+    Plain text has no signature: it is text/plain when it is UTF-8 without control bytes.
+    None when the content is of no type we know.
+    """
     guessed = filetype.guess(data)
-    if guessed is None:
-        if kind is not AttachmentKind.DOCUMENT:
-            return False
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return not any(ch < " " and ch not in "\t\r\n" for ch in text)
-    actual = SNIFFED_ALIASES.get(guessed.mime, guessed.mime)
-    return ALLOWED_TYPES.get(actual) is kind or (
-        # WhatsApp's voice notes and audio share containers
-        kind in (AttachmentKind.VOICE, AttachmentKind.AUDIO)
-        and ALLOWED_TYPES.get(actual) in (AttachmentKind.VOICE, AttachmentKind.AUDIO)
-    )
+    if guessed is not None:
+        mime = str(guessed.mime)
+        return SNIFFED_ALIASES.get(mime, mime)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if any(ch < " " and ch not in "\t\r\n" for ch in text) else "text/plain"
+
+
+def checked_type(data: bytes, kind: AttachmentKind, accepted: frozenset[str]) -> str:
+    """The type of the bytes if the office accepts it and it fits the kind the sender
+    declared; raises MediaRefused("media_type_not_allowed") otherwise.
+
+    A program sent as "image/jpeg" is refused. Anything accepted may come as a document
+    (a photo sent "as a file" keeps its quality); voice notes and audio share containers.
+    """
+    actual = sniff(data)
+    if actual is None or actual not in accepted:
+        raise MediaRefused("media_type_not_allowed")
+    found = kind_of(actual)
+    if kind is AttachmentKind.DOCUMENT or found is kind or (kind in _SOUND and found in _SOUND):
+        return actual
+    raise MediaRefused("media_type_not_allowed")
 
 
 async def _download(http: aiohttp.ClientSession, url: str, authorization: str, limit: int) -> bytes:
@@ -200,3 +206,76 @@ async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
     if len(data) > limit:
         raise MediaRefused("media_too_large")
     return data
+
+
+REJECTED = "_rejected"  # added to a prepared Telegram update: [[number, reason, name], …]
+_TELEGRAM_FILES = (
+    ("document", AttachmentKind.DOCUMENT),
+    ("video", AttachmentKind.VIDEO),
+    ("audio", AttachmentKind.AUDIO),
+    ("voice", AttachmentKind.VOICE),
+)
+
+
+class TelegramFileCheck:
+    """Checks a citizen's Telegram file by its content before the update is handled.
+
+    Telegram tells only what the sender's app declared; the file is downloaded (the Bot
+    API lets a bot fetch up to 20 MB) and judged like a WhatsApp file. A refused file is
+    taken out of the update (its caption stays) and named under `REJECTED`, so the
+    reporter is told why. Photos need no download: Telegram re-encodes them as JPEG.
+    Idempotent, as a preparer must be: the same update gives the same answer.
+    """
+
+    def __init__(self, bot: Bot, accepted: frozenset[str]) -> None:
+        self.bot = bot
+        self.accepted = accepted
+
+    async def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
+        message = payload.get("message")
+        if not isinstance(message, dict) or (message.get("chat") or {}).get("type") != "private":
+            return payload
+        if "photo" in message:
+            if "image/jpeg" in self.accepted:
+                return payload
+            return _without(payload, "photo", "media_type_not_allowed", None)
+        for key, kind in _TELEGRAM_FILES:
+            media = message.get(key)
+            if not isinstance(media, dict):
+                continue
+            name = media.get("file_name")
+            try:
+                actual = await self._check(media, kind)
+            except MediaRefused as refusal:
+                log.info("telegram %s refused: %s", key, refusal.reason)
+                return _without(payload, key, refusal.reason, name)
+            checked = {**message, key: {**media, "mime_type": actual}}
+            return {**payload, "message": checked}
+        return payload
+
+    async def _check(self, media: dict[str, Any], kind: AttachmentKind) -> str:
+        if int(media.get("file_size") or 0) > TELEGRAM_LIMIT:
+            raise MediaRefused("media_too_large_telegram")
+        data = await self._download(str(media.get("file_id", "")))
+        return checked_type(data, kind, self.accepted)
+
+    async def _download(self, file_id: str) -> bytes:
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            try:
+                found = await self.bot.get_file(file_id)
+                return bytes(await found.download_as_bytearray())
+            except BadRequest as exc:  # "file is too big", or a file_id Telegram forgot
+                too_big = "too big" in exc.message.lower()
+                raise MediaRefused(
+                    "media_too_large_telegram" if too_big else "media_download_failed"
+                ) from exc
+            except TelegramError as exc:  # network, 5xx, flood control: brief retries
+                log.warning("telegram file not fetched (attempt %s): %s", attempt + 1, exc)
+                if attempt + 1 < DOWNLOAD_ATTEMPTS:
+                    await asyncio.sleep(0.5 * 2**attempt)  # brief: later messages wait
+        raise MediaRefused("media_download_failed")
+
+
+def _without(payload: dict[str, Any], key: str, reason: str, name: str | None) -> dict[str, Any]:
+    message = {k: v for k, v in payload["message"].items() if k != key}
+    return {**payload, "message": message, REJECTED: [[1, reason, name]]}

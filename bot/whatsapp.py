@@ -15,24 +15,32 @@ import aiohttp
 from bot.channels.whatsapp import OUTSIDE_WINDOW
 from bot.config import ContentTemplate
 from bot.core.cases import CaseDesk
-from bot.core.model import Attachment, Channel, OutgoingMessage, Recipient
+from bot.core.dialogue import Rejected
+from bot.core.files import ALL_TYPES
+from bot.core.model import Attachment, Channel, OutgoingMessage
 from bot.inbound import SourceHandler
-from bot.media import MediaRefused, MediaStore, MediaUnavailable
+from bot.media import DOWNLOAD_ATTEMPTS, MediaRefused, MediaStore, MediaUnavailable
 from handlers import citizens
 from handlers.whatsapp import citizen_message, media_of, number_of
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_ATTEMPTS = 3
 FAILED_STATUSES = ("failed", "undelivered")
 
 
 class MediaKeeper:
     """Downloads the media of an inbound WhatsApp message before it is handled."""
 
-    def __init__(self, store: MediaStore, account_sid: str, auth_token: str) -> None:
+    def __init__(
+        self,
+        store: MediaStore,
+        account_sid: str,
+        auth_token: str,
+        accepted: frozenset[str] = ALL_TYPES,
+    ) -> None:
         self.store = store
+        self.accepted = accepted
         basic = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.authorization = f"Basic {basic}"
         self.http: aiohttp.ClientSession | None = None
@@ -64,7 +72,7 @@ class MediaKeeper:
         for attempt in range(DOWNLOAD_ATTEMPTS):
             try:
                 return await self.store.fetch_from_twilio(
-                    self.http, url, content_type, self.authorization, name
+                    self.http, url, content_type, self.authorization, name, self.accepted
                 )
             except MediaUnavailable as exc:
                 log.warning(
@@ -104,17 +112,8 @@ def whatsapp_source() -> SourceHandler:
 
     async def handle(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
         attachments = tuple(Attachment.from_dict(a) for a in payload.get("_attachments", []))
-        message = citizen_message(payload, attachments)
-        reporter = Recipient(Channel.WHATSAPP, message.address)
-        for number, reason in payload.get("_refused", []):
-            text = desk.t("media_rejected", number=number, reason=desk.t(reason))
-            await desk.tell(reporter, text)
-        if payload.get("_refused") and message.input.unsupported:
-            known = await uow.reporters.get_or_create(
-                Channel.WHATSAPP, message.address, message.profile_name
-            )
-            await uow.reporters.touch(known, desk.now)  # the 24-hour window opens anyway
-            return
+        rejected = tuple(Rejected(n, reason) for n, reason in payload.get("_refused", []))
+        message = citizen_message(payload, attachments, rejected)
         await citizens.on_message(desk, message)
 
     return handle

@@ -11,7 +11,7 @@ from telegram import ChatMemberUpdated, Message, Update
 
 from bot.core import views
 from bot.core.cases import CaseDesk, Refusal
-from bot.core.dialogue import CitizenInput
+from bot.core.dialogue import CitizenInput, Rejected
 from bot.core.model import Attachment, AttachmentKind, Channel, Location, OutgoingMessage, Recipient
 from bot.core.permissions import Action, Audience, audience_of, refusal_for
 from bot.core.reception import CitizenMessage
@@ -35,11 +35,13 @@ async def handle_update(
     data: dict[str, Any],
     me: BotIdentity,
     original_chat: Callable[[str], Awaitable[str]],
+    rejected: tuple[Rejected, ...] = (),
 ) -> None:
     """Translates one Telegram update and hands it to the handler of its audience.
 
     `original_chat` maps a group that migrated to a supergroup back to the id the
-    agency file knows it by.
+    agency file knows it by; `rejected` names the citizen's files refused before (the
+    update no longer carries them).
     """
     update = Update.de_json(data, None)
     if update.callback_query is not None:
@@ -68,7 +70,7 @@ async def handle_update(
         kind = next((k for k in data if k != "update_id"), "unknown")
         log.info("ignored telegram update %s of kind %s", update.update_id, kind)
         return
-    await _route(desk, message, me, original_chat, tap=None, tapper=None)
+    await _route(desk, message, me, original_chat, tap=None, tapper=None, rejected=rejected)
 
 
 GONE = frozenset({"left", "kicked"})  # chat member statuses of a bot no longer in the chat
@@ -121,6 +123,7 @@ async def _route(
     *,
     tap: str | None,
     tapper: Any,
+    rejected: tuple[Rejected, ...] = (),
 ) -> None:
     user = tapper.from_user if tapper is not None else message.from_user
     if user is None or user.is_bot:
@@ -128,7 +131,7 @@ async def _route(
     private = message.chat.type == "private"
     chat_id = str(message.chat.id) if private else await original_chat(str(message.chat.id))
     if private:
-        await _citizen(desk, message, chat_id, user.full_name, tap)
+        await _citizen(desk, message, chat_id, user.full_name, tap, rejected)
         return
     audience = audience_of(desk.office, chat_id, private=False)
     staff = StaffMessage(
@@ -199,7 +202,12 @@ def _check(desk: CaseDesk, action: Action, audience: Audience, msg: StaffMessage
 
 
 async def _citizen(
-    desk: CaseDesk, message: Message, chat_id: str, name: str, tap: str | None
+    desk: CaseDesk,
+    message: Message,
+    chat_id: str,
+    name: str,
+    tap: str | None,
+    rejected: tuple[Rejected, ...],
 ) -> None:
     text = message.text or message.caption if tap is None else None
     command = parse_command(text or "") if text else None
@@ -225,6 +233,7 @@ async def _citizen(
         action=tap,
         album_id=message.media_group_id if tap is None else None,
         unsupported=tap is None and not supported,
+        rejected=rejected,
     )
     await citizens.on_message(
         desk, CitizenMessage(Channel.TELEGRAM, chat_id, name or None, inp, channel_contact=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.core.dialogue import CitizenInput
+from bot.core.dialogue import CitizenInput, Rejected
 from bot.core.model import Attachment, Channel, Location
 from bot.core.reception import CitizenMessage
 
@@ -17,7 +17,11 @@ def number_of(address: str) -> str:
     return address.removeprefix(PREFIX)
 
 
-def citizen_message(form: Mapping[str, Any], attachments: tuple[Attachment, ...]) -> CitizenMessage:
+def citizen_message(
+    form: Mapping[str, Any],
+    attachments: tuple[Attachment, ...],
+    rejected: tuple[Rejected, ...] = (),
+) -> CitizenMessage:
     """Translates an inbound WhatsApp message (with its media already kept) for the core.
 
     The reporter's number is both their address and their contact, so the dialogue
@@ -41,6 +45,7 @@ def citizen_message(form: Mapping[str, Any], attachments: tuple[Attachment, ...]
         attachments=attachments,
         location=location,
         unsupported=not (text or button or attachments or location),
+        rejected=rejected,
     )
     profile = str(form.get("ProfileName") or "").strip() or None
     return CitizenMessage(Channel.WHATSAPP, number, profile, inp, channel_contact=number)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +79,18 @@ class TelegramChannel:
 
     channel = Channel.TELEGRAM
 
-    def __init__(self, bot: Bot, originals_to: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        originals_to: frozenset[str] = frozenset(),
+        withheld: Callable[[str], str] = "📎 {}".format,
+    ) -> None:
         self.bot = bot
         # Chats that get files as they came (the officers'); every other chat gets
-        # images without their metadata (bot.scrub).
+        # reporters' images and documents without their metadata (bot.scrub), and a
+        # `withheld(file name)` notice instead of a file whose metadata cannot be removed.
         self.originals_to = originals_to
+        self.withheld = withheld
 
     def is_group(self, address: str) -> bool:
         return address.startswith("-")
@@ -119,9 +126,10 @@ class TelegramChannel:
         return parts
 
     # ------------------------------------------------------------------ files
-    async def _file(self, attachment: Attachment, scrub: bool) -> str | InputFile:
-        """A Telegram file_id as it is, a file we stored ourselves uploaded; an image
-        that may carry metadata is uploaded without it when `scrub`."""
+    async def _file(self, attachment: Attachment, scrub: bool) -> str | InputFile | None:
+        """A Telegram file_id as it is, a file we stored ourselves uploaded. When `scrub`,
+        a file that may carry metadata is uploaded without it, or None when it cannot be
+        cleaned (it must not be passed on)."""
         name = attachment.file_name or Path(attachment.ref).name
         if scrub and _may_carry_metadata(attachment):
             if attachment.source is Channel.TELEGRAM:
@@ -130,19 +138,39 @@ class TelegramChannel:
             else:
                 data = await asyncio.to_thread(Path(attachment.ref).read_bytes)
             clean = await asyncio.to_thread(without_metadata, data)  # CPU: off the loop
-            if clean is not None:
-                return InputFile(clean, filename=name)
+            if clean is None:
+                log.warning("%s %s withheld: its metadata cannot be removed", attachment.kind, name)
+                return None
+            return InputFile(clean, filename=name)
         if attachment.source is Channel.TELEGRAM:
             return attachment.ref
         return InputFile(await asyncio.to_thread(Path(attachment.ref).read_bytes), filename=name)
 
-    async def _input_media(
-        self, attachment: Attachment, scrub: bool
-    ) -> InputMediaPhoto | InputMediaVideo:
-        file = await self._file(attachment, scrub)
-        if attachment.kind is AttachmentKind.VIDEO:
-            return InputMediaVideo(file)
-        return InputMediaPhoto(file)
+    def _notice(self, attachment: Attachment, caption: str = "") -> str:
+        notice = self.withheld(attachment.file_name or _SEND_METHOD[attachment.kind])
+        return f"{caption}\n\n{notice}" if caption else notice
+
+    async def _album(
+        self,
+        chat_id: int,
+        files: list[tuple[AttachmentKind, str | InputFile]],
+        caption: str | None,
+    ) -> Message | Sequence[Message]:
+        """Photos and videos as one album (Telegram wants 2 to 10); `caption` names the
+        files that were held back."""
+        if not files:
+            return await self.bot.send_message(chat_id, caption or "")
+        if len(files) == 1:
+            kind, file = files[0]
+            send = self.bot.send_video if kind is AttachmentKind.VIDEO else self.bot.send_photo
+            return await send(chat_id, file, caption=caption)
+        media = [
+            (InputMediaVideo if kind is AttachmentKind.VIDEO else InputMediaPhoto)(
+                file, caption=caption if index == 0 else None
+            )
+            for index, (kind, file) in enumerate(files)
+        ]
+        return await self.bot.send_media_group(chat_id, media)
 
     # ------------------------------------------------------------------ sending
     async def send(self, address: str, part: Part) -> list[str]:
@@ -181,8 +209,16 @@ class TelegramChannel:
             sent = await bot.send_message(chat_id, p["text"], reply_markup=_markup(p.get("markup")))
         elif part.kind == "album":
             scrub = str(chat_id) not in self.originals_to
-            media = [await self._input_media(Attachment.from_dict(a), scrub) for a in p["items"]]
-            sent = await bot.send_media_group(chat_id, media)
+            kept: list[tuple[AttachmentKind, str | InputFile]] = []
+            notices: list[str] = []
+            for item in p["items"]:
+                attachment = Attachment.from_dict(item)
+                file = await self._file(attachment, scrub)
+                if file is None:
+                    notices.append(self._notice(attachment))
+                else:
+                    kept.append((attachment.kind, file))
+            sent = await self._album(chat_id, kept, "\n".join(notices) or None)
         elif part.kind == "location":
             sent = await bot.send_location(
                 chat_id, latitude=p["latitude"], longitude=p["longitude"]
@@ -194,7 +230,10 @@ class TelegramChannel:
                 "reply_markup": _markup(p.get("markup")),
             }
             file = await self._file(attachment, str(chat_id) not in self.originals_to)
-            if part.kind == "photo":
+            if file is None:
+                text = self._notice(attachment, kwargs["caption"] or "")
+                sent = await bot.send_message(chat_id, text, reply_markup=kwargs["reply_markup"])
+            elif part.kind == "photo":
                 sent = await bot.send_photo(chat_id, file, **kwargs)
             elif part.kind == "video":
                 sent = await bot.send_video(chat_id, file, **kwargs)
@@ -247,10 +286,9 @@ def _file_parts(files: list[Attachment]) -> list[Part]:
 
 
 def _may_carry_metadata(attachment: Attachment) -> bool:
-    """Images we must clean ourselves. A photo sent on Telegram is not: Telegram
-    re-encodes photos without their metadata; one sent as a file keeps it."""
+    """Files we must clean ourselves: images and documents. A photo sent on Telegram is
+    not: Telegram re-encodes photos without their metadata; one sent as a file keeps it.
+    Videos and sound are passed on as they came."""
     if attachment.kind is AttachmentKind.PHOTO:
         return attachment.source is not Channel.TELEGRAM
-    return attachment.kind is AttachmentKind.DOCUMENT and (
-        (attachment.mime_type or "").startswith("image/")
-    )
+    return attachment.kind is AttachmentKind.DOCUMENT

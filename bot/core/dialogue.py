@@ -34,6 +34,15 @@ DONE_WORDS = {"selesai", "done", "sudah", "cukup", "lanjut", "next"}
 
 
 @dataclass(frozen=True)
+class Rejected:
+    """A file of the message that was not taken; `reason` is a template key."""
+
+    number: int  # its place among the message's files, from 1
+    reason: str
+    name: str | None = None  # the file's name, when the sender gave one
+
+
+@dataclass(frozen=True)
 class CitizenInput:
     """What a citizen sent, channel-free."""
 
@@ -44,6 +53,7 @@ class CitizenInput:
     action: str | None = None  # the value of a tapped choice
     album_id: str | None = None
     unsupported: bool = False  # a sticker, poll, game… something we cannot use
+    rejected: tuple[Rejected, ...] = ()  # files refused before the message reached us
 
     @property
     def clean_text(self) -> str:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.deadlines import Deadlines
+from bot.core.files import ALL_TYPES
 
 MAX_CATEGORY = 60
 
@@ -52,6 +53,7 @@ class Office:
     officer_ids: frozenset[str] = frozenset()
     limits: Limits = field(default_factory=Limits)
     retention_days: int = 730  # closed cases are anonymised this long after (0: never)
+    accepted_files: frozenset[str] = ALL_TYPES  # MIME types reporters may send (bot.core.files)
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -20,11 +20,13 @@ from bot.core.dialogue import (
     CitizenInput,
     IntakeDialogue,
     Outcome,
+    Rejected,
     Reply,
     is_emergency,
     match_choice,
     remember_album,
 )
+from bot.core.files import names_of
 from bot.core.model import Attachment, Button, Case, CaseStatus, Channel, Reporter
 from bot.core.ports import DialogueState
 
@@ -110,10 +112,21 @@ class Reception:
                 if sent == limit + 1:  # told once a minute, not at every message
                     await self.say(reporter, Reply(self.t("rate_limited")))
                 return
+        for rejected in inp.rejected:
+            await self.say(reporter, Reply(self._rejection(rejected)))
+        if inp.rejected and inp.unsupported:
+            return  # nothing but refused files: the reporter has been told
         try:
             await self._route(reporter, message, inp, state)
         except Refusal as refusal:
             await self.say(reporter, Reply(self.t(refusal.key, **refusal.params)))
+
+    def _rejection(self, rejected: Rejected) -> str:
+        accepted = names_of(self.desk.office.accepted_files)
+        reason = self.t(rejected.reason, accepted=accepted)
+        if rejected.name:
+            return self.t("media_rejected_named", name=rejected.name, reason=reason)
+        return self.t("media_rejected", number=rejected.number, reason=reason)
 
     async def _route(
         self, reporter: Reporter, message: CitizenMessage, inp: CitizenInput, state: DialogueState

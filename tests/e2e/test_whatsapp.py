@@ -232,8 +232,13 @@ async def test_media_limits_get_a_clear_answer(both: Both) -> None:
         ],
     )
     await both.expect("Berkas ke-1 tidak dapat kami terima: ukurannya terlalu besar")
-    await both.expect("Berkas ke-2 tidak dapat kami terima: jenisnya tidak didukung")
-    await both.expect("Berkas ke-3 tidak dapat kami terima: jenisnya tidak didukung")
+    accepted = "JPG, PNG, MP4, 3GP, OGG, MP3, M4A, AMR, PDF, DOC, DOCX, XLS, XLSX, TXT"
+    refusal = (
+        "tidak dapat kami terima: jenisnya tidak kami terima. "
+        f"Jenis berkas yang diterima: {accepted}."
+    )
+    await both.expect(f"Berkas ke-2 {refusal}")
+    await both.expect(f"Berkas ke-3 {refusal}")
     assert tw.credentials_sent_to_cdn == 0
     await both.says(DESCRIPTION)  # the dialogue goes on where it was
     await both.expect("Di mana kejadiannya")

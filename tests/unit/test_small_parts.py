@@ -17,6 +17,7 @@ from bot.core import views
 from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
 from bot.core.deadlines import Deadlines
+from bot.core.files import ALL_TYPES, names_of
 from bot.core.model import Channel, Recipient
 from bot.core.ports import DeliveryTrouble
 from bot.core.reception import citizen_command
@@ -82,6 +83,10 @@ def test_office_parses_and_upper_cases_unit_codes() -> None:
     assert parse_office({**OFFICE, "privacy": {"retention_days": 0}}).retention_days == 0
     limited = parse_office({**OFFICE, "limits": {"cases_per_day": 2}})
     assert (limited.limits.messages_per_minute, limited.limits.cases_per_day) == (30, 2)
+    assert office.accepted_files == ALL_TYPES and len(ALL_TYPES) == 14
+    strict = parse_office({**OFFICE, "files": {"accepted": ["JPG", "pdf"]}})
+    assert strict.accepted_files == {"image/jpeg", "application/pdf"}
+    assert names_of(strict.accepted_files) == "JPG, PDF"
 
 
 def test_listed_officers_are_the_only_officers() -> None:
@@ -106,6 +111,10 @@ def test_listed_officers_are_the_only_officers() -> None:
         ({"limits": {"per_hour": 5}}, "per_hour"),
         ({"privacy": {"retention_days": -1}}, "retention_days"),
         ({"privacy": {"keep": True}}, "keep"),
+        ({"files": {"accepted": ["jpg", "exe"]}}, "unknown type 'exe'; known: jpg, png"),
+        ({"files": {"accepted": []}}, "accepted must be a list"),
+        ({"files": {"accepted": "pdf"}}, "accepted must be a list"),
+        ({"files": {"types": ["pdf"]}}, "types"),
     ],
 )
 def test_office_errors_name_the_key(patch: dict[str, object], named: str) -> None:

@@ -11,6 +11,7 @@ from twilio.rest import Client
 from bot.channels.base import PermanentFailure
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.config import ConfigError, ContentTemplate, load_settings, parse_whatsapp
+from bot.core.files import ALL_TYPES
 from bot.core.model import (
     Attachment,
     AttachmentKind,
@@ -20,7 +21,7 @@ from bot.core.model import (
     Recipient,
 )
 from bot.core.texts import load_texts
-from bot.media import MediaStore, content_matches
+from bot.media import MediaRefused, MediaStore, checked_type
 from tests.fakes import FixedClock
 
 T = load_texts("id")
@@ -191,22 +192,39 @@ def test_whatsapp_templates_are_checked_against_the_sentences() -> None:
 JPEG_START = bytes.fromhex("ffd8ffe000104a46494600010100000100010000")
 
 
+PDF_START = b"%PDF-1.7\n%\xe2\xe3"
+TEXT = "Pungutan liar — Rp50.000 di loket 3\n".encode()
+ONLY_PHOTOS = frozenset({"image/jpeg", "image/png"})
+
+
 @pytest.mark.parametrize(
-    ("data", "kind", "accepted"),
+    ("data", "kind", "accepted", "found"),
     [
-        (JPEG_START, AttachmentKind.PHOTO, True),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 24, AttachmentKind.PHOTO, True),
-        (b"%PDF-1.7\n%\xe2\xe3", AttachmentKind.DOCUMENT, True),
-        (b"%PDF-1.7\n%\xe2\xe3", AttachmentKind.PHOTO, False),  # a document called a photo
-        (b"MZ\x90\x00" + b"\x00" * 60, AttachmentKind.PHOTO, False),  # a program
-        (b"MZ\x90\x00" + b"\x00" * 60, AttachmentKind.DOCUMENT, False),
-        ("Pungutan liar — Rp50.000 di loket 3\n".encode(), AttachmentKind.DOCUMENT, True),
-        (b"\x00\x01\x02 bukan teks", AttachmentKind.DOCUMENT, False),
-        (b"OggS" + b"\x00" * 40, AttachmentKind.VOICE, True),
-        (JPEG_START, AttachmentKind.VIDEO, False),
+        (JPEG_START, AttachmentKind.PHOTO, ALL_TYPES, "image/jpeg"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 24, AttachmentKind.PHOTO, ALL_TYPES, "image/png"),
+        (PDF_START, AttachmentKind.DOCUMENT, ALL_TYPES, "application/pdf"),
+        (PDF_START, AttachmentKind.PHOTO, ALL_TYPES, None),  # a document called a photo
+        (PDF_START, AttachmentKind.DOCUMENT, ONLY_PHOTOS, None),  # not a type the office takes
+        (JPEG_START, AttachmentKind.DOCUMENT, ONLY_PHOTOS, "image/jpeg"),  # a photo "as a file"
+        (b"MZ\x90\x00" + b"\x00" * 60, AttachmentKind.PHOTO, ALL_TYPES, None),  # a program
+        (b"MZ\x90\x00" + b"\x00" * 60, AttachmentKind.DOCUMENT, ALL_TYPES, None),
+        (
+            "Pungutan liar — Rp50.000 di loket 3\n".encode(),
+            AttachmentKind.DOCUMENT,
+            ALL_TYPES,
+            "text/plain",
+        ),
+        (b"\x00\x01\x02 bukan teks", AttachmentKind.DOCUMENT, ALL_TYPES, None),
+        (b"OggS" + b"\x00" * 40, AttachmentKind.VOICE, ALL_TYPES, "audio/ogg"),
+        (b"OggS" + b"\x00" * 40, AttachmentKind.AUDIO, ALL_TYPES, "audio/ogg"),
+        (JPEG_START, AttachmentKind.VIDEO, ALL_TYPES, None),
     ],
 )
 def test_files_are_judged_by_their_content(
-    data: bytes, kind: AttachmentKind, accepted: bool
+    data: bytes, kind: AttachmentKind, accepted: frozenset[str], found: str | None
 ) -> None:
-    assert content_matches(data, kind) is accepted
+    if found is None:
+        with pytest.raises(MediaRefused, match="media_type_not_allowed"):
+            checked_type(data, kind, accepted)
+    else:
+        assert checked_type(data, kind, accepted) == found

@@ -1,0 +1,105 @@
+"""TelegramFileCheck, with a fake Bot: what it downloads, what it refuses and how it
+marks the update (the end-to-end side is tests/e2e/test_files.py)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from telegram.error import BadRequest, NetworkError
+
+from bot.core.files import ALL_TYPES
+from bot.media import REJECTED, TELEGRAM_LIMIT, TelegramFileCheck
+
+PDF = b"%PDF-1.7\n%\xe2\xe3"
+
+
+class FakeFile:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def download_as_bytearray(self) -> bytearray:
+        return bytearray(self.data)
+
+
+class FakeBot:
+    """Serves files by id; `failures` errors are raised first."""
+
+    def __init__(self, files: dict[str, bytes], failures: list[Exception] | None = None) -> None:
+        self.files = files
+        self.failures = failures or []
+        self.asked: list[str] = []
+
+    async def get_file(self, file_id: str) -> FakeFile:
+        self.asked.append(file_id)
+        if self.failures:
+            raise self.failures.pop(0)
+        return FakeFile(self.files[file_id])
+
+
+def update(chat_type: str = "private", **media: Any) -> dict[str, Any]:
+    message = {"message_id": 5, "chat": {"id": 42, "type": chat_type}, "caption": "kuitansi"}
+    return {"update_id": 1, "message": {**message, **media}}
+
+
+def check(bot: FakeBot, accepted: frozenset[str] = ALL_TYPES) -> TelegramFileCheck:
+    return TelegramFileCheck(bot, accepted)  # type: ignore[arg-type]
+
+
+async def test_a_document_is_typed_by_its_content() -> None:
+    bot = FakeBot({"F1": PDF})
+    payload = update(document={"file_id": "F1", "file_name": "a.bin", "mime_type": "x/y"})
+    prepared = await check(bot).prepare(payload)
+    assert prepared["message"]["document"]["mime_type"] == "application/pdf"
+    assert REJECTED not in prepared and bot.asked == ["F1"]
+    assert payload["message"]["document"]["mime_type"] == "x/y"  # the recorded update unchanged
+
+
+async def test_a_refused_file_leaves_the_update_and_is_named() -> None:
+    bot = FakeBot({"F1": b"MZ\x90\x00" + bytes(60)})
+    prepared = await check(bot).prepare(update(document={"file_id": "F1", "file_name": "a.pdf"}))
+    assert "document" not in prepared["message"] and prepared["message"]["caption"] == "kuitansi"
+    assert prepared[REJECTED] == [[1, "media_type_not_allowed", "a.pdf"]]
+
+
+async def test_a_file_telegram_will_not_hand_over_is_refused_without_asking() -> None:
+    bot = FakeBot({})
+    big = {"file_id": "F1", "file_name": "video.mp4", "file_size": TELEGRAM_LIMIT + 1}
+    prepared = await check(bot).prepare(update(video=big))
+    assert prepared[REJECTED] == [[1, "media_too_large_telegram", "video.mp4"]]
+    assert bot.asked == []
+
+
+@pytest.mark.parametrize(
+    ("failures", "reason"),
+    [
+        ([BadRequest("File is too big")], "media_too_large_telegram"),
+        ([BadRequest("Wrong file_id")], "media_download_failed"),
+        ([NetworkError("x"), NetworkError("x"), NetworkError("x")], "media_download_failed"),
+    ],
+)
+async def test_a_file_that_cannot_be_fetched_is_asked_again(
+    failures: list[Exception], reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_wait(_: float) -> None:
+        return None
+
+    monkeypatch.setattr("bot.media.asyncio.sleep", no_wait)
+    prepared = await check(FakeBot({}, failures)).prepare(update(document={"file_id": "F1"}))
+    assert prepared[REJECTED] == [[1, reason, None]]
+
+
+async def test_a_passing_network_error_is_retried() -> None:
+    bot = FakeBot({"F1": PDF}, [NetworkError("reset")])
+    prepared = await check(bot).prepare(update(document={"file_id": "F1"}))
+    assert REJECTED not in prepared and bot.asked == ["F1", "F1"]
+
+
+async def test_photos_follow_the_jpg_setting_and_groups_are_not_checked() -> None:
+    photo = update(photo=[{"file_id": "P1", "width": 90, "height": 90}])
+    assert await check(FakeBot({})).prepare(photo) == photo
+    refused = await check(FakeBot({}), frozenset({"application/pdf"})).prepare(photo)
+    assert refused[REJECTED] == [[1, "media_type_not_allowed", None]]
+    group = update("supergroup", document={"file_id": "F1"})
+    assert await check(FakeBot({}), frozenset()).prepare(copy.deepcopy(group)) == group
