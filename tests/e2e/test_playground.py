@@ -3,7 +3,8 @@
 A newcomer's first minute: a citizen files a complaint with a photo in the Telegram
 pane, the officers dispose it with a button, the unit answers in its pane, and the
 answer reaches the citizen - every step typed and tapped on the page, every message
-read off the page.
+read off the page. And a reporter who fears retaliation files anonymously: their name
+reaches the officers' pane only, until an officer chooses to give it to the unit.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.app import create_app
 from bot.config import load_settings
 from bot.playground import AGENCY, MAX_UPLOAD, Playground, running
 from tests.e2e.conftest import free_port, stop_bot
+from tests.unit.test_scrub import pdf_by
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DESCRIPTION = "Obat hipertensi di Puskesmas Sukamaju habis sejak dua minggu."
@@ -180,6 +182,63 @@ async def test_a_complaint_travels_from_the_citizen_pane_to_the_unit_and_back(
     )
     assert "Stok obat sudah dikirim hari ini." in await answer.inner_text()
     await site.sees("officers", code)
+
+
+async def test_an_anonymous_reporter_is_known_only_to_the_officers_until_they_choose(
+    site: Site, tmp_path: Path
+) -> None:
+    name, phone = "Rina Marlina", "081399887766"
+    citizen = "citizen-telegram"
+    await site.type(citizen, "/start")
+    await site.sees(citizen, "Ceritakan apa yang terjadi")
+    story = "Petugas loket meminta Rp50.000 untuk surat keterangan sehat."
+    for text, prompt in (
+        (story, "Di mana kejadiannya"),
+        ("Puskesmas Sukamaju, loket 2", "Kapan kejadiannya"),
+        ("tadi pagi", "foto atau dokumen"),
+    ):
+        await site.type(citizen, text)
+        await site.sees(citizen, prompt)
+    receipt = tmp_path / "kuitansi.pdf"  # written on the reporter's laptop: it names her
+    receipt.write_bytes(pdf_by(name))
+    await site.pane(citizen).locator(".composer .file").set_input_files(str(receipt))
+    await site.sees(citizen, "Lampiran diterima")
+    await site.taps(citizen, "Selesai")
+    await site.sees(citizen, "Bagaimana identitas")
+    await site.taps(citizen, "Anonim")
+    await site.sees(citizen, "Siapa nama")
+    await site.type(citizen, name)
+    await site.sees(citizen, "Nomor telepon")
+    await site.type(citizen, phone)
+    await site.sees(citizen, "Apakah sudah benar")
+    await site.taps(citizen, "Kirim")
+    ack = await site.sees(citizen, "Kode pelacakan")
+    found = re.search(r"Kode pelacakan: (\S+)", await ack.inner_text())
+    assert found is not None
+    code = found.group(1)
+
+    async def file_in(pane: str) -> bytes:
+        link = site.pane(pane).locator("a.file", has_text="kuitansi.pdf").last
+        await expect(link).to_be_visible(timeout=WAIT_MS)
+        href = await link.get_attribute("href")
+        assert href is not None
+        return await (await site.page.request.get(site.url + href)).body()
+
+    relay = await site.sees("officers", f"Pengaduan baru {code}")
+    assert name in await relay.inner_text() and phone in await relay.inner_text()
+    assert name.encode() in await file_in("officers")  # the officers keep the original
+    await site.taps("officers", "➡️ YANKES")
+    await site.sees("unit-YANKES", f"Disposisi {code}")
+    assert name.encode() not in await file_in("unit-YANKES")  # the unit: not even the author
+    unit_pane = await site.pane("unit-YANKES").inner_text()
+    assert story in unit_pane and name not in unit_pane and phone not in unit_pane
+
+    await site.type("officers", f"/identitas {code} perlu konfirmasi ke pelapor")
+    given = await site.sees("unit-YANKES", f"Identitas pelapor {code}")
+    assert name in await given.inner_text() and phone in await given.inner_text()
+    await site.sees("officers", f"Identitas pelapor {code} diberikan kepada YANKES")
+    for pane in ("unit-P2P", "supervisor", "citizen-whatsapp"):
+        assert name not in await site.pane(pane).inner_text()
 
 
 async def test_the_whatsapp_citizen_and_the_supervisor_have_their_panes(site: Site) -> None:
