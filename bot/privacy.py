@@ -9,7 +9,6 @@ one reporter at once, on request. Stored files are deleted after the commit.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,8 +17,6 @@ from bot.core.texts import Texts
 from storage.database import Database
 from storage.privacy import Erased
 from storage.uow import SqlUnitOfWork
-
-log = logging.getLogger(__name__)
 
 BATCH = 200  # cases (and reporters, and old rows) a round removes at most
 

@@ -114,3 +114,17 @@ async def test_officers_block_and_unblock_a_reporter(world: World, clock: FixedC
         (EventKind.BLOCKED, str(world.officer.id), "mengirim pesan kasar"),
         (EventKind.UNBLOCKED, str(world.officer.id), None),
     ]
+
+
+async def test_an_albums_photos_count_once_against_the_limit(world: World) -> None:
+    citizen = world.citizen
+    for text in ("/start", DESCRIPTION, "Kantor Kelurahan Sukamaju", "kemarin"):
+        await world.says(citizen, text)
+    await world.expect(citizen.id, "foto atau dokumen")
+    await world.tg.user_sends_album(citizen, 10)  # 4 + 10 photos would pass the 12
+    await world.expect(citizen.id, "Lampiran diterima")
+    for text in ("selesai", "1", "Siti", "lewati"):
+        await world.says(citizen, text)
+    summary = await world.expect(citizen.id, "Ringkasan pengaduan")
+    assert "Lampiran: 10 berkas" in summary.content
+    assert not any("terlalu cepat" in t for t in world.tg.texts(citizen.id))
