@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from PIL import ExifTags, Image
 
 from bot.standins.telegram_api import TelegramStandIn
@@ -131,6 +132,27 @@ async def test_an_anonymous_reporters_identity_reaches_a_unit_only_when_an_offic
 
     history = await case_as_officers_see_it(world, code)
     assert "identitas pelapor diberikan kepada unit (Budi Petugas)" in history
+
+
+@pytest.mark.parametrize(("choice", "label"), [("2", "anonim"), ("3", "rahasia")])
+async def test_a_unit_never_sees_who_an_anonim_or_rahasia_reporter_is(
+    world: World, choice: str, label: str
+) -> None:
+    code = await world.file_complaint(world.citizen, DESCRIPTION, privacy=choice)
+    await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+    relay = await world.expect(YANKES, f"Disposisi {code}")
+    assert DESCRIPTION in relay.content and label in relay.content
+
+    await world.says(world.unit_staff, f"/kasus {code}", chat=world.yankes)
+    await world.expect(YANKES, f"Kasus {code}")
+    await world.says(world.officer, f"/lengkapi {code} Kapan tepatnya?", chat=world.officers)
+    await world.expect(world.citizen.id, "Kapan tepatnya?")
+    await world.says(world.citizen, "Senin pagi, saya Siti yang melapor")  # her own words
+    await world.expect(OFFICERS, "Senin pagi")
+    for text in world.tg.texts(YANKES) + world.tg.texts(P2P):
+        assert NAME not in text and PHONE not in text and str(world.citizen.id) not in text
+    officers = await case_as_officers_see_it(world, code)
+    assert NAME in officers and PHONE in officers  # the officers know who it is
 
 
 def jpeg_with_gps() -> bytes:
