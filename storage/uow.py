@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     CursorResult,
+    Integer,
     Select,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -323,6 +325,32 @@ def _first_waiting_of_its_chat() -> ColumnElement[bool]:
         )
         .exists(),
     )
+
+
+def _due_messages(*, unless_busy: bool) -> Select[OutboxRecord]:
+    """The sender's query (see `OutboxDelivery.due`), with bound parameters `now`, `limit`
+    and, `unless_busy`, `busy`: it is asked many times a second under load, so it is
+    built once, and SQLAlchemy compiles it once."""
+    statement = (
+        select(OutboxRecord)
+        .where(OutboxRecord.next_attempt_at <= bindparam("now"), _first_waiting_of_its_chat())
+        # Longest due first; fresh messages are due when queued, so that is oldest
+        # first. (By due time, not id: the index then also serves the ordering, and
+        # the query reads only due rows however long the sent history grows.)
+        .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if unless_busy:
+        statement = statement.where(
+            tuple_(OutboxRecord.channel, OutboxRecord.address).not_in(
+                bindparam("busy", expanding=True)
+            )
+        )
+    return statement
+
+
+_DUE = _due_messages(unless_busy=False)
+_DUE_UNLESS_BUSY = _due_messages(unless_busy=True)
 
 
 def _outbox_row(record: OutboxRecord) -> OutboxRow:
@@ -964,22 +992,13 @@ class OutboxDelivery(_Part):
         first (for messages never retried: the oldest first). `busy` holds
         (channel, address) pairs the sender is working on.
         """
-        statement = (
-            select(OutboxRecord)
-            .where(OutboxRecord.next_attempt_at <= now, _first_waiting_of_its_chat())
-            # Longest due first; fresh messages are due when queued, so that is oldest
-            # first. (By due time, not id: the index then also serves the ordering, and
-            # the query reads only due rows however long the sent history grows.)
-            .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
-            .limit(limit)
-        )
+        parameters: dict[str, Any] = {"now": now, "limit": limit}
+        statement = _DUE
         if busy:
-            statement = statement.where(
-                tuple_(OutboxRecord.channel, OutboxRecord.address).not_in(
-                    [(str(channel), str(address)) for channel, address in busy]
-                )
-            )
-        return [_outbox_row(record) for record in await self._all(statement)]
+            statement = _DUE_UNLESS_BUSY
+            parameters["busy"] = [(str(channel), str(address)) for channel, address in busy]
+        records = await self._session.scalars(statement, parameters, execution_options=_FRESH)
+        return [_outbox_row(record) for record in records.all()]
 
     async def still_pending(self, outbox_id: int) -> OutboxRow | None:
         """The message as stored now, if it still waits to be sent (another instance
