@@ -106,6 +106,16 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
+class InboundDelivery:
+    """A webhook delivery to record: its source, its id there, its chat, what it said."""
+
+    source: str
+    external_id: str
+    chat_key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class InboundRow:
     """A recorded webhook delivery waiting to be handled."""
 
@@ -893,21 +903,42 @@ class InboundLog(_Part):
         received_at: datetime,
     ) -> bool:
         """Records a delivery; False if this (source, external_id) was recorded before."""
+        delivery = InboundDelivery(source, external_id, chat_key, payload)
+        return (await self.record_many([delivery], received_at))[0]
+
+    async def record_many(
+        self, deliveries: Sequence[InboundDelivery], received_at: datetime
+    ) -> list[bool]:
+        """Records deliveries in one statement, in their order; for each, False if its
+        (source, external_id) was recorded before, or earlier in the same list."""
+        first: dict[tuple[str, str], int] = {}
+        for n, delivery in enumerate(deliveries):
+            first.setdefault((delivery.source, delivery.external_id), n)
+        rows = [
+            {
+                "source": delivery.source,
+                "external_id": delivery.external_id,
+                "chat_key": delivery.chat_key,
+                "payload": delivery.payload,
+                "received_at": received_at,
+                "status": PENDING,
+            }
+            for n, delivery in enumerate(deliveries)
+            if first[(delivery.source, delivery.external_id)] == n
+        ]
+        R = InboundUpdateRecord
         inserted = await self._session.execute(
             self._upsert_module()
-            .insert(InboundUpdateRecord)
-            .values(
-                source=source,
-                external_id=external_id,
-                chat_key=chat_key,
-                payload=payload,
-                received_at=received_at,
-                status=PENDING,
-            )
+            .insert(R)
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(InboundUpdateRecord.id)
+            .returning(R.source, R.external_id)
         )
-        return inserted.first() is not None
+        fresh = {(source, external_id) for source, external_id in inserted}
+        return [
+            first[key] == n and key in fresh
+            for n, key in enumerate((d.source, d.external_id) for d in deliveries)
+        ]
 
     async def claim(self, id: int) -> bool:
         """Locks a delivery for handling in this transaction; False if it is already
