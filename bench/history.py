@@ -13,7 +13,8 @@ this process through the service's own repositories (`storage/uow.py`, `bot/repo
 
 - overdue scan: what the patrol's tick reads (`due_for_check`, up to 500 cases), and the
   overdue cases of one unit (`overdue`, what a nudge lists);
-- `/status`: a case by its code and a reporter's 10 latest cases;
+- `/status <code>`: a case by its code; `/status`: a reporter's 10 latest cases (what
+  `bot/core/reception.py` reads for each);
 - `/antrian`: the open cases, oldest first, and the message the officers get;
 - the monthly recap: the SQL tallies of the last full month and its XLSX case list.
 
@@ -21,8 +22,10 @@ The service's memory: the service runs (in a process of its own, see `bench/comm
 once on the empty database and once on the filled one; each time a reporter asks
 `/status`, the officers `/antrian` and the supervisor `/rekap` of the last month through
 the webhook, and the service's resident memory after the replies, and at its peak, is
-read. Targets: overdue scan under 50 ms, `/status` under 5 ms, monthly recap under 2 s
-(best of `--repeat`, p50 alongside), and memory that does not grow with history.
+read after `/antrian`, after `/rekap`, and at its peak (the recap's XLSX lists the
+month's cases, so it grows with a month's volume, not with history). Targets: overdue
+scan under 50 ms, `/status` under 5 ms, monthly recap under 2 s (best of `--repeat`, p50
+alongside), and memory that does not grow with history.
 
 Checks (a failure exits 1): every command got its reply, in both runs. PostgreSQL: the
 database's `public` schema is emptied first, so never point it at a database you care
@@ -60,7 +63,12 @@ from storage.database import Database
 from tests.e2e.conftest import OFFICERS, SUPERVISOR, TOKEN, bot_environment, free_port
 
 QUEUE_LINES = 40  # handlers/officers.py
-TARGETS_MS = {"overdue scan": 50.0, "/status": 5.0, "monthly recap": 2000.0}
+TARGETS_MS = {
+    "overdue scan": 50.0,
+    "/status <code>": 5.0,
+    "/status: the reporter's 10 latest cases": 5.0,
+    "monthly recap": 2000.0,
+}
 AGENCY = f"""
 [agency]
 name = "Pemerintah Kota Contoh"
@@ -130,9 +138,8 @@ async def timings(db: Database, cases: int, repeat: int, folder: Path) -> dict[s
             code = f"ADU-{rng.randint(1, cases):08d}"
             async with db.transaction(readonly=True) as uow:
                 case = await uow.cases.get_by_code(code)
-                assert case is not None
-                listed = await uow.cases.recent_cases_of_reporter(case.reporter_id, 10)
-            return len(listed)
+            assert case is not None
+            return case.reporter_id
 
         async def status_of_reporter() -> int:
             async with db.transaction(readonly=True) as uow:
@@ -154,8 +161,8 @@ async def timings(db: Database, cases: int, repeat: int, folder: Path) -> dict[s
 
         due_count = await time_it("overdue scan", due)
         overdue_count = await time_it("overdue scan: a unit's overdue cases", unit_overdue)
-        await time_it("/status", status)
-        await time_it("/status: a reporter's latest cases", status_of_reporter)
+        await time_it("/status <code>", status)
+        await time_it("/status: the reporter's 10 latest cases", status_of_reporter)
         await time_it("/antrian", queue)
         received = await time_it("monthly recap", recap)
         if n < 3:  # the workbook takes seconds: three are enough
@@ -213,7 +220,10 @@ async def service_memory(
                         break
                     await asyncio.sleep(0.005)
                 replies[name] = time.perf_counter() - began
+                if name == "/antrian":  # what every day costs, before the month's recap
+                    daily = await service.usage()
         usage = await service.usage()
+        usage["daily_rss_mb"] = daily["rss_mb"]
     finally:
         final = await service.stop()
     usage["errors"] = final["errors"]
@@ -291,10 +301,19 @@ async def main() -> int:
     table(["operation", "best", "p50", "worst", "target", ""], rows)
     print()
     table(
-        ["the service", "RSS after the commands", "peak RSS", "/status", "/antrian", "/rekap"],
+        [
+            "the service",
+            "RSS after /status, /antrian",
+            "after /rekap",
+            "peak RSS",
+            "/status",
+            "/antrian",
+            "/rekap",
+        ],
         [
             [
                 label,
+                f"{usage['daily_rss_mb']:,.0f} MB",
                 f"{usage['rss_mb']:,.0f} MB",
                 f"{usage['peak_rss_mb']:,.0f} MB",
                 *(
@@ -308,10 +327,16 @@ async def main() -> int:
             )
         ],
     )
-    growth = full["peak_rss_mb"] - empty["peak_rss_mb"]
+    growth = full["daily_rss_mb"] - empty["daily_rss_mb"]
     row(
-        "memory growth with history (peak RSS; target: none)",
-        f"{growth:+,.0f} MB {'met' if growth < 20 else 'MISSED'}",
+        "memory growth with history, after /status and /antrian (target: none)",
+        f"{growth:+,.0f} MB {'met' if growth < 10 else 'MISSED'}",
+        width=72,
+    )
+    row(
+        "peak memory growth, with the last month's recap",
+        f"{full['peak_rss_mb'] - empty['peak_rss_mb']:+,.0f} MB (the month's case list)",
+        width=72,
     )
     for problem in problems:
         print(f"FAILED: {problem}")
