@@ -38,41 +38,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
-import multiprocessing
-import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.app import SERVICE, Service, create_app
-from bot.config import load_settings
+from bench.common import STALL, ServiceProcess, empty_schema, percentile, row, statuses, until
 from bot.core.model import Channel
-from bot.logs import TEXT_FORMAT, CaseFilter
-from bot.ratelimit import Limit, RateLimiter
 from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
 from bot.web import SECRET_HEADER
 from storage.database import normalize_url
-from tests.e2e.conftest import OFFICERS, TOKEN, bot_environment, free_port, stop_bot
+from tests.e2e.conftest import OFFICERS, TOKEN, bot_environment, free_port
 
 FIRST_USER_ID = 700_000_001
-NEVER_WAIT = Limit(1_000_000, 1.0)
-STALL = 120.0  # seconds without progress before the bench gives up waiting
 ACK = "Kode pelacakan: "
 RELAY = "Pengaduan baru "
 
@@ -90,95 +76,6 @@ def dialogue(n: int) -> tuple[str, ...]:
         f"0812{n:08d}",
         "kirim",
     )
-
-
-# --------------------------------------------------------------------------------------------
-# The service's process
-# --------------------------------------------------------------------------------------------
-
-
-class LevelCount(logging.Handler):
-    """Counts the records it gets, by level name."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: Counter[str] = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.counts[record.levelname] += 1
-
-
-def serve(env: dict[str, str], log_file: str, pipe: Connection) -> None:
-    """The service's process: runs the app until told to stop, then sends its usage."""
-    file = logging.FileHandler(log_file, encoding="utf-8")
-    file.setLevel(logging.WARNING)
-    file.addFilter(CaseFilter())
-    file.setFormatter(logging.Formatter(TEXT_FORMAT))
-    count = LevelCount()
-    root = logging.getLogger()
-    root.handlers[:] = [file, count]
-    root.setLevel(logging.INFO)  # as `aduanbot run` logs; only warnings are kept
-    for name in ("httpx", "httpcore", "aiohttp.access"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    asyncio.run(_serve(env, pipe))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    pipe.send(
-        {
-            "peak_rss_mb": usage.ru_maxrss / 1024,
-            "cpu_seconds": usage.ru_utime + usage.ru_stime,
-            "warnings": count.counts["WARNING"],
-            "errors": count.counts["ERROR"] + count.counts["CRITICAL"],
-        }
-    )
-
-
-async def _serve(env: dict[str, str], pipe: Connection) -> None:
-    settings = load_settings(env, env_file=Path(os.devnull))
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()  # the service starts: migrates, meets the stand-in, sets the webhook
-    lift_outbound_limit(runner.app[SERVICE])
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    pipe.send("ready")
-    with contextlib.suppress(EOFError):  # "stop", or the bench is gone
-        await asyncio.to_thread(pipe.recv)
-    await stop_bot(runner)
-
-
-def lift_outbound_limit(service: Service) -> None:
-    """Replaces Telegram's limits (30 messages/s, 20/min a group) by a limiter that never
-    waits: the bench measures the service, not the quota."""
-    channel, _ = service.sender.channels[Channel.TELEGRAM]
-    limiter = RateLimiter(overall=NEVER_WAIT, group=NEVER_WAIT, private=NEVER_WAIT)
-    service.sender.channels[Channel.TELEGRAM] = (channel, limiter)
-
-
-class ServiceProcess:
-    """The service started in a process of its own (`serve`), as `aduanbot run` would be."""
-
-    def __init__(self, process: BaseProcess, pipe: Connection) -> None:
-        self.process = process
-        self.pipe = pipe
-
-    @classmethod
-    async def start(cls, env: dict[str, str], log_file: Path) -> ServiceProcess:
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        process = context.Process(target=serve, args=(env, str(log_file), theirs), name="service")
-        process.start()
-        theirs.close()  # so that `recv` ends if the service dies
-        try:
-            await asyncio.to_thread(ours.recv)
-        except EOFError:
-            process.join()
-            raise SystemExit(f"the service did not start (exit code {process.exitcode})") from None
-        return cls(process, ours)
-
-    async def stop(self) -> dict[str, float]:
-        """Stops the service; its peak memory, CPU time and log counts."""
-        self.pipe.send("stop")
-        usage: dict[str, float] = await asyncio.to_thread(self.pipe.recv)
-        await asyncio.to_thread(self.process.join)
-        return usage
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,35 +172,9 @@ async def report_progress(seen: Observed, updates: int, reporters: int) -> None:
         )
 
 
-async def until(done: Callable[[], Awaitable[bool]], progress: Callable[[], int]) -> bool:
-    """Waits until `done()`; False once `progress()` has not changed for `STALL` seconds."""
-    last, since = progress(), time.monotonic()
-    while not await done():
-        await asyncio.sleep(0.5)
-        if progress() != last:
-            last, since = progress(), time.monotonic()
-        elif time.monotonic() - since > STALL:
-            return False
-    return True
-
-
 # --------------------------------------------------------------------------------------------
 # The database
 # --------------------------------------------------------------------------------------------
-
-
-async def empty_schema(engine: AsyncEngine) -> None:
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-
-
-async def statuses(engine: AsyncEngine, table: str) -> Counter[str]:
-    """How many rows of `inbound_updates` or `outbox` have each status."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(text(f"SELECT status, count(*) FROM {table} GROUP BY 1"))
-        return Counter({status: count for status, count in rows})
 
 
 async def stored_codes(engine: AsyncEngine) -> defaultdict[str, list[str]]:
@@ -373,14 +244,6 @@ def failures(
     check([f"{s}: {count}" for s, count in inbound.items() if s != "done"], "updates not handled")
     check([f"{s}: {count}" for s, count in outbox.items() if s != "sent"], "messages not sent")
     return problems
-
-
-def percentile(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-def row(label: str, value: str) -> None:
-    print(f"{label:<46} {value}")
 
 
 async def main() -> int:

@@ -116,6 +116,7 @@ class Service:
             on_recorded=self.processor.wake,
             counted=lambda source: self.metrics.updates.labels(source).inc(),
         )
+        self.processor.give_way = self.intake.give_way
         self.scheduler = DeadlineScheduler(
             self.db,
             self.office,

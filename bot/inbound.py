@@ -64,6 +64,8 @@ class InboundProcessor:
         self._recorded = 0  # updates recorded by this process, and handled since start
         self._handled = 0
         self._progress = asyncio.Condition()
+        # Awaited before each update is handled: lets the webhooks store theirs first.
+        self.give_way: Callable[[], Awaitable[None]] | None = None
 
     def wake(self) -> None:
         """Tells the processor an update was recorded."""
@@ -105,6 +107,8 @@ class InboundProcessor:
             rows = await uow.inbound.pending(BATCH)
         taken = 0
         for row in rows:
+            if self.give_way is not None:
+                await self.give_way()
             taken += await self.process(row)
         return taken
 

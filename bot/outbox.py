@@ -192,9 +192,9 @@ class OutboxSender:
         hops = 0
         while done < len(parts):
             part = parts[done]
-            await limiter.acquire(address, part.weight, group=channel.is_group(address))
             try:
-                ids = await channel.send(address, part)
+                async with limiter.sending(address, part.weight, group=channel.is_group(address)):
+                    ids = await channel.send(address, part)
             except ChatMoved as moved:
                 hops += 1
                 if hops > MAX_MIGRATION_HOPS:

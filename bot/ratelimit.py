@@ -1,11 +1,20 @@
-"""Pacing outgoing messages within a provider's limits (overall, per group, per chat)."""
+"""Pacing outgoing messages within a provider's limits (overall, per group, per chat).
+
+A message counts in its windows from the moment its send ends, not from when it was
+allowed to start: by then the provider has it, so however long requests take on the way
+(and however their arrival order differs from the order they were allowed in), no window
+of the provider's ever holds more than the limit. While a send is under way its slot is
+held, and a message that needs it waits until that send ends.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import math
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 
@@ -22,20 +31,34 @@ class SlidingWindow:
 
     def __init__(self, limit: Limit) -> None:
         self.limit = limit
-        self.sent: deque[float] = deque()
+        self.sent: list[float] = []  # when sends ended, in order
+        self.under_way = 0  # messages being sent, not yet in `sent`
 
     def wait_for(self, weight: int, now: float) -> float:
-        while self.sent and self.sent[0] <= now - self.limit.period:
-            self.sent.popleft()
+        """Seconds until `weight` more messages fit (`math.inf`: not before a send under
+        way ends)."""
+        del self.sent[: bisect.bisect_right(self.sent, now - self.limit.period)]
         weight = min(weight, self.limit.count)
-        if len(self.sent) + weight <= self.limit.count:
+        excess = len(self.sent) + self.under_way + weight - self.limit.count
+        if excess <= 0:
             return 0.0
+        if excess > len(self.sent):
+            return math.inf
         # wait until enough old sends leave the window
-        oldest_needed = self.sent[len(self.sent) + weight - self.limit.count - 1]
-        return oldest_needed + self.limit.period - now
+        return self.sent[excess - 1] + self.limit.period - now
+
+    def hold(self, weight: int) -> None:
+        """Takes the slots of a send that is starting."""
+        self.under_way += weight
+
+    def release(self, weight: int, ended: float) -> None:
+        """Counts a held send as sent when it ended."""
+        self.under_way -= weight
+        self.record(weight, ended)
 
     def record(self, weight: int, now: float) -> None:
-        self.sent.extend([now] * weight)
+        position = bisect.bisect_right(self.sent, now)
+        self.sent[position:position] = [now] * weight
 
 
 class RateLimiter:
@@ -55,9 +78,19 @@ class RateLimiter:
         self.chats: dict[str, SlidingWindow] = {}
         self.clock = clock
         self.sleep = sleep
+        self._ended = asyncio.Event()  # set when a send under way ends
 
     async def acquire(self, address: str, weight: int, *, group: bool) -> None:
+        """Waits until a message may go, and counts it as sent now."""
+        async with self.sending(address, weight, group=group):
+            pass
+
+    @asynccontextmanager
+    async def sending(self, address: str, weight: int, *, group: bool) -> AsyncIterator[None]:
+        """Waits until a message may go; it counts as sent when the block ends (also when
+        the send failed: the provider may have counted it)."""
         if weight <= 0:
+            yield
             return
         window = self.chats.get(address)
         if window is None:
@@ -68,10 +101,22 @@ class RateLimiter:
             now = self.clock()
             wait = max(self.overall.wait_for(weight, now), window.wait_for(weight, now))
             if wait <= 0:
-                self.overall.record(weight, now)
-                window.record(weight, now)
-                return
-            await self.sleep(wait)
+                break
+            if math.isinf(wait):
+                ended = self._ended
+                await ended.wait()
+            else:
+                await self.sleep(wait)
+        self.overall.hold(weight)
+        window.hold(weight)
+        try:
+            yield
+        finally:
+            ended_at = self.clock()
+            self.overall.release(weight, ended_at)
+            window.release(weight, ended_at)
+            self._ended.set()
+            self._ended = asyncio.Event()
 
 
 def telegram_limits() -> RateLimiter:

@@ -230,6 +230,11 @@ class ReportWorker:
 
     async def make_next(self) -> bool:
         """Claims and makes one job; False when there was none."""
+        # Woken after most commits, the worker looks first without writing: on SQLite a
+        # claim takes the write lock, which webhooks and the processor queue for.
+        async with self.db.transaction(readonly=True) as uow:
+            if not await uow.reports.any_claimable(LEASE):
+                return False
         async with self.db.transaction() as uow:
             job = await uow.reports.claim(LEASE)
         if job is None:

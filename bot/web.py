@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from telegram import Bot
 from telegram.error import TelegramError
 from twilio.request_validator import RequestValidator
@@ -19,6 +21,7 @@ from bot.core.ports import Clock
 from bot.inbound import telegram_chat_key
 from bot.media import MediaStore
 from storage.database import Database
+from storage.uow import InboundDelivery
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +29,24 @@ MAX_BODY = 1024 * 1024  # Telegram updates are far smaller; anything bigger is n
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
+# Updates stored in one transaction at most (a burst after an outage comes in these).
+MAX_BATCH = 500
+
+
+@dataclass
+class _Waiting:
+    delivery: InboundDelivery
+    fresh: asyncio.Future[bool]
+
+
 class Intake:
-    """Records inbound updates durably before they are acknowledged."""
+    """Records inbound updates durably before they are acknowledged.
+
+    Updates that arrive while a write is under way are stored together by the next one:
+    one transaction and one commit for a burst, where one each would queue for SQLite's
+    write lock (or a PostgreSQL connection) and make every webhook wait for all those
+    before it. Each caller still returns only once its update is committed.
+    """
 
     def __init__(
         self,
@@ -40,26 +59,94 @@ class Intake:
         self.clock = clock
         self.on_recorded = on_recorded
         self.counted = counted  # told the source of each new update (the metrics)
+        self._waiting: list[_Waiting] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._stored = asyncio.Event()  # set (and replaced) as each batch is done
 
     async def record(
         self, source: str, external_id: str, chat_key: str, payload: dict[str, Any]
     ) -> bool:
         """Stores an inbound update once (deduplicated on its id); false if seen before."""
-        async with self.db.transaction() as uow:
-            fresh = await uow.inbound.record(
-                source, external_id, chat_key, payload, self.clock.now()
-            )
-        if fresh:
-            self.on_recorded()
-            if self.counted is not None:
-                self.counted(source)
-        return fresh
+        waiting = _Waiting(
+            InboundDelivery(source, external_id, chat_key, payload),
+            asyncio.get_running_loop().create_future(),
+        )
+        self._waiting.append(waiting)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="intake")
+        return await waiting.fresh
+
+    async def give_way(self) -> None:
+        """Waits while updates are being stored, until the batch under way is done.
+
+        The processor asks before each update it handles, so that a burst of webhooks
+        is acknowledged first: their time is what Telegram waits for (and what it
+        redelivers after).
+        """
+        if self._writer is not None:
+            stored = self._stored
+            await stored.wait()
 
     async def record_telegram(self, update: dict[str, Any]) -> bool:
         """Stores a Telegram update once (deduplicated on update_id)."""
         return await self.record(
             "telegram", str(update["update_id"]), telegram_chat_key(update), update
         )
+
+    async def _write(self) -> None:
+        """Stores what waits, a batch a transaction, until nothing does."""
+        batch: list[_Waiting] = []
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                try:
+                    fresh = await self._store([waiting.delivery for waiting in batch])
+                except (OperationalError, InterfaceError, OSError) as error:
+                    for waiting in batch:  # the database is down: each webhook says so
+                        _settle(waiting, error=error)
+                except Exception as error:
+                    if len(batch) == 1:
+                        _settle(batch[0], error=error)
+                        continue
+                    # One update the database refuses must not fail the others.
+                    for waiting in batch:
+                        try:
+                            _settle(waiting, (await self._store([waiting.delivery]))[0])
+                        except Exception as single:
+                            _settle(waiting, error=single)
+                else:
+                    for waiting, new in zip(batch, fresh, strict=True):
+                        _settle(waiting, new)
+                finally:
+                    self._stored.set()
+                    self._stored = asyncio.Event()
+        except asyncio.CancelledError:  # the service is stopping: nobody gets a 200
+            for waiting in [*batch, *self._waiting]:
+                waiting.fresh.cancel()
+            raise
+        finally:
+            self._writer = None
+
+    async def _store(self, deliveries: list[InboundDelivery]) -> list[bool]:
+        async with self.db.transaction(urgent=True) as uow:
+            fresh = await uow.inbound.record_many(deliveries, self.clock.now())
+        for delivery, new in zip(deliveries, fresh, strict=True):
+            if new:
+                self.on_recorded()
+                if self.counted is not None:
+                    self.counted(delivery.source)
+        return fresh
+
+
+def _settle(waiting: _Waiting, fresh: bool = False, error: BaseException | None = None) -> None:
+    """Tells a webhook how its update fared (unless it stopped waiting)."""
+    if waiting.fresh.done():
+        return
+    if error is not None:
+        waiting.fresh.set_exception(error)
+    else:
+        waiting.fresh.set_result(fresh)
 
 
 def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Request], Any]:

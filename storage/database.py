@@ -13,6 +13,8 @@ import asyncio
 import logging
 import os
 import socket
+import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -91,6 +94,14 @@ class Database:
         # An in-memory SQLite database is one shared connection (StaticPool): one
         # transaction at a time, or they would interleave on it.
         self._memory_lock = asyncio.Lock() if _is_sqlite_memory(self.url) else None
+        # A SQLite file has one writer at a time. Writers of this process take turns on
+        # an asyncio lock before BEGIN IMMEDIATE: the next one starts as soon as the last
+        # commits, where SQLite's busy handler would poll, sleeping up to 100 ms a try
+        # (webhooks then waited up to seconds at load). Other processes (the CLI) still
+        # meet the busy timeout.
+        self._write_turn = (
+            WriteTurn() if self.dialect == "sqlite" and self._memory_lock is None else None
+        )
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
@@ -98,27 +109,50 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
 
-    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[SqlUnitOfWork]:
+    def transaction(
+        self, *, readonly: bool = False, urgent: bool = False
+    ) -> AbstractAsyncContextManager[SqlUnitOfWork]:
         """One short transaction: commits on normal exit, rolls back on an exception.
 
         On SQLite it takes the write lock when it starts (BEGIN IMMEDIATE), so keep it
         short, and never open one transaction inside another (the inner one would wait
         for the outer's lock). `readonly=True` starts a deferred transaction instead,
         which does not wait for writers; writing in it may fail with "database is
-        locked".
+        locked". An `urgent` transaction (webhooks recording updates, which Telegram
+        waits for) goes before the others waiting for SQLite's write lock.
         """
-        return self._transaction(readonly)
+        return self._transaction(readonly, urgent)
 
     @asynccontextmanager
-    async def _transaction(self, readonly: bool) -> AsyncIterator[SqlUnitOfWork]:
+    async def _transaction(self, readonly: bool, urgent: bool) -> AsyncIterator[SqlUnitOfWork]:
         async with (
             self._memory_lock or nullcontext(),
+            nullcontext() if readonly else self._writing(urgent),
             self._sessions() as session,
             session.begin(),
         ):
             if readonly:
                 await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
             yield SqlUnitOfWork(session, self.clock)
+
+    @asynccontextmanager
+    async def _writing(self, urgent: bool) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite files), or nothing to wait for."""
+        turn = self._write_turn
+        if turn is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(BUSY_TIMEOUT_MS / 1000):
+                await turn.acquire(urgent)
+        except TimeoutError:
+            # What SQLite itself says once the busy timeout is over.
+            locked = sqlite3.OperationalError("database is locked")
+            raise OperationalError("BEGIN IMMEDIATE", None, locked) from None
+        try:
+            yield
+        finally:
+            turn.release()
 
     async def upgrade(self) -> None:
         """Brings the schema to the newest migration (creates a SQLite file's folder)."""
@@ -144,6 +178,40 @@ class Database:
     async def dispose(self) -> None:
         """Closes every pooled connection."""
         await self.engine.dispose()
+
+
+class WriteTurn:
+    """A lock handed over in the order it was asked for, urgent requests first."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self._held:
+            self._held = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._others
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed over just as the waiter gave up: pass it on
+            elif turn in queue:  # (a cancelled turn may have been passed over already)
+                queue.remove(turn)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._urgent, self._others):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # still held, now by that waiter
+                    return
+        self._held = False
 
 
 def _create_sqlite_folder(url: URL) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     func,
     literal,
     or_,
@@ -379,6 +380,15 @@ class ReportJobs:
         await self._session.flush()
         return True
 
+    def _claimable(self, lease: timedelta) -> ColumnElement[bool]:
+        R = ReportJobRecord
+        now = self._clock.now()
+        return and_(R.status == PENDING, or_(R.claimed_at.is_(None), R.claimed_at < now - lease))
+
+    async def any_claimable(self, lease: timedelta) -> bool:
+        """Whether `claim` would find a job (a read, for a read-only transaction)."""
+        return bool(await self._session.scalar(select(exists().where(self._claimable(lease)))))
+
     async def claim(self, lease: timedelta) -> ReportJob | None:
         """Takes the oldest pending job not being made by another instance (or whose
         maker stopped answering for `lease`)."""
@@ -387,7 +397,7 @@ class ReportJobs:
         record = (
             await self._session.scalars(
                 select(R)
-                .where(R.status == PENDING, or_(R.claimed_at.is_(None), R.claimed_at < now - lease))
+                .where(self._claimable(lease))
                 .order_by(R.id)
                 .limit(1)
                 .with_for_update(skip_locked=True),

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     CursorResult,
+    Integer,
     Select,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -101,6 +103,16 @@ _STATUS_RANK = {"queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5}
 _STATUS_RANK.update(failed=9, undelivered=9)
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class InboundDelivery:
+    """A webhook delivery to record: its source, its id there, its chat, what it said."""
+
+    source: str
+    external_id: str
+    chat_key: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -323,6 +335,32 @@ def _first_waiting_of_its_chat() -> ColumnElement[bool]:
         )
         .exists(),
     )
+
+
+def _due_messages(*, unless_busy: bool) -> Select[OutboxRecord]:
+    """The sender's query (see `OutboxDelivery.due`), with bound parameters `now`, `limit`
+    and, `unless_busy`, `busy`: it is asked many times a second under load, so it is
+    built once, and SQLAlchemy compiles it once."""
+    statement = (
+        select(OutboxRecord)
+        .where(OutboxRecord.next_attempt_at <= bindparam("now"), _first_waiting_of_its_chat())
+        # Longest due first; fresh messages are due when queued, so that is oldest
+        # first. (By due time, not id: the index then also serves the ordering, and
+        # the query reads only due rows however long the sent history grows.)
+        .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if unless_busy:
+        statement = statement.where(
+            tuple_(OutboxRecord.channel, OutboxRecord.address).not_in(
+                bindparam("busy", expanding=True)
+            )
+        )
+    return statement
+
+
+_DUE = _due_messages(unless_busy=False)
+_DUE_UNLESS_BUSY = _due_messages(unless_busy=True)
 
 
 def _outbox_row(record: OutboxRecord) -> OutboxRow:
@@ -865,21 +903,42 @@ class InboundLog(_Part):
         received_at: datetime,
     ) -> bool:
         """Records a delivery; False if this (source, external_id) was recorded before."""
+        delivery = InboundDelivery(source, external_id, chat_key, payload)
+        return (await self.record_many([delivery], received_at))[0]
+
+    async def record_many(
+        self, deliveries: Sequence[InboundDelivery], received_at: datetime
+    ) -> list[bool]:
+        """Records deliveries in one statement, in their order; for each, False if its
+        (source, external_id) was recorded before, or earlier in the same list."""
+        first: dict[tuple[str, str], int] = {}
+        for n, delivery in enumerate(deliveries):
+            first.setdefault((delivery.source, delivery.external_id), n)
+        rows = [
+            {
+                "source": delivery.source,
+                "external_id": delivery.external_id,
+                "chat_key": delivery.chat_key,
+                "payload": delivery.payload,
+                "received_at": received_at,
+                "status": PENDING,
+            }
+            for n, delivery in enumerate(deliveries)
+            if first[(delivery.source, delivery.external_id)] == n
+        ]
+        R = InboundUpdateRecord
         inserted = await self._session.execute(
             self._upsert_module()
-            .insert(InboundUpdateRecord)
-            .values(
-                source=source,
-                external_id=external_id,
-                chat_key=chat_key,
-                payload=payload,
-                received_at=received_at,
-                status=PENDING,
-            )
+            .insert(R)
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(InboundUpdateRecord.id)
+            .returning(R.source, R.external_id)
         )
-        return inserted.first() is not None
+        fresh = {(source, external_id) for source, external_id in inserted}
+        return [
+            first[key] == n and key in fresh
+            for n, key in enumerate((d.source, d.external_id) for d in deliveries)
+        ]
 
     async def claim(self, id: int) -> bool:
         """Locks a delivery for handling in this transaction; False if it is already
@@ -964,22 +1023,13 @@ class OutboxDelivery(_Part):
         first (for messages never retried: the oldest first). `busy` holds
         (channel, address) pairs the sender is working on.
         """
-        statement = (
-            select(OutboxRecord)
-            .where(OutboxRecord.next_attempt_at <= now, _first_waiting_of_its_chat())
-            # Longest due first; fresh messages are due when queued, so that is oldest
-            # first. (By due time, not id: the index then also serves the ordering, and
-            # the query reads only due rows however long the sent history grows.)
-            .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
-            .limit(limit)
-        )
+        parameters: dict[str, Any] = {"now": now, "limit": limit}
+        statement = _DUE
         if busy:
-            statement = statement.where(
-                tuple_(OutboxRecord.channel, OutboxRecord.address).not_in(
-                    [(str(channel), str(address)) for channel, address in busy]
-                )
-            )
-        return [_outbox_row(record) for record in await self._all(statement)]
+            statement = _DUE_UNLESS_BUSY
+            parameters["busy"] = [(str(channel), str(address)) for channel, address in busy]
+        records = await self._session.scalars(statement, parameters, execution_options=_FRESH)
+        return [_outbox_row(record) for record in records.all()]
 
     async def still_pending(self, outbox_id: int) -> OutboxRow | None:
         """The message as stored now, if it still waits to be sent (another instance
