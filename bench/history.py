@@ -24,8 +24,8 @@ once on the empty database and once on the filled one; each time a reporter asks
 the webhook, and the service's resident memory after the replies, and at its peak, is
 read after `/antrian`, after `/rekap`, and at its peak (the recap's XLSX lists the
 month's cases, so it grows with a month's volume, not with history). Targets: overdue
-scan under 50 ms, `/status` under 5 ms, monthly recap under 2 s (best of `--repeat`, p50
-alongside), and memory that does not grow with history.
+scan under 50 ms, `/status` under 5 ms, monthly recap under 2 s (judged on the median of
+`--repeat` runs; best and worst alongside), and memory that does not grow with history.
 
 Checks (a failure exits 1): every command got its reply, in both runs. PostgreSQL: the
 database's `public` schema is emptied first, so never point it at a database you care
@@ -287,12 +287,13 @@ async def main() -> int:
     for name, times in found.items():
         ms = sorted(1000 * t for t in times)
         target = TARGETS_MS.get(name)
-        verdict = "" if target is None else ("met" if ms[0] < target else "MISSED")
+        median = statistics.median(ms)  # the best run would flatter a noisy machine
+        verdict = "" if target is None else ("met" if median < target else "MISSED")
         rows.append(
             [
                 name,
                 f"{ms[0]:,.1f}",
-                f"{statistics.median(ms):,.1f}",
+                f"{median:,.1f}",
                 f"{ms[-1]:,.1f}",
                 "" if target is None else f"< {target:,.0f}",
                 verdict,
