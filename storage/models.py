@@ -130,6 +130,12 @@ BACKLOG_COLUMNS = (
     "disposed_stamp",
 )
 
+# The open statuses (bot.core.model.CaseStatus.is_open) as the partial index
+# ix_cases_open_created_at names them. A query uses that index only if its WHERE lists
+# the same statuses, in this order, as literals (`storage/uow.py` OPEN_STATUSES).
+OPEN_CASE_STATUSES = ("baru", "perlu_dilengkapi", "didisposisi", "dikembalikan", "dijawab")
+OPEN_CASE = text(f"status IN ({', '.join(repr(status) for status in OPEN_CASE_STATUSES)})")
+
 
 class CaseRecord(Base):
     __tablename__ = "cases"
@@ -144,6 +150,14 @@ class CaseRecord(Base):
         Index("ix_cases_next_check_at", "next_check_at"),
         Index("ix_cases_step_unit_code_due_at", "step", "unit_code", "due_at"),
         Index("ix_cases_backlog", *BACKLOG_COLUMNS),
+        # `/antrian`: the open cases in filing order, and no closed ones.
+        Index(
+            "ix_cases_open_created_at",
+            "created_at",
+            "id",
+            sqlite_where=OPEN_CASE,
+            postgresql_where=OPEN_CASE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -91,6 +91,11 @@ FAILED = "failed"
 ALBUM_HOLD = timedelta(seconds=2)
 
 OPEN_STATUSES = tuple(status.value for status in CaseStatus if status.is_open)
+# The statuses as literals, so the query can use the partial index of open cases
+# (ix_cases_open_created_at: both databases match its predicate only against literals).
+_IS_OPEN = CaseRecord.status.in_(
+    bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
+)
 WAITING_STATUSES = (CaseStatus.NEW.value, CaseStatus.RETURNED.value)
 STAFF_STEPS = (Step.VERIFY.value, Step.ANSWER.value)
 FINISHED_STATUSES = (CaseStatus.CLOSED.value, CaseStatus.REFUSED.value)
@@ -461,7 +466,7 @@ class SqlCaseRepository(_Part):
     async def open_cases(self, limit: int) -> list[Case]:
         return await self._cases(
             select(CaseRecord)
-            .where(CaseRecord.status.in_(OPEN_STATUSES))
+            .where(_IS_OPEN)
             .order_by(CaseRecord.created_at, CaseRecord.id)
             .limit(limit)
         )

@@ -36,8 +36,9 @@ from bot.core.ports import DialogueState, SentRef
 from bot.core.texts import load_texts
 from storage import Database, OutboxRow, normalize_url
 from storage.database import alembic_config
-from storage.models import Base, OutboxRecord, UTCDateTime
+from storage.models import OPEN_CASE_STATUSES, Base, OutboxRecord, UTCDateTime
 from storage.testing import fresh_database
+from storage.uow import OPEN_STATUSES
 from tests.fakes import FixedClock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -562,3 +563,37 @@ async def test_cases_stored_before_deadlines_get_their_clock_after_the_upgrade(
         assert adopted.next_check_at == adopted.watch.due_at
     finally:
         await database.dispose()
+
+
+async def test_the_open_cases_are_read_through_their_partial_index(database: Database) -> None:
+    # `/antrian` with years of closed cases: the query must name the index's statuses
+    # as literals, or neither database may use the index.
+    assert OPEN_STATUSES == OPEN_CASE_STATUSES
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM cases" in statement and "ORDER BY" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with database.transaction() as uow:
+            await uow.cases.open_cases(1000)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = seen
+    async with database.engine.connect() as connection:
+        if database.dialect == "postgresql":
+            await connection.exec_driver_sql("SET enable_sort = off")
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+            explain = "EXPLAIN "
+        else:
+            # Without statistics (ANALYZE) SQLite prefers ix_cases_status; INDEXED BY fails
+            # ("no query solution") unless the WHERE matches the index's predicate.
+            statement = statement.replace(
+                "FROM cases", "FROM cases INDEXED BY ix_cases_open_created_at", 1
+            )
+            explain = "EXPLAIN QUERY PLAN "
+        result = await connection.exec_driver_sql(explain + statement, parameters)
+        plan = " ".join(str(value) for line in result.all() for value in line)
+    assert "ix_cases_open_created_at" in plan, plan
