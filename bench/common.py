@@ -179,6 +179,15 @@ async def empty_schema(engine: AsyncEngine) -> None:
             await connection.execute(text("CREATE SCHEMA public"))
 
 
+def verdict(problems: list[str], passed: str) -> int:
+    """Prints each failed check, or that all passed (`passed` says what); the exit status."""
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    if not problems:
+        print(f"checks passed: {passed}")
+    return 1 if problems else 0
+
+
 async def statuses(engine: AsyncEngine, table: str) -> Counter[str]:
     """How many rows of `inbound_updates` or `outbox` have each status."""
     async with engine.connect() as connection:

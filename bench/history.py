@@ -50,7 +50,7 @@ import aiohttp
 from sqlalchemy import text
 
 from bench.cases import OFFICE, UNITS, fill
-from bench.common import STALL, ServiceProcess, empty_schema, row, table
+from bench.common import STALL, ServiceProcess, empty_schema, row, table, verdict
 from bot.clock import SystemClock
 from bot.core import views
 from bot.core.model import Step
@@ -288,7 +288,7 @@ async def main() -> int:
         ms = sorted(1000 * t for t in times)
         target = TARGETS_MS.get(name)
         median = statistics.median(ms)  # the best run would flatter a noisy machine
-        verdict = "" if target is None else ("met" if median < target else "MISSED")
+        judged = "" if target is None else ("met" if median < target else "MISSED")
         rows.append(
             [
                 name,
@@ -296,7 +296,7 @@ async def main() -> int:
                 f"{median:,.1f}",
                 f"{ms[-1]:,.1f}",
                 "" if target is None else f"< {target:,.0f}",
-                verdict,
+                judged,
             ]
         )
     table(["operation", "best", "p50", "worst", "target", ""], rows)
@@ -339,11 +339,7 @@ async def main() -> int:
         f"{full['peak_rss_mb'] - empty['peak_rss_mb']:+,.0f} MB (the month's case list)",
         width=72,
     )
-    for problem in problems:
-        print(f"FAILED: {problem}")
-    if not problems:
-        print("checks passed: every command answered, in both runs")
-    return 1 if problems else 0
+    return verdict(problems, "every command answered, in both runs")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bench.common import ServiceProcess, empty_schema, percentile, statuses, table, until
+from bench.common import ServiceProcess, empty_schema, percentile, statuses, table, until, verdict
 from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
 from bot.web import SECRET_HEADER
 from storage.database import normalize_url
@@ -452,11 +452,7 @@ async def main() -> int:
             f"target: p99 < {LATENCY_TARGET_MS:.0f} ms at {TARGET_RATE} updates/s: {p99:.1f} ms "
             f"{'met' if p99 < LATENCY_TARGET_MS else 'MISSED'}"
         )
-    for problem in problems:
-        print(f"FAILED: {problem}")
-    if not problems:
-        print("checks passed: every update answered 200, stored once, handled and replied to")
-    return 1 if problems else 0
+    return verdict(problems, "every update answered 200, stored once, handled and replied to")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bench.common import STALL, ServiceProcess, empty_schema, percentile, row, statuses, until
+from bench.common import (
+    STALL,
+    ServiceProcess,
+    empty_schema,
+    percentile,
+    row,
+    statuses,
+    until,
+    verdict,
+)
 from bot.core.model import Channel
 from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
 from bot.web import SECRET_HEADER
@@ -339,11 +348,7 @@ async def main() -> int:
         "service log",
         f"{usage['warnings']:.0f} warnings, {usage['errors']:.0f} errors ({log_file})",
     )
-    for problem in problems:
-        print(f"FAILED: {problem}")
-    if not problems:
-        print("checks passed: every complaint stored once, acknowledged once, relayed once")
-    return 1 if problems else 0
+    return verdict(problems, "every complaint stored once, acknowledged once, relayed once")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bench.common import ServiceProcess, empty_schema, row, statuses, until
+from bench.common import ServiceProcess, empty_schema, row, statuses, until, verdict
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.standins.telegram_api import (
     GLOBAL_MESSAGES_PER_SECOND,
@@ -191,11 +191,7 @@ async def main() -> int:
         f"{usage['cpu_seconds']:.0f} s, {usage['peak_rss_mb']:,.0f} MB; "
         f"{usage['warnings']:.0f} warnings, {usage['errors']:.0f} errors",
     )
-    for problem in problems:
-        print(f"FAILED: {problem}")
-    if not problems:
-        print("checks passed: every message arrived once, in order")
-    return 1 if problems else 0
+    return verdict(problems, "every message arrived once, in order")
 
 
 if __name__ == "__main__":

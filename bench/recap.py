@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from bench.cases import OFFICE, fill
+from bench.common import empty_schema
 from bot.clock import SystemClock
 from bot.core.recap import month_period, year_period
 from bot.core.texts import load_texts
@@ -48,10 +47,7 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="aduanbot-bench-"))
     url = args.database_url or f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
     db = Database(url)
-    if db.engine.dialect.name == "postgresql":
-        async with db.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
+    await empty_schema(db.engine)
     await db.upgrade()
     print(f"{db.engine.dialect.name}: {args.cases:,} cases filed through 2025")
     await timed("fill the database", fill(db, args.cases, args.seed))
