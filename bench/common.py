@@ -16,6 +16,7 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,13 +27,15 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bot.app import SERVICE, Service, create_app
 from bot.config import load_settings
 from bot.core.model import Channel
 from bot.logs import TEXT_FORMAT, CaseFilter
 from bot.ratelimit import Limit, RateLimiter
+from storage.database import normalize_url
 from tests.e2e.conftest import stop_bot
 
 NEVER_WAIT = Limit(1_000_000, 1.0)
@@ -169,6 +172,21 @@ async def until(done: Callable[[], Awaitable[bool]], progress: Callable[[], int]
 # --------------------------------------------------------------------------------------------
 # The database
 # --------------------------------------------------------------------------------------------
+
+
+def bench_database(database_url: str | None, name: str) -> tuple[Path, str]:
+    """A temporary folder for the run, and the database: `database_url`, or a SQLite file
+    `<name>.sqlite3` in that folder."""
+    folder = Path(tempfile.mkdtemp(prefix=f"aduanbot-{name}-"))
+    return folder, database_url or f"sqlite+aiosqlite:///{folder / f'{name}.sqlite3'}"
+
+
+async def reading_engine(url: str) -> AsyncEngine:
+    """The bench's own engine on the service's database, its schema emptied first. Plain
+    connections (no BEGIN IMMEDIATE on SQLite): the bench only reads while it runs."""
+    engine = create_async_engine(normalize_url(url), poolclass=NullPool)
+    await empty_schema(engine)
+    return engine
 
 
 async def empty_schema(engine: AsyncEngine) -> None:

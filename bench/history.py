@@ -39,7 +39,6 @@ import asyncio
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -50,7 +49,15 @@ import aiohttp
 from sqlalchemy import text
 
 from bench.cases import OFFICE, UNITS, fill
-from bench.common import STALL, ServiceProcess, empty_schema, row, table, verdict
+from bench.common import (
+    STALL,
+    ServiceProcess,
+    bench_database,
+    empty_schema,
+    row,
+    table,
+    verdict,
+)
 from bot.clock import SystemClock
 from bot.core import views
 from bot.core.model import Step
@@ -245,8 +252,7 @@ async def main() -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=2025)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="aduanbot-history-"))
-    url = args.database_url or f"sqlite+aiosqlite:///{folder / 'history.sqlite3'}"
+    folder, url = bench_database(args.database_url, "history")
     db = Database(url)
     await empty_schema(db.engine)
     await db.upgrade()

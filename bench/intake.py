@@ -39,24 +39,28 @@ import argparse
 import asyncio
 import multiprocessing
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-from bench.common import ServiceProcess, empty_schema, percentile, statuses, table, until, verdict
+from bench.common import (
+    ServiceProcess,
+    bench_database,
+    percentile,
+    reading_engine,
+    statuses,
+    table,
+    until,
+    verdict,
+)
 from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
 from bot.web import SECRET_HEADER
-from storage.database import normalize_url
 from tests.e2e.conftest import SECRET, TOKEN, bot_environment, free_port
 
 FIRST_USER_ID = 710_000_001
@@ -355,10 +359,8 @@ async def main() -> int:
     parser.add_argument("--connections", type=int, default=40, help="webhook connections")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="aduanbot-intake-"))
-    url = args.database_url or f"sqlite+aiosqlite:///{folder / 'intake.sqlite3'}"
-    engine = create_async_engine(normalize_url(url), poolclass=NullPool)
-    await empty_schema(engine)
+    folder, url = bench_database(args.database_url, "intake")
+    engine = await reading_engine(url)
     problems: list[str] = []
     replies = Replies()
     async with TelegramStandIn(token=TOKEN, bot_username="aduan_intake_bot") as tg:

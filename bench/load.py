@@ -40,22 +40,20 @@ import argparse
 import asyncio
 import resource
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.common import (
     STALL,
     ServiceProcess,
-    empty_schema,
+    bench_database,
     percentile,
+    reading_engine,
     row,
     statuses,
     until,
@@ -64,7 +62,6 @@ from bench.common import (
 from bot.core.model import Channel
 from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
 from bot.web import SECRET_HEADER
-from storage.database import normalize_url
 from tests.e2e.conftest import OFFICERS, TOKEN, bot_environment, free_port
 
 FIRST_USER_ID = 700_000_001
@@ -261,11 +258,8 @@ async def main() -> int:
     parser.add_argument("--connections", type=int, default=40, help="webhook connections")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="aduanbot-load-"))
-    url = args.database_url or f"sqlite+aiosqlite:///{folder / 'load.sqlite3'}"
-    # Plain connections (no BEGIN IMMEDIATE on SQLite): the bench only reads while it runs.
-    engine = create_async_engine(normalize_url(url), poolclass=NullPool)
-    await empty_schema(engine)
+    folder, url = bench_database(args.database_url, "load")
+    engine = await reading_engine(url)
     users = [User(FIRST_USER_ID + n, "Warga", str(n)) for n in range(1, args.reporters + 1)]
     updates = len(users) * len(dialogue(0))
     seen = Observed()

@@ -28,15 +28,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
-
-from bench.common import ServiceProcess, empty_schema, row, statuses, until, verdict
+from bench.common import (
+    ServiceProcess,
+    bench_database,
+    reading_engine,
+    row,
+    statuses,
+    until,
+    verdict,
+)
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.standins.telegram_api import (
     GLOBAL_MESSAGES_PER_SECOND,
@@ -94,10 +97,8 @@ async def main() -> int:
     parser.add_argument("--per-group", type=int, default=20, help="messages to each group")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="aduanbot-outbound-"))
-    url = args.database_url or f"sqlite+aiosqlite:///{folder / 'outbound.sqlite3'}"
-    engine = create_async_engine(url, poolclass=NullPool)
-    await empty_schema(engine)
+    folder, url = bench_database(args.database_url, "outbound")
+    engine = await reading_engine(url)
     messages = burst(args)
     arrived: defaultdict[int, list[str]] = defaultdict(list)
     times: list[float] = []

@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.cases import OFFICE, fill
-from bench.common import empty_schema
+from bench.common import bench_database, empty_schema
 from bot.clock import SystemClock
 from bot.core.recap import month_period, year_period
 from bot.core.texts import load_texts
@@ -44,8 +42,7 @@ async def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=2025)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="aduanbot-bench-"))
-    url = args.database_url or f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
+    folder, url = bench_database(args.database_url, "recap")
     db = Database(url)
     await empty_schema(db.engine)
     await db.upgrade()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import (
     CursorResult,
     Integer,
+    Row,
     Select,
     Table,
     and_,
@@ -339,7 +340,8 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
     )
 
 
-def _reporter(record: ReporterRecord) -> Reporter:
+def _reporter(record: ReporterRecord | Row[Any]) -> Reporter:
+    """A reporter from its mapped record or from a row of the same columns."""
     return Reporter(
         id=record.id,
         channel=Channel(record.channel),
@@ -793,14 +795,7 @@ class SqlReporterRepository(_Part):
             )
             row = (await self._core(_REPORTER_BY_CHAT, where)).first()
             assert row is not None
-        return Reporter(
-            id=row.id,
-            channel=Channel(row.channel),
-            address=row.address,
-            display_name=row.display_name,
-            last_inbound_at=row.last_inbound_at,
-            blocked_at=row.blocked_at,
-        )
+        return _reporter(row)
 
     async def get(self, reporter_id: int) -> Reporter | None:
         record = await self._first(select(ReporterRecord).where(ReporterRecord.id == reporter_id))
