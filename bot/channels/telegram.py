@@ -14,6 +14,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaDocument,
     InputMediaPhoto,
     InputMediaVideo,
     Message,
@@ -126,10 +127,13 @@ class TelegramChannel:
         return parts
 
     # ------------------------------------------------------------------ files
-    async def _file(self, attachment: Attachment, scrub: bool) -> str | InputFile | None:
+    async def _file(
+        self, attachment: Attachment, scrub: bool, *, attach: bool = False
+    ) -> str | InputFile | None:
         """A Telegram file_id as it is, a file we stored ourselves uploaded. When `scrub`,
         a file that may carry metadata is uploaded without it, or None when it cannot be
-        cleaned (it must not be passed on)."""
+        cleaned (it must not be passed on). An upload in an album must be `attach`ed:
+        the album names its part (attach://…), or the Bot API finds no file in it."""
         name = attachment.file_name or Path(attachment.ref).name
         if scrub and _may_carry_metadata(attachment):
             if attachment.source is Channel.TELEGRAM:
@@ -141,10 +145,11 @@ class TelegramChannel:
             if clean is None:
                 log.warning("%s %s withheld: its metadata cannot be removed", attachment.kind, name)
                 return None
-            return InputFile(clean, filename=name)
+            return InputFile(clean, filename=name, attach=attach)
         if attachment.source is Channel.TELEGRAM:
             return attachment.ref
-        return InputFile(await asyncio.to_thread(Path(attachment.ref).read_bytes), filename=name)
+        data = await asyncio.to_thread(Path(attachment.ref).read_bytes)
+        return InputFile(data, filename=name, attach=attach)
 
     def _notice(self, attachment: Attachment, caption: str = "") -> str:
         notice = self.withheld(attachment.file_name or _SEND_METHOD[attachment.kind])
@@ -162,15 +167,37 @@ class TelegramChannel:
             return await self.bot.send_message(chat_id, caption or "")
         if len(files) == 1:
             kind, file = files[0]
-            send = self.bot.send_video if kind is AttachmentKind.VIDEO else self.bot.send_photo
-            return await send(chat_id, file, caption=caption)
+            if kind is AttachmentKind.VIDEO:
+                return await self.bot.send_video(chat_id, file, caption=caption)
+            return await self._photo(chat_id, file, caption=caption)
         media = [
             (InputMediaVideo if kind is AttachmentKind.VIDEO else InputMediaPhoto)(
                 file, caption=caption if index == 0 else None
             )
             for index, (kind, file) in enumerate(files)
         ]
-        return await self.bot.send_media_group(chat_id, media)
+        try:
+            return await self.bot.send_media_group(chat_id, media)
+        except BadRequest as exc:
+            if not all(isinstance(file, InputFile) for _, file in files):
+                raise
+            log.warning("album refused as photos (%s): sent as files", exc.message)
+            documents = [
+                InputMediaDocument(file, caption=caption if index == 0 else None)
+                for index, (_, file) in enumerate(files)
+            ]
+            return await self.bot.send_media_group(chat_id, documents)
+
+    async def _photo(self, chat_id: int, file: str | InputFile, **kwargs: Any) -> Message:
+        """A photo; one we upload that Telegram refuses as a photo (a long screenshot's
+        dimensions, an image it cannot process) goes as a file, so it is not lost."""
+        try:
+            return await self.bot.send_photo(chat_id, file, **kwargs)
+        except BadRequest as exc:
+            if not isinstance(file, InputFile):
+                raise
+            log.warning("photo refused (%s): sent as a file", exc.message)
+            return await self.bot.send_document(chat_id, file, **kwargs)
 
     # ------------------------------------------------------------------ sending
     async def send(self, address: str, part: Part) -> list[str]:
@@ -213,7 +240,7 @@ class TelegramChannel:
             notices: list[str] = []
             for item in p["items"]:
                 attachment = Attachment.from_dict(item)
-                file = await self._file(attachment, scrub)
+                file = await self._file(attachment, scrub, attach=True)
                 if file is None:
                     notices.append(self._notice(attachment))
                 else:
@@ -234,7 +261,7 @@ class TelegramChannel:
                 text = self._notice(attachment, kwargs["caption"] or "")
                 sent = await bot.send_message(chat_id, text, reply_markup=kwargs["reply_markup"])
             elif part.kind == "photo":
-                sent = await bot.send_photo(chat_id, file, **kwargs)
+                sent = await self._photo(chat_id, file, **kwargs)
             elif part.kind == "video":
                 sent = await bot.send_video(chat_id, file, **kwargs)
             elif part.kind == "audio":

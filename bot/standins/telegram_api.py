@@ -96,6 +96,10 @@ MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_PHOTO_UPLOAD_BYTES = 10 * 1024 * 1024
+# A photo's width and height together at most 10000, and their ratio at most 20
+# (a long screenshot is refused as a photo; it can still go as a document).
+MAX_PHOTO_SIDES = 10_000
+MAX_PHOTO_RATIO = 20
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 GLOBAL_MESSAGES_PER_SECOND = 30
@@ -2971,7 +2975,13 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None], Stand
                     f"file of size {len(upload.data)} bytes is too big for a photo; "
                     f"the maximum size is {MAX_PHOTO_UPLOAD_BYTES} bytes"
                 )
-            return self._store_photo(upload.data)
+            size = _image_size(upload.data)
+            if size is None:
+                raise _bad_request("IMAGE_PROCESS_FAILED")
+            width, height = size
+            if width + height > MAX_PHOTO_SIDES or max(size) > MAX_PHOTO_RATIO * max(1, min(size)):
+                raise _bad_request("PHOTO_INVALID_DIMENSIONS")
+            return self._store_photo(upload.data, width=width, height=height)
         guessed = mimetypes.guess_type(upload.filename)[0]
         mime = guessed or upload.content_type or "application/octet-stream"
         meta: JSONDict = {}
