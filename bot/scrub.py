@@ -28,12 +28,11 @@ from pypdf.errors import PyPdfError
 from pypdf.generic import NameObject
 
 from bot.core.files import BY_NAME
-from bot.media import sniff
+from bot.media import MAX_PIXELS, sniff
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
-MAX_PIXELS = 80_000_000  # a decompression bomb is refused, not decoded
 MAX_UNPACKED = 200 * 1024 * 1024  # an Office file larger than this unpacked is a zip bomb
 _OFFICE = {BY_NAME["docx"].mime, BY_NAME["xlsx"].mime}
 _METADATA = re.compile(r"docProps/(core|app|custom)\.xml")

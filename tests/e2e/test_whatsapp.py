@@ -7,16 +7,18 @@ The real app over HTTP, with the Bot API stand-in for Telegram and the Twilio st
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from bot.core.model import CaseStatus, Channel
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram_api import SentMessage, TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import (
     AGENCY,
@@ -40,6 +42,16 @@ JPEG = bytes.fromhex(
     "8485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7"
     "d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fbd3ffd9"
 )
+
+
+def picture(width: int, height: int, kind: str = "JPEG") -> bytes:
+    """A photo of noise (so it does not compress to nothing), the same on every run."""
+    pixels = random.Random(width * height).randbytes(width * height * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(out, kind)
+    return out.getvalue()
+
+
 DESCRIPTION = "Obat untuk anak saya tidak tersedia di Puskesmas Kenanga sejak minggu lalu."
 TEMPLATES = f"""
 [whatsapp.templates.reporter_answered]
@@ -61,7 +73,9 @@ class Both:
     async def says(self, body: str) -> None:
         assert await self.tw.deliver(self.tw.text(self.siti, body)) == 200
 
-    async def complaint(self, privacy: str = "1", *, with_photo: bool = False) -> str:
+    async def complaint(
+        self, privacy: str = "1", *, files: Sequence[tuple[bytes, str]] = ()
+    ) -> str:
         before = len(self.tw.messages(self.siti))
         await self.says("halo")
         await self.expect("Ceritakan apa yang terjadi")
@@ -71,9 +85,9 @@ class Both:
         await self.expect("Kapan kejadiannya")
         await self.says("lewati")
         await self.expect("foto atau dokumen")
-        if with_photo:
-            await self.tw.user_sends_media(self.siti, [(JPEG, "image/jpeg")])
-            await self.expect("Lampiran diterima (1 berkas)")
+        for count, file in enumerate(files, start=1):  # one message per file, as WhatsApp
+            await self.tw.user_sends_media(self.siti, [file])
+            await self.expect(f"Lampiran diterima ({count} berkas)")
         await self.says("selesai")
         await self.expect("Bagaimana identitas")
         await self.says(privacy)
@@ -121,7 +135,7 @@ async def both(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncI
 
 async def test_whatsapp_complaint_travels_the_whole_cycle(both: Both) -> None:
     world, tw, tg = both.world, both.tw, both.world.tg
-    code = await both.complaint(privacy="2", with_photo=True)
+    code = await both.complaint(privacy="2", files=[(JPEG, "image/jpeg")])
     assert code.startswith("ADU-")
     summary = [m.text for m in tw.messages(both.siti) if "Ringkasan pengaduan" in m.text][-1]
     assert "Kontak: +6281298765432" in summary  # the WhatsApp number: not asked again
@@ -229,6 +243,7 @@ async def test_media_limits_get_a_clear_answer(both: Both) -> None:
             (too_big, "image/jpeg"),
             (b"MZ\x90", "application/x-msdownload"),
             (disguised, "image/jpeg"),
+            (picture(640, 480)[:20_000], "image/jpeg"),  # cut off on the way
         ],
     )
     await both.expect("Berkas ke-1 tidak dapat kami terima: ukurannya terlalu besar")
@@ -239,9 +254,48 @@ async def test_media_limits_get_a_clear_answer(both: Both) -> None:
     )
     await both.expect(f"Berkas ke-2 {refusal}")
     await both.expect(f"Berkas ke-3 {refusal}")
+    await both.expect(
+        "Berkas ke-4 tidak dapat kami terima: berkasnya rusak atau tidak dapat dibuka"
+    )
     assert tw.credentials_sent_to_cdn == 0
     await both.says(DESCRIPTION)  # the dialogue goes on where it was
     await both.expect("Di mana kejadiannya")
+
+
+async def album_in(tg: TelegramStandIn, chat_id: int, count: int) -> list[SentMessage]:
+    """The items of the first album sent to the chat, once `count` of them arrived."""
+    sent = await tg.wait_for(
+        lambda s: sum(m.method == "sendMediaGroup" for m in s) >= count, chat_id=chat_id
+    )
+    return [m for m in sent if m.method == "sendMediaGroup"]
+
+
+async def test_several_photos_reach_the_officers_and_the_unit_as_one_album(both: Both) -> None:
+    world, tg = both.world, both.world.tg
+    street, sign = picture(640, 480), picture(480, 640, "PNG")
+    code = await both.complaint(files=[(street, "image/jpeg"), (sign, "image/png")])
+    relay = await world.expect(OFFICERS, f"Pengaduan baru {code}")
+    album = await album_in(tg, OFFICERS, 2)
+    assert [m.kind for m in album] == ["photo", "photo"]
+    assert [tg.file_bytes(m.file_id or "") for m in album] == [street, sign]  # as they came
+
+    await tg.user_taps(world.officer, relay, "➡️ YANKES")
+    await world.expect(YANKES, f"Disposisi {code}")
+    cleaned = await album_in(tg, YANKES, 2)  # re-encoded without metadata, the same pictures
+    sizes = [Image.open(io.BytesIO(tg.file_bytes(m.file_id or ""))).size for m in cleaned]
+    assert sizes == [(640, 480), (480, 640)]
+
+
+async def test_a_long_screenshot_telegram_refuses_as_a_photo_arrives_as_a_file(
+    both: Both,
+) -> None:
+    world, tg = both.world, both.world.tg
+    chat = picture(200, 4100, "PNG")  # a chat history: longer than the 1:20 Telegram allows
+    code = await both.complaint(files=[(JPEG, "image/jpeg"), (chat, "image/png")])
+    await world.expect(OFFICERS, f"Pengaduan baru {code}")
+    album = await album_in(tg, OFFICERS, 2)
+    assert [m.kind for m in album] == ["document", "document"]
+    assert [tg.file_bytes(m.file_id or "") for m in album] == [JPEG, chat]
 
 
 async def test_media_that_cannot_be_fetched_is_asked_again(both: Both) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from twilio.rest import Client
 
 from bot.channels.base import PermanentFailure
@@ -189,7 +191,14 @@ def test_whatsapp_templates_are_checked_against_the_sentences() -> None:
             parse_whatsapp({"whatsapp": {"templates": bad}})
 
 
-JPEG_START = bytes.fromhex("ffd8ffe000104a46494600010100000100010000")
+def image(kind: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, 1).save(out, kind)
+    return out.getvalue()
+
+
+JPEG = image("JPEG")
+PNG = image("PNG")
 
 
 PDF_START = b"%PDF-1.7\n%\xe2\xe3"
@@ -198,14 +207,31 @@ ONLY_PHOTOS = frozenset({"image/jpeg", "image/png"})
 
 
 @pytest.mark.parametrize(
+    "data",
+    [
+        JPEG[: len(JPEG) // 2],  # cut off on the way
+        JPEG[:200] + bytes(len(JPEG) - 200),  # its picture overwritten
+        PNG[:-30],
+        image("PNG", (12_000, 7_000), "1"),  # 84 million pixels: a decompression bomb
+    ],
+    ids=["truncated-jpeg", "zeroed-jpeg", "truncated-png", "bomb"],
+)
+def test_an_image_that_does_not_decode_is_refused_as_damaged(data: bytes) -> None:
+    with pytest.raises(MediaRefused, match="media_unreadable"):
+        checked_type(data, AttachmentKind.PHOTO, ALL_TYPES)
+    with pytest.raises(MediaRefused, match="media_unreadable"):  # sent "as a file" too
+        checked_type(data, AttachmentKind.DOCUMENT, ALL_TYPES)
+
+
+@pytest.mark.parametrize(
     ("data", "kind", "accepted", "found"),
     [
-        (JPEG_START, AttachmentKind.PHOTO, ALL_TYPES, "image/jpeg"),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 24, AttachmentKind.PHOTO, ALL_TYPES, "image/png"),
+        (JPEG, AttachmentKind.PHOTO, ALL_TYPES, "image/jpeg"),
+        (PNG, AttachmentKind.PHOTO, ALL_TYPES, "image/png"),
         (PDF_START, AttachmentKind.DOCUMENT, ALL_TYPES, "application/pdf"),
         (PDF_START, AttachmentKind.PHOTO, ALL_TYPES, None),  # a document called a photo
         (PDF_START, AttachmentKind.DOCUMENT, ONLY_PHOTOS, None),  # not a type the office takes
-        (JPEG_START, AttachmentKind.DOCUMENT, ONLY_PHOTOS, "image/jpeg"),  # a photo "as a file"
+        (JPEG, AttachmentKind.DOCUMENT, ONLY_PHOTOS, "image/jpeg"),  # a photo "as a file"
         (b"MZ\x90\x00" + b"\x00" * 60, AttachmentKind.PHOTO, ALL_TYPES, None),  # a program
         (b"MZ\x90\x00" + b"\x00" * 60, AttachmentKind.DOCUMENT, ALL_TYPES, None),
         (
@@ -217,7 +243,7 @@ ONLY_PHOTOS = frozenset({"image/jpeg", "image/png"})
         (b"\x00\x01\x02 bukan teks", AttachmentKind.DOCUMENT, ALL_TYPES, None),
         (b"OggS" + b"\x00" * 40, AttachmentKind.VOICE, ALL_TYPES, "audio/ogg"),
         (b"OggS" + b"\x00" * 40, AttachmentKind.AUDIO, ALL_TYPES, "audio/ogg"),
-        (JPEG_START, AttachmentKind.VIDEO, ALL_TYPES, None),
+        (JPEG, AttachmentKind.VIDEO, ALL_TYPES, None),
     ],
 )
 def test_files_are_judged_by_their_content(
