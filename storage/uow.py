@@ -435,6 +435,16 @@ _NEW_REPORTER: dict[str, Any] = _per_dialect(
 )
 # The SET clause comes from the parameters' keys (last_inbound_at, display_name).
 _TOUCH_REPORTER = update(_REPORTERS).where(_REPORTERS.c.id == bindparam("p_id"))
+# A message arrived: the reporter found and touched in one statement.
+_REPORTER_ARRIVED = (
+    update(_REPORTERS)
+    .where(
+        _REPORTERS.c.channel == bindparam("p_channel"),
+        _REPORTERS.c.address == bindparam("p_address"),
+    )
+    .values(last_inbound_at=bindparam("p_at", type_=_REPORTERS.c.last_inbound_at.type))
+    .returning(*_REPORTER_COLUMNS)
+)
 
 
 def _count_message() -> Any:
@@ -522,6 +532,21 @@ _PENDING_UPDATES = (
 )
 # The SET clause comes from the parameters' keys.
 _SET_INBOUND = update(_INBOUND).where(_INBOUND.c.id == bindparam("p_id"))
+# What the sender records of a part that went out: the message locked and read, updated
+# (the SET clause from the parameters' keys), and the ids of what it became.
+_OUTBOX_FOR_PART = (
+    select(
+        _OUTBOX.c.channel,
+        _OUTBOX.c.address,
+        _OUTBOX.c.case_id,
+        _OUTBOX.c.purpose,
+        _OUTBOX.c.provider_ids,
+    )
+    .where(_OUTBOX.c.id == bindparam("p_id"))
+    .with_for_update()
+)
+_SET_OUTBOX = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("p_id"))
+_NEW_SENT_MESSAGE = insert(_table(SentMessageRecord))
 
 
 def _outbox_row(record: OutboxRecord) -> OutboxRow:
@@ -794,6 +819,19 @@ class SqlReporterRepository(_Part):
                 },
             )
             row = (await self._core(_REPORTER_BY_CHAT, where)).first()
+            assert row is not None
+        return _reporter(row)
+
+    async def arrived(
+        self, channel: Channel, address: str, display_name: str | None, at: datetime
+    ) -> Reporter:
+        """The reporter on that chat, who just wrote (`last_inbound_at` is `at`); created
+        (with `display_name`) if new. One statement for a known reporter, the hot path."""
+        where = {"p_channel": channel.value, "p_address": address, "p_at": at}
+        row = (await self._core(_REPORTER_ARRIVED, where)).first()
+        if row is None:
+            await self.get_or_create(channel, address, display_name)
+            row = (await self._core(_REPORTER_ARRIVED, where)).first()
             assert row is not None
         return _reporter(row)
 
@@ -1155,21 +1193,29 @@ class OutboxDelivery(_Part):
         )
         return _outbox_row(record) if record is not None else None
 
-    async def part_sent(self, outbox_id: int, parts_done: int, message_ids: list[str]) -> None:
-        """Records that the message's first `parts_done` parts went out with these ids."""
-        record = await self._first(
-            select(OutboxRecord).where(OutboxRecord.id == outbox_id).with_for_update()
-        )
+    async def part_sent(
+        self,
+        outbox_id: int,
+        parts_done: int,
+        message_ids: list[str],
+        sent_at: datetime | None = None,
+    ) -> None:
+        """Records that the message's first `parts_done` parts went out with these ids;
+        with `sent_at`, that the whole message went out then (as `mark_sent`)."""
+        record = (await self._core(_OUTBOX_FOR_PART, {"p_id": outbox_id})).first()
         if record is None:
             raise LookupError(f"outbox message {outbox_id} not found")
-        await self._update(
-            update(OutboxRecord)
-            .where(OutboxRecord.id == outbox_id)
-            .values(parts_done=parts_done, provider_ids=[*record.provider_ids, *message_ids])
-        )
+        values: dict[str, Any] = {
+            "p_id": outbox_id,
+            "parts_done": parts_done,
+            "provider_ids": [*record.provider_ids, *message_ids],
+        }
+        if sent_at is not None:
+            values.update(status=SENT, sent_at=sent_at)
+        await self._core(_SET_OUTBOX, values)
         if message_ids:
             await self._session.execute(
-                insert(SentMessageRecord),
+                _NEW_SENT_MESSAGE,
                 [
                     {
                         "outbox_id": outbox_id,

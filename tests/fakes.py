@@ -236,6 +236,13 @@ class FakeReporterRepository:
             )
         return copy.copy(self._reporters[reporter_id])
 
+    async def arrived(
+        self, channel: Channel, address: str, display_name: str | None, at: datetime
+    ) -> Reporter:
+        reporter = await self.get_or_create(channel, address, display_name)
+        await self.touch(reporter, at)
+        return copy.copy(self._reporters[reporter.id or 0])  # as stored: in UTC
+
     async def get(self, reporter_id: int) -> Reporter | None:
         reporter = self._reporters.get(reporter_id)
         return copy.copy(reporter) if reporter else None

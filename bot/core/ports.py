@@ -134,6 +134,12 @@ class ReporterRepository(Protocol):
         self, channel: Channel, address: str, display_name: str | None
     ) -> Reporter: ...
 
+    async def arrived(
+        self, channel: Channel, address: str, display_name: str | None, at: datetime
+    ) -> Reporter:
+        """The reporter on that chat, who just wrote at `at` (as `touch`); created (with
+        `display_name`) if new."""
+
     async def get(self, reporter_id: int) -> Reporter | None: ...
 
     async def find(self, channel: Channel, address: str) -> Reporter | None:

@@ -93,10 +93,9 @@ class Reception:
 
     async def receive(self, message: CitizenMessage) -> None:
         uow = self.desk.uow
-        reporter = await uow.reporters.get_or_create(
-            message.channel, message.address, message.profile_name
+        reporter = await uow.reporters.arrived(
+            message.channel, message.address, message.profile_name, self.desk.now
         )
-        await uow.reporters.touch(reporter, self.desk.now)
         assert reporter.id is not None
         if reporter.blocked_at is not None:
             log.info("reporter %s is blocked: message ignored", reporter.id)

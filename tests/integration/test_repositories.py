@@ -453,6 +453,26 @@ async def test_reporters_are_unique_per_channel_and_address(store: Store) -> Non
         assert await uow.reporters.find(Channel.WHATSAPP, "9999") is None
 
 
+async def test_a_message_arriving_finds_or_creates_its_reporter_and_touches_them(
+    store: Store,
+) -> None:
+    later = T0 + timedelta(hours=2)
+    async with store.transaction() as uow:
+        budi = await uow.reporters.arrived(Channel.TELEGRAM, "5551", "Budi", T0)
+        assert budi.id is not None and budi.display_name == "Budi"
+        assert budi.last_inbound_at == T0
+        assert_utc(budi.last_inbound_at)
+        await uow.reporters.set_blocked(budi.id, T0)
+    async with store.transaction() as uow:
+        again = await uow.reporters.arrived(Channel.TELEGRAM, "5551", "Budi S.", later)
+        assert (again.id, again.display_name) == (budi.id, "Budi")  # the same reporter
+        assert again.last_inbound_at == later and again.blocked_at == T0
+        stored = await uow.reporters.get(budi.id)
+        assert stored is not None and stored.last_inbound_at == later
+        other = await uow.reporters.arrived(Channel.WHATSAPP, "5551", None, later)
+        assert other.id != budi.id and other.display_name is None
+
+
 async def test_a_reporters_messages_are_counted_per_window_and_blocks_are_kept(
     store: Store,
 ) -> None:
