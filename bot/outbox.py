@@ -223,11 +223,10 @@ class OutboxSender:
                 return
             done += 1
             async with self.db.transaction() as uow:
-                await uow.sending.part_sent(row.id, done, ids)
+                now = self.clock.now()
+                await uow.sending.part_sent(row.id, done, ids, now if done == len(parts) else None)
                 if done == 1 and row.message.purpose == ACKNOWLEDGEMENT and row.message.case_id:
-                    await uow.sending.mark_acknowledged(row.message.case_id, self.clock.now())
-                if done == len(parts):
-                    await uow.sending.mark_sent(row.id, self.clock.now())
+                    await uow.sending.mark_acknowledged(row.message.case_id, now)
             if done == len(parts):
                 self._count("sent", row)
             async with self._progress:

@@ -183,8 +183,7 @@ async def test_part_sent_records_progress_and_the_channel_ids(
     assert resumed.message.purpose == "case"
 
     async with database.transaction() as uow:
-        await uow.sending.part_sent(row.id, 2, ["503"])
-        await uow.sending.mark_sent(row.id, clock.now())
+        await uow.sending.part_sent(row.id, 2, ["503"], clock.now())  # the last part: sent
         for message_id in ("501", "502", "503"):
             assert await uow.outbox.find_sent(BOB, message_id) == SentRef(12, "case")
         with pytest.raises(LookupError):
@@ -197,7 +196,8 @@ async def test_part_sent_records_progress_and_the_channel_ids(
             await connection.execute(select(OutboxRecord).where(OutboxRecord.id == row.id))
         ).one()
     assert record.provider_ids == ["501", "502", "503"]
-    assert record.status == "sent"
+    assert record.status == "sent" and record.sent_at == clock.now()
+    assert await due(database, clock.now()) != []  # the chat's next message is due
     assert record.sent_at == clock.now()
     assert texts(await due(database, clock.now())) == ["berikutnya"]
 
