@@ -96,8 +96,9 @@ class Service:
             self.settings.media_dir / "reports",
             after_commit=self.sender.wake,
         )
+        self.db.on_report_queued = self.reports.wake
         self.processor = InboundProcessor(
-            self.db, self.office, self.texts, self.clock, {}, after_commit=self._wake
+            self.db, self.office, self.texts, self.clock, {}, after_commit=self.sender.wake
         )
         if self.media_keeper is not None:
             self.processor.preparers["whatsapp"] = self.media_keeper.prepare
@@ -122,14 +123,9 @@ class Service:
             self.office,
             self.texts,
             self.clock,
-            after_commit=self._wake,
+            after_commit=self.sender.wake,
             media=self.settings.media_dir,
         )
-
-    def _wake(self) -> None:
-        """After a commit that may have queued messages or report jobs."""
-        self.sender.wake()
-        self.reports.wake()
 
     def _whatsapp_channel(self) -> tuple[MessageChannel, RateLimiter]:
         """Twilio's client, the media store and the WhatsApp adapter (WhatsApp is on)."""

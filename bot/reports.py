@@ -230,8 +230,9 @@ class ReportWorker:
 
     async def make_next(self) -> bool:
         """Claims and makes one job; False when there was none."""
-        # Woken after most commits, the worker looks first without writing: on SQLite a
-        # claim takes the write lock, which webhooks and the processor queue for.
+        # Woken when this process queued a job, and every IDLE_POLL for jobs queued
+        # elsewhere, the worker looks first without writing: on SQLite a claim takes the
+        # write lock, which webhooks and the processor queue for.
         async with self.db.transaction(readonly=True) as uow:
             if not await uow.reports.any_claimable(LEASE):
                 return False

@@ -15,7 +15,7 @@ import os
 import socket
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +105,9 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # Told after a transaction that queued a report job has committed (the service
+        # wakes its report worker; jobs of other processes are found by its polling).
+        self.on_report_queued: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -133,7 +136,10 @@ class Database:
         ):
             if readonly:
                 await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
-            yield SqlUnitOfWork(session, self.clock)
+            uow = SqlUnitOfWork(session, self.clock)
+            yield uow
+        if uow.reports.added and self.on_report_queued is not None:
+            self.on_report_queued()
 
     @asynccontextmanager
     async def _writing(self, urgent: bool) -> AsyncIterator[None]:

@@ -351,6 +351,7 @@ class ReportJobs:
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
         self._clock = clock
+        self.added = False  # a job was queued in this transaction (the worker is woken)
 
     async def add(
         self,
@@ -378,6 +379,7 @@ class ReportJobs:
             )
         )
         await self._session.flush()
+        self.added = True
         return True
 
     def _claimable(self, lease: timedelta) -> ColumnElement[bool]:
