@@ -31,6 +31,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 # Updates stored in one transaction at most (a burst after an outage comes in these).
 MAX_BATCH = 500
+# The processor waits for a pause in the webhooks this long before handling an update,
+# but never longer than GIVE_WAY_LIMIT in all (a flood must not stop handling).
+QUIET = 0.002
+GIVE_WAY_LIMIT = 0.5
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Intake:
         self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
         self._stored = asyncio.Event()  # set (and replaced) as each batch is done
+        self._last_stored = 0.0  # the loop's time when the last batch was done
 
     async def record(
         self, source: str, external_id: str, chat_key: str, payload: dict[str, Any]
@@ -77,15 +82,23 @@ class Intake:
         return await waiting.fresh
 
     async def give_way(self) -> None:
-        """Waits while updates are being stored, until the batch under way is done.
+        """Waits while updates are being stored, and while webhooks keep arriving (a
+        batch stored less than QUIET ago), for at most GIVE_WAY_LIMIT.
 
         The processor asks before each update it handles, so that a burst of webhooks
         is acknowledged first: their time is what Telegram waits for (and what it
-        redelivers after).
+        redelivers after). Handling one update takes longer than storing a batch, so
+        during a burst (the next webhooks already on their way) it waits for a pause.
         """
-        if self._writer is not None:
-            stored = self._stored
-            await stored.wait()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + GIVE_WAY_LIMIT
+        while loop.time() < until:
+            if self._writer is not None:
+                await self._stored.wait()
+            elif loop.time() - self._last_stored < QUIET:
+                await asyncio.sleep(QUIET)
+            else:
+                return
 
     async def record_telegram(self, update: dict[str, Any]) -> bool:
         """Stores a Telegram update once (deduplicated on update_id)."""
@@ -119,6 +132,7 @@ class Intake:
                     for waiting, new in zip(batch, fresh, strict=True):
                         _settle(waiting, new)
                 finally:
+                    self._last_stored = asyncio.get_running_loop().time()
                     self._stored.set()
                     self._stored = asyncio.Event()
         except asyncio.CancelledError:  # the service is stopping: nobody gets a 200

@@ -34,6 +34,7 @@ from bot.core.office import Office, Unit
 from bot.core.patrol import patrol
 from bot.core.ports import DialogueState, SentRef
 from bot.core.texts import load_texts
+from bot.web import Intake
 from storage import Database, OutboxRow, normalize_url
 from storage.database import alembic_config
 from storage.models import OPEN_CASE_STATUSES, Base, OutboxRecord, UTCDateTime
@@ -597,3 +598,61 @@ async def test_the_open_cases_are_read_through_their_partial_index(database: Dat
         result = await connection.exec_driver_sql(explain + statement, parameters)
         plan = " ".join(str(value) for line in result.all() for value in line)
     assert "ix_cases_open_created_at" in plan, plan
+
+
+# --- the webhooks' intake and the processor ---------------------------------------------
+
+
+def text_update(n: int) -> dict[str, Any]:
+    chat = {"id": 4000 + n % 7, "type": "private"}
+    return {"update_id": n, "message": {"message_id": n, "chat": chat, "text": f"pesan {n}"}}
+
+
+async def test_the_processor_waits_while_a_burst_of_webhooks_is_being_stored(
+    database: Database, clock: FixedClock
+) -> None:
+    intake = Intake(database, clock, on_recorded=lambda: None)
+    webhooks = [asyncio.create_task(intake.record_telegram(text_update(n))) for n in range(50)]
+    await asyncio.sleep(0)  # the webhooks have handed in their updates
+    await intake.give_way()
+    assert all(webhook.done() for webhook in webhooks)  # acknowledged before any handling
+    assert [webhook.result() for webhook in webhooks] == [True] * 50
+    async with database.transaction(readonly=True) as uow:
+        assert len(await uow.inbound.pending(100)) == 50
+
+
+async def test_the_processor_waits_for_a_pause_in_the_webhooks(
+    database: Database, clock: FixedClock
+) -> None:
+    intake = Intake(database, clock, on_recorded=lambda: None)
+
+    async def one_connection() -> None:  # Telegram posts the next once this one is answered
+        for n in range(5):
+            await intake.record_telegram(text_update(n))
+
+    posting = asyncio.create_task(one_connection())
+    await asyncio.sleep(0)
+    await intake.give_way()
+    assert posting.done()  # not only the first batch: every update that came right after
+
+
+async def test_a_flood_of_webhooks_does_not_stop_handling_for_good(
+    database: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.web.GIVE_WAY_LIMIT", 0.2)
+    intake = Intake(database, clock, on_recorded=lambda: None)
+    gave_way = asyncio.Event()
+
+    async def flood() -> int:
+        n = 0
+        while not gave_way.is_set():  # webhooks keep coming until the processor goes on
+            await intake.record_telegram(text_update(n))
+            n += 1
+        return n
+
+    flooding = asyncio.create_task(flood())
+    await asyncio.sleep(0)
+    async with asyncio.timeout(30):  # a processor that waited for a pause would wait here
+        await intake.give_way()
+    gave_way.set()
+    assert await flooding > 1  # it went on while webhooks were still being stored
