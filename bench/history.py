@@ -154,9 +154,10 @@ async def timings(db: Database, cases: int, repeat: int, folder: Path) -> dict[s
             return len(listed)
 
         async def queue(now: datetime = now) -> str:
-            async with db.transaction(readonly=True) as uow:
-                open_cases = await uow.cases.open_cases(1000)
-            return views.queue(OFFICE, t, open_cases[:QUEUE_LINES], now, len(open_cases))
+            async with db.transaction(readonly=True) as uow:  # as handlers/officers.py
+                open_cases = await uow.cases.open_cases(QUEUE_LINES)
+                total = await uow.cases.count_open()
+            return views.queue(OFFICE, t, open_cases, now, total)
 
         async def recap() -> int:
             recap = await load_recap(db, OFFICE, month, clock)

@@ -33,10 +33,9 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
     elif action is Action.SHOW_CASE:
         await show_case(desk, msg, split_args(args, 1)[0], unit_code=None)
     elif action is Action.QUEUE:
-        cases = await desk.uow.cases.open_cases(1000)
-        await say(
-            desk, msg, views.queue(desk.office, desk.t, cases[:QUEUE_LINES], desk.now, len(cases))
-        )
+        cases = await desk.uow.cases.open_cases(QUEUE_LINES)
+        total = await desk.uow.cases.count_open() if len(cases) == QUEUE_LINES else len(cases)
+        await say(desk, msg, views.queue(desk.office, desk.t, cases, desk.now, total))
     elif action is Action.CATEGORIZE:
         code, category = split_args(args, 1)
         await desk.categorize(require(code, action), require(category, action), msg.actor)

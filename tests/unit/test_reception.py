@@ -30,6 +30,7 @@ from bot.core.permissions import Action
 from bot.core.ports import SentRef
 from bot.core.reception import CitizenMessage, Reception
 from handlers import officers, units
+from handlers.officers import QUEUE_LINES
 from handlers.staff import StaffMessage
 from tests.unit.sample import (
     DESCRIPTION,
@@ -546,6 +547,16 @@ async def test_officers_dispose_command(world: World) -> None:
         OFFICERS.address,
         "Mohon cek stok obat segera",
     )
+
+
+async def test_the_queue_lists_the_oldest_open_cases_and_counts_them_all(world: World) -> None:
+    filed = [await world.file_case(address=f"70{n:02d}") for n in range(QUEUE_LINES + 3)]
+    await officers.on_command(world.desk(), officer_msg(""), Action.QUEUE, "")
+    [queue] = world.to(OFFICERS)
+    lines = queue.splitlines()
+    assert lines[0] == T("queue_header", count=QUEUE_LINES + 3)
+    assert [line.split()[1] for line in lines[1:-1]] == [c.code for c in filed[:QUEUE_LINES]]
+    assert lines[-1] == T("queue_more", count=3)
 
 
 @pytest.mark.parametrize("args", ["", "ADU-ABCDEF"])
