@@ -615,8 +615,25 @@ class SqlCaseRepository(_Part):
         return cases[0] if cases else None
 
     async def get_by_code(self, code: str) -> Case | None:
-        cases = await self._cases(select(CaseRecord).where(CaseRecord.code == code))
-        return cases[0] if cases else None
+        """One case with its intake attachments, in one query (`/status KODE`)."""
+        rows = (
+            await self._session.execute(
+                select(CaseRecord, CaseAttachmentRecord)
+                .outerjoin(
+                    CaseAttachmentRecord,
+                    and_(
+                        CaseAttachmentRecord.case_id == CaseRecord.id,
+                        CaseAttachmentRecord.event_id.is_(None),
+                    ),
+                )
+                .where(CaseRecord.code == code)
+                .order_by(CaseAttachmentRecord.position),
+                execution_options=_FRESH,
+            )
+        ).all()
+        if not rows:
+            return None
+        return _case(rows[0][0], [_attachment(file) for _, file in rows if file is not None])
 
     async def update(self, case: Case) -> None:
         """Saves the case's fields (not its intake attachments, which never change)."""

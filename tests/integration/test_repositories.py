@@ -322,6 +322,7 @@ async def test_events_keep_actor_note_and_their_own_attachments(store: Store) ->
     async with store.transaction() as uow:
         events = await uow.cases.events(case.id)
         loaded = await uow.cases.get(case.id)
+        by_code = await uow.cases.get_by_code(case.code)
         assert await uow.cases.events(case.id + 1000) == []
 
     assert events == [submitted, disposed, answered]
@@ -332,6 +333,7 @@ async def test_events_keep_actor_note_and_their_own_attachments(store: Store) ->
     # The event's files are not the case's intake attachments.
     assert loaded is not None
     assert loaded.attachments == [photo("intake")]
+    assert by_code == loaded
 
 
 async def test_case_lists_are_ordered(store: Store) -> None:
