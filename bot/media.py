@@ -186,8 +186,8 @@ def checked_type(data: bytes, kind: AttachmentKind, accepted: frozenset[str]) ->
 
 
 def image_decodes(data: bytes) -> bool:
-    """Whether the image decodes whole: a truncated or corrupt photo does not, and
-    Telegram would refuse it (an album with it would not reach the officers at all).
+    """Whether the image decodes whole: a truncated or corrupt photo does not. Nobody
+    could open it, and Telegram would refuse it as a photo.
 
     A JPEG is decoded at an eighth of its size (all of its data is still read), so a
     12-megapixel photo costs milliseconds, not a second of CPU.

@@ -615,25 +615,8 @@ class SqlCaseRepository(_Part):
         return cases[0] if cases else None
 
     async def get_by_code(self, code: str) -> Case | None:
-        """One case with its intake attachments, in one query (`/status KODE`)."""
-        rows = (
-            await self._session.execute(
-                select(CaseRecord, CaseAttachmentRecord)
-                .outerjoin(
-                    CaseAttachmentRecord,
-                    and_(
-                        CaseAttachmentRecord.case_id == CaseRecord.id,
-                        CaseAttachmentRecord.event_id.is_(None),
-                    ),
-                )
-                .where(CaseRecord.code == code)
-                .order_by(CaseAttachmentRecord.position),
-                execution_options=_FRESH,
-            )
-        ).all()
-        if not rows:
-            return None
-        return _case(rows[0][0], [_attachment(file) for _, file in rows if file is not None])
+        cases = await self._with_files(select(CaseRecord).where(CaseRecord.code == code))
+        return cases[0] if cases else None
 
     async def update(self, case: Case) -> None:
         """Saves the case's fields (not its intake attachments, which never change)."""
@@ -654,11 +637,13 @@ class SqlCaseRepository(_Part):
         )
 
     async def recent_cases_of_reporter(self, reporter_id: int, limit: int) -> list[Case]:
-        return await self._cases(
+        newest_first = (CaseRecord.created_at.desc(), CaseRecord.id.desc())
+        return await self._with_files(
             select(CaseRecord)
             .where(CaseRecord.reporter_id == reporter_id)
-            .order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
-            .limit(limit)
+            .order_by(*newest_first)
+            .limit(limit),
+            *newest_first,
         )
 
     async def open_cases(self, limit: int) -> list[Case]:
@@ -797,6 +782,32 @@ class SqlCaseRepository(_Part):
             )
             for record in records
         ]
+
+    async def _with_files(self, cases: Select[CaseRecord], *order: Any) -> list[Case]:
+        """The cases `cases` selects, each with its intake attachments, in `order`: one
+        query, where `_cases` takes two (a round trip fewer for `/status`)."""
+        chosen = cases.with_only_columns(CaseRecord.id).subquery()
+        rows = (
+            await self._session.execute(
+                select(CaseRecord, CaseAttachmentRecord)
+                .join(chosen, chosen.c.id == CaseRecord.id)
+                .outerjoin(
+                    CaseAttachmentRecord,
+                    and_(
+                        CaseAttachmentRecord.case_id == CaseRecord.id,
+                        CaseAttachmentRecord.event_id.is_(None),
+                    ),
+                )
+                .order_by(*order, CaseAttachmentRecord.position),
+                execution_options=_FRESH,
+            )
+        ).all()
+        found: dict[int, tuple[CaseRecord, list[Attachment]]] = {}
+        for record, file in rows:
+            _, files = found.setdefault(record.id, (record, []))
+            if file is not None:
+                files.append(_attachment(file))
+        return [_case(record, files) for record, files in found.values()]
 
     async def _cases(self, statement: Select[CaseRecord]) -> list[Case]:
         records = await self._all(statement)
