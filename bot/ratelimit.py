@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import itertools
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -78,7 +79,9 @@ class RateLimiter:
         self.chats: dict[str, SlidingWindow] = {}
         self.clock = clock
         self.sleep = sleep
-        self._ended = asyncio.Event()  # set when a send under way ends
+        self._changed = asyncio.Event()  # set (and replaced) when a send starts or ends
+        self._tickets = itertools.count()
+        self._waiting: dict[int, tuple[SlidingWindow, int]] = {}  # by ticket: chat, weight
 
     async def acquire(self, address: str, weight: int, *, group: bool) -> None:
         """Waits until a message may go, and counts it as sent now."""
@@ -97,16 +100,24 @@ class RateLimiter:
             window = self.chats[address] = SlidingWindow(
                 self.group_limit if group else self.private_limit
             )
-        while True:
-            now = self.clock()
-            wait = max(self.overall.wait_for(weight, now), window.wait_for(weight, now))
-            if wait <= 0:
-                break
-            if math.isinf(wait):
-                ended = self._ended
-                await ended.wait()
-            else:
-                await self.sleep(wait)
+        ticket = next(self._tickets)
+        self._waiting[ticket] = (window, weight)
+        try:
+            while True:
+                now = self.clock()
+                wait = max(self.overall.wait_for(weight, now), window.wait_for(weight, now))
+                if wait <= 0 and self._older_ready(ticket, now):
+                    wait = math.inf  # it takes the slot first; then look again
+                if wait <= 0:
+                    break
+                if math.isinf(wait):
+                    changed = self._changed
+                    await changed.wait()
+                else:
+                    await self.sleep(wait)
+        finally:
+            del self._waiting[ticket]
+            self._tell_waiting()
         self.overall.hold(weight)
         window.hold(weight)
         try:
@@ -115,8 +126,23 @@ class RateLimiter:
             ended_at = self.clock()
             self.overall.release(weight, ended_at)
             window.release(weight, ended_at)
-            self._ended.set()
-            self._ended = asyncio.Event()
+            self._tell_waiting()
+
+    def _older_ready(self, ticket: int, now: float) -> bool:
+        """Whether a message that has waited longer may go now: the overall rate is
+        shared oldest first. Otherwise a chat whose send just ended, asking at once, would
+        take a freed slot before those waking up for it, get ahead of the others, and be
+        left at the end with messages that can go only one a second."""
+        return any(
+            older < ticket
+            and window.wait_for(weight, now) <= 0
+            and self.overall.wait_for(weight, now) <= 0
+            for older, (window, weight) in self._waiting.items()
+        )
+
+    def _tell_waiting(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
 
 def telegram_limits() -> RateLimiter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import tomllib
@@ -155,6 +156,44 @@ async def test_rate_limiter_paces_a_group_with_a_fake_clock() -> None:
     await limiter.acquire("42", 1, group=False)
     await limiter.acquire("42", 1, group=False)
     assert waits == [60.0, 1.0]  # a private chat: one a second
+
+
+async def test_rate_limiter_serves_the_message_that_waited_longest_first() -> None:
+    now = [0.0]
+    sleeping: list[asyncio.Future[None]] = []
+
+    async def fake_sleep(seconds: float) -> None:  # until the test moves the clock on
+        woken = asyncio.get_running_loop().create_future()
+        sleeping.append(woken)
+        await woken
+
+    async def move_clock_to(moment: float) -> None:
+        now[0] = moment
+        for woken in sleeping:
+            woken.set_result(None)
+        sleeping.clear()
+        for _ in range(10):  # what woke up runs
+            await asyncio.sleep(0)
+
+    limiter = RateLimiter(
+        Limit(1, 1.0), Limit(20, 60.0), Limit(10, 1.0), clock=lambda: now[0], sleep=fake_sleep
+    )
+    order: list[str] = []
+
+    async def send(chat: str) -> None:
+        async with limiter.sending(chat, 1, group=False):
+            order.append(chat)
+
+    await send("a")  # the one message of this second
+    b = asyncio.create_task(send("b"))  # waits for the next second
+    await asyncio.sleep(0)
+    now[0] = 1.0
+    a = asyncio.create_task(send("a"))  # asks as the second ends, before b has woken up
+    await move_clock_to(1.0)
+    await move_clock_to(2.0)
+    await move_clock_to(3.0)
+    assert a.done() and b.done()
+    assert order == ["a", "b", "a"]
 
 
 # --- the agency file's [calendar] and [deadlines] --------------------------------------
