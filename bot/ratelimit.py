@@ -133,12 +133,12 @@ class RateLimiter:
         shared oldest first. Otherwise a chat whose send just ended, asking at once, would
         take a freed slot before those waking up for it, get ahead of the others, and be
         left at the end with messages that can go only one a second."""
-        return any(
-            older < ticket
-            and window.wait_for(weight, now) <= 0
-            and self.overall.wait_for(weight, now) <= 0
-            for older, (window, weight) in self._waiting.items()
-        )
+        for older, (window, weight) in self._waiting.items():  # in ticket order
+            if older >= ticket:
+                return False
+            if window.wait_for(weight, now) <= 0 and self.overall.wait_for(weight, now) <= 0:
+                return True
+        return False
 
     def _tell_waiting(self) -> None:
         self._changed.set()
