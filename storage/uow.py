@@ -189,8 +189,16 @@ class _Part:
         assert isinstance(result, CursorResult)
         return result.rowcount
 
-    async def _update_one(self, statement: Update, what: str) -> None:
-        if await self._update(statement) == 0:
+    async def _update_one(
+        self, statement: Update, what: str, parameters: dict[str, Any] | None = None
+    ) -> None:
+        """An UPDATE that must find its row; a Core statement built once takes its
+        `parameters` (see `_core`)."""
+        if parameters is None:
+            count = await self._update(statement)
+        else:
+            count = (await self._core(statement, parameters)).rowcount
+        if count == 0:
             raise LookupError(f"{what} not found")
 
     def _upsert_module(self) -> Any:
@@ -886,8 +894,7 @@ class SqlReporterRepository(_Part):
         values: dict[str, Any] = {"p_id": reporter.id, "last_inbound_at": at}
         if reporter.display_name is not None:
             values["display_name"] = reporter.display_name
-        if (await self._core(_TOUCH_REPORTER, values)).rowcount == 0:
-            raise LookupError(f"reporter {reporter.id} not found")
+        await self._update_one(_TOUCH_REPORTER, f"reporter {reporter.id}", values)
         reporter.last_inbound_at = at
 
     async def count_message(self, reporter_id: int, at: datetime, window: timedelta) -> int:
@@ -1171,9 +1178,8 @@ class InboundLog(_Part):
         return [InboundRow(*row) for row in rows]
 
     async def mark_done(self, id: int, at: datetime) -> None:
-        done = await self._core(_SET_INBOUND, {"p_id": id, "status": DONE, "processed_at": at})
-        if done.rowcount == 0:
-            raise LookupError(f"inbound update {id} not found")
+        values = {"p_id": id, "status": DONE, "processed_at": at}
+        await self._update_one(_SET_INBOUND, f"inbound update {id}", values)
 
     async def mark_failed(self, id: int, error: str, at: datetime) -> None:
         await self._update_one(
