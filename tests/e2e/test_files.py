@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 
 from bot.standins.telegram_api import TelegramStandIn
@@ -54,6 +55,18 @@ def documents(world: World, chat_id: int) -> dict[str, bytes]:
     return {
         str(m.raw["document"]["file_name"]): tg.file_bytes(m.file_id) for m in sent if m.file_id
     }
+
+
+async def test_a_photo_cut_off_on_the_way_is_refused_as_damaged(world: World) -> None:
+    await until_attachments(world)
+    photo = io.BytesIO()
+    Image.frombytes("RGB", (320, 240), bytes(range(256)) * 900).save(photo, "JPEG")
+    damaged = photo.getvalue()[: len(photo.getvalue()) // 2]
+    await sends_file(world, damaged, "bukti.jpg", "image/jpeg")
+    told = await world.expect(world.citizen.id, "Berkas «bukti.jpg» tidak dapat kami terima")
+    assert told.content.endswith("berkasnya rusak atau tidak dapat dibuka. Mohon kirim ulang.")
+    await sends_file(world, photo.getvalue(), "bukti.jpg", "image/jpeg")  # sent again, whole
+    await world.expect(world.citizen.id, "Lampiran diterima (1 berkas)")
 
 
 async def test_a_program_sent_as_a_pdf_is_refused_and_the_dialogue_goes_on(world: World) -> None:
