@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from telegram import Bot
 from telegram.error import TelegramError
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 
 from bot.channels.base import MessageChannel
 from bot.channels.telegram import TelegramChannel, make_bot
-from bot.channels.whatsapp import WhatsAppChannel, make_twilio_client
+from bot.channels.whatsapp import TwilioConnection, WhatsAppChannel
 from bot.clock import SystemClock
 from bot.config import Settings, WhatsAppOptions, load_office, load_whatsapp_options
 from bot.core.model import Channel
@@ -68,7 +67,7 @@ class Service:
     metrics: Metrics = field(init=False)
     media: MediaStore | None = None
     media_keeper: MediaKeeper | None = None
-    twilio_http: AsyncTwilioHttpClient | None = None
+    twilio: TwilioConnection | None = None
     ready: bool = False
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -137,7 +136,7 @@ class Service:
         self.media_keeper = MediaKeeper(
             self.media, s.twilio_account_sid, s.twilio_auth_token, self.office.accepted_files
         )
-        client, self.twilio_http = make_twilio_client(
+        self.twilio = TwilioConnection(
             s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base_url
         )
 
@@ -147,7 +146,7 @@ class Service:
             return reporter.last_inbound_at if reporter else None
 
         channel = WhatsAppChannel(
-            client,
+            self.twilio,
             s.twilio_whatsapp_from,
             s.public_base_url + "/webhook/whatsapp/status",
             self.whatsapp.templates,
@@ -164,6 +163,8 @@ class Service:
         await self.db.upgrade()
         if self.media_keeper is not None:
             await self.media_keeper.start()
+        if self.twilio is not None:
+            await self.twilio.open()
         me = await self._meet_telegram()
         self.processor.sources["telegram"] = telegram_source(me)
         check = TelegramFileCheck(self.bot, self.office.accepted_files)
@@ -196,8 +197,8 @@ class Service:
             await self.bot.shutdown()
         if self.media_keeper is not None:
             await self.media_keeper.stop()
-        if self.twilio_http is not None:
-            await self.twilio_http.close()
+        if self.twilio is not None:
+            await self.twilio.close()
         await self.db.dispose()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:

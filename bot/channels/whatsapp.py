@@ -38,14 +38,39 @@ OUTSIDE_WINDOW = "63016"
 SEND_TIMEOUT = 20.0
 
 
-def make_twilio_client(
-    account_sid: str, auth_token: str, api_base_url: str
-) -> tuple[Client, AsyncTwilioHttpClient]:
-    """A twilio-python client with its async HTTP client, pointed at `api_base_url`."""
-    http = AsyncTwilioHttpClient()
-    client = Client(account_sid, auth_token, http_client=http)
-    client.api.base_url = api_base_url
-    return client, http
+class TwilioConnection:
+    """twilio-python's client with its async HTTP client, pointed at `api_base_url`.
+
+    `AsyncTwilioHttpClient` opens an aiohttp session in its constructor, which needs a
+    running event loop: the client is made by `open()` in the service's start-up, never
+    where the app is built (the CLI builds it before `web.run_app` starts the loop).
+    """
+
+    def __init__(self, account_sid: str, auth_token: str, api_base_url: str) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.api_base_url = api_base_url
+        self._client: Client | None = None
+        self._http: AsyncTwilioHttpClient | None = None
+
+    async def open(self) -> None:
+        """Makes the client (inside the running loop)."""
+        if self._client is None:
+            self._http = AsyncTwilioHttpClient()
+            self._client = Client(self.account_sid, self.auth_token, http_client=self._http)
+            self._client.api.base_url = self.api_base_url
+
+    async def close(self) -> None:
+        """Closes the HTTP session (a no-op when never opened)."""
+        if self._http is not None:
+            await self._http.close()
+        self._client = self._http = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise RuntimeError("the Twilio client is used before the service started")
+        return self._client
 
 
 class WhatsAppChannel:
@@ -53,7 +78,7 @@ class WhatsAppChannel:
 
     def __init__(
         self,
-        client: Client,
+        twilio: TwilioConnection,
         sender: str,
         status_callback_url: str,
         templates: Mapping[str, ContentTemplate],
@@ -62,7 +87,7 @@ class WhatsAppChannel:
         last_inbound: Callable[[str], Awaitable[datetime | None]],
         clock: Clock,
     ) -> None:
-        self.client = client
+        self.twilio = twilio
         self.sender = sender
         self.status_callback_url = status_callback_url
         self.templates = templates
@@ -134,7 +159,7 @@ class WhatsAppChannel:
             # twilio-python ignores its client's timeout: bound the call here. A message
             # that timed out may still have been created: at most one repeat.
             async with asyncio.timeout(SEND_TIMEOUT):
-                sent = await self.client.messages.create_async(**kwargs)
+                sent = await self.twilio.client.messages.create_async(**kwargs)
         except TwilioRestException as exc:
             detail = f"twilio {exc.status} ({exc.code}): {exc.msg}"
             if exc.status == 429:

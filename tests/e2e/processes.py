@@ -21,15 +21,31 @@ from bot.standins.telegram_api import TelegramStandIn, User
 from tests.e2e.conftest import AGENCY
 
 
+def aduanbot() -> list[str]:
+    """The `aduanbot` command as installed beside this Python (`python -m bot.cli` when the
+    project runs from a source tree that was not installed)."""
+    script = Path(sys.executable).with_name("aduanbot")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "bot.cli"]
+
+
 @contextmanager
-def running_bot(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`aduanbot run` with `env`, its output appended to `log`; killed at the end."""
+def running_bot(
+    env: dict[str, str],
+    log: Path,
+    command: str = "run",
+    cwd: Path | None = None,
+    *,
+    inherit: bool = True,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`aduanbot <command>` with `env` (added to this process's environment, or alone
+    when not `inherit`), its output appended to `log`; killed at the end."""
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
-            env={**os.environ, **env},
+            [*aduanbot(), command],
+            env={**os.environ, **env} if inherit else env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
         )
     try:
         yield process
@@ -163,11 +179,13 @@ async def file_without_waiting(
     tg: TelegramStandIn, citizen: User, description: str, place: str
 ) -> None:
     """A citizen types the whole complaint in one go, without waiting for the questions
-    (each message is posted once the webhook has answered the previous one)."""
+    (each message is posted once the webhook has answered the previous one; in long
+    polling, queued for getUpdates)."""
+    polling = tg.webhook is None
     for text in ("/start", description, place, "lewati", "selesai", "1", citizen.first_name):
-        assert await tg.deliver(tg.text_update(citizen, text)) == 200
+        assert await tg.deliver(tg.text_update(citizen, text)) == (None if polling else 200)
     for text in ("lewati", "kirim"):
-        assert await tg.deliver(tg.text_update(citizen, text)) == 200
+        assert await tg.deliver(tg.text_update(citizen, text)) == (None if polling else 200)
 
 
 # What the bot says to a citizen who files as `file_without_waiting` does, in order.

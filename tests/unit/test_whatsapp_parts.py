@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from twilio.rest import Client
 
 from bot.channels.base import PermanentFailure
-from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.whatsapp import TwilioConnection, WhatsAppChannel
 from bot.config import ConfigError, ContentTemplate, load_settings, parse_whatsapp
 from bot.core.files import ALL_TYPES
 from bot.core.model import (
@@ -36,7 +35,7 @@ def channel(tmp_path: Path, last: datetime | None, clock: FixedClock) -> WhatsAp
         return last
 
     return WhatsAppChannel(
-        Client("AC" + "0" * 32, "token"),
+        TwilioConnection("AC" + "0" * 32, "token", "https://api.twilio.com"),
         "whatsapp:+14155238886",
         "https://aduan.example.go.id/webhook/whatsapp/status",
         {"reporter_answered": ContentTemplate(ANSWER_SID, ("code", "unit", "answer"))},

@@ -1,0 +1,126 @@
+"""`aduanbot run` as an office runs it: a process of its own, started from the shell with
+its settings in the environment, in each production shape.
+
+In-process tests build the app inside pytest's running event loop; the CLI builds it
+before `web.run_app` starts one. What only the real process shows (how the CLI builds the
+app, which event loop owns the clients, settings read from the environment, start-up and
+shutdown) is checked here: each shape comes up, takes a whole complaint on each of its
+channels, answers it, relays it to the officers, and stops cleanly on SIGTERM with no
+traceback or error in its log.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.standins.telegram_api import TelegramStandIn, User
+from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from tests.e2e.conftest import OFFICERS, bot_environment, free_port
+from tests.e2e.processes import (
+    answered_in_order,
+    eventually,
+    file_without_waiting,
+    output,
+    running_bot,
+    until_healthy,
+)
+
+DESCRIPTION = "Antrean pendaftaran di Puskesmas Melati tidak dilayani sejak pukul tujuh pagi."
+WA_DESCRIPTION = "Apotek puskesmas menolak resep BPJS anak saya tanpa alasan yang jelas."
+
+
+@pytest.fixture
+async def tw() -> AsyncIterator[TwilioStandIn]:
+    async with TwilioStandIn() as standin:
+        yield standin
+
+
+def stops_cleanly(bot: subprocess.Popen[bytes], log: Path) -> None:
+    """SIGTERM: the process exits 0 and its log holds no traceback and no error."""
+    bot.send_signal(signal.SIGTERM)
+    assert bot.wait(timeout=20) == 0, output(log)
+    bad = [line for line in output(log).splitlines() if "Traceback" in line or " ERROR " in line]
+    assert not bad, output(log)
+
+
+async def file_on_whatsapp(tw: TwilioStandIn, citizen: WhatsAppUser) -> str:
+    """A citizen files a whole complaint over WhatsApp; returns its tracking code."""
+    for body, next_question in (
+        ("halo", "Ceritakan apa yang terjadi"),
+        (WA_DESCRIPTION, "Di mana kejadiannya"),
+        ("Puskesmas Melati", "Kapan kejadiannya"),
+        ("lewati", "foto atau dokumen"),
+        ("selesai", "Bagaimana identitas"),
+        ("1", "Siapa nama"),
+        ("Dewi Lestari", "Apakah sudah benar"),
+    ):
+        assert await tw.deliver(tw.text(citizen, body)) == 200
+        await tw.wait_for_text(citizen, next_question, timeout=15)
+    assert await tw.deliver(tw.text(citizen, "1")) == 200
+    ack = await tw.wait_for_text(citizen, "Kode pelacakan", timeout=15)
+    return ack.text.split("Kode pelacakan: ")[1].split()[0]
+
+
+async def test_webhooks_and_whatsapp_as_deployed(
+    tg: TelegramStandIn, tw: TwilioStandIn, database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **bot_environment(tg, database_url, tmp_path, port),
+        "TWILIO_ACCOUNT_SID": tw.account_sid,
+        "TWILIO_AUTH_TOKEN": tw.auth_token,
+        "TWILIO_WHATSAPP_FROM": tw.whatsapp_from,
+        "TWILIO_API_BASE_URL": tw.base_url,
+        "MEDIA_DIR": str(tmp_path / "media"),
+    }
+    base, log = f"http://127.0.0.1:{port}", tmp_path / "bot.log"
+    tw.configure_webhooks(f"{base}/webhook/whatsapp")
+    siti, dewi = User(5001, "Siti"), WhatsAppUser("+6281298765432", "Dewi")
+
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        assert tg.webhook is not None and tg.webhook.url == f"{base}/webhook/telegram"
+        await file_without_waiting(tg, siti, DESCRIPTION, "Puskesmas Melati")
+        await eventually(
+            lambda: _async(answered_in_order(tg.texts(siti.id))), "Siti's whole dialogue"
+        )
+        wa_code = await file_on_whatsapp(tw, dewi)
+        relay = await tg.wait_for_text(OFFICERS, WA_DESCRIPTION, timeout=15)
+        await tg.wait_for_text(OFFICERS, DESCRIPTION, timeout=15)
+        stops_cleanly(bot, log)
+
+    assert wa_code.startswith("ADU-") and wa_code in relay.content
+    assert all(m.status != "failed" for m in tw.messages(dewi))
+
+
+async def test_long_polling_as_deployed(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **bot_environment(tg, database_url, tmp_path, port),
+        "PUBLIC_BASE_URL": "",
+        "TELEGRAM_WEBHOOK_SECRET": "",
+    }
+    base, log = f"http://127.0.0.1:{port}", tmp_path / "bot.log"
+    siti = User(5001, "Siti")
+
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await tg.wait_for_poll(timeout=15)
+        assert tg.webhook is None  # removed, so that getUpdates works
+        await file_without_waiting(tg, siti, DESCRIPTION, "Puskesmas Melati")
+        await eventually(
+            lambda: _async(answered_in_order(tg.texts(siti.id))), "Siti's whole dialogue"
+        )
+        await tg.wait_for_text(OFFICERS, DESCRIPTION, timeout=15)
+        stops_cleanly(bot, log)
+
+
+async def _async(value: bool) -> bool:
+    return value
