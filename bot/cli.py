@@ -10,7 +10,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.config import ConfigError, load_office, load_settings, load_whatsapp_options
+from bot.config import (
+    ConfigError,
+    deployment_settings,
+    load_office,
+    load_settings,
+    load_whatsapp_options,
+)
 from bot.core.texts import TemplateError, load_texts
 
 
@@ -57,14 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     _logging()
     try:
         settings = load_settings(need_token=args.command in ("check", "migrate"))
+        if args.command == "run" and not settings.telegram_bot_token:
+            deployment = deployment_settings()
+            if deployment:
+                raise ConfigError(
+                    "TELEGRAM_BOT_TOKEN is not set (the token @BotFather gave your bot); "
+                    f"{', '.join(deployment)} {'is' if len(deployment) == 1 else 'are'} set, "
+                    "so this is a deployment and the playground will not start on it "
+                    "(to try the bot on this machine: aduanbot playground)"
+                )
         if args.command == "playground" or (
             args.command == "run" and not settings.telegram_bot_token
         ):
-            if settings.whatsapp_enabled:
-                raise ConfigError(
-                    "TELEGRAM_BOT_TOKEN is not set (the token @BotFather gave your bot); "
-                    "staff work in Telegram groups even when citizens use WhatsApp"
-                )
             return _playground()
         office = load_office(settings.config_path)
         load_texts(office.language)
@@ -191,13 +201,36 @@ def _playground() -> int:
     def announce(_: str) -> None:  # once the service has started and the port listens
         print(f"aduanbot: playground ready: open {public}/playground", flush=True)
 
-    print(
-        "aduanbot: playground mode (no TELEGRAM_BOT_TOKEN): the bot talks to local stand-ins "
-        "of Telegram and Twilio on this machine; nothing goes to the internet",
-        flush=True,
-    )
+    print(_playground_banner(host), flush=True)
     web.run_app(make_app(), host=host, port=port, print=announce, handle_signals=True)
     return 0
+
+
+def _playground_banner(host: str) -> str:
+    """What the playground says first: loudly, that it is not a deployment."""
+    rule = "=" * 78
+    lines = [
+        rule,
+        "  aduanbot PLAYGROUND: a demonstration, NOT a deployment",
+        "  Whoever opens the page acts as any citizen, officer or unit, and sees every",
+        "  reporter's name and number: never run it on real data.",
+        "  The bot talks to local stand-ins of Telegram and Twilio on this machine;",
+        "  nothing goes to the internet. A real bot needs TELEGRAM_BOT_TOKEN (README).",
+    ]
+    if not _loopback(host):
+        lines.append(f"  WARNING: HOST={host}: other machines can reach this playground.")
+    return "\n".join([*lines, rule])
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _logging() -> None:

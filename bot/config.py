@@ -81,11 +81,7 @@ def load_settings(
 
     `need_token=False` is for commands that only read the database (recaps, exports).
     """
-    env: dict[str, str] = {}
-    dotenv = env_file if env_file is not None else Path(".env")
-    if dotenv.is_file():
-        env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-    env.update(os.environ if environ is None else environ)
+    env = _environment(environ, env_file)
 
     def get(name: str, default: str | None = None) -> str | None:
         value = env.get(name, "").strip()
@@ -156,6 +152,32 @@ def load_settings(
 
 
 TWILIO_REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM")
+# Settings only a deployment has: with any of them and no bot token, `aduanbot run` stops
+# instead of serving the playground (which lets anyone act as an officer) on that data.
+DEPLOYMENT_SETTINGS = ("DATABASE_URL", "PUBLIC_BASE_URL")
+DEPLOYMENT_PREFIX = "TWILIO_"
+
+
+def deployment_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> list[str]:
+    """The settings of a production deployment that are set (environment or `.env`)."""
+    env = _environment(environ, env_file)
+    return sorted(
+        name
+        for name, value in env.items()
+        if value.strip() and (name in DEPLOYMENT_SETTINGS or name.startswith(DEPLOYMENT_PREFIX))
+    )
+
+
+def _environment(environ: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
+    """The `.env` file's values, overridden by the environment's."""
+    env: dict[str, str] = {}
+    dotenv = env_file if env_file is not None else Path(".env")
+    if dotenv.is_file():
+        env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    return env
 
 
 def _require_url(name: str, value: str) -> None:

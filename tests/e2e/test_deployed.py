@@ -11,17 +11,20 @@ traceback or error in its log.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.standins.telegram_api import TelegramStandIn, User
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import OFFICERS, bot_environment, free_port
 from tests.e2e.processes import (
+    aduanbot,
     answered_in_order,
     eventually,
     file_without_waiting,
@@ -32,6 +35,8 @@ from tests.e2e.processes import (
 
 DESCRIPTION = "Antrean pendaftaran di Puskesmas Melati tidak dilayani sejak pukul tujuh pagi."
 WA_DESCRIPTION = "Apotek puskesmas menolak resep BPJS anak saya tanpa alasan yang jelas."
+# Settings a deployment has; the fail-closed tests start from an environment without them.
+DEPLOYMENT = ("TELEGRAM_", "TWILIO_", "DATABASE_", "PUBLIC_", "ADUAN_", "MEDIA_", "HOST", "PORT")
 
 
 @pytest.fixture
@@ -119,6 +124,58 @@ async def test_long_polling_as_deployed(
             lambda: _async(answered_in_order(tg.texts(siti.id))), "Siti's whole dialogue"
         )
         await tg.wait_for_text(OFFICERS, DESCRIPTION, timeout=15)
+        stops_cleanly(bot, log)
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without any deployment setting, plus `settings`."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(DEPLOYMENT)}
+    return {**kept, **settings}
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        ("DATABASE_URL", {"DATABASE_URL": "postgresql+asyncpg://aduan@db.example/aduan"}),
+        (
+            "PUBLIC_BASE_URL",
+            {"PUBLIC_BASE_URL": "https://aduan.example.go.id", "TELEGRAM_WEBHOOK_SECRET": "s3"},
+        ),
+        ("TWILIO_API_BASE_URL", {"TWILIO_API_BASE_URL": "https://api.twilio.example"}),
+    ],
+)
+def test_without_a_token_a_deployment_stops_instead_of_serving_the_playground(
+    tmp_path: Path, name: str, settings: dict[str, str]
+) -> None:
+    done = subprocess.run(
+        [*aduanbot(), "run"],
+        env=clean_environment(**settings, PORT=str(free_port())),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "TELEGRAM_BOT_TOKEN is not set" in done.stderr
+    assert f"{name} is set" in done.stderr
+    assert "PLAYGROUND" not in done.stdout
+    assert not (tmp_path / "data").exists()  # nothing was created
+
+
+async def test_without_a_token_or_deployment_settings_the_playground_runs_on_loopback(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    log = tmp_path / "playground.log"
+    env = clean_environment(PORT=str(port))
+    base = f"http://127.0.0.1:{port}"
+    with running_bot(env, log, cwd=tmp_path, inherit=False) as bot:
+        await until_healthy(base, bot, log)
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/playground") as page:
+            assert page.status == 200
+        banner = output(log)
+        assert "PLAYGROUND: a demonstration, NOT a deployment" in banner
+        assert f"open http://127.0.0.1:{port}/playground" in banner
         stops_cleanly(bot, log)
 
 
