@@ -17,7 +17,6 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.standins.telegram_api import TelegramStandIn, User
@@ -160,23 +159,6 @@ def test_without_a_token_a_deployment_stops_instead_of_serving_the_playground(
     assert f"{name} is set" in done.stderr
     assert "PLAYGROUND" not in done.stdout
     assert not (tmp_path / "data").exists()  # nothing was created
-
-
-async def test_without_a_token_or_deployment_settings_the_playground_runs_on_loopback(
-    tmp_path: Path,
-) -> None:
-    port = free_port()
-    log = tmp_path / "playground.log"
-    env = clean_environment(PORT=str(port))
-    base = f"http://127.0.0.1:{port}"
-    with running_bot(env, log, cwd=tmp_path, inherit=False) as bot:
-        await until_healthy(base, bot, log)
-        async with aiohttp.ClientSession() as http, http.get(f"{base}/playground") as page:
-            assert page.status == 200
-        banner = output(log)
-        assert "PLAYGROUND: a demonstration, NOT a deployment" in banner
-        assert f"open http://127.0.0.1:{port}/playground" in banner
-        stops_cleanly(bot, log)
 
 
 async def _async(value: bool) -> bool:

@@ -299,7 +299,8 @@ def test_aduanbot_run_without_a_token_starts_the_playground(tmp_path: Path) -> N
                     break
             address = f"http://127.0.0.1:{port}/playground"
             assert lines[-1].strip() == f"aduanbot: playground ready: open {address}", lines
-            assert any("playground mode" in line for line in lines)
+            # it says loudly that it is no deployment
+            assert any("PLAYGROUND: a demonstration, NOT a deployment" in line for line in lines)
             with urllib.request.urlopen(f"{address}/api/panes", timeout=10) as response:
                 panes = json.load(response)
             assert [p["id"] for p in panes] == [
