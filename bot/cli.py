@@ -208,6 +208,8 @@ def _playground() -> int:
 
 def _playground_banner(host: str) -> str:
     """What the playground says first: loudly, that it is not a deployment."""
+    from bot.standins.recording import is_loopback_host
+
     rule = "=" * 78
     lines = [
         rule,
@@ -217,20 +219,9 @@ def _playground_banner(host: str) -> str:
         "  The bot talks to local stand-ins of Telegram and Twilio on this machine;",
         "  nothing goes to the internet. A real bot needs TELEGRAM_BOT_TOKEN (README).",
     ]
-    if not _loopback(host):
+    if not is_loopback_host(host):
         lines.append(f"  WARNING: HOST={host}: other machines can reach this playground.")
     return "\n".join([*lines, rule])
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _logging() -> None:

@@ -46,7 +46,6 @@ import asyncio
 import base64
 import contextlib
 import copy
-import ipaddress
 import json
 import logging
 import math
@@ -65,7 +64,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import BodyPartReader, hdrs, web
 
-from bot.standins.recording import Recording, StandInServer, serve
+from bot.standins.recording import Recording, StandInServer, is_loopback_host, serve
 
 __all__ = [
     "GLOBAL_MESSAGES_PER_SECOND",
@@ -1008,13 +1007,7 @@ def _update_type(update: Mapping[str, Any]) -> str:
 
 
 def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 # --------------------------------------------------------------------------------------------

@@ -62,7 +62,6 @@ import asyncio
 import base64
 import contextlib
 import email.utils
-import ipaddress
 import json
 import logging
 import re
@@ -81,7 +80,7 @@ import aiohttp
 from aiohttp import hdrs, web
 from twilio.request_validator import RequestValidator
 
-from bot.standins.recording import Recording, StandInServer, serve
+from bot.standins.recording import Recording, StandInServer, is_loopback_host, serve
 
 __all__ = [
     "API_VERSION",
@@ -440,17 +439,8 @@ def _rfc2822(moment: datetime) -> str:
     return email.utils.format_datetime(moment.astimezone(UTC))
 
 
-def _is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _is_loopback_url(url: str) -> bool:
-    return _is_loopback_host(urlsplit(url).hostname or "")
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -591,7 +581,7 @@ class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None], St
         """
         if self._runner is not None:
             raise RuntimeError("the Twilio stand-in is already running")
-        if not _is_loopback_host(host):
+        if not is_loopback_host(host):
             raise ValueError(f"the Twilio stand-in listens on loopback only, not {host!r}")
         self._stopping.clear()
         self._app = self.make_app()
