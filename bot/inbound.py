@@ -115,7 +115,11 @@ class InboundProcessor:
                 if is_outage(error):
                     log.warning("inbound: database unavailable, retrying", exc_info=True)
                 else:  # (this loop must never end: nothing would be handled any more)
-                    log.error("inbound: handling interrupted (%s), retrying", error_class(error))
+                    log.error(
+                        "inbound: handling interrupted (%s), retrying",
+                        error_class(error),
+                        exc_info=not isinstance(error, DBAPIError),  # (may quote a value)
+                    )
                 await asyncio.sleep(DB_RETRY_WAIT)
                 continue
             if handled:
@@ -194,6 +198,8 @@ class InboundProcessor:
             detail = str(error)
         reason = without_controls(f"{kind}: {detail}" if detail else kind)[:MAX_REASON]
         async with self.db.transaction() as uow:
+            if not await uow.inbound.claim(row.id):
+                return  # another instance took it up meanwhile (and tells, if it fails)
             await uow.inbound.mark_failed(row.id, reason, self.clock.now())
             notice = self._failure_notice(row, kind)
             if notice is not None:

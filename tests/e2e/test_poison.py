@@ -157,3 +157,21 @@ async def test_an_update_refused_for_its_content_is_recorded_and_the_others_go_o
     # handled again after a restart: the failed update stays failed, nothing repeats
     await world.service.processor.process_pending()
     assert sum(SKIPPED in t for t in world.tg.texts(OFFICERS)) == 1
+
+
+async def test_a_webhook_the_database_refuses_to_store_is_answered_400_not_503(
+    whatsapp: tuple[World, TwilioStandIn], caplog: pytest.LogCaptureFixture
+) -> None:
+    """503 would have Twilio (or Telegram) deliver it again, to be refused again."""
+    world, tw = whatsapp
+    siti = WhatsAppUser("+6281298765432", "Siti")
+    odd = {**tw.text(siti, "pesan rahasia"), "MessageSid": "SM" + "9" * 200}
+    caplog.set_level(logging.INFO)
+    postgresql = world.service.db.dialect == "postgresql"
+    # PostgreSQL keeps ids to their column's length; SQLite stores what it is given
+    assert await tw.deliver(odd) == (400 if postgresql else 200)
+    if postgresql:
+        assert "the database refused the update (DBAPIError (22001" in caplog.text
+    assert "pesan rahasia" not in caplog.text
+    assert await tw.deliver(tw.text(siti, "halo")) == 200
+    await tw.wait_for_text(siti, "Ceritakan apa yang terjadi", timeout=10)
