@@ -3,9 +3,10 @@
 A citizen's message with a NUL (PostgreSQL text cannot hold one) is cleared of it when
 recorded and handled as usual, on Telegram and on WhatsApp; an update the database
 refuses for a reason no cleaning covers is recorded as failed, the officers are told
-once, and every other update, of that chat and of others, goes on. Each test counts
-the recorded updates afterwards: whatever was acknowledged is either handled or kept
-as failed with its payload, never left waiting and never lost.
+once, and every other update, of that chat and of others, goes on. The tests count the
+recorded updates afterwards: whatever was acknowledged is either handled or kept as
+failed with its payload, never left waiting and never lost. A webhook the database
+cannot store at all is refused (400), not asked for again and again (503).
 """
 
 from __future__ import annotations
