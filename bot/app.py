@@ -21,7 +21,14 @@ from bot.channels.base import MessageChannel
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.channels.whatsapp import TwilioConnection, WhatsAppChannel
 from bot.clock import SystemClock
-from bot.config import Settings, WhatsAppOptions, load_office, load_whatsapp_options
+from bot.config import (
+    HealthOptions,
+    Settings,
+    WhatsAppOptions,
+    load_health_options,
+    load_office,
+    load_whatsapp_options,
+)
 from bot.core.model import Channel
 from bot.core.office import Office
 from bot.core.ports import Clock
@@ -57,6 +64,7 @@ class Service:
     texts: Texts
     clock: Clock = field(default_factory=SystemClock)
     whatsapp: WhatsAppOptions = field(default_factory=WhatsAppOptions)
+    health: HealthOptions = field(default_factory=HealthOptions)
     db: Database = field(init=False)
     bot: Bot = field(init=False)
     processor: InboundProcessor = field(init=False)
@@ -108,7 +116,7 @@ class Service:
             self.processor.preparers["whatsapp_status"] = status_preparer(
                 self.sender.stored_or_idle
             )
-        self.metrics = Metrics(self.db, self.clock)
+        self.metrics = Metrics(self.db, self.clock, self.health.stuck_after_seconds)
         self.sender.metrics = self.metrics
         self.intake = Intake(
             self.db,
@@ -242,7 +250,8 @@ def create_app(
     office = load_office(settings.config_path)
     texts = load_texts(office.language)
     options = load_whatsapp_options(settings.config_path)
-    service = Service(settings, office, texts, clock or SystemClock(), options)
+    health_options = load_health_options(settings.config_path)
+    service = Service(settings, office, texts, clock or SystemClock(), options, health_options)
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICE] = service
 
@@ -253,6 +262,7 @@ def create_app(
 
     app.cleanup_ctx.append(lifetime)
     app.router.add_get("/healthz", health(service.metrics, lambda: service.ready))
+    app.router.add_get("/readyz", health(service.metrics, lambda: service.ready, handling=False))
     app.router.add_get("/metrics", service.metrics.exposition)
     app.router.add_post(
         "/webhook/telegram", telegram_webhook(service.intake, settings.telegram_webhook_secret)

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.config import (
     ConfigError,
     deployment_settings,
+    load_health_options,
     load_office,
     load_settings,
     load_whatsapp_options,
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         office = load_office(settings.config_path)
         load_texts(office.language)
         whatsapp = load_whatsapp_options(settings.config_path)
+        load_health_options(settings.config_path)
     except (ConfigError, TemplateError) as exc:
         print(f"aduanbot: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -202,6 +202,13 @@ class WhatsAppOptions:
     templates: Mapping[str, ContentTemplate] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class HealthOptions:
+    """The agency file's [health] table: when the health check calls handling stuck."""
+
+    stuck_after_seconds: float = 300.0
+
+
 def load_office(path: Path) -> Office:
     """Reads the agency file (see aduan.example.toml)."""
     return parse_office(read_agency_file(path), str(path))
@@ -210,6 +217,11 @@ def load_office(path: Path) -> Office:
 def load_whatsapp_options(path: Path) -> WhatsAppOptions:
     """Reads the agency file's [whatsapp] table (rate and approved templates)."""
     return parse_whatsapp(read_agency_file(path), str(path))
+
+
+def load_health_options(path: Path) -> HealthOptions:
+    """Reads the agency file's [health] table."""
+    return parse_health(read_agency_file(path), str(path))
 
 
 def read_agency_file(path: Path) -> dict[str, Any]:
@@ -255,6 +267,16 @@ def parse_whatsapp(data: Mapping[str, Any], where: str = "agency file") -> Whats
             )
         templates[key] = ContentTemplate(sid, tuple(variables))
     return WhatsAppOptions(messages_per_second=float(rate), templates=templates)
+
+
+def parse_health(data: Mapping[str, Any], where: str = "agency file") -> HealthOptions:
+    """The [health] table: `stuck_after_seconds`, how long the oldest update not yet
+    handled may wait before `GET /healthz` fails (longer than a burst takes to handle)."""
+    table, label = _options(data, "health", {"stuck_after_seconds"}, where)
+    seconds = table.get("stuck_after_seconds", HealthOptions.stuck_after_seconds)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not seconds >= 10:
+        raise ConfigError(f"{label} stuck_after_seconds must be a number of seconds, at least 10")
+    return HealthOptions(stuck_after_seconds=float(seconds))
 
 
 def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:

@@ -6,6 +6,13 @@ done, so a crash at any moment either keeps the whole effect or none of it. With
 instances on one PostgreSQL database any instance may take any update, but an update
 waits while an earlier one of its chat is still pending (`InboundLog.claim`), so each
 chat's updates are handled one at a time, in the order they arrived.
+
+An update that fails is told apart by why (`storage.database.is_outage`): while the
+database is unavailable it stays pending and is tried again; one the database refuses
+for its content (or that meets a bug) would fail every time, so it is recorded as failed
+with the kind of error, the officers are told once, and the updates after it go on.
+What cannot be stored at all (NUL and the other control characters) is removed when an
+update is recorded (`without_controls`).
 """
 
 from __future__ import annotations
@@ -13,20 +20,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
+from bot.core import views
 from bot.core.cases import CaseDesk
 from bot.core.dialogue import Rejected
+from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.office import Office
 from bot.core.ports import Clock
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
 from bot.media import REJECTED
 from handlers.telegram import BotIdentity, handle_update
-from storage.database import Database
+from storage.database import Database, error_class, is_outage
 from storage.uow import InboundRow, SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,6 +48,22 @@ Preparer = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 BATCH = 100
 IDLE_WAIT = 1.0
 DB_RETRY_WAIT = 2.0
+# C0 control characters but tab, newline and carriage return, and lone surrogates: text
+# PostgreSQL cannot hold (NUL) or UTF-8 cannot encode, and that no person means to send.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+MAX_REASON = 500  # characters of an error kept with a failed update
+
+
+def without_controls(value: Any) -> Any:
+    """The value with every string in it (dict keys too, at any depth) cleared of control
+    characters but tab, newline and carriage return, and of lone surrogates."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value)
+    if isinstance(value, dict):
+        return {without_controls(k): without_controls(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_controls(item) for item in value]
+    return value
 
 
 class InboundProcessor:
@@ -85,8 +111,15 @@ class InboundProcessor:
             self._wake.clear()
             try:
                 handled = await self.process_pending()
-            except (OperationalError, DBAPIError, OSError):
-                log.warning("inbound: database unavailable, retrying", exc_info=True)
+            except Exception as error:
+                if is_outage(error):
+                    log.warning("inbound: database unavailable, retrying", exc_info=True)
+                else:  # (this loop must never end: nothing would be handled any more)
+                    log.error(
+                        "inbound: handling interrupted (%s), retrying",
+                        error_class(error),
+                        exc_info=not isinstance(error, DBAPIError),  # (may quote a value)
+                    )
                 await asyncio.sleep(DB_RETRY_WAIT)
                 continue
             if handled:
@@ -138,18 +171,62 @@ class InboundProcessor:
                 else:
                     log.error("inbound: no handler for source %s", row.source)
                 await uow.inbound.mark_done(row.id, self.clock.now())
-        except (OperationalError, DBAPIError, OSError):
-            raise  # the database is down: leave the update pending and try again later
-        except Exception as exc:
-            # A bug must not block every later update: record it and move on.
-            log.exception("inbound: %s update %s failed", row.source, row.external_id)
-            async with self.db.transaction() as uow:
-                await uow.inbound.mark_failed(
-                    row.id, f"{type(exc).__name__}: {exc}", self.clock.now()
-                )
+        except Exception as error:
+            if is_outage(error):
+                raise  # the database is unavailable: the update stays pending, tried again
+            await self._failed(row, error)
             return True
         self.after_commit()
         return True
+
+    async def _failed(self, row: InboundRow, error: Exception) -> None:
+        """Records an update that fails for what it is (its content, or a bug met by it),
+        and tells the officers once, so that every later update goes on."""
+        kind = error_class(error)
+        if isinstance(error, DBAPIError):
+            # Its message may quote the value refused: the kind of error only.
+            log.error(
+                "inbound: %s update %s of chat %s failed: the database refused it (%s)",
+                row.source,
+                row.external_id,
+                row.chat_key or "-",
+                kind,
+            )
+            detail = str(error.orig if error.orig is not None else error).split("\n")[0]
+        else:  # a bug: where it happened is what its fixer needs
+            log.exception("inbound: %s update %s failed", row.source, row.external_id)
+            detail = str(error)
+        reason = without_controls(f"{kind}: {detail}" if detail else kind)[:MAX_REASON]
+        async with self.db.transaction() as uow:
+            if not await uow.inbound.claim(row.id):
+                return  # another instance took it up meanwhile (and tells, if it fails)
+            await uow.inbound.mark_failed(row.id, reason, self.clock.now())
+            notice = self._failure_notice(row, kind)
+            if notice is not None:
+                await uow.outbox.enqueue(notice)
+        self.after_commit()
+
+    def _failure_notice(self, row: InboundRow, kind: str) -> OutgoingMessage | None:
+        """The officers' notice of a message that was skipped (none for delivery reports,
+        which no person wrote). Names the chat as staff know it, never what was written."""
+        try:
+            channel = Channel(row.source)
+        except ValueError:
+            return None
+        t = self.texts
+        if row.chat_key:
+            chat = views.chat_label(self.office, t, Recipient(channel, row.chat_key), None)
+        else:
+            chat = t(f"channel_{channel.value}")
+        return OutgoingMessage(
+            recipient=Recipient(Channel.TELEGRAM, self.office.officers_chat_id),
+            text=t(
+                "officers_update_failed",
+                chat=chat,
+                time=views.local_time(self.office, t, row.received_at),
+                reason=kind,
+            ),
+        )
 
 
 def telegram_source(me: BotIdentity) -> SourceHandler:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 
 from bot.web import Intake
+from storage.database import error_class, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +28,21 @@ async def poll(bot: Bot, intake: Intake) -> None:
                 offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
             )
             for update in updates:
-                await intake.record_telegram(update.to_dict())
+                try:
+                    await intake.record_telegram(update.to_dict())
+                except DBAPIError as error:
+                    if is_outage(error):
+                        raise
+                    # refused for its content: fetching it again would not change that
+                    log.error(
+                        "polling: the database refused update %s (%s); skipped",
+                        update.update_id,
+                        error_class(error),
+                    )
                 offset = update.update_id + 1
             failures = 0
         except asyncio.CancelledError:
             raise
-        except (OperationalError, DBAPIError, OSError):
-            log.warning(
-                "polling: database unavailable; the update will be fetched again", exc_info=True
-            )
-            failures += 1
         except Conflict:
             log.error("polling: another process is polling this bot, or a webhook is set")
             failures += 1
@@ -45,6 +51,13 @@ async def poll(bot: Bot, intake: Intake) -> None:
             failures += 1
         except (NetworkError, TelegramError) as exc:
             log.warning("polling: %s", exc)
+            failures += 1
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning(
+                "polling: database unavailable; the update will be fetched again", exc_info=True
+            )
             failures += 1
         if failures:
             await asyncio.sleep(min(2.0**failures, 60.0))

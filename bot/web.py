@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from telegram import Bot
 from telegram.error import TelegramError
 from twilio.request_validator import RequestValidator
 
 from bot.core.model import Channel
 from bot.core.ports import Clock
-from bot.inbound import telegram_chat_key
+from bot.inbound import telegram_chat_key, without_controls
 from bot.media import MediaStore
-from storage.database import Database
+from storage.database import Database, error_class, is_outage
 from storage.uow import InboundDelivery
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ class Intake:
     one transaction and one commit for a burst, where one each would queue for SQLite's
     write lock (or a PostgreSQL connection) and make every webhook wait for all those
     before it. Each caller still returns only once its update is committed.
+
+    What is recorded is cleared of control characters (`without_controls`): PostgreSQL
+    cannot store a NUL, and an update that cannot be stored cannot be handled either.
     """
 
     def __init__(
@@ -77,7 +80,12 @@ class Intake:
     ) -> bool:
         """Stores an inbound update once (deduplicated on its id); false if seen before."""
         waiting = _Waiting(
-            InboundDelivery(source, external_id, chat_key, payload),
+            InboundDelivery(
+                source,
+                without_controls(external_id),
+                without_controls(chat_key),
+                without_controls(payload),
+            ),
             asyncio.get_running_loop().create_future(),
         )
         self._waiting.append(waiting)
@@ -119,12 +127,11 @@ class Intake:
                 del self._waiting[:MAX_BATCH]
                 try:
                     fresh = await self._store([waiting.delivery for waiting in batch])
-                except (OperationalError, InterfaceError, OSError) as error:
-                    for waiting in batch:  # the database is down: each webhook says so
-                        _settle(waiting, error=error)
                 except Exception as error:
-                    if len(batch) == 1:
-                        _settle(batch[0], error=error)
+                    if is_outage(error) or len(batch) == 1:
+                        # the database is down (or refused the only one): each webhook says so
+                        for waiting in batch:
+                            _settle(waiting, error=error)
                         continue
                     # One update the database refuses must not fail the others.
                     for waiting in batch:
@@ -167,6 +174,19 @@ def _settle(waiting: _Waiting, fresh: bool = False, error: BaseException | None 
         waiting.fresh.set_result(fresh)
 
 
+def not_recorded(webhook: str, error: Exception) -> web.Response:
+    """The answer to a webhook whose update could not be stored: 503 while the database is
+    unavailable (the provider delivers it again), 400 when the database refused it for its
+    content (it would be refused again each time); any other error goes on (a 500)."""
+    if is_outage(error):
+        log.exception("%s: database unavailable; the provider will deliver it again", webhook)
+        return web.Response(status=503, text="try again")
+    if isinstance(error, DBAPIError):
+        log.error("%s: the database refused the update (%s)", webhook, error_class(error))
+        return web.Response(status=400, text="not storable")
+    raise error
+
+
 def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Request], Any]:
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -190,9 +210,8 @@ def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Reques
             return web.Response(status=400, text="not a Telegram update")
         try:
             await intake.record_telegram(update)
-        except (OperationalError, DBAPIError, OSError):
-            log.exception("telegram webhook: database unavailable; Telegram will redeliver")
-            return web.Response(status=503, text="try again")
+        except Exception as error:
+            return not_recorded("telegram webhook", error)
         return web.Response(status=200)
 
     return receive
@@ -236,9 +255,8 @@ def twilio_webhook(
             external = sid
         try:
             await intake.record(source, external, params.get("From", ""), params)
-        except (OperationalError, DBAPIError, OSError):
-            log.exception("twilio webhook: database unavailable; Twilio will retry")
-            return web.Response(status=503, text="try again")
+        except Exception as error:
+            return not_recorded("twilio webhook", error)
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     return receive

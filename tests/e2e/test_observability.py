@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.logs import JsonFormatter
-from tests.e2e.conftest import OFFICERS, World
+from bot.standins.telegram_api import TelegramStandIn
+from tests.e2e.conftest import AGENCY, OFFICERS, World, running
+from tests.fakes import FixedClock
 
 DESCRIPTION = "Lampu jalan di depan Puskesmas Melati mati sejak seminggu."
 
@@ -56,8 +61,61 @@ async def test_health_and_metrics_tell_what_the_service_did(world: World) -> Non
         "database": "ok",
         "outbox": {"pending": 0, "oldest_seconds": 0.0},
         "inbound_backlog": 0,
+        "inbound_oldest_seconds": 0.0,
         "report_jobs_pending": 0,
     }
+
+
+async def get(world: World, path: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as http, http.get(world.base_url + path) as response:
+        if response.content_type == "application/json":
+            return response.status, await response.json()
+        return response.status, samples(await response.text())
+
+
+async def test_health_fails_while_an_update_waits_too_long_and_recovers(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    agency = AGENCY + "\n[health]\nstuck_after_seconds = 120\n"
+    async with running(tg, database_url, tmp_path, agency=agency, clock=clock) as world:
+        processor = world.service.processor
+        prepare = processor.preparers["telegram"]
+        taken, release = asyncio.Event(), asyncio.Event()
+
+        async def hanging(payload: dict[str, Any]) -> dict[str, Any]:
+            """Handling the citizen's chat hangs (as on a download that never ends)."""
+            if (payload.get("message") or {}).get("chat", {}).get("id") == world.citizen.id:
+                taken.set()
+                await release.wait()
+            return await prepare(payload)
+
+        processor.preparers["telegram"] = hanging
+        await world.says(world.citizen, "/start")
+        async with asyncio.timeout(10):
+            await taken.wait()
+        status, body = await get(world, "/healthz")
+        # just recorded and being handled: not yet a reason to worry
+        assert (status, body["status"], body["inbound_backlog"]) == (200, "ok", 1)
+
+        clock.advance(timedelta(seconds=121))
+        status, body = await get(world, "/healthz")
+        assert (status, body["status"], body["inbound_oldest_seconds"]) == (503, "stuck", 121.0)
+        assert "waited 121 s" in body["reason"] and "stuck_after_seconds = 120" in body["reason"]
+        # (a load balancer's check: this instance still takes webhooks)
+        status, body = await get(world, "/readyz")
+        assert (status, body["status"]) == (200, "ok")
+        status, metrics = await get(world, "/metrics")
+        assert status == 200
+        assert metrics["aduanbot_inbound_oldest_age_seconds"] == 121
+        assert metrics["aduanbot_inbound_backlog"] == 1
+
+        release.set()
+        await world.expect(world.citizen.id, "Ceritakan apa yang terjadi")
+        await processor.caught_up()
+        status, body = await get(world, "/healthz")
+        assert (status, body["status"], body["inbound_oldest_seconds"]) == (200, "ok", 0.0)
+        status, metrics = await get(world, "/metrics")
+        assert metrics["aduanbot_inbound_oldest_age_seconds"] == 0
 
 
 async def test_a_failed_send_and_a_retry_are_counted(world: World) -> None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.channels.textsplit import split_text, utf16_len
-from bot.config import ConfigError, load_settings, parse_office
+from bot.config import ConfigError, load_settings, parse_health, parse_office
 from bot.core import views
 from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
@@ -453,6 +453,31 @@ def test_check_reports_the_example_agency_files_deadlines(
         "recaps: automatic 08:00 on the first working day; categories: Pelayanan kesehatan, "
         "Obat dan alat kesehatan, Tenaga kesehatan, Sarana dan prasarana, Pungutan liar, Lainnya"
     )
+
+
+def test_health_calls_handling_stuck_after_five_minutes_unless_told() -> None:
+    assert parse_health({}).stuck_after_seconds == 300
+    assert parse_health({"health": {"stuck_after_seconds": 90.5}}).stuck_after_seconds == 90.5
+    for bad in ("300", 0, 9, -1, True, float("nan")):
+        with pytest.raises(ConfigError, match=r"\[health\] stuck_after_seconds must be"):
+            parse_health({"health": {"stuck_after_seconds": bad}})
+    with pytest.raises(ConfigError, match="unknown keys stuck_after"):
+        parse_health({"health": {"stuck_after": 300}})
+
+
+def test_check_refuses_a_bad_health_threshold(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot import cli
+
+    example = (Path(__file__).parents[2] / "aduan.example.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "aduan.toml"
+    bad.write_text(example.replace("stuck_after_seconds = 300", "stuck_after_seconds = 0"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    monkeypatch.setenv("ADUAN_CONFIG", str(bad))
+    assert cli.main(["check"]) == 2
+    assert "[health] stuck_after_seconds" in capsys.readouterr().err
 
 
 def test_chats_are_named_by_role_and_reporters_by_case_never_by_number() -> None:

@@ -1,0 +1,97 @@
+"""The inbound processor on real databases: an update that fails for its content is
+recorded as failed and told once, and the others go on; one that meets an outage stays
+pending and is handled when the database is back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import DataError, OperationalError
+
+from bot.core.cases import CaseDesk
+from bot.inbound import InboundProcessor, SourceHandler
+from storage import Database
+from storage.uow import InboundDelivery, SqlUnitOfWork
+from tests.fakes import FixedClock
+from tests.unit.sample import OFFICERS, T, sample_office
+
+
+async def record(database: Database, now: datetime, *updates: tuple[str, str]) -> None:
+    """Records Telegram updates given as (update id, chat)."""
+    async with database.transaction() as uow:
+        await uow.inbound.record_many(
+            [
+                InboundDelivery("telegram", update_id, chat, {"update_id": int(update_id)})
+                for update_id, chat in updates
+            ],
+            now,
+        )
+
+
+def processor(database: Database, clock: FixedClock, handler: SourceHandler) -> InboundProcessor:
+    office = sample_office()
+    return InboundProcessor(database, office, T, clock, {"telegram": handler}, lambda: None)
+
+
+async def states(database: Database) -> dict[str, tuple[str, str | None]]:
+    """Each recorded update's status and error, by update id."""
+    async with database.engine.connect() as connection:
+        rows = await connection.exec_driver_sql(
+            "SELECT external_id, status, error FROM inbound_updates"
+        )
+        return {external_id: (status, error) for external_id, status, error in rows}
+
+
+async def officers_told(database: Database, clock: FixedClock) -> list[str]:
+    async with database.transaction() as uow:
+        due = await uow.sending.due(clock.now(), 100)
+    return [row.message.text for row in due if row.recipient == OFFICERS]
+
+
+async def test_an_update_refused_for_its_content_is_failed_once_and_the_rest_handled(
+    database: Database, clock: FixedClock
+) -> None:
+    handled: list[int] = []
+
+    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
+        if payload["update_id"] == 1:
+            raise DataError("INSERT INTO case_events ...", None, ValueError("value too long"))
+        handled.append(payload["update_id"])
+
+    await record(database, clock.now(), ("1", "5001"), ("2", "5001"), ("3", "5002"))
+    inbound = processor(database, clock, handler)
+    assert await inbound.process_pending() == 3
+    assert handled == [2, 3]  # the same chat's next update, and another chat's
+    found = await states(database)
+    assert found["1"] == ("failed", "DataError (ValueError): value too long")
+    assert found["2"][0] == found["3"][0] == "done"
+    [notice] = await officers_told(database, clock)
+    assert "pelapor …5001 (Telegram)" in notice and "DataError (ValueError)" in notice
+
+    assert await inbound.process_pending() == 0  # nothing is tried again, nobody told again
+    assert len(await officers_told(database, clock)) == 1
+
+
+async def test_an_update_meeting_an_outage_stays_pending_and_is_handled_later(
+    database: Database, clock: FixedClock
+) -> None:
+    handled: list[int] = []
+    down = True
+
+    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
+        if down:
+            raise OperationalError("SELECT 1", None, ConnectionResetError("connection lost"))
+        handled.append(payload["update_id"])
+
+    await record(database, clock.now(), ("1", "5001"), ("2", "5002"))
+    inbound = processor(database, clock, handler)
+    with pytest.raises(OperationalError):
+        await inbound.process_pending()
+    assert {status for status, _ in (await states(database)).values()} == {"pending"}
+
+    down = False
+    assert await inbound.process_pending() == 2
+    assert handled == [1, 2]
+    assert await officers_told(database, clock) == []
