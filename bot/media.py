@@ -16,7 +16,6 @@ import hmac
 import io
 import json
 import logging
-import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 from yarl import URL
 
-from bot.core.files import ALL_TYPES, kind_of
+from bot.core.files import ALL_TYPES, BY_MIME, BY_NAME, delivered_name, is_script_name, kind_of
 from bot.core.model import Attachment, AttachmentKind, Channel
 
 log = logging.getLogger(__name__)
@@ -50,6 +49,11 @@ DEFAULT_TYPES = {
 }
 _SOUND = (AttachmentKind.VOICE, AttachmentKind.AUDIO)
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# Text that a browser or a shell would run: a web page or picture with markup, a script.
+_SCRIPT_TEXT = re.compile(
+    r"\A\s*#!|^\s*@?echo\s+off\b|<\s*(?:script|html|svg|\?xml|!doctype|iframe|object|embed)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 class MediaRefused(Exception):
@@ -128,11 +132,12 @@ class MediaStore:
         if kind is None or content_type not in accepted:
             raise MediaRefused("media_type_not_allowed")
         limit = IMAGE_LIMIT if kind is AttachmentKind.PHOTO else MEDIA_LIMIT
-        extension = mimetypes.guess_extension(content_type) or ".bin"
-        path = self.folder / (_SAFE.sub("_", name) + extension)
-        if not path.is_file():
+        stem = _SAFE.sub("_", name)
+        path = self._kept(stem)
+        if path is None:
             data = await _download(http, url, authorization, limit)
-            await asyncio.to_thread(checked_type, data, kind, accepted)  # CPU: off the loop
+            actual = await asyncio.to_thread(checked_type, data, kind, accepted)  # CPU
+            path = self.folder / f"{stem}.{BY_MIME[actual].name}"  # named for what it is
             self.folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(path.suffix + ".part")
             partial.write_bytes(data)
@@ -143,9 +148,16 @@ class MediaStore:
             str(path),
             Channel.WHATSAPP,
             file_name=path.name,
-            mime_type=content_type,
+            mime_type=BY_NAME[path.suffix[1:]].mime,
             size=size,
         )
+
+    def _kept(self, stem: str) -> Path | None:
+        """The file already kept under that name, whatever its type's extension."""
+        for path in self.folder.glob(f"{stem}.*"):
+            if path.suffix[1:] in BY_NAME and path.is_file():
+                return path
+        return None
 
 
 def sniff(data: bytes) -> str | None:
@@ -165,15 +177,22 @@ def sniff(data: bytes) -> str | None:
     return None if any(ch < " " and ch not in "\t\r\n" for ch in text) else "text/plain"
 
 
-def checked_type(data: bytes, kind: AttachmentKind, accepted: frozenset[str]) -> str:
+def checked_type(
+    data: bytes, kind: AttachmentKind, accepted: frozenset[str], name: str | None = None
+) -> str:
     """The type of the bytes if the office accepts it and it fits the kind the sender
-    declared; raises MediaRefused("media_type_not_allowed") otherwise, and
-    MediaRefused("media_unreadable") for an image that does not decode.
+    declared; raises MediaRefused("media_type_not_allowed") otherwise,
+    MediaRefused("media_script_not_allowed") for a script or a web page (by its `name` or
+    its content), and MediaRefused("media_unreadable") for an image that does not decode.
 
     A program sent as "image/jpeg" is refused. Anything accepted may come as a document
     (a photo sent "as a file" keeps its quality); voice notes and audio share containers.
     """
+    if is_script_name(name):
+        raise MediaRefused("media_script_not_allowed")
     actual = sniff(data)
+    if actual == "text/plain" and is_script_text(data):
+        raise MediaRefused("media_script_not_allowed")
     if actual is None or actual not in accepted:
         raise MediaRefused("media_type_not_allowed")
     found = kind_of(actual)
@@ -183,6 +202,12 @@ def checked_type(data: bytes, kind: AttachmentKind, accepted: frozenset[str]) ->
     if found is AttachmentKind.PHOTO and not image_decodes(data):
         raise MediaRefused("media_unreadable")
     return actual
+
+
+def is_script_text(data: bytes) -> bool:
+    """Whether text is markup a browser renders with its scripts (HTML, SVG, XML) or a
+    script a shell runs (#!, @echo off)."""
+    return _SCRIPT_TEXT.search(data.decode("utf-8", "replace")) is not None
 
 
 def image_decodes(data: bytes) -> bool:
@@ -276,19 +301,23 @@ class TelegramFileCheck:
                 continue
             name = media.get("file_name")
             try:
-                actual = await self._check(media, kind)
+                actual = await self._check(media, kind, name)
             except MediaRefused as refusal:
                 log.info("telegram %s refused: %s", key, refusal.reason)
                 return _without(payload, key, refusal.reason, name)
-            checked = {**message, key: {**media, "mime_type": actual}}
+            named = {"file_name": delivered_name(name, actual)} if isinstance(name, str) else {}
+            checked = {**message, key: {**media, "mime_type": actual, **named}}
             return {**payload, "message": checked}
         return payload
 
-    async def _check(self, media: dict[str, Any], kind: AttachmentKind) -> str:
+    async def _check(self, media: dict[str, Any], kind: AttachmentKind, name: Any) -> str:
         if int(media.get("file_size") or 0) > TELEGRAM_LIMIT:
             raise MediaRefused("media_too_large_telegram")
+        named = name if isinstance(name, str) else None
+        if is_script_name(named):
+            raise MediaRefused("media_script_not_allowed")  # not even downloaded
         data = await self._download(str(media.get("file_id", "")))
-        return await asyncio.to_thread(checked_type, data, kind, self.accepted)
+        return await asyncio.to_thread(checked_type, data, kind, self.accepted, named)
 
     async def _download(self, file_id: str) -> bytes:
         for attempt in range(DOWNLOAD_ATTEMPTS):

@@ -15,7 +15,7 @@ that:
   comments and tracked changes, the template's path (a Windows user folder), the folder
   the workbook was saved in and custom XML parts; the rest of the package is copied as
   it is, so the document still opens;
-- plain text has nothing to remove.
+- plain text has nothing to remove (a script or a web page is not passed on).
 
 Anything else that may carry metadata (an old .doc or .xls, an encrypted or broken PDF,
 a broken image) gives None: the caller must not pass it on to a unit.
@@ -34,7 +34,7 @@ from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
 
 from bot.core.files import BY_NAME
-from bot.media import MAX_PIXELS, sniff
+from bot.media import MAX_PIXELS, is_script_text, sniff
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def without_metadata(data: bytes) -> bytes | None:
     ) as exc:
         log.info("%s file not cleaned (%s)", kind, exc)
         return None
-    if kind == "text/plain":
+    if kind == "text/plain" and not is_script_text(data):
         return data
     log.info("%s file cannot be cleaned", kind or "unknown")
     return None
