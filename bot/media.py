@@ -1,7 +1,10 @@
 """Files that cross channels: WhatsApp media kept on disk, and links Twilio can fetch.
 
 A photo a unit sends on Telegram reaches a WhatsApp reporter through a link to this
-service (`/media/<token>`); the token is signed, so only links the bot made work.
+service (`/media/<token>`); the token is signed and carries when it stops working
+(LINK_LIFETIME after it was made: Twilio fetches within minutes), so only links the bot
+made, and only for a day, open anything. A Telegram file is fetched once into the media
+folder, streamed to disk, and served from there (`telegram_copy`).
 Media a reporter sends on WhatsApp is downloaded from Twilio (with the account's
 credentials, which must not follow Twilio's redirect to its CDN) and kept here, so it
 can be relayed to the Telegram groups.
@@ -17,7 +20,9 @@ import io
 import json
 import logging
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +33,10 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 from yarl import URL
 
+from bot.clock import SystemClock
 from bot.core.files import ALL_TYPES, BY_MIME, BY_NAME, delivered_name, is_script_name, kind_of
 from bot.core.model import Attachment, AttachmentKind, Channel
+from bot.core.ports import Clock
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,7 @@ DOWNLOAD_ATTEMPTS = 3
 IMAGE_LIMIT = 5 * 1024 * 1024  # WhatsApp images
 MEDIA_LIMIT = 16 * 1024 * 1024  # other WhatsApp media
 TELEGRAM_LIMIT = 20 * 1024 * 1024  # the largest file the Bot API lets a bot download
+LINK_LIFETIME = timedelta(hours=24)  # a /media link works this long after it was made
 MAX_PIXELS = 80_000_000  # a larger image is a decompression bomb: refused, not decoded
 # What `filetype` names differently from the types the table of bot.core.files uses.
 SNIFFED_ALIASES = {"audio/x-m4a": "audio/mp4", "video/quicktime": "video/mp4"}
@@ -75,6 +83,9 @@ class MediaStore:
     folder: Path
     secret: bytes
     public_base_url: str | None
+    clock: Clock = field(default_factory=SystemClock)
+    # one download at a time per Telegram file: the others wait for its copy
+    _fetching: dict[Path, asyncio.Lock] = field(default_factory=dict, compare=False, repr=False)
 
     def link(self, attachment: Attachment) -> str:
         """A URL at which this service serves the attachment (for Twilio to fetch)."""
@@ -87,18 +98,48 @@ class MediaStore:
             .decode()
             .rstrip("=")
         )
-        return f"{self.public_base_url}/media/{payload}.{self._sign(payload)}"
+        signed = f"{payload}.{int((self.clock.now() + LINK_LIFETIME).timestamp())}"
+        return f"{self.public_base_url}/media/{signed}.{self._sign(signed)}"
 
     def resolve(self, token: str) -> Attachment | None:
-        """The attachment a link names, if the link was made by us."""
-        payload, _, signature = token.rpartition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        """The attachment a link names, if the link was made by us and has not expired."""
+        signed, _, signature = token.rpartition(".")
+        payload, _, expires = signed.rpartition(".")
+        expected = self._sign(signed).encode()
+        if not payload or not hmac.compare_digest(signature.encode(errors="replace"), expected):
             return None
         try:
+            if int(expires) < self.clock.now().timestamp():
+                return None
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
             return Attachment.from_dict(data)
         except (ValueError, KeyError, TypeError):
             return None
+
+    def download_name(self, attachment: Attachment) -> str:
+        """The name a served file is saved under: ASCII, with its type's extension."""
+        mime = self.content_type(attachment)
+        found = BY_MIME.get(mime)
+        name = attachment.file_name or f"berkas.{found.name if found else 'bin'}"
+        return _SAFE.sub("_", delivered_name(name, mime))
+
+    async def telegram_copy(self, bot: Bot, attachment: Attachment) -> Path:
+        """The Telegram file kept in the media folder, fetched the first time it is asked
+        for (streamed to disk, never whole in memory); raises TelegramError or
+        aiohttp.ClientError when Telegram cannot give it now."""
+        name = hashlib.sha256(attachment.ref.encode()).hexdigest()[:40]
+        path = self.folder / "telegram" / name
+        if path.is_file():
+            return path
+        lock = self._fetching.setdefault(path, asyncio.Lock())
+        try:
+            async with lock:
+                if not path.is_file():
+                    await _stream_to(bot, attachment.ref, path)
+        finally:
+            if not lock.locked():
+                self._fetching.pop(path, None)
+        return path
 
     def stored_file(self, attachment: Attachment) -> Path | None:
         """The file on disk for a WhatsApp attachment, only if it lies in the media folder."""
@@ -108,7 +149,9 @@ class MediaStore:
         return path if path.is_relative_to(self.folder.resolve()) and path.is_file() else None
 
     def content_type(self, attachment: Attachment) -> str:
-        return attachment.mime_type or DEFAULT_TYPES[attachment.kind]
+        """The declared type if it is one we know (a unit's .html is served as bytes)."""
+        declared = attachment.mime_type or DEFAULT_TYPES[attachment.kind]
+        return declared if declared in ALL_TYPES else "application/octet-stream"
 
     def _sign(self, payload: str) -> str:
         return hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
@@ -227,6 +270,26 @@ def image_decodes(data: bytes) -> bool:
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return False
     return True
+
+
+async def _stream_to(bot: Bot, file_id: str, path: Path) -> None:
+    """Downloads a Telegram file to `path`, chunk by chunk, whole or not at all."""
+    found = await bot.get_file(file_id)
+    if not found.file_path:
+        raise BadRequest("file has no download path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        async with (
+            aiohttp.ClientSession(raise_for_status=True) as http,
+            http.get(found.file_path) as response,
+        ):
+            with partial.open("wb") as out:
+                async for chunk in response.content.iter_chunked(256 * 1024):
+                    out.write(chunk)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 async def _download(http: aiohttp.ClientSession, url: str, authorization: str, limit: int) -> bytes:
