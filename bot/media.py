@@ -21,6 +21,9 @@ import json
 import logging
 import re
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -45,7 +48,11 @@ IMAGE_LIMIT = 5 * 1024 * 1024  # WhatsApp images
 MEDIA_LIMIT = 16 * 1024 * 1024  # other WhatsApp media
 TELEGRAM_LIMIT = 20 * 1024 * 1024  # the largest file the Bot API lets a bot download
 LINK_LIFETIME = timedelta(hours=24)  # a /media link works this long after it was made
-MAX_PIXELS = 80_000_000  # a larger image is a decompression bomb: refused, not decoded
+# A larger image is refused by its header, never decoded: a 48-megapixel phone photo
+# passes; an 8944×8944 PNG of 336 KB (80 megapixels, 300 MB decoded) does not.
+MAX_PIXELS = 50_000_000
+DECODES_AT_ONCE = 2  # full decodes (checking, cleaning) running at once, process-wide
+_DECODES = threading.BoundedSemaphore(DECODES_AT_ONCE)
 # What `filetype` names differently from the types the table of bot.core.files uses.
 SNIFFED_ALIASES = {"audio/x-m4a": "audio/mp4", "video/quicktime": "video/mp4"}
 DEFAULT_TYPES = {
@@ -242,8 +249,11 @@ def checked_type(
     fits = found is kind or (kind in _SOUND and found in _SOUND)
     if not (kind is AttachmentKind.DOCUMENT or fits):
         raise MediaRefused("media_type_not_allowed")
-    if found is AttachmentKind.PHOTO and not image_decodes(data):
-        raise MediaRefused("media_unreadable")
+    if found is AttachmentKind.PHOTO:
+        if not within_pixels(data):
+            raise MediaRefused("media_too_many_pixels")
+        if not image_decodes(data):
+            raise MediaRefused("media_unreadable")
     return actual
 
 
@@ -253,9 +263,29 @@ def is_script_text(data: bytes) -> bool:
     return _SCRIPT_TEXT.search(data.decode("utf-8", "replace")) is not None
 
 
+@contextmanager
+def decoding() -> Iterator[None]:
+    """Holds one of the DECODES_AT_ONCE places for a full decode (a thread waits here):
+    what a few large pictures cost at once is bounded, whoever sent them."""
+    with _DECODES:
+        yield
+
+
+def within_pixels(data: bytes) -> bool:
+    """Whether the image has at most MAX_PIXELS, read from its header alone (True for
+    what is no image: that is judged elsewhere)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return True
+    return width * height <= MAX_PIXELS
+
+
 def image_decodes(data: bytes) -> bool:
     """Whether the image decodes whole: a truncated or corrupt photo does not. Nobody
-    could open it, and Telegram would refuse it as a photo.
+    could open it, and Telegram would refuse it as a photo. An image of more than
+    MAX_PIXELS is not decoded at all.
 
     A JPEG is decoded at an eighth of its size (all of its data is still read), so a
     12-megapixel photo costs milliseconds, not a second of CPU.
@@ -266,7 +296,8 @@ def image_decodes(data: bytes) -> bool:
             if width * height > MAX_PIXELS:
                 return False
             image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-            image.load()
+            with decoding():
+                image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return False
     return True

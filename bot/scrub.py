@@ -34,7 +34,7 @@ from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
 
 from bot.core.files import BY_NAME
-from bot.media import MAX_PIXELS, is_script_text, sniff
+from bot.media import MAX_PIXELS, decoding, is_script_text, sniff
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +123,15 @@ def _image(data: bytes) -> bytes | None:
         fmt = image.format
         if fmt not in FORMATS or image.width * image.height > MAX_PIXELS:
             return None
-        upright = ImageOps.exif_transpose(image)
-        # the encoders write some of `info` back (a JPEG's comment, a PNG's colour
-        # profile): only transparency, which is part of the picture, is kept
-        upright.info = {k: v for k, v in upright.info.items() if k == "transparency"}
         out = io.BytesIO()
-        options = {"quality": 92} if fmt in ("JPEG", "WEBP") else {}
-        upright.save(out, format=fmt, **options)  # no exif=, pnginfo=, xmp=: none kept
+        with decoding():  # the whole picture, decoded and encoded again: one of a few
+            upright = ImageOps.exif_transpose(image)
+            # the encoders write some of `info` back (a JPEG's comment, a PNG's colour
+            # profile): only transparency, which is part of the picture, is kept
+            upright.info = {k: v for k, v in upright.info.items() if k == "transparency"}
+            options = {"quality": 92} if fmt in ("JPEG", "WEBP") else {}
+            upright.save(out, format=fmt, **options)  # no exif=, pnginfo=, xmp=: none kept
+            del upright
     return out.getvalue()
 
 
