@@ -120,7 +120,9 @@ def without_metadata(data: bytes) -> bytes | None:
 
 def _image(data: bytes) -> bytes | None:
     with Image.open(io.BytesIO(data)) as image:
-        fmt = image.format
+        # a JPEG with more pictures after it (MPO: phones' portrait and depth shots)
+        # goes on as its main picture alone
+        fmt = "JPEG" if image.format == "MPO" else image.format
         if fmt not in FORMATS or image.width * image.height > MAX_PIXELS:
             return None
         out = io.BytesIO()

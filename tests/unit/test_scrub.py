@@ -346,3 +346,15 @@ def test_an_excel_file_loses_the_folder_it_was_saved_in() -> None:
     assert b"siti.aminah" not in b"".join(unpacked(clean).values())
     cleaned = openpyxl.load_workbook(io.BytesIO(clean)).active
     assert cleaned is not None and cleaned["A1"].value == "Pungutan Rp50.000"
+
+
+def test_a_multi_picture_jpeg_reaches_the_unit_as_its_main_picture() -> None:
+    """Phones write portrait and depth shots as MPO: a JPEG with more pictures after it."""
+    main, depth = Image.new("RGB", (20, 10), "red"), Image.new("RGB", (20, 10), "blue")
+    out = io.BytesIO()
+    main.save(out, "MPO", save_all=True, append_images=[depth], comment=NAME.encode())
+    clean = without_metadata(out.getvalue())
+    assert clean is not None and NAME.encode() not in clean
+    with Image.open(io.BytesIO(clean)) as cleaned:
+        assert cleaned.format == "JPEG" and getattr(cleaned, "n_frames", 1) == 1
+        assert cleaned.size == (20, 10) and cleaned.getpixel((5, 5))[0] > 200  # the red one
