@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -49,10 +50,49 @@ def test_a_huge_picture_is_refused_before_it_is_decoded(decodes: list[tuple[int,
     assert decodes == []  # refused by the header alone
 
 
-def test_a_48_megapixel_phone_photo_is_still_taken(decodes: list[tuple[int, int]]) -> None:
+def test_a_48_megapixel_phone_photo_is_taken_and_a_png_checked_undecoded(
+    decodes: list[tuple[int, int]],
+) -> None:
     photo = png(8000, 6000)
     assert checked_type(photo, AttachmentKind.PHOTO, ALL_TYPES) == "image/png"
-    assert decodes == [(8000, 6000)]
+    assert decodes == []  # its compressed data measured, not decoded into memory
+
+
+def test_a_png_whose_data_is_short_of_its_size_is_refused() -> None:
+    small, large = png(300, 200, "RGB"), png(300, 201, "RGB")
+    header_end = 8 + 8 + 13 + 4  # signature, then the IHDR chunk
+    mixed = large[:header_end] + small[header_end:]  # each chunk whole, a row missing
+    assert image_decodes(small) and image_decodes(large)
+    assert not image_decodes(mixed)
+
+
+def interlaced_png(width: int, height: int, missing: int = 0) -> bytes:
+    """An RGB PNG written in Adam7's seven passes (Pillow reads them, never writes them)."""
+    passes = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2))
+    rows = b"".join(
+        bytes(1 + 3 * w) * h
+        for x, y, dx, dy in (*passes, (0, 1, 1, 2))
+        if (w := (width - x + dx - 1) // dx) and (h := (height - y + dy - 1) // dy)
+    )
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+        )
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 1])
+    pixels = zlib.compress(rows[: len(rows) - missing])
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_an_interlaced_png_is_measured_by_its_seven_passes() -> None:
+    whole, short = interlaced_png(13, 11), interlaced_png(13, 11, missing=1)
+    with Image.open(io.BytesIO(whole)) as image:
+        image.load()  # Pillow agrees it is whole
+    assert image_decodes(whole)
+    assert not image_decodes(short)
 
 
 def test_only_a_few_pictures_are_decoded_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
