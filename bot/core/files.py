@@ -45,7 +45,7 @@ _ALSO_NAMED = {"jpeg": "jpg"}
 # What a reader's computer runs, or a browser renders with its scripts, when opened.
 SCRIPT_EXTENSIONS = frozenset(
     {"bat", "cmd", "com", "exe", "scr", "pif", "msi", "lnk", "reg", "inf", "scf", "url"}
-    | {"ps1", "psm1", "psd1", "sh", "bash", "zsh", "command", "desktop", "run", "bin"}
+    | {"ps1", "psm1", "psd1", "sh", "bash", "zsh", "command", "desktop"}
     | {"js", "jse", "mjs", "vbs", "vbe", "wsf", "wsh", "hta", "jar", "apk", "app"}
     | {"py", "pl", "rb", "php", "lua", "applescript", "scpt"}
     | {"html", "htm", "xhtml", "shtml", "mht", "mhtml", "svg", "svgz", "xml", "xsl", "xslt"}
