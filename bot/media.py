@@ -4,7 +4,8 @@ A photo a unit sends on Telegram reaches a WhatsApp reporter through a link to t
 service (`/media/<token>`); the token is signed and carries when it stops working
 (LINK_LIFETIME after it was made: Twilio fetches within minutes), so only links the bot
 made, and only for a day, open anything. A Telegram file is fetched once into the media
-folder, streamed to disk, and served from there (`telegram_copy`).
+folder, streamed to disk, and served from there (`telegram_copy`); copies older than a
+link's lifetime are removed as new ones are made.
 Media a reporter sends on WhatsApp is downloaded from Twilio (with the account's
 credentials, which must not follow Twilio's redirect to its CDN) and kept here, so it
 can be relayed to the Telegram groups.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import io
@@ -22,6 +24,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -144,6 +147,7 @@ class MediaStore:
             async with lock:
                 if not path.is_file():
                     await _stream_to(bot, attachment.ref, path)
+                    await asyncio.to_thread(_remove_older_than, path.parent, LINK_LIFETIME)
         finally:
             if not lock.locked():
                 self._fetching.pop(path, None)
@@ -365,6 +369,16 @@ def _png_data_size(header: bytes) -> int:
     return sum(
         rows((width - x + dx - 1) // dx, (height - y + dy - 1) // dy) for x, y, dx, dy in _ADAM7
     )
+
+
+def _remove_older_than(folder: Path, age: timedelta) -> None:
+    """Removes the copies of Telegram files made longer than `age` ago: no link made
+    since can still be in Twilio's hands for them, and a later link fetches again."""
+    oldest = time.time() - age.total_seconds()
+    for copy in folder.iterdir():
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile by another
+            if copy.stat().st_mtime < oldest:
+                copy.unlink()
 
 
 async def _stream_to(bot: Bot, file_id: str, path: Path) -> None:

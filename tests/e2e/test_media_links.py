@@ -5,6 +5,7 @@ then from disk, a link open for a day, and nothing opened by a link the bot did 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -119,3 +120,22 @@ async def test_a_link_the_bot_did_not_make_opens_nothing(served: Served, tmp_pat
     ):
         response = await served.client.get(f"/media/{forged}")
         assert response.status == 404, forged
+
+
+async def test_copies_older_than_a_link_are_removed_as_new_ones_are_made(
+    served: Served, tg: TelegramStandIn, tmp_path: Path
+) -> None:
+    copies = tmp_path / "media" / "telegram"
+    copies.mkdir(parents=True)
+    old, recent = copies / "a", copies / "b"
+    old.write_bytes(b"jawaban kemarin lusa")
+    recent.write_bytes(b"jawaban tadi")
+    day_and_more = (datetime.now(UTC) - LINK_LIFETIME - timedelta(minutes=1)).timestamp()
+    os.utime(old, (day_and_more, day_and_more))
+    file_id = tg.register_file(b"%PDF-1.4 jawaban", file_name="jawaban.pdf")
+    answer = Attachment(
+        AttachmentKind.DOCUMENT, file_id, Channel.TELEGRAM, mime_type="application/pdf"
+    )
+    assert (await served.client.get(served.path(answer))).status == 200
+    assert not old.exists() and recent.exists()
+    assert len(list(copies.iterdir())) == 2  # the recent one and the new one
