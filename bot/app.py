@@ -140,7 +140,7 @@ class Service:
         assert s.twilio_account_sid and s.twilio_auth_token and s.twilio_whatsapp_from
         assert s.public_base_url is not None
         secret = hashlib.sha256(b"aduanbot media links:" + s.twilio_auth_token.encode()).digest()
-        self.media = MediaStore(s.media_dir, secret, s.public_base_url)
+        self.media = MediaStore(s.media_dir, secret, s.public_base_url, self.clock)
         self.media_keeper = MediaKeeper(
             self.media, s.twilio_account_sid, s.twilio_auth_token, self.office.accepted_files
         )

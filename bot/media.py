@@ -1,7 +1,11 @@
 """Files that cross channels: WhatsApp media kept on disk, and links Twilio can fetch.
 
 A photo a unit sends on Telegram reaches a WhatsApp reporter through a link to this
-service (`/media/<token>`); the token is signed, so only links the bot made work.
+service (`/media/<token>`); the token is signed and carries when it stops working
+(LINK_LIFETIME after it was made: Twilio fetches within minutes), so only links the bot
+made, and only for a day, open anything. A Telegram file is fetched once into the media
+folder, streamed to disk, and served from there (`telegram_copy`); copies older than a
+link's lifetime are removed as new ones are made.
 Media a reporter sends on WhatsApp is downloaded from Twilio (with the account's
 credentials, which must not follow Twilio's redirect to its CDN) and kept here, so it
 can be relayed to the Telegram groups.
@@ -11,14 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import io
 import json
 import logging
-import mimetypes
 import re
-from dataclasses import dataclass
+import secrets
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +40,10 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 from yarl import URL
 
-from bot.core.files import ALL_TYPES, kind_of
+from bot.clock import SystemClock
+from bot.core.files import ALL_TYPES, BY_MIME, BY_NAME, delivered_name, is_script_name, kind_of
 from bot.core.model import Attachment, AttachmentKind, Channel
+from bot.core.ports import Clock
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +51,12 @@ DOWNLOAD_ATTEMPTS = 3
 IMAGE_LIMIT = 5 * 1024 * 1024  # WhatsApp images
 MEDIA_LIMIT = 16 * 1024 * 1024  # other WhatsApp media
 TELEGRAM_LIMIT = 20 * 1024 * 1024  # the largest file the Bot API lets a bot download
-MAX_PIXELS = 80_000_000  # a larger image is a decompression bomb: refused, not decoded
+LINK_LIFETIME = timedelta(hours=24)  # a /media link works this long after it was made
+# A larger image is refused by its header, never decoded: a 48-megapixel phone photo
+# passes; an 8944×8944 PNG of 336 KB (80 megapixels, 300 MB decoded) does not.
+MAX_PIXELS = 50_000_000
+DECODES_AT_ONCE = 2  # full decodes (checking, cleaning) running at once, process-wide
+_DECODES = threading.BoundedSemaphore(DECODES_AT_ONCE)
 # What `filetype` names differently from the types the table of bot.core.files uses.
 SNIFFED_ALIASES = {"audio/x-m4a": "audio/mp4", "video/quicktime": "video/mp4"}
 DEFAULT_TYPES = {
@@ -50,6 +68,11 @@ DEFAULT_TYPES = {
 }
 _SOUND = (AttachmentKind.VOICE, AttachmentKind.AUDIO)
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# Text that a browser or a shell would run: a web page or picture with markup, a script.
+_SCRIPT_TEXT = re.compile(
+    r"\A\s*#!|^\s*@?echo\s+off\b|<\s*(?:script|html|svg|\?xml|!doctype|iframe|object|embed)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 class MediaRefused(Exception):
@@ -71,6 +94,9 @@ class MediaStore:
     folder: Path
     secret: bytes
     public_base_url: str | None
+    clock: Clock = field(default_factory=SystemClock)
+    # one download at a time per Telegram file: the others wait for its copy
+    _fetching: dict[Path, asyncio.Lock] = field(default_factory=dict, compare=False, repr=False)
 
     def link(self, attachment: Attachment) -> str:
         """A URL at which this service serves the attachment (for Twilio to fetch)."""
@@ -83,18 +109,49 @@ class MediaStore:
             .decode()
             .rstrip("=")
         )
-        return f"{self.public_base_url}/media/{payload}.{self._sign(payload)}"
+        signed = f"{payload}.{int((self.clock.now() + LINK_LIFETIME).timestamp())}"
+        return f"{self.public_base_url}/media/{signed}.{self._sign(signed)}"
 
     def resolve(self, token: str) -> Attachment | None:
-        """The attachment a link names, if the link was made by us."""
-        payload, _, signature = token.rpartition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        """The attachment a link names, if the link was made by us and has not expired."""
+        signed, _, signature = token.rpartition(".")
+        payload, _, expires = signed.rpartition(".")
+        expected = self._sign(signed).encode()
+        if not payload or not hmac.compare_digest(signature.encode(errors="replace"), expected):
             return None
         try:
+            if int(expires) < self.clock.now().timestamp():
+                return None
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
             return Attachment.from_dict(data)
         except (ValueError, KeyError, TypeError):
             return None
+
+    def download_name(self, attachment: Attachment) -> str:
+        """The name a served file is saved under: ASCII, with its type's extension."""
+        mime = self.content_type(attachment)
+        found = BY_MIME.get(mime)
+        name = attachment.file_name or f"berkas.{found.name if found else 'bin'}"
+        return _SAFE.sub("_", delivered_name(name, mime))
+
+    async def telegram_copy(self, bot: Bot, attachment: Attachment) -> Path:
+        """The Telegram file kept in the media folder, fetched the first time it is asked
+        for (streamed to disk, never whole in memory); raises TelegramError or
+        aiohttp.ClientError when Telegram cannot give it now."""
+        name = hashlib.sha256(attachment.ref.encode()).hexdigest()[:40]
+        path = self.folder / "telegram" / name
+        if path.is_file():
+            return path
+        lock = self._fetching.setdefault(path, asyncio.Lock())
+        try:
+            async with lock:
+                if not path.is_file():
+                    await _stream_to(bot, attachment.ref, path)
+                    await asyncio.to_thread(_remove_older_than, path.parent, LINK_LIFETIME)
+        finally:
+            if not lock.locked():
+                self._fetching.pop(path, None)
+        return path
 
     def stored_file(self, attachment: Attachment) -> Path | None:
         """The file on disk for a WhatsApp attachment, only if it lies in the media folder."""
@@ -104,7 +161,9 @@ class MediaStore:
         return path if path.is_relative_to(self.folder.resolve()) and path.is_file() else None
 
     def content_type(self, attachment: Attachment) -> str:
-        return attachment.mime_type or DEFAULT_TYPES[attachment.kind]
+        """The declared type if it is one we know (a unit's .html is served as bytes)."""
+        declared = attachment.mime_type or DEFAULT_TYPES[attachment.kind]
+        return declared if declared in ALL_TYPES else "application/octet-stream"
 
     def _sign(self, payload: str) -> str:
         return hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
@@ -128,11 +187,12 @@ class MediaStore:
         if kind is None or content_type not in accepted:
             raise MediaRefused("media_type_not_allowed")
         limit = IMAGE_LIMIT if kind is AttachmentKind.PHOTO else MEDIA_LIMIT
-        extension = mimetypes.guess_extension(content_type) or ".bin"
-        path = self.folder / (_SAFE.sub("_", name) + extension)
-        if not path.is_file():
+        stem = _SAFE.sub("_", name)
+        path = self._kept(stem)
+        if path is None:
             data = await _download(http, url, authorization, limit)
-            await asyncio.to_thread(checked_type, data, kind, accepted)  # CPU: off the loop
+            actual = await asyncio.to_thread(checked_type, data, kind, accepted)  # CPU
+            path = self.folder / f"{stem}.{BY_MIME[actual].name}"  # named for what it is
             self.folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(path.suffix + ".part")
             partial.write_bytes(data)
@@ -143,9 +203,16 @@ class MediaStore:
             str(path),
             Channel.WHATSAPP,
             file_name=path.name,
-            mime_type=content_type,
+            mime_type=BY_NAME[path.suffix[1:]].mime,
             size=size,
         )
+
+    def _kept(self, stem: str) -> Path | None:
+        """The file already kept under that name, whatever its type's extension."""
+        for path in self.folder.glob(f"{stem}.*"):
+            if path.suffix[1:] in BY_NAME and path.is_file():
+                return path
+        return None
 
 
 def sniff(data: bytes) -> str | None:
@@ -165,43 +232,173 @@ def sniff(data: bytes) -> str | None:
     return None if any(ch < " " and ch not in "\t\r\n" for ch in text) else "text/plain"
 
 
-def checked_type(data: bytes, kind: AttachmentKind, accepted: frozenset[str]) -> str:
+def checked_type(
+    data: bytes, kind: AttachmentKind, accepted: frozenset[str], name: str | None = None
+) -> str:
     """The type of the bytes if the office accepts it and it fits the kind the sender
-    declared; raises MediaRefused("media_type_not_allowed") otherwise, and
-    MediaRefused("media_unreadable") for an image that does not decode.
+    declared; raises MediaRefused("media_type_not_allowed") otherwise,
+    MediaRefused("media_script_not_allowed") for a script or a web page (by its `name` or
+    its content), and MediaRefused("media_unreadable") for an image that does not decode.
 
     A program sent as "image/jpeg" is refused. Anything accepted may come as a document
     (a photo sent "as a file" keeps its quality); voice notes and audio share containers.
     """
+    if is_script_name(name):
+        raise MediaRefused("media_script_not_allowed")
     actual = sniff(data)
+    if actual == "text/plain" and is_script_text(data):
+        raise MediaRefused("media_script_not_allowed")
     if actual is None or actual not in accepted:
         raise MediaRefused("media_type_not_allowed")
     found = kind_of(actual)
     fits = found is kind or (kind in _SOUND and found in _SOUND)
     if not (kind is AttachmentKind.DOCUMENT or fits):
         raise MediaRefused("media_type_not_allowed")
-    if found is AttachmentKind.PHOTO and not image_decodes(data):
-        raise MediaRefused("media_unreadable")
+    if found is AttachmentKind.PHOTO:
+        if not within_pixels(data):
+            raise MediaRefused("media_too_many_pixels")
+        if not image_decodes(data):
+            raise MediaRefused("media_unreadable")
     return actual
+
+
+def is_script_text(data: bytes) -> bool:
+    """Whether text is markup a browser renders with its scripts (HTML, SVG, XML) or a
+    script a shell runs (#!, @echo off)."""
+    return _SCRIPT_TEXT.search(data.decode("utf-8", "replace")) is not None
+
+
+@contextmanager
+def decoding() -> Iterator[None]:
+    """Holds one of the DECODES_AT_ONCE places for a full decode (a thread waits here):
+    what a few large pictures cost at once is bounded, whoever sent them."""
+    with _DECODES:
+        yield
+
+
+def within_pixels(data: bytes) -> bool:
+    """Whether the image has at most MAX_PIXELS, read from its header alone (True for
+    what is no image: that is judged elsewhere)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return True
+    return width * height <= MAX_PIXELS
 
 
 def image_decodes(data: bytes) -> bool:
     """Whether the image decodes whole: a truncated or corrupt photo does not. Nobody
-    could open it, and Telegram would refuse it as a photo.
+    could open it, and Telegram would refuse it as a photo. An image of more than
+    MAX_PIXELS is not decoded at all.
 
     A JPEG is decoded at an eighth of its size (all of its data is still read), so a
-    12-megapixel photo costs milliseconds, not a second of CPU.
+    12-megapixel photo costs milliseconds, not a second of CPU. A PNG is not decoded at
+    all: its compressed pixels are inflated in slices and measured (`_png_complete`).
     """
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 return False
+            if image.format == "PNG":
+                return _png_complete(data)
             image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-            image.load()
+            with decoding():
+                image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return False
     return True
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # samples per pixel, by colour type
+# Adam7's passes: (first column, first row, column step, row step)
+_ADAM7: tuple[tuple[int, int, int, int], ...] = (
+    (0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)
+)  # fmt: skip
+
+
+def _png_complete(data: bytes) -> bool:
+    """Whether every chunk of a PNG is whole (its CRC) up to IEND, and its pixel data
+    inflates to exactly the size its header gives: what a decoder would need, checked
+    a slice at a time, so the picture is never held in memory."""
+    view = memoryview(data)
+    if bytes(view[:8]) != _PNG_SIGNATURE:
+        return False
+    position, expected, produced = 8, -1, 0
+    inflater = zlib.decompressobj()
+    while position + 12 <= len(view):
+        length = int.from_bytes(view[position : position + 4], "big")
+        kind = bytes(view[position + 4 : position + 8])
+        end = position + 8 + length
+        if end + 4 > len(view):
+            return False
+        body = view[position + 8 : end]
+        if zlib.crc32(body, zlib.crc32(kind)) != int.from_bytes(view[end : end + 4], "big"):
+            return False
+        if kind == b"IHDR":
+            expected = _png_data_size(bytes(body))
+        elif kind == b"IDAT":
+            pending = bytes(body)
+            while pending and not inflater.eof:
+                produced += len(inflater.decompress(pending, 1024 * 1024))
+                pending = inflater.unconsumed_tail
+                if produced > expected:
+                    return False
+        elif kind == b"IEND":
+            return inflater.eof and produced == expected
+        position = end + 4
+    return False
+
+
+def _png_data_size(header: bytes) -> int:
+    """The bytes a PNG's pixel data inflates to (a filter byte per row), from IHDR."""
+    width = int.from_bytes(header[0:4], "big")
+    height = int.from_bytes(header[4:8], "big")
+    depth, colour, interlaced = header[8], header[9], header[12]
+    bits = depth * _PNG_SAMPLES.get(colour, 0)
+    if not bits:
+        return -1
+
+    def rows(w: int, h: int) -> int:
+        return h * (1 + (w * bits + 7) // 8) if w and h else 0
+
+    if not interlaced:
+        return rows(width, height)
+    return sum(
+        rows((width - x + dx - 1) // dx, (height - y + dy - 1) // dy) for x, y, dx, dy in _ADAM7
+    )
+
+
+def _remove_older_than(folder: Path, age: timedelta) -> None:
+    """Removes the copies of Telegram files made longer than `age` ago: no link made
+    since can still be in Twilio's hands for them, and a later link fetches again."""
+    oldest = time.time() - age.total_seconds()
+    for copy in folder.iterdir():
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile by another
+            if copy.stat().st_mtime < oldest:
+                copy.unlink()
+
+
+async def _stream_to(bot: Bot, file_id: str, path: Path) -> None:
+    """Downloads a Telegram file to `path`, chunk by chunk, whole or not at all."""
+    found = await bot.get_file(file_id)
+    if not found.file_path:
+        raise BadRequest("file has no download path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        async with (
+            aiohttp.ClientSession(raise_for_status=True) as http,
+            http.get(found.file_path) as response,
+        ):
+            with partial.open("wb") as out:
+                async for chunk in response.content.iter_chunked(256 * 1024):
+                    out.write(chunk)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 async def _download(http: aiohttp.ClientSession, url: str, authorization: str, limit: int) -> bytes:
@@ -276,19 +473,23 @@ class TelegramFileCheck:
                 continue
             name = media.get("file_name")
             try:
-                actual = await self._check(media, kind)
+                actual = await self._check(media, kind, name)
             except MediaRefused as refusal:
                 log.info("telegram %s refused: %s", key, refusal.reason)
                 return _without(payload, key, refusal.reason, name)
-            checked = {**message, key: {**media, "mime_type": actual}}
+            named = {"file_name": delivered_name(name, actual)} if isinstance(name, str) else {}
+            checked = {**message, key: {**media, "mime_type": actual, **named}}
             return {**payload, "message": checked}
         return payload
 
-    async def _check(self, media: dict[str, Any], kind: AttachmentKind) -> str:
+    async def _check(self, media: dict[str, Any], kind: AttachmentKind, name: Any) -> str:
         if int(media.get("file_size") or 0) > TELEGRAM_LIMIT:
             raise MediaRefused("media_too_large_telegram")
+        named = name if isinstance(name, str) else None
+        if is_script_name(named):
+            raise MediaRefused("media_script_not_allowed")  # not even downloaded
         data = await self._download(str(media.get("file_id", "")))
-        return await asyncio.to_thread(checked_type, data, kind, self.accepted)
+        return await asyncio.to_thread(checked_type, data, kind, self.accepted, named)
 
     async def _download(self, file_id: str) -> bytes:
         for attempt in range(DOWNLOAD_ATTEMPTS):

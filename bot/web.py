@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 from telegram import Bot
@@ -263,23 +264,30 @@ def twilio_webhook(
 
 
 def media_files(store: MediaStore, bot: Bot) -> Callable[[web.Request], Any]:
-    """Serves an attachment by a link the bot made (for Twilio to fetch and forward)."""
+    """Serves an attachment by a link the bot made (for Twilio to fetch and forward).
+
+    Always as a download (`attachment`, `nosniff`): a file a reporter or a unit sent must
+    never open as a page of this service. A Telegram file is served from its copy on disk.
+    """
 
     async def serve(request: web.Request) -> web.StreamResponse:
         attachment = store.resolve(request.match_info["token"])
         if attachment is None:
             return web.Response(status=404)
+        headers = {
+            "Content-Type": store.content_type(attachment),
+            "Content-Disposition": f'attachment; filename="{store.download_name(attachment)}"',
+            "X-Content-Type-Options": "nosniff",
+        }
         path = store.stored_file(attachment)
-        if path is not None:
-            return web.FileResponse(path, headers={"Content-Type": store.content_type(attachment)})
-        if attachment.source is not Channel.TELEGRAM:
+        if path is None and attachment.source is Channel.TELEGRAM:
+            try:
+                path = await store.telegram_copy(bot, attachment)
+            except (TelegramError, aiohttp.ClientError) as exc:
+                log.warning("media link: Telegram file not available: %s", exc)
+                return web.Response(status=502)
+        if path is None:
             return web.Response(status=404)
-        try:
-            file = await bot.get_file(attachment.ref)
-            data = bytes(await file.download_as_bytearray())
-        except TelegramError as exc:
-            log.warning("media link: Telegram file not available: %s", exc)
-            return web.Response(status=502)
-        return web.Response(body=data, content_type=store.content_type(attachment))
+        return web.FileResponse(path, headers=headers)
 
     return serve

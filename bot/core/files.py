@@ -3,6 +3,9 @@
 Each type is known by its usual extension ("pdf"), its MIME type and the kind of
 attachment it makes. What a file *is* is decided by its content (`bot.media.sniff`), not
 by its name or the type the sender declared; the agency chooses which of these it takes.
+A file is passed on under a name ending in its type's extension (`delivered_name`): the
+computer of whoever opens it goes by the name, and a text named `.bat` would run. Scripts
+and web pages are refused whatever they contain (`is_script_name`): named so, they run.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ FILE_TYPES: tuple[FileType, ...] = (
     FileType("txt", "text/plain", AttachmentKind.DOCUMENT),
 )
 BY_NAME = {t.name: t for t in FILE_TYPES}
+_ALSO_NAMED = {"jpeg": "jpg"}
+# What a reader's computer runs, or a browser renders with its scripts, when opened.
+SCRIPT_EXTENSIONS = frozenset(
+    {"bat", "cmd", "com", "exe", "scr", "pif", "msi", "lnk", "reg", "inf", "scf", "url"}
+    | {"ps1", "psm1", "psd1", "sh", "bash", "zsh", "command", "desktop"}
+    | {"js", "jse", "mjs", "vbs", "vbe", "wsf", "wsh", "hta", "jar", "apk", "app"}
+    | {"py", "pl", "rb", "php", "lua", "applescript", "scpt"}
+    | {"html", "htm", "xhtml", "shtml", "mht", "mhtml", "svg", "svgz", "xml", "xsl", "xslt"}
+)
 BY_MIME = {t.mime: t for t in FILE_TYPES}
 ALL_TYPES = frozenset(t.mime for t in FILE_TYPES)
 
@@ -46,6 +58,27 @@ def kind_of(mime: str) -> AttachmentKind | None:
     """The kind of attachment a known type makes, or None for a type we do not know."""
     found = BY_MIME.get(mime)
     return found.kind if found else None
+
+
+def extension(name: str | None) -> str:
+    """The extension of a file name, lower case, without the dot ("" for none)."""
+    stem, dot, ext = (name or "").rpartition(".")
+    return ext.strip().lower() if dot and stem else ""
+
+
+def is_script_name(name: str | None) -> bool:
+    """Whether a file so named would run, or render a page, where it is opened."""
+    return extension(name) in SCRIPT_EXTENSIONS
+
+
+def delivered_name(name: str, mime: str) -> str:
+    """`name` ending in the extension of its type (found by its content): "catatan.log"
+    holding text is passed on as "catatan.txt"."""
+    found = BY_MIME.get(mime)
+    if found is None or _ALSO_NAMED.get(extension(name), extension(name)) == found.name:
+        return name
+    stem = name.rpartition(".")[0] if extension(name) else name
+    return f"{stem}.{found.name}"
 
 
 def names_of(accepted: frozenset[str]) -> str:

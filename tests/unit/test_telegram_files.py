@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from telegram.error import BadRequest, NetworkError
 
-from bot.core.files import ALL_TYPES
+from bot.core.files import ALL_TYPES, delivered_name, is_script_name
 from bot.media import REJECTED, TELEGRAM_LIMIT, TelegramFileCheck
 
 PDF = b"%PDF-1.7\n%\xe2\xe3"
@@ -52,8 +52,16 @@ async def test_a_document_is_typed_by_its_content() -> None:
     payload = update(document={"file_id": "F1", "file_name": "a.bin", "mime_type": "x/y"})
     prepared = await check(bot).prepare(payload)
     assert prepared["message"]["document"]["mime_type"] == "application/pdf"
+    assert prepared["message"]["document"]["file_name"] == "a.pdf"  # passed on as what it is
     assert REJECTED not in prepared and bot.asked == ["F1"]
     assert payload["message"]["document"]["mime_type"] == "x/y"  # the recorded update unchanged
+
+
+async def test_a_script_is_refused_by_its_name_without_a_download() -> None:
+    bot = FakeBot({"F1": b"dir C:\\Users\r\n"})
+    prepared = await check(bot).prepare(update(document={"file_id": "F1", "file_name": "a.CMD"}))
+    assert "document" not in prepared["message"] and bot.asked == []
+    assert prepared[REJECTED] == [[1, "media_script_not_allowed", "a.CMD"]]
 
 
 async def test_a_refused_file_leaves_the_update_and_is_named() -> None:
@@ -103,3 +111,26 @@ async def test_photos_follow_the_jpg_setting_and_groups_are_not_checked() -> Non
     assert refused[REJECTED] == [[1, "media_type_not_allowed", None]]
     group = update("supergroup", document={"file_id": "F1"})
     assert await check(FakeBot({}), frozenset()).prepare(copy.deepcopy(group)) == group
+
+
+@pytest.mark.parametrize(
+    ("name", "mime", "delivered"),
+    [
+        ("catatan.log", "text/plain", "catatan.txt"),
+        ("kronologi.TXT", "text/plain", "kronologi.TXT"),
+        ("foto.jpeg", "image/jpeg", "foto.jpeg"),
+        ("kuitansi", "application/pdf", "kuitansi.pdf"),
+        (".profile", "text/plain", ".profile.txt"),
+        ("laporan.pdf.exe", "application/pdf", "laporan.pdf.pdf"),
+    ],
+)
+def test_a_file_is_passed_on_under_its_types_extension(
+    name: str, mime: str, delivered: str
+) -> None:
+    assert delivered_name(name, mime) == delivered
+
+
+@pytest.mark.parametrize("name", ["kuitansi.bat", "laporan.HTML", "gambar.svg", "x.ps1", "a.vbs"])
+def test_scripts_and_pages_are_known_by_their_name(name: str) -> None:
+    assert is_script_name(name)
+    assert not is_script_name(name.rpartition(".")[0] + ".pdf") and not is_script_name("bat")

@@ -211,9 +211,8 @@ ONLY_PHOTOS = frozenset({"image/jpeg", "image/png"})
         JPEG[: len(JPEG) // 2],  # cut off on the way
         JPEG[:200] + bytes(len(JPEG) - 200),  # its picture overwritten
         PNG[:-30],
-        image("PNG", (12_000, 7_000), "1"),  # 84 million pixels: a decompression bomb
     ],
-    ids=["truncated-jpeg", "zeroed-jpeg", "truncated-png", "bomb"],
+    ids=["truncated-jpeg", "zeroed-jpeg", "truncated-png"],
 )
 def test_an_image_that_does_not_decode_is_refused_as_damaged(data: bytes) -> None:
     with pytest.raises(MediaRefused, match="media_unreadable"):
