@@ -20,7 +20,7 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import filetype  # type: ignore[import-untyped]
@@ -31,6 +31,9 @@ from yarl import URL
 
 from bot.core.files import ALL_TYPES, kind_of
 from bot.core.model import Attachment, AttachmentKind, Channel
+
+if TYPE_CHECKING:
+    from bot.inbound import TurnedAway
 
 log = logging.getLogger(__name__)
 
@@ -258,9 +261,12 @@ class TelegramFileCheck:
     Idempotent, as a preparer must be: the same update gives the same answer.
     """
 
-    def __init__(self, bot: Bot, accepted: frozenset[str]) -> None:
+    def __init__(
+        self, bot: Bot, accepted: frozenset[str], turned_away: TurnedAway | None = None
+    ) -> None:
         self.bot = bot
         self.accepted = accepted
+        self.turned_away = turned_away  # nothing is fetched for a message to be ignored
 
     async def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
         message = payload.get("message")
@@ -275,6 +281,10 @@ class TelegramFileCheck:
             if not isinstance(media, dict):
                 continue
             name = media.get("file_name")
+            chat, album = str(message["chat"].get("id", "")), message.get("media_group_id")
+            if self.turned_away and await self.turned_away(Channel.TELEGRAM, chat, album):
+                log.info("telegram %s not fetched: its reporter is turned away", key)
+                return _without(payload, key, "media_download_failed", name)
             try:
                 actual = await self._check(media, kind)
             except MediaRefused as refusal:

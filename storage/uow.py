@@ -909,6 +909,18 @@ class SqlReporterRepository(_Part):
             raise LookupError(f"reporter {reporter_id} not found")
         return int(count)
 
+    async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        row = (
+            await self._session.execute(
+                select(ReporterRecord.window_started_at, ReporterRecord.window_count).where(
+                    ReporterRecord.id == reporter_id
+                )
+            )
+        ).first()
+        if row is None or row.window_started_at is None or row.window_started_at <= at - window:
+            return 0
+        return int(row.window_count)
+
     async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
         await self._update_one(
             update(ReporterRecord).where(ReporterRecord.id == reporter_id).values(blocked_at=at),

@@ -275,6 +275,10 @@ class FakeReporterRepository:
         self._windows[reporter_id] = (started, count + 1)
         return count + 1
 
+    async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        started, count = self._windows.get(reporter_id, (None, 0))
+        return 0 if started is None or _utc(at) - started >= window else count
+
     async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
         stored = self._reporters.get(reporter_id)
         if stored is None:

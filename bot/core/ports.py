@@ -153,6 +153,10 @@ class ReporterRepository(Protocol):
         with the first message `window` or more after the last one started); returns the
         window's count including this one."""
 
+    async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        """How many messages the reporter's current window holds at `at` (0 once it has
+        run out), counting none (a look before `count_message`)."""
+
     async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
         """Blocks the reporter from `at`, or unblocks them (None)."""
 

@@ -6,6 +6,7 @@ does for every inbound message; what people are told is read from the fake outbo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -25,10 +26,10 @@ from bot.core.model import (
     Recipient,
     Reporter,
 )
-from bot.core.office import Unit
+from bot.core.office import Limits, Unit
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
-from bot.core.reception import CitizenMessage, Reception
+from bot.core.reception import CitizenMessage, Reception, turns_away
 from handlers import officers, units
 from handlers.officers import QUEUE_LINES
 from handlers.staff import StaffMessage
@@ -702,3 +703,32 @@ async def test_cancel_while_choosing_drops_the_pending_message(world: World) -> 
     assert world.uow.outbox.to(OFFICERS) == []
     assert await world.events(older) == [EventKind.SUBMITTED]
     assert await world.events(newer) == [EventKind.SUBMITTED]
+
+
+# ---------------------------------------------------------------------- turned away unseen
+async def test_turns_away_foresees_the_block_and_the_minutes_allowance() -> None:
+    world = World()
+    world.office = replace(OFFICE, limits=Limits(messages_per_minute=2))
+
+    async def turned_away(album: str | None = None, address: str = SITI) -> bool:
+        now = world.clock.now()
+        return await turns_away(world.uow, world.office, Channel.TELEGRAM, address, album, now)
+
+    assert not await turned_away()  # a reporter never seen
+    await world.send(attachments=(photo("p1"),), album="A1")  # the first of a minute
+    assert not await turned_away()
+    await world.send("lagi")  # 30 s on: the second, the last allowed
+    assert await turned_away()  # a third would be ignored unseen...
+    assert not await turned_away(album="A1")  # ...but not a later item of an album seen
+    third = CitizenMessage(Channel.TELEGRAM, SITI, None, CitizenInput(text="ketiga"))
+    await Reception(world.desk()).receive(third)  # at the same moment
+    assert world.sent[-1].text == T("rate_limited")  # as foreseen
+    world.clock.advance(timedelta(minutes=1))
+    assert not await turned_away()  # a new minute
+
+    reporter = await world.reporter()
+    assert reporter.id is not None
+    await world.uow.reporters.set_blocked(reporter.id, world.clock.now())
+    assert await turned_away()
+    assert await turned_away(album="A1")
+    assert not await turned_away(address="7002")  # someone else

@@ -1,0 +1,68 @@
+"""Floods and leftovers, end to end: a blocked reporter's files are never fetched, files
+nothing refers to are swept away, and one reporter cannot flood the staff's groups."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from tests.e2e.conftest import OFFICERS, World, people, start_bot, stop_bot, twilio_settings
+from tests.e2e.test_whatsapp import Both
+from tests.unit.test_scrub import pdf_by
+
+DESCRIPTION = "Pegawai kelurahan meminta imbalan untuk surat pengantar yang seharusnya gratis."
+
+
+@pytest.fixture
+async def both(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncIterator[Both]:
+    async with TwilioStandIn() as tw:
+        runner, settings = await start_bot(
+            tg, database_url, tmp_path, **twilio_settings(tw, tmp_path)
+        )
+        tw.configure_webhooks(f"{settings.public_base_url}/webhook/whatsapp")
+        try:
+            yield Both(people(tg, runner, settings), tw, WhatsAppUser("+6281298765432", "Siti R"))
+        finally:
+            await stop_bot(runner)
+
+
+def stored_files(folder: Path) -> list[Path]:
+    """The media kept in MEDIA_DIR (the exports' own folder aside)."""
+    return [p for p in folder.glob("*") if p.is_file()] if folder.is_dir() else []
+
+
+async def block(world: World, code: str) -> None:
+    await world.says(world.officer, f"/blokir {code} berkas tak henti", chat=world.officers)
+    await world.expect(OFFICERS, f"Pelapor {code} diblokir")
+
+
+async def test_a_blocked_whatsapp_reporters_pdf_is_never_fetched(both: Both) -> None:
+    world, tw = both.world, both.tw
+    code = await both.complaint()
+    await block(world, code)
+    fetched = len(tw.media_fetches)
+
+    await tw.user_sends_media(both.siti, [(pdf_by("Siti Rahma", pages=30), "application/pdf")])
+    await world.service.processor.caught_up()
+
+    assert len(tw.media_fetches) == fetched  # not even asked for
+    assert stored_files(world.settings.media_dir) == []
+    assert not any("tidak dapat" in m.text for m in tw.messages(both.siti))  # ignored, as before
+
+
+async def test_a_blocked_telegram_reporters_pdf_is_never_fetched(world: World) -> None:
+    tg = world.tg
+    code = await world.file_complaint(world.citizen, DESCRIPTION)
+    await block(world, code)
+    before = len(world.tg.messages(world.citizen.id))
+
+    pdf = pdf_by("Siti Aminah", pages=30)
+    await tg.deliver(tg.document_update(world.citizen, data=pdf, file_name="bukti.pdf"))
+    await world.service.processor.caught_up()
+
+    assert tg.calls("getFile") == []
+    assert len(world.tg.messages(world.citizen.id)) == before  # ignored, as before
