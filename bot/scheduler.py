@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -26,13 +26,14 @@ from bot.core.patrol import Round, patrol
 from bot.core.ports import Clock
 from bot.core.recap import queue_automatic
 from bot.core.texts import Texts
-from bot.privacy import remove_files, retention_round
+from bot.privacy import remove_files, remove_orphans, retention_round
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 DEADLINES_LOCK = 1  # TransactionLocks key of the deadline patrol (bot.outbox uses 2)
 JOB_ID = "aduanbot-deadlines"
+SWEEP_EVERY = timedelta(minutes=15)  # how often stored files nothing refers to are looked for
 
 
 class DeadlineScheduler:
@@ -55,10 +56,13 @@ class DeadlineScheduler:
         self._tick_task: asyncio.Task[object] | None = None  # the round under way, if any
         self.ticks = 0  # rounds finished (acted or not) since start
         self._ticked = asyncio.Condition()
+        self._swept_at: datetime | None = None  # the last sweep of files nothing refers to
 
     async def tick(self) -> Round | None:
         """One patrol round if this instance gets the lock; None if it did not act."""
         now = self.clock.now()
+        if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY:
+            await self.sweep()
         if not self.office.calendar.is_working_time(now):
             return None  # nothing is acted on outside office hours
         try:
@@ -94,6 +98,21 @@ class DeadlineScheduler:
         if done.acted or recaps:
             self.after_commit()
         return done
+
+    async def sweep(self) -> int:
+        """Removes stored files nothing refers to (housekeeping, at any hour); returns
+        how many. Every instance may sweep: deleting a file twice is harmless."""
+        now = self._swept_at = self.clock.now()
+        if self.media is None:
+            return 0
+        try:
+            removed = await remove_orphans(self.db, self.media, now)
+        except (OperationalError, DBAPIError, OSError) as error:
+            log.warning("media: files nothing refers to not swept (%s)", error)
+            return 0
+        if removed:
+            log.info("media: %s files nothing refers to removed", removed)
+        return removed
 
     def start(self) -> None:
         """Starts ticking now and every `[deadlines] tick_seconds` after."""

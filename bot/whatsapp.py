@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -73,6 +74,9 @@ class MediaKeeper:
         for index, (url, content_type) in enumerate(media):
             try:
                 attachment = await self._fetch(url, content_type, f"{sid}-{index}")
+                # Fresh for the sweep of files nothing refers to, also when an earlier
+                # try kept it: it is about to be referred to.
+                await asyncio.to_thread(os.utime, attachment.ref)
                 kept.append(attachment.to_dict())
             except MediaRefused as refusal:
                 log.info("whatsapp media %s-%s refused: %s", sid, index, refusal.reason)

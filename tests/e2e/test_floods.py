@@ -3,7 +3,9 @@ nothing refers to are swept away, and one reporter cannot flood the staff's grou
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from bot.standins.telegram_api import TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import OFFICERS, World, people, start_bot, stop_bot, twilio_settings
-from tests.e2e.test_whatsapp import Both
+from tests.e2e.test_whatsapp import JPEG, Both
 from tests.unit.test_scrub import pdf_by
 
 DESCRIPTION = "Pegawai kelurahan meminta imbalan untuk surat pengantar yang seharusnya gratis."
@@ -66,3 +68,35 @@ async def test_a_blocked_telegram_reporters_pdf_is_never_fetched(world: World) -
 
     assert tg.calls("getFile") == []
     assert len(world.tg.messages(world.citizen.id)) == before  # ignored, as before
+
+
+async def test_files_nothing_refers_to_are_removed_after_a_grace_period(both: Both) -> None:
+    world, tw = both.world, both.tw
+    media = world.settings.media_dir
+    # a PDF sent during an intake the reporter then cancels: kept, then referred to by nothing
+    for text, prompt in (
+        ("halo", "Ceritakan"),
+        (DESCRIPTION, "Di mana"),
+        ("Kantor Kelurahan", "Kapan"),
+        ("tadi", "foto atau dokumen"),
+    ):
+        await both.says(text)
+        await both.expect(prompt)
+    await tw.user_sends_media(both.siti, [(pdf_by("Siti Rahma"), "application/pdf")])
+    await both.expect("Lampiran diterima (1 berkas)")
+    await both.says("batal")
+    await both.expect("dibatalkan")
+    [cancelled] = stored_files(media)
+    # a photo of a complaint filed: referred to by its case
+    await both.complaint(files=[(JPEG, "image/jpeg")])
+    [filed] = [p for p in stored_files(media) if p != cancelled]
+    # and a file someone's message is being prepared with right now
+    fresh = media / "MMfresh-0.pdf"
+    fresh.write_bytes(pdf_by("Siti Rahma"))
+
+    hours_ago = (world.service.clock.now() - timedelta(hours=2)).timestamp()
+    for old in (cancelled, filed):
+        os.utime(old, (hours_ago, hours_ago))
+    assert await world.service.scheduler.sweep() == 1
+
+    assert sorted(stored_files(media)) == sorted([filed, fresh])
