@@ -515,7 +515,7 @@ class CaseDesk:
             case.status_before_info_request = None
         kind = EventKind.INFO_ADDED if completing else EventKind.FOLLOW_UP
         await self._record(case, kind, actor, text or None, attachments)
-        body = text or self.t("not_specified")
+        body = views.relayed_text(self.t, text, case.code) if text else self.t("not_specified")
         album_key = f"reporter:{case.id}:{album_id}" if album_id else None
         show_text = bool(text) or first_of_album
         key = "officers_info_added" if kind is EventKind.INFO_ADDED else "officers_followup"

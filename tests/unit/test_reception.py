@@ -340,6 +340,25 @@ async def test_follow_up_with_one_open_case_is_appended_and_relayed(world: World
     assert (await world.case(case.code)).status is CaseStatus.DISPOSED
 
 
+async def test_a_long_follow_up_reaches_staff_cut_and_stays_whole_in_the_case(
+    world: World,
+) -> None:
+    case = await world.file_case()
+    await world.desk().dispose(case.code, "YANKES", None, officer_actor())
+    world.clear()
+    story = "Antrean obat di loket sangat panjang dan petugasnya tidak ada. " * 100  # 6,300
+
+    await world.send(story)
+    cut = f"… (terpotong; teks lengkap di /kasus {case.code})"
+    [to_officers] = world.to(OFFICERS)
+    assert to_officers.endswith(cut) and len(to_officers) < 1600
+    assert story[:1400] in to_officers
+    [to_unit] = world.to(YANKES_CHAT)
+    assert to_unit.endswith(cut) and len(to_unit) < 1600
+    assert case.id is not None
+    assert (await world.uow.cases.events(case.id))[-1].note == story.strip()
+
+
 async def test_reply_to_a_request_for_info_completes_the_case(world: World) -> None:
     case = await world.file_case()
     await world.desk().dispose(case.code, "YANKES", None, officer_actor())
