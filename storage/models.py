@@ -295,6 +295,9 @@ class OutboxRecord(Base):
     case_id: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str | None] = mapped_column(String(CHAT))
     album_key: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
+    # Within a chat, a lower priority goes first (a new case's relay: URGENT); the
+    # same priority in the order queued (storage/uow.py `_first_waiting_of_its_chat`).
+    priority: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     status: Mapped[str] = mapped_column(String(CHANNEL), server_default=text("'pending'"))
     parts_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -94,6 +94,9 @@ PENDING = "pending"
 DONE = "done"
 SENT = "sent"
 FAILED = "failed"
+# Outbox priorities (lower goes first within a chat): a new case's relay, the rest.
+URGENT = 0
+ORDINARY = 1
 # How long album messages wait for the album's other items to join them.
 ALBUM_HOLD = timedelta(seconds=2)
 
@@ -361,18 +364,33 @@ def _reporter(record: ReporterRecord | Row[Any]) -> Reporter:
 
 
 def _first_waiting_of_its_chat() -> ColumnElement[bool]:
-    """An outbox row that waits to be sent with no earlier waiting row of its chat."""
+    """An outbox row that waits to be sent with no waiting row of its chat ahead of it.
+
+    Ahead is a row partly sent (its other parts follow it at once), else one of a lower
+    priority (a new case's relay goes before the follow-ups waiting in the officers'
+    group), else one queued earlier. Messages about one case keep their order: the
+    only urgent message about a case is its first.
+    """
     earlier = aliased(OutboxRecord)
+    ahead = or_(
+        earlier.parts_done > 0,
+        earlier.priority < OutboxRecord.priority,
+        and_(earlier.priority == OutboxRecord.priority, earlier.id < OutboxRecord.id),
+    )
     return and_(
         OutboxRecord.status == PENDING,
-        ~select(earlier.id)
-        .where(
-            earlier.channel == OutboxRecord.channel,
-            earlier.address == OutboxRecord.address,
-            earlier.status == PENDING,
-            earlier.id < OutboxRecord.id,
-        )
-        .exists(),
+        or_(
+            OutboxRecord.parts_done > 0,
+            ~select(earlier.id)
+            .where(
+                earlier.channel == OutboxRecord.channel,
+                earlier.address == OutboxRecord.address,
+                earlier.status == PENDING,
+                earlier.id != OutboxRecord.id,
+                ahead,
+            )
+            .exists(),
+        ),
     )
 
 
@@ -977,6 +995,7 @@ class SqlOutbox(_Part):
                 "case_id": message.case_id,
                 "purpose": message.purpose,
                 "album_key": message.album_key,
+                "priority": URGENT if message.urgent else ORDINARY,
                 "status": PENDING,
                 "parts_done": 0,
                 "attempts": 0,

@@ -86,6 +86,7 @@ class CaseDesk:
         album_key: str | None = None,
         template: str | None = None,
         params: tuple[tuple[str, str], ...] = (),
+        urgent: bool = False,
     ) -> None:
         if not text and not attachments:
             return
@@ -101,6 +102,7 @@ class CaseDesk:
                 album_key=album_key,
                 template=template,
                 params=params,
+                urgent=urgent,
             )
         )
 
@@ -219,6 +221,7 @@ class CaseDesk:
             purpose=CASE_MESSAGE,
             buttons=views.officers_case_buttons(self.office, self.t, case.code),
             attachments=tuple(case.attachments),
+            urgent=True,  # ahead of the follow-ups waiting in the group
         )
         return case
 

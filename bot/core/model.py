@@ -164,6 +164,9 @@ class OutgoingMessage:
     params: tuple[tuple[str, str], ...] = ()
     as_template: bool = False
     case_code: str | None = None  # for the log lines about sending it
+    # Goes ahead of the chat's other waiting messages: a new case's relay is not held
+    # up behind a backlog of follow-ups (only ever a case's first message in a chat).
+    urgent: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.core.model import Channel, Recipient
 from bot.standins.telegram_api import TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
-from tests.e2e.conftest import OFFICERS, World, people, start_bot, stop_bot, twilio_settings
+from tests.e2e.conftest import (
+    OFFICERS,
+    World,
+    people,
+    running,
+    start_bot,
+    stop_bot,
+    twilio_settings,
+)
 from tests.e2e.test_whatsapp import JPEG, Both
+from tests.fakes import FixedClock
 from tests.unit.test_scrub import pdf_by
 
 DESCRIPTION = "Pegawai kelurahan meminta imbalan untuk surat pengantar yang seharusnya gratis."
@@ -100,3 +110,58 @@ async def test_files_nothing_refers_to_are_removed_after_a_grace_period(both: Bo
     assert await world.service.scheduler.sweep() == 1
 
     assert sorted(stored_files(media)) == sorted([filed, fresh])
+
+
+# ---------------------------------------------------------------- what one reporter can push
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 24, 2, 0, tzinfo=UTC))  # Tuesday 09:00 WIB
+
+
+@pytest.fixture
+async def ticking(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path, clock: FixedClock
+) -> AsyncIterator[World]:
+    """The bot on a clock the test moves (its scheduler ticks when the test asks)."""
+    async with running(tg, database_url, tmp_path, clock=clock) as world:
+        yield world
+
+
+async def settled(world: World) -> None:
+    """Everything received was handled, and everything it queued was sent."""
+    service = world.service
+    await service.processor.caught_up()
+    for _ in range(100):  # each round sends the next message of every chat
+        async with service.db.transaction(readonly=True) as uow:
+            if await uow.sending.backlog() == 0:
+                return
+        await service.sender.send_due()
+        await service.sender.drain()
+    raise AssertionError("the outbox never emptied")
+
+
+def follow_ups(world: World, code: str) -> list[str]:
+    return [t for t in world.tg.texts(OFFICERS) if f"pelapor untuk {code}" in t]
+
+
+async def test_a_new_case_reaches_the_officers_before_a_backlog_of_follow_ups(
+    ticking: World, clock: FixedClock
+) -> None:
+    world = ticking
+    code = await world.file_complaint(world.citizen, DESCRIPTION)
+    clock.advance(timedelta(minutes=1))
+    world.tg.block(OFFICERS)  # the officers' group is held up (the bot was removed)
+    for n in range(3):
+        await world.says(world.citizen, f"Tambahan ke-{n} untuk petugas.")
+    await world.service.processor.caught_up()
+    other = await world.file_complaint_no_wait(world.other_citizen, DESCRIPTION)
+
+    world.tg.unblock(OFFICERS)  # back: what waited goes out
+    async with world.service.db.transaction() as uow:
+        await uow.outbox.resume(Recipient(Channel.TELEGRAM, str(OFFICERS)))
+    await settled(world)
+
+    texts = world.tg.texts(OFFICERS)
+    new_case = next(i for i, t in enumerate(texts) if f"Pengaduan baru {other}" in t)
+    waited = [i for i, t in enumerate(texts) if f"pelapor untuk {code}" in t]
+    assert len(waited) == 3 and new_case < min(waited)
