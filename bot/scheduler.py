@@ -21,6 +21,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.core.cases import CaseDesk
 from bot.core.office import Office
 from bot.core.patrol import Round, patrol
 from bot.core.ports import Clock
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DEADLINES_LOCK = 1  # TransactionLocks key of the deadline patrol (bot.outbox uses 2)
 JOB_ID = "aduanbot-deadlines"
+DIGEST_BATCH = 200  # cases whose held follow-ups a tick relays at most
 SWEEP_EVERY = timedelta(minutes=15)  # how often stored files nothing refers to are looked for
 
 
@@ -63,6 +65,7 @@ class DeadlineScheduler:
         now = self.clock.now()
         if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY:
             await self.sweep()
+        await self.relay_digests(now)
         if not self.office.calendar.is_working_time(now):
             return None  # nothing is acted on outside office hours
         try:
@@ -98,6 +101,26 @@ class DeadlineScheduler:
         if done.acted or recaps:
             self.after_commit()
         return done
+
+    async def relay_digests(self, now: datetime) -> list[str]:
+        """Relays the follow-ups held back for each case as one digest (at any hour: they
+        were held from groups that got the others at once); returns the cases' codes."""
+        try:
+            async with self.db.transaction() as uow:
+                if not await uow.locks.try_hold(DEADLINES_LOCK):
+                    return []
+                desk = CaseDesk(uow, self.office, self.texts, now)
+                cases = await uow.cases.digests_due(now, DIGEST_BATCH)
+                for case in cases:
+                    await desk.relay_digest(case)
+        except (OperationalError, DBAPIError, OSError) as error:
+            log.warning("digests: database unavailable, next tick retries (%s)", error)
+            return []
+        codes = [case.code for case in cases]
+        if codes:
+            log.info("digests of held follow-ups relayed: %s", ", ".join(codes))
+            self.after_commit()
+        return codes
 
     async def sweep(self) -> int:
         """Removes stored files nothing refers to (housekeeping, at any hour); returns

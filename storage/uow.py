@@ -56,6 +56,7 @@ from bot.core.model import (
     OutgoingMessage,
     Privacy,
     Recipient,
+    Relays,
     Reporter,
     Step,
     Watch,
@@ -277,6 +278,10 @@ def _case_values(case: Case) -> dict[str, Any]:
         "disposed_stamp": case.milestones.disposed,
         "answered_stamp": case.milestones.answered,
         "closed_stamp": case.milestones.closed,
+        "relay_window_at": case.relays.window_at,
+        "relayed_count": case.relays.relayed,
+        "held_count": case.relays.held,
+        "digest_at": case.relays.digest_at,
         # acknowledged_at is the sender's to write (`mark_acknowledged`), never overwritten
     }
 
@@ -347,6 +352,9 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
         first_disposed_at=record.first_disposed_at,
         milestones=Milestones(
             record.filed_stamp, record.disposed_stamp, record.answered_stamp, record.closed_stamp
+        ),
+        relays=Relays(
+            record.relay_window_at, record.relayed_count, record.held_count, record.digest_at
         ),
     )
 
@@ -708,6 +716,14 @@ class SqlCaseRepository(_Part):
             select(CaseRecord)
             .where(CaseRecord.next_check_at <= now, CaseRecord.status.in_(OPEN_STATUSES))
             .order_by(CaseRecord.next_check_at, CaseRecord.id)
+            .limit(limit)
+        )
+
+    async def digests_due(self, now: datetime, limit: int) -> list[Case]:
+        return await self._cases(
+            select(CaseRecord)
+            .where(CaseRecord.digest_at <= now)
+            .order_by(CaseRecord.digest_at, CaseRecord.id)
             .limit(limit)
         )
 

@@ -160,6 +160,15 @@ class FakeCaseRepository:
         due.sort(key=lambda c: (c.next_check_at or _DAWN, c.id))
         return [copy.deepcopy(c) for c in due[:limit]]
 
+    async def digests_due(self, now: datetime, limit: int) -> list[Case]:
+        due = [
+            c
+            for c in self._cases.values()
+            if c.relays.digest_at is not None and c.relays.digest_at <= now
+        ]
+        due.sort(key=lambda c: (c.relays.digest_at or _DAWN, c.id))
+        return [copy.deepcopy(c) for c in due[:limit]]
+
     async def overdue(self, step: Step, unit_code: str | None, now: datetime) -> list[Case]:
         found = [
             c

@@ -111,6 +111,9 @@ class CaseRepository(Protocol):
     async def due_for_check(self, now: datetime, limit: int) -> list[Case]:
         """Open cases whose `next_check_at` has come, the longest due first."""
 
+    async def digests_due(self, now: datetime, limit: int) -> list[Case]:
+        """Cases whose held follow-ups are due to go as one digest, the longest due first."""
+
     async def overdue(self, step: Step, unit_code: str | None, now: datetime) -> list[Case]:
         """Open cases in `step` (of that unit, for a unit's step) past their deadline,
         the longest overdue first."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.model import Channel, Recipient
+from bot.core.model import Channel, EventKind, Recipient
 from bot.standins.telegram_api import TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import (
@@ -142,6 +142,45 @@ async def settled(world: World) -> None:
 
 def follow_ups(world: World, code: str) -> list[str]:
     return [t for t in world.tg.texts(OFFICERS) if f"pelapor untuk {code}" in t]
+
+
+async def test_a_flood_of_long_follow_ups_reaches_the_officers_bounded(
+    ticking: World, clock: FixedClock
+) -> None:
+    world = ticking
+    code = await world.file_complaint(world.citizen, DESCRIPTION)
+    clock.advance(timedelta(minutes=1))  # the complaint's messages were a minute's worth
+    sent = [f"Tambahan ke-{n}: " + f"kalimat {n} yang panjang sekali. " * 130 for n in range(10)]
+    assert all(len(text) > 4000 for text in sent)
+    before = len(world.tg.messages(OFFICERS))
+
+    for text in sent:  # ten messages of 4,000 characters in one minute
+        await world.says(world.citizen, text)
+    await settled(world)
+
+    relayed = world.tg.texts(OFFICERS)[before:]
+    assert len(relayed) == len(follow_ups(world, code)) == 3  # the first three, one message each
+    for n, text in enumerate(relayed):
+        assert text.startswith(f"💬 Pesan tambahan pelapor untuk {code}:\nTambahan ke-{n}: ")
+        assert text.endswith(f"… (terpotong; teks lengkap di /kasus {code})")
+        assert len(text) < 1700
+
+    clock.advance(timedelta(minutes=1))
+    await world.service.scheduler.tick()
+    await settled(world)
+    [digest] = world.tg.texts(OFFICERS)[before + 3 :]  # the other seven, in one message
+    assert f"7 pesan tambahan lain dari pelapor {code}" in digest
+    assert [n for n in range(10) if f"Tambahan ke-{n}:" in digest] == [3, 4, 5, 6, 7, 8, 9]
+    assert f"/kasus {code}" in digest and len(digest) < 4096
+    await world.service.scheduler.tick()  # a second round relays nothing again
+    await settled(world)
+    assert len(world.tg.texts(OFFICERS)) == before + 4
+
+    async with world.service.db.transaction(readonly=True) as uow:
+        case = await uow.cases.get_by_code(code)
+        assert case is not None and case.id is not None
+        events = await uow.cases.events(case.id)
+    assert [e.note for e in events if e.kind is EventKind.FOLLOW_UP] == [t.strip() for t in sent]
 
 
 async def test_a_new_case_reaches_the_officers_before_a_backlog_of_follow_ups(

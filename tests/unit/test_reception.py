@@ -751,3 +751,36 @@ async def test_turns_away_foresees_the_block_and_the_minutes_allowance() -> None
     assert await turned_away()
     assert await turned_away(album="A1")
     assert not await turned_away(address="7002")  # someone else
+
+
+async def test_follow_ups_beyond_three_a_minute_wait_for_one_digest(world: World) -> None:
+    case = await world.file_case()
+    await world.desk().dispose(case.code, "YANKES", None, officer_actor())
+    world.clear()
+
+    async def says(text: str) -> None:  # all in the same minute
+        message = CitizenMessage(Channel.TELEGRAM, SITI, None, CitizenInput(text=text))
+        await Reception(world.desk()).receive(message)
+
+    for n in range(6):
+        await says(f"Tambahan ke-{n}.")
+    assert [t.split("\n")[1] for t in world.to(OFFICERS)] == [f"Tambahan ke-{n}." for n in range(3)]
+    assert len(world.to(YANKES_CHAT)) == 3
+    assert world.to(SITI_CHAT) == [T("followup_added", code=case.code)] * 6  # all taken
+    assert await world.uow.cases.digests_due(world.clock.now(), 10) == []  # not yet
+    world.clear()
+
+    world.clock.advance(timedelta(minutes=1))
+    [due] = await world.uow.cases.digests_due(world.clock.now(), 10)
+    await world.desk().relay_digest(due)
+    [digest] = world.to(OFFICERS)
+    assert digest.startswith(f"💬 3 pesan tambahan lain dari pelapor {case.code}")
+    assert "• Tambahan ke-3.\n• Tambahan ke-4.\n• Tambahan ke-5." in digest
+    [to_unit] = world.uow.outbox.to(YANKES_CHAT)
+    assert to_unit.purpose == CASE_MESSAGE and "• Tambahan ke-5." in to_unit.text
+    assert await world.uow.cases.digests_due(world.clock.now(), 10) == []  # once
+    world.clear()
+
+    for n in range(6, 9):  # the digest was one of this minute's three
+        await says(f"Tambahan ke-{n}.")
+    assert len(world.to(OFFICERS)) == 2
