@@ -7,6 +7,10 @@ be shared between instances. Each tick is one transaction that first takes a loc
 (`TransactionLocks.try_hold`); an instance that finds it taken skips its tick, and
 the holder's changes are committed before anyone else looks, so two instances on one
 PostgreSQL database (or two ticks at once) act on each deadline once.
+
+Two chores of each tick run at any hour, not only in office hours: relaying the
+follow-ups held back for a case as one digest (each case's `digest_at`, under the same
+lock), and, every SWEEP_EVERY, removing stored files nothing refers to.
 """
 
 from __future__ import annotations
