@@ -33,7 +33,7 @@ from bot.core.model import Channel
 from bot.core.office import Office
 from bot.core.ports import Clock
 from bot.core.texts import Texts, load_texts
-from bot.inbound import InboundProcessor, telegram_source
+from bot.inbound import InboundProcessor, telegram_source, turned_away
 from bot.logs import hide, tag_records
 from bot.media import MediaStore, TelegramFileCheck
 from bot.metrics import Metrics, health
@@ -142,7 +142,11 @@ class Service:
         secret = hashlib.sha256(b"aduanbot media links:" + s.twilio_auth_token.encode()).digest()
         self.media = MediaStore(s.media_dir, secret, s.public_base_url, self.clock)
         self.media_keeper = MediaKeeper(
-            self.media, s.twilio_account_sid, s.twilio_auth_token, self.office.accepted_files
+            self.media,
+            s.twilio_account_sid,
+            s.twilio_auth_token,
+            self.office.accepted_files,
+            turned_away(self.db, self.office, self.clock),
         )
         self.twilio = TwilioConnection(
             s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base_url
@@ -175,7 +179,9 @@ class Service:
             await self.twilio.open()
         me = await self._meet_telegram()
         self.processor.sources["telegram"] = telegram_source(me)
-        check = TelegramFileCheck(self.bot, self.office.accepted_files)
+        check = TelegramFileCheck(
+            self.bot, self.office.accepted_files, turned_away(self.db, self.office, self.clock)
+        )
         self.processor.preparers["telegram"] = check.prepare
         if self.settings.webhook_mode:
             await self.bot.set_webhook(

@@ -32,6 +32,7 @@ from bot.core.dialogue import Rejected
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.office import Office
 from bot.core.ports import Clock
+from bot.core.reception import turns_away
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
 from bot.media import REJECTED
@@ -45,6 +46,9 @@ SourceHandler = Callable[[SqlUnitOfWork, CaseDesk, dict[str, Any]], Awaitable[No
 # Work done before the transaction (downloading media), so no lock is held meanwhile.
 # It must be idempotent: after a crash the update is prepared again.
 Preparer = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+# Asked by a preparer before it fetches a message's files: will the message of this
+# (channel, chat, album) be ignored unseen? See `bot.core.reception.turns_away`.
+TurnedAway = Callable[[Channel, str, str | None], Awaitable[bool]]
 BATCH = 100
 IDLE_WAIT = 1.0
 DB_RETRY_WAIT = 2.0
@@ -227,6 +231,17 @@ class InboundProcessor:
                 reason=kind,
             ),
         )
+
+
+def turned_away(db: Database, office: Office, clock: Clock) -> TurnedAway:
+    """The preparers' look at a reporter's block and limits (read-only, outside the
+    handling transaction; only asked when there is a file to fetch)."""
+
+    async def check(channel: Channel, address: str, album_id: str | None) -> bool:
+        async with db.transaction(readonly=True) as uow:
+            return await turns_away(uow, office, channel, address, album_id, clock.now())
+
+    return check
 
 
 def telegram_source(me: BotIdentity) -> SourceHandler:

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import filetype  # type: ignore[import-untyped]
@@ -44,6 +44,9 @@ from bot.clock import SystemClock
 from bot.core.files import ALL_TYPES, BY_MIME, BY_NAME, delivered_name, is_script_name, kind_of
 from bot.core.model import Attachment, AttachmentKind, Channel
 from bot.core.ports import Clock
+
+if TYPE_CHECKING:
+    from bot.inbound import TurnedAway
 
 log = logging.getLogger(__name__)
 
@@ -455,9 +458,12 @@ class TelegramFileCheck:
     Idempotent, as a preparer must be: the same update gives the same answer.
     """
 
-    def __init__(self, bot: Bot, accepted: frozenset[str]) -> None:
+    def __init__(
+        self, bot: Bot, accepted: frozenset[str], turned_away: TurnedAway | None = None
+    ) -> None:
         self.bot = bot
         self.accepted = accepted
+        self.turned_away = turned_away  # nothing is fetched for a message to be ignored
 
     async def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
         message = payload.get("message")
@@ -472,6 +478,10 @@ class TelegramFileCheck:
             if not isinstance(media, dict):
                 continue
             name = media.get("file_name")
+            chat, album = str(message["chat"].get("id", "")), message.get("media_group_id")
+            if self.turned_away and await self.turned_away(Channel.TELEGRAM, chat, album):
+                log.info("telegram %s not fetched: its reporter is turned away", key)
+                return _without(payload, key, "media_download_failed", name)
             try:
                 actual = await self._check(media, kind, name)
             except MediaRefused as refusal:

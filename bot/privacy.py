@@ -4,11 +4,16 @@ Closed cases older than `[privacy] retention_days` are anonymised by the deadlin
 scheduler's round (a batch per tick, by whichever instance holds the round), and the
 reporters left with nothing but anonymised cases lose their address and name; raw
 updates and sent messages of that age go too. `aduanbot forget WHO` does the same for
-one reporter at once, on request. Stored files are deleted after the commit.
+one reporter at once, on request. Stored files are deleted after the commit; files
+that nothing refers to (a cancelled intake's photos) are swept away by the same
+scheduler, at any hour, once past a grace period.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +24,10 @@ from storage.privacy import Erased
 from storage.uow import SqlUnitOfWork
 
 BATCH = 200  # cases (and reporters, and old rows) a round removes at most
+# A stored file nothing refers to is removed once it is this old: a file kept a moment
+# ago may belong to a message being handled right now (bot.whatsapp.MediaKeeper also
+# freshens a file it keeps again).
+ORPHAN_GRACE = timedelta(hours=1)
 
 
 class StillOpen(Exception):
@@ -62,6 +71,32 @@ async def forget(db: Database, texts: Texts, who: str, media: Path) -> Erased | 
     return erased
 
 
+async def remove_orphans(db: Database, media: Path, now: datetime) -> int:
+    """Deletes stored files that nothing refers to (a cancelled intake's photo, say);
+    returns how many. Only files older than ORPHAN_GRACE: one kept a moment ago may
+    belong to a message whose handling has not committed yet."""
+    candidates = await asyncio.to_thread(_files_before, media, now - ORPHAN_GRACE)
+    if not candidates:
+        return 0
+    async with db.transaction(readonly=True) as uow:
+        used = await uow.privacy.referenced(candidates)
+    return remove_files([path for path in candidates if path not in used], media)
+
+
+def _files_before(media: Path, moment: datetime) -> list[str]:
+    """The files of the media folder itself (not its subfolders, such as the exports')
+    last written before `moment`, as attachments name them."""
+    if not media.is_dir():
+        return []
+    cutoff = moment.timestamp()
+    with os.scandir(media) as entries:
+        return [
+            str(media / entry.name)
+            for entry in entries
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff
+        ]
+
+
 def remove_files(paths: list[str], media: Path) -> int:
     """Deletes stored attachments (only inside the media folder); returns how many."""
     folder = media.resolve()
@@ -69,6 +104,7 @@ def remove_files(paths: list[str], media: Path) -> int:
     for name in paths:
         path = Path(name).resolve()
         if path.is_relative_to(folder) and path.is_file():
-            path.unlink()
-            removed += 1
+            with contextlib.suppress(FileNotFoundError):  # another instance was quicker
+                path.unlink()
+                removed += 1
     return removed

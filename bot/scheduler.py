@@ -7,6 +7,10 @@ be shared between instances. Each tick is one transaction that first takes a loc
 (`TransactionLocks.try_hold`); an instance that finds it taken skips its tick, and
 the holder's changes are committed before anyone else looks, so two instances on one
 PostgreSQL database (or two ticks at once) act on each deadline once.
+
+Two chores of each tick run at any hour, not only in office hours: relaying the
+follow-ups held back for a case as one digest (each case's `digest_at`, under the same
+lock), and, every SWEEP_EVERY, removing stored files nothing refers to.
 """
 
 from __future__ import annotations
@@ -15,24 +19,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.core.cases import CaseDesk
 from bot.core.office import Office
 from bot.core.patrol import Round, patrol
 from bot.core.ports import Clock
 from bot.core.recap import queue_automatic
 from bot.core.texts import Texts
-from bot.privacy import remove_files, retention_round
+from bot.privacy import remove_files, remove_orphans, retention_round
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 DEADLINES_LOCK = 1  # TransactionLocks key of the deadline patrol (bot.outbox uses 2)
 JOB_ID = "aduanbot-deadlines"
+DIGEST_BATCH = 200  # cases whose held follow-ups a tick relays at most
+SWEEP_EVERY = timedelta(minutes=15)  # how often stored files nothing refers to are looked for
 
 
 class DeadlineScheduler:
@@ -55,10 +62,14 @@ class DeadlineScheduler:
         self._tick_task: asyncio.Task[object] | None = None  # the round under way, if any
         self.ticks = 0  # rounds finished (acted or not) since start
         self._ticked = asyncio.Condition()
+        self._swept_at: datetime | None = None  # the last sweep of files nothing refers to
 
     async def tick(self) -> Round | None:
         """One patrol round if this instance gets the lock; None if it did not act."""
         now = self.clock.now()
+        if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY:
+            await self.sweep()
+        await self.relay_digests(now)
         if not self.office.calendar.is_working_time(now):
             return None  # nothing is acted on outside office hours
         try:
@@ -94,6 +105,41 @@ class DeadlineScheduler:
         if done.acted or recaps:
             self.after_commit()
         return done
+
+    async def relay_digests(self, now: datetime) -> list[str]:
+        """Relays the follow-ups held back for each case as one digest (at any hour: they
+        were held from groups that got the others at once); returns the cases' codes."""
+        try:
+            async with self.db.transaction() as uow:
+                if not await uow.locks.try_hold(DEADLINES_LOCK):
+                    return []
+                desk = CaseDesk(uow, self.office, self.texts, now)
+                cases = await uow.cases.digests_due(now, DIGEST_BATCH)
+                for case in cases:
+                    await desk.relay_digest(case)
+        except (OperationalError, DBAPIError, OSError) as error:
+            log.warning("digests: database unavailable, next tick retries (%s)", error)
+            return []
+        codes = [case.code for case in cases]
+        if codes:
+            log.info("digests of held follow-ups relayed: %s", ", ".join(codes))
+            self.after_commit()
+        return codes
+
+    async def sweep(self) -> int:
+        """Removes stored files nothing refers to (housekeeping, at any hour); returns
+        how many. Every instance may sweep: deleting a file twice is harmless."""
+        now = self._swept_at = self.clock.now()
+        if self.media is None:
+            return 0
+        try:
+            removed = await remove_orphans(self.db, self.media, now)
+        except (OperationalError, DBAPIError, OSError) as error:
+            log.warning("media: files nothing refers to not swept (%s)", error)
+            return 0
+        if removed:
+            log.info("media: %s files nothing refers to removed", removed)
+        return removed
 
     def start(self) -> None:
         """Starts ticking now and every `[deadlines] tick_seconds` after."""

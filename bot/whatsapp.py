@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -18,7 +19,7 @@ from bot.core.cases import CaseDesk
 from bot.core.dialogue import Rejected
 from bot.core.files import ALL_TYPES
 from bot.core.model import Attachment, Channel, OutgoingMessage
-from bot.inbound import SourceHandler
+from bot.inbound import SourceHandler, TurnedAway
 from bot.media import DOWNLOAD_ATTEMPTS, MediaRefused, MediaStore, MediaUnavailable
 from handlers import citizens
 from handlers.whatsapp import citizen_message, media_of, number_of
@@ -38,9 +39,11 @@ class MediaKeeper:
         account_sid: str,
         auth_token: str,
         accepted: frozenset[str] = ALL_TYPES,
+        turned_away: TurnedAway | None = None,
     ) -> None:
         self.store = store
         self.accepted = accepted
+        self.turned_away = turned_away
         basic = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.authorization = f"Basic {basic}"
         self.http: aiohttp.ClientSession | None = None
@@ -53,14 +56,27 @@ class MediaKeeper:
             await self.http.close()
 
     async def prepare(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Adds the kept files (`_attachments`) and the refused ones (`_refused`)."""
+        """Adds the kept files (`_attachments`) and the refused ones (`_refused`).
+
+        Nothing is fetched for a reporter whose message will be ignored (blocked, or
+        over the minute's allowance): the files are named as not fetched instead.
+        """
         assert self.http is not None, "MediaKeeper.start() first"
         kept: list[dict[str, Any]] = []
         refused: list[list[Any]] = []
         sid = str(payload.get("MessageSid", "message"))
-        for index, (url, content_type) in enumerate(media_of(payload)):
+        media = media_of(payload)
+        number = number_of(str(payload.get("From") or ""))
+        if media and self.turned_away and await self.turned_away(Channel.WHATSAPP, number, None):
+            log.info("whatsapp media of %s not fetched: its reporter is turned away", sid)
+            refused = [[n, "media_download_failed"] for n in range(1, len(media) + 1)]
+            return {**payload, "_attachments": [], "_refused": refused}
+        for index, (url, content_type) in enumerate(media):
             try:
                 attachment = await self._fetch(url, content_type, f"{sid}-{index}")
+                # Fresh for the sweep of files nothing refers to, also when an earlier
+                # try kept it: it is about to be referred to.
+                await asyncio.to_thread(os.utime, attachment.ref)
                 kept.append(attachment.to_dict())
             except MediaRefused as refusal:
                 log.info("whatsapp media %s-%s refused: %s", sid, index, refusal.reason)

@@ -150,6 +150,7 @@ class CaseRecord(Base):
         Index("ix_cases_next_check_at", "next_check_at"),
         Index("ix_cases_step_unit_code_due_at", "step", "unit_code", "due_at"),
         Index("ix_cases_backlog", *BACKLOG_COLUMNS),
+        Index("ix_cases_digest_at", "digest_at"),
         # `/antrian`: the open cases in filing order, and no closed ones.
         Index(
             "ix_cases_open_created_at",
@@ -204,6 +205,12 @@ class CaseRecord(Base):
     closed_stamp: Mapped[int | None] = mapped_column(BigInteger)
     # Set once the case's personal data was removed (retention or a reporter forgotten).
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The reporter's follow-ups relayed this minute, and those held for one digest
+    # (bot.core.model.Relays).
+    relay_window_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    relayed_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    held_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CaseEventRecord(Base):
@@ -295,6 +302,9 @@ class OutboxRecord(Base):
     case_id: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str | None] = mapped_column(String(CHAT))
     album_key: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
+    # Within a chat, a lower priority goes first (a new case's relay: URGENT); the
+    # same priority in the order queued (storage/uow.py `_first_waiting_of_its_chat`).
+    priority: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     status: Mapped[str] = mapped_column(String(CHANNEL), server_default=text("'pending'"))
     parts_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -10,12 +10,15 @@ and working-time stamps, and the kinds of its events.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.dialogue import IDLE
 from bot.core.model import CaseStatus, Channel
 from bot.core.ports import Clock
 from storage.models import (
@@ -30,6 +33,7 @@ from storage.models import (
 
 CLOSED = (CaseStatus.CLOSED.value, CaseStatus.REFUSED.value)  # finished cases
 PENDING = "pending"
+LOOKUP_BATCH = 500  # paths looked up in one query
 
 
 @dataclass
@@ -216,3 +220,38 @@ class PersonalData:
             )
         )
         return int(found) if found is not None else None
+
+    async def referenced(self, paths: list[str]) -> set[str]:
+        """Those of `paths` (stored files) that something still refers to: a case's
+        attachment, an intake or a choice of case under way, or a message waiting to go."""
+        found: set[str] = set()
+        for start in range(0, len(paths), LOOKUP_BATCH):
+            batch = paths[start : start + LOOKUP_BATCH]
+            found.update(
+                await self._session.scalars(
+                    select(CaseAttachmentRecord.ref).where(CaseAttachmentRecord.ref.in_(batch))
+                )
+            )
+        held: set[str] = set()
+        for data in (  # few: dialogues under way, messages not yet sent
+            *await self._session.scalars(
+                select(DialogueRecord.data).where(DialogueRecord.step != IDLE)
+            ),
+            *await self._session.scalars(
+                select(OutboxRecord.payload).where(OutboxRecord.status == PENDING)
+            ),
+        ):
+            held.update(_strings(data))
+        return found | held.intersection(paths)
+
+
+def _strings(data: Any) -> Iterator[str]:
+    """Every string a JSON value holds (an attachment's path among them)."""
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _strings(value)

@@ -56,6 +56,7 @@ from bot.core.model import (
     OutgoingMessage,
     Privacy,
     Recipient,
+    Relays,
     Reporter,
     Step,
     Watch,
@@ -94,6 +95,9 @@ PENDING = "pending"
 DONE = "done"
 SENT = "sent"
 FAILED = "failed"
+# Outbox priorities (lower goes first within a chat): a new case's relay, the rest.
+URGENT = 0
+ORDINARY = 1
 # How long album messages wait for the album's other items to join them.
 ALBUM_HOLD = timedelta(seconds=2)
 
@@ -274,6 +278,10 @@ def _case_values(case: Case) -> dict[str, Any]:
         "disposed_stamp": case.milestones.disposed,
         "answered_stamp": case.milestones.answered,
         "closed_stamp": case.milestones.closed,
+        "relay_window_at": case.relays.window_at,
+        "relayed_count": case.relays.relayed,
+        "held_count": case.relays.held,
+        "digest_at": case.relays.digest_at,
         # acknowledged_at is the sender's to write (`mark_acknowledged`), never overwritten
     }
 
@@ -345,6 +353,9 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
         milestones=Milestones(
             record.filed_stamp, record.disposed_stamp, record.answered_stamp, record.closed_stamp
         ),
+        relays=Relays(
+            record.relay_window_at, record.relayed_count, record.held_count, record.digest_at
+        ),
     )
 
 
@@ -361,18 +372,33 @@ def _reporter(record: ReporterRecord | Row[Any]) -> Reporter:
 
 
 def _first_waiting_of_its_chat() -> ColumnElement[bool]:
-    """An outbox row that waits to be sent with no earlier waiting row of its chat."""
+    """An outbox row that waits to be sent with no waiting row of its chat ahead of it.
+
+    Ahead is a row partly sent (its other parts follow it at once), else one of a lower
+    priority (a new case's relay goes before the follow-ups waiting in the officers'
+    group), else one queued earlier. Messages about one case keep their order: the
+    only urgent message about a case is its first.
+    """
     earlier = aliased(OutboxRecord)
+    ahead = or_(
+        earlier.parts_done > 0,
+        earlier.priority < OutboxRecord.priority,
+        and_(earlier.priority == OutboxRecord.priority, earlier.id < OutboxRecord.id),
+    )
     return and_(
         OutboxRecord.status == PENDING,
-        ~select(earlier.id)
-        .where(
-            earlier.channel == OutboxRecord.channel,
-            earlier.address == OutboxRecord.address,
-            earlier.status == PENDING,
-            earlier.id < OutboxRecord.id,
-        )
-        .exists(),
+        or_(
+            OutboxRecord.parts_done > 0,
+            ~select(earlier.id)
+            .where(
+                earlier.channel == OutboxRecord.channel,
+                earlier.address == OutboxRecord.address,
+                earlier.status == PENDING,
+                earlier.id != OutboxRecord.id,
+                ahead,
+            )
+            .exists(),
+        ),
     )
 
 
@@ -693,6 +719,14 @@ class SqlCaseRepository(_Part):
             .limit(limit)
         )
 
+    async def digests_due(self, now: datetime, limit: int) -> list[Case]:
+        return await self._cases(
+            select(CaseRecord)
+            .where(CaseRecord.digest_at <= now)
+            .order_by(CaseRecord.digest_at, CaseRecord.id)
+            .limit(limit)
+        )
+
     async def overdue(self, step: Step, unit_code: str | None, now: datetime) -> list[Case]:
         statement = select(CaseRecord).where(
             CaseRecord.step == step.value,
@@ -909,6 +943,18 @@ class SqlReporterRepository(_Part):
             raise LookupError(f"reporter {reporter_id} not found")
         return int(count)
 
+    async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        row = (
+            await self._session.execute(
+                select(ReporterRecord.window_started_at, ReporterRecord.window_count).where(
+                    ReporterRecord.id == reporter_id
+                )
+            )
+        ).first()
+        if row is None or row.window_started_at is None or row.window_started_at <= at - window:
+            return 0
+        return int(row.window_count)
+
     async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
         await self._update_one(
             update(ReporterRecord).where(ReporterRecord.id == reporter_id).values(blocked_at=at),
@@ -965,6 +1011,7 @@ class SqlOutbox(_Part):
                 "case_id": message.case_id,
                 "purpose": message.purpose,
                 "album_key": message.album_key,
+                "priority": URGENT if message.urgent else ORDINARY,
                 "status": PENDING,
                 "parts_done": 0,
                 "attempts": 0,

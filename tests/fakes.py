@@ -160,6 +160,15 @@ class FakeCaseRepository:
         due.sort(key=lambda c: (c.next_check_at or _DAWN, c.id))
         return [copy.deepcopy(c) for c in due[:limit]]
 
+    async def digests_due(self, now: datetime, limit: int) -> list[Case]:
+        due = [
+            c
+            for c in self._cases.values()
+            if c.relays.digest_at is not None and c.relays.digest_at <= now
+        ]
+        due.sort(key=lambda c: (c.relays.digest_at or _DAWN, c.id))
+        return [copy.deepcopy(c) for c in due[:limit]]
+
     async def overdue(self, step: Step, unit_code: str | None, now: datetime) -> list[Case]:
         found = [
             c
@@ -274,6 +283,10 @@ class FakeReporterRepository:
             started, count = _utc(at), 0
         self._windows[reporter_id] = (started, count + 1)
         return count + 1
+
+    async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        started, count = self._windows.get(reporter_id, (None, 0))
+        return 0 if started is None or _utc(at) - started >= window else count
 
     async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
         stored = self._reporters.get(reporter_id)

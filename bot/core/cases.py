@@ -7,7 +7,7 @@ not take raise `Refusal`, which the caller turns into a polite reply.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core import deadlines, recap, views
 from bot.core.codes import new_code
@@ -24,6 +24,7 @@ from bot.core.model import (
     EventKind,
     OutgoingMessage,
     Recipient,
+    Relays,
     Reporter,
     Step,
 )
@@ -46,6 +47,12 @@ INFO_REQUESTABLE = {
     CaseStatus.ANSWERED,
 }
 ANSWERABLE = {CaseStatus.DISPOSED, CaseStatus.ANSWERED}
+# What one case can push into a staff group: its reporter's text follow-ups beyond
+# RELAYS_PER_MINUTE in a minute wait, and go as one digest when the minute is over.
+RELAY_WINDOW = timedelta(minutes=1)
+RELAYS_PER_MINUTE = 3
+DIGEST_ITEMS = 10  # follow-ups quoted in a digest (the rest are counted)
+DIGEST_TEXT = 200  # characters quoted of each
 
 
 class Refusal(Exception):
@@ -86,6 +93,7 @@ class CaseDesk:
         album_key: str | None = None,
         template: str | None = None,
         params: tuple[tuple[str, str], ...] = (),
+        urgent: bool = False,
     ) -> None:
         if not text and not attachments:
             return
@@ -101,6 +109,7 @@ class CaseDesk:
                 album_key=album_key,
                 template=template,
                 params=params,
+                urgent=urgent,
             )
         )
 
@@ -219,6 +228,7 @@ class CaseDesk:
             purpose=CASE_MESSAGE,
             buttons=views.officers_case_buttons(self.office, self.t, case.code),
             attachments=tuple(case.attachments),
+            urgent=True,  # ahead of the follow-ups waiting in the group
         )
         return case
 
@@ -514,8 +524,12 @@ class CaseDesk:
             case.status = case.status_before_info_request or CaseStatus.NEW
             case.status_before_info_request = None
         kind = EventKind.INFO_ADDED if completing else EventKind.FOLLOW_UP
+        held = kind is EventKind.FOLLOW_UP and not attachments and self._hold(case)
         await self._record(case, kind, actor, text or None, attachments)
-        body = text or self.t("not_specified")
+        if held:  # relayed with the others in one digest (`relay_digest`)
+            await self.tell_reporter(reporter, "followup_added", case, code=case.code)
+            return case
+        body = views.relayed_text(self.t, text, case.code) if text else self.t("not_specified")
         album_key = f"reporter:{case.id}:{album_id}" if album_id else None
         show_text = bool(text) or first_of_album
         key = "officers_info_added" if kind is EventKind.INFO_ADDED else "officers_followup"
@@ -539,6 +553,64 @@ class CaseDesk:
         if first_of_album:
             reply = "info_added" if completing else "followup_added"
             await self.tell_reporter(reporter, reply, case, code=case.code)
+        return case
+
+    def _hold(self, case: Case) -> bool:
+        """Counts a text follow-up against the case's relays this minute; true when it
+        must wait for the case's digest instead (RELAYS_PER_MINUTE went already, or a
+        digest waits: later ones join it, so the groups read them in order).
+
+        Follow-ups with files are always relayed at once (the files are the evidence).
+        """
+        relays = case.relays
+        if relays.held:
+            relays.held += 1
+            return True
+        if relays.window_at is None or self.now - relays.window_at >= RELAY_WINDOW:
+            relays.window_at, relays.relayed = self.now, 0
+        if relays.relayed < RELAYS_PER_MINUTE:
+            relays.relayed += 1
+            return False
+        relays.held = 1
+        relays.digest_at = relays.window_at + RELAY_WINDOW
+        return True
+
+    async def relay_digest(self, case: Case) -> Case:
+        """Relays the follow-ups held back for the case as one message to each group that
+        got them (what is due: `CaseRepository.digests_due`). The digest counts as one of
+        the next minute's relays."""
+        assert case.id is not None
+        CURRENT_CASE.set(case.code)
+        follow_ups = [
+            e.note or self.t("not_specified")
+            for e in await self.uow.cases.events(case.id)
+            if e.kind is EventKind.FOLLOW_UP and not e.attachments
+        ]
+        texts = follow_ups[len(follow_ups) - case.relays.held :]
+        lines = [
+            self.t("followup_digest_item", text=_shortened(text, DIGEST_TEXT))
+            for text in texts[:DIGEST_ITEMS]
+        ]
+        if len(texts) > DIGEST_ITEMS:
+            lines.append(self.t("followup_digest_more", count=len(texts) - DIGEST_ITEMS))
+        case.relays = Relays(window_at=self.now, relayed=1)
+        await self.uow.cases.update(case)
+        if not texts:
+            return case
+        items = "\n".join(lines)
+        await self.tell(
+            self.officers,
+            self.t("officers_followup_digest", code=case.code, count=len(texts), items=items),
+            case,
+        )
+        unit = self.office.unit(case.unit_code) if case.unit_code else None
+        if unit is not None and case.status in ANSWERABLE | {CaseStatus.NEEDS_INFO}:
+            await self.tell(
+                self.unit_chat(unit),
+                self.t("unit_followup_digest", code=case.code, count=len(texts), items=items),
+                case,
+                purpose=CASE_MESSAGE,  # the unit may answer by replying to this too
+            )
         return case
 
     async def rate(self, case: Case, reporter: Reporter, rating: int) -> Case:
@@ -600,3 +672,8 @@ class CaseDesk:
 
     def unit_codes(self) -> str:
         return ", ".join(u.code for u in self.office.units)
+
+
+def _shortened(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

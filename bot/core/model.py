@@ -164,6 +164,9 @@ class OutgoingMessage:
     params: tuple[tuple[str, str], ...] = ()
     as_template: bool = False
     case_code: str | None = None  # for the log lines about sending it
+    # Goes ahead of the chat's other waiting messages: a new case's relay is not held
+    # up behind a backlog of follow-ups (only ever a case's first message in a chat).
+    urgent: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -306,6 +309,17 @@ class Watch:
 
 
 @dataclass
+class Relays:
+    """The reporter's follow-ups relayed to the staff's groups in the case's current
+    minute, and those held back since to go as one digest (`CaseDesk.add_from_reporter`)."""
+
+    window_at: datetime | None = None  # when the current minute began
+    relayed: int = 0  # follow-ups relayed on their own (or a digest) in it
+    held: int = 0  # the latest text follow-ups, waiting for the digest
+    digest_at: datetime | None = None  # when the digest goes (None: nothing held)
+
+
+@dataclass
 class Milestones:
     """When the case first reached each point, as working-minute stamps.
 
@@ -351,4 +365,5 @@ class Case:
     acknowledged_at: datetime | None = None  # the acknowledgement reached the provider
     first_disposed_at: datetime | None = None  # `disposed_at` is the latest disposition
     milestones: Milestones = field(default_factory=Milestones)
+    relays: Relays = field(default_factory=Relays)  # what the staff's groups got this minute
     id: int | None = None

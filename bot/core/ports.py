@@ -111,6 +111,9 @@ class CaseRepository(Protocol):
     async def due_for_check(self, now: datetime, limit: int) -> list[Case]:
         """Open cases whose `next_check_at` has come, the longest due first."""
 
+    async def digests_due(self, now: datetime, limit: int) -> list[Case]:
+        """Cases whose held follow-ups are due to go as one digest, the longest due first."""
+
     async def overdue(self, step: Step, unit_code: str | None, now: datetime) -> list[Case]:
         """Open cases in `step` (of that unit, for a unit's step) past their deadline,
         the longest overdue first."""
@@ -152,6 +155,10 @@ class ReporterRepository(Protocol):
         """Counts a message at `at` in the reporter's current window (a new window starts
         with the first message `window` or more after the last one started); returns the
         window's count including this one."""
+
+    async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
+        """How many messages the reporter's current window holds at `at` (0 once it has
+        run out), counting none (a look before `count_message`)."""
 
     async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
         """Blocks the reporter from `at`, or unblocks them (None)."""

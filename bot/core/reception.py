@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import views
@@ -28,7 +28,8 @@ from bot.core.dialogue import (
 )
 from bot.core.files import names_of
 from bot.core.model import Attachment, Button, Case, CaseStatus, Channel, Reporter
-from bot.core.ports import DialogueState
+from bot.core.office import Office
+from bot.core.ports import DialogueState, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,37 @@ def citizen_command(text: str) -> tuple[str, str] | None:
     return command, argument
 
 
+async def turns_away(
+    uow: UnitOfWork,
+    office: Office,
+    channel: Channel,
+    address: str,
+    album_id: str | None,
+    now: datetime,
+) -> bool:
+    """Whether `Reception.receive` will ignore the chat's next message unseen: its
+    reporter is blocked, or has used up the minute's messages. Read-only: a channel asks
+    before fetching a message's files, so that nobody's files are downloaded and kept
+    for a message no one will look at. (Should the answer be out of date by the time
+    the message is handled, the reporter is asked to send those files again.)"""
+    reporter = await uow.reporters.find(channel, address)
+    if reporter is None or reporter.id is None:
+        return False
+    if reporter.blocked_at is not None:
+        return True
+    state = await uow.dialogues.load(reporter.id) or DialogueState(IDLE, {})
+    if not _counted(album_id, state):
+        return False
+    sent = await uow.reporters.messages_in_window(reporter.id, now, RATE_WINDOW) + 1
+    return sent > office.limits.messages_per_minute
+
+
+def _counted(album_id: str | None, state: DialogueState) -> bool:
+    """Whether a message counts against the minute's allowance: a later item of an
+    album already seen does not."""
+    return album_id is None or album_id not in state.data.get("albums", [])
+
+
 class Reception:
     """Routes one citizen message; everything it says goes to the outbox."""
 
@@ -102,8 +134,7 @@ class Reception:
             return
         inp = message.input
         state = await uow.dialogues.load(reporter.id) or DialogueState(IDLE, {})
-        if inp.album_id is None or inp.album_id not in state.data.get("albums", []):
-            # (a later photo of an album already seen is not counted again)
+        if _counted(inp.album_id, state):
             sent = await uow.reporters.count_message(reporter.id, self.desk.now, RATE_WINDOW)
             limit = self.desk.office.limits.messages_per_minute
             if sent > limit:

@@ -24,6 +24,18 @@ def note_line(t: Texts, note: str | None) -> str:
     return t("note_line", note=note) if note else ""
 
 
+RELAY_TEXT = 1500  # characters of a reporter's message relayed to a staff group
+
+
+def relayed_text(t: Texts, text: str, code: str) -> str:
+    """A reporter's message as a staff group gets it: cut to RELAY_TEXT characters,
+    saying where the rest is (the case keeps it whole), so that one long message cannot
+    become a dozen in the group."""
+    if len(text) <= RELAY_TEXT:
+        return text
+    return text[:RELAY_TEXT].rstrip() + t("relay_cut", code=code)
+
+
 def unit_label(office: Office, code: str | None) -> str:
     unit = office.unit(code) if code else None
     return f"{unit.name} ({unit.code})" if unit else (code or "-")

@@ -55,3 +55,33 @@ async def test_stuck_chats_and_failed_messages_are_listed_with_their_cases(
     async with database.transaction(readonly=True) as uow:
         due_now = await uow.sending.due(clock.now(), 10)
     assert {row.recipient for row in due_now} == {CITIZEN, UNIT}
+
+
+async def test_an_urgent_message_goes_ahead_of_a_chats_waiting_ones_but_not_into_a_split_one(
+    database: Database, clock: FixedClock
+) -> None:
+    async with database.transaction() as uow:
+        for text in ("tambahan 1", "tambahan 2"):
+            await uow.outbox.enqueue(OutgoingMessage(UNIT, text))
+        await uow.outbox.enqueue(OutgoingMessage(UNIT, "pengaduan baru A", urgent=True))
+        await uow.outbox.enqueue(OutgoingMessage(UNIT, "pengaduan baru B", urgent=True))
+
+    async def head() -> str:
+        async with database.transaction(readonly=True) as uow:
+            (row,) = await uow.sending.due(clock.now(), 10)
+        return row.message.text
+
+    assert await head() == "pengaduan baru A"  # the urgent ones first, in their order
+    async with database.transaction() as uow:
+        (row,) = await uow.sending.due(clock.now(), 10)
+        await uow.sending.mark_sent(row.id, clock.now())
+    assert await head() == "pengaduan baru B"
+    async with database.transaction() as uow:
+        (row,) = await uow.sending.due(clock.now(), 10)
+        await uow.sending.mark_sent(row.id, clock.now())
+    assert await head() == "tambahan 1"
+    async with database.transaction() as uow:
+        (row,) = await uow.sending.due(clock.now(), 10)
+        await uow.sending.part_sent(row.id, 1, ["m1"])  # the first of its two parts went out
+        await uow.outbox.enqueue(OutgoingMessage(UNIT, "pengaduan baru C", urgent=True))
+    assert await head() == "tambahan 1"  # its second part before anything else

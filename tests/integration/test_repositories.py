@@ -497,6 +497,11 @@ async def test_a_reporters_messages_are_counted_per_window_and_blocks_are_kept(
             )
             == 2
         )
+        # a look at the window counts nothing, and finds it empty once it ran out
+        look = uow.reporters.messages_in_window
+        assert await look(budi.id, T0 + 2 * minute - timedelta(seconds=1), minute) == 2
+        assert await look(budi.id, T0 + 2 * minute, minute) == 0
+        assert await look(siti.id, T0 + minute, minute) == 0
         assert budi.blocked_at is None
         await uow.reporters.set_blocked(budi.id, T0)
     async with store.transaction() as uow:

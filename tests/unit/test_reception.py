@@ -6,6 +6,7 @@ does for every inbound message; what people are told is read from the fake outbo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -25,10 +26,10 @@ from bot.core.model import (
     Recipient,
     Reporter,
 )
-from bot.core.office import Unit
+from bot.core.office import Limits, Unit
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
-from bot.core.reception import CitizenMessage, Reception
+from bot.core.reception import CitizenMessage, Reception, turns_away
 from handlers import officers, units
 from handlers.officers import QUEUE_LINES
 from handlers.staff import StaffMessage
@@ -337,6 +338,25 @@ async def test_follow_up_with_one_open_case_is_appended_and_relayed(world: World
     ]
     assert (await world.events(case))[-1] is EventKind.FOLLOW_UP
     assert (await world.case(case.code)).status is CaseStatus.DISPOSED
+
+
+async def test_a_long_follow_up_reaches_staff_cut_and_stays_whole_in_the_case(
+    world: World,
+) -> None:
+    case = await world.file_case()
+    await world.desk().dispose(case.code, "YANKES", None, officer_actor())
+    world.clear()
+    story = "Antrean obat di loket sangat panjang dan petugasnya tidak ada. " * 100  # 6,300
+
+    await world.send(story)
+    cut = f"… (terpotong; teks lengkap di /kasus {case.code})"
+    [to_officers] = world.to(OFFICERS)
+    assert to_officers.endswith(cut) and len(to_officers) < 1600
+    assert story[:1400] in to_officers
+    [to_unit] = world.to(YANKES_CHAT)
+    assert to_unit.endswith(cut) and len(to_unit) < 1600
+    assert case.id is not None
+    assert (await world.uow.cases.events(case.id))[-1].note == story.strip()
 
 
 async def test_reply_to_a_request_for_info_completes_the_case(world: World) -> None:
@@ -702,3 +722,65 @@ async def test_cancel_while_choosing_drops_the_pending_message(world: World) -> 
     assert world.uow.outbox.to(OFFICERS) == []
     assert await world.events(older) == [EventKind.SUBMITTED]
     assert await world.events(newer) == [EventKind.SUBMITTED]
+
+
+# ---------------------------------------------------------------------- turned away unseen
+async def test_turns_away_foresees_the_block_and_the_minutes_allowance() -> None:
+    world = World()
+    world.office = replace(OFFICE, limits=Limits(messages_per_minute=2))
+
+    async def turned_away(album: str | None = None, address: str = SITI) -> bool:
+        now = world.clock.now()
+        return await turns_away(world.uow, world.office, Channel.TELEGRAM, address, album, now)
+
+    assert not await turned_away()  # a reporter never seen
+    await world.send(attachments=(photo("p1"),), album="A1")  # the first of a minute
+    assert not await turned_away()
+    await world.send("lagi")  # 30 s on: the second, the last allowed
+    assert await turned_away()  # a third would be ignored unseen...
+    assert not await turned_away(album="A1")  # ...but not a later item of an album seen
+    third = CitizenMessage(Channel.TELEGRAM, SITI, None, CitizenInput(text="ketiga"))
+    await Reception(world.desk()).receive(third)  # at the same moment
+    assert world.sent[-1].text == T("rate_limited")  # as foreseen
+    world.clock.advance(timedelta(minutes=1))
+    assert not await turned_away()  # a new minute
+
+    reporter = await world.reporter()
+    assert reporter.id is not None
+    await world.uow.reporters.set_blocked(reporter.id, world.clock.now())
+    assert await turned_away()
+    assert await turned_away(album="A1")
+    assert not await turned_away(address="7002")  # someone else
+
+
+async def test_follow_ups_beyond_three_a_minute_wait_for_one_digest(world: World) -> None:
+    case = await world.file_case()
+    await world.desk().dispose(case.code, "YANKES", None, officer_actor())
+    world.clear()
+
+    async def says(text: str) -> None:  # all in the same minute
+        message = CitizenMessage(Channel.TELEGRAM, SITI, None, CitizenInput(text=text))
+        await Reception(world.desk()).receive(message)
+
+    for n in range(6):
+        await says(f"Tambahan ke-{n}.")
+    assert [t.split("\n")[1] for t in world.to(OFFICERS)] == [f"Tambahan ke-{n}." for n in range(3)]
+    assert len(world.to(YANKES_CHAT)) == 3
+    assert world.to(SITI_CHAT) == [T("followup_added", code=case.code)] * 6  # all taken
+    assert await world.uow.cases.digests_due(world.clock.now(), 10) == []  # not yet
+    world.clear()
+
+    world.clock.advance(timedelta(minutes=1))
+    [due] = await world.uow.cases.digests_due(world.clock.now(), 10)
+    await world.desk().relay_digest(due)
+    [digest] = world.to(OFFICERS)
+    assert digest.startswith(f"💬 3 pesan tambahan lain dari pelapor {case.code}")
+    assert "• Tambahan ke-3.\n• Tambahan ke-4.\n• Tambahan ke-5." in digest
+    [to_unit] = world.uow.outbox.to(YANKES_CHAT)
+    assert to_unit.purpose == CASE_MESSAGE and "• Tambahan ke-5." in to_unit.text
+    assert await world.uow.cases.digests_due(world.clock.now(), 10) == []  # once
+    world.clear()
+
+    for n in range(6, 9):  # the digest was one of this minute's three
+        await says(f"Tambahan ke-{n}.")
+    assert len(world.to(OFFICERS)) == 2
