@@ -244,8 +244,9 @@ def twilio_webhook(
     return receive
 
 
-def media_files(store: MediaStore, bot: Bot) -> Callable[[web.Request], Any]:
-    """Serves an attachment by a link the bot made (for Twilio to fetch and forward)."""
+def media_files(store: MediaStore, bot: Bot, db: Database) -> Callable[[web.Request], Any]:
+    """Serves an attachment by a link the bot made (for Twilio to fetch and forward);
+    a Telegram file only while a case holds it (not once the case is anonymised)."""
 
     async def serve(request: web.Request) -> web.StreamResponse:
         attachment = store.resolve(request.match_info["token"])
@@ -256,6 +257,9 @@ def media_files(store: MediaStore, bot: Bot) -> Callable[[web.Request], Any]:
             return web.FileResponse(path, headers={"Content-Type": store.content_type(attachment)})
         if attachment.source is not Channel.TELEGRAM:
             return web.Response(status=404)
+        async with db.transaction() as uow:
+            if not await uow.privacy.on_record(attachment.ref):
+                return web.Response(status=404)
         try:
             file = await bot.get_file(attachment.ref)
             data = bytes(await file.download_as_bytearray())
