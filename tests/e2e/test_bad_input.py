@@ -46,6 +46,29 @@ async def test_bodies_that_are_not_updates_are_refused_and_nothing_is_recorded(
     await world.expect(world.citizen.id, "Ceritakan apa yang terjadi")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"update_id": 5, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # RecursionError
+        b'{"update_id": 6, "message": ' + b'{"a": ' * 500 + b"1" + b"}" * 500 + b"}",
+        b'{"update_id": true, "message": {}}',  # a bool is an int in Python
+        b'{"update_id": ' + b"7" * 4000 + b', "message": {}}',
+        json.dumps({"update_id": 2**63, "message": {}}).encode(),  # beyond 64 bits
+        json.dumps({"update_id": 0, "message": {}}).encode(),
+        json.dumps({"update_id": -8, "message": {}}).encode(),
+    ],
+    ids=["nested-deep", "nested-500", "bool", "4000-digits", "2**63", "zero", "negative"],
+)
+async def test_an_update_too_deep_or_with_an_impossible_update_id_is_refused(
+    world: World, body: bytes
+) -> None:
+    assert await post(world, body) == 400
+    async with world.service.db.transaction(readonly=True) as uow:
+        assert await uow.inbound.pending(10) == []
+    await world.says(world.citizen, "/start")  # and the service carries on
+    await world.expect(world.citizen.id, "Ceritakan apa yang terjadi")
+
+
 async def test_unknown_and_unreadable_updates_are_logged_and_do_not_stop_later_ones(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
