@@ -184,3 +184,16 @@ async def test_replies_to_old_messages_of_a_closed_case(world: World) -> None:
     texts = tg.texts(world.citizen.id)[reporter_before:]
     assert not any("Tambahan jawaban" in t for t in texts)
     assert sum("Selamat datang" in t for t in texts) == 1
+
+
+async def test_officers_see_a_story_without_the_characters_that_reorder_or_hide_it(
+    world: World,
+) -> None:
+    story = "Pungutan liar \u202e000.05 pR\u202c di loket\u200b lab Puskesmas Sukamaju."
+    code = await world.file_complaint(world.citizen, story)
+    relay = await world.expect(OFFICERS, f"Pengaduan baru {code}")
+    assert "Pungutan liar 000.05 pR di loket lab Puskesmas Sukamaju." in relay.content
+    assert "\u202e" not in relay.content and "\u200b" not in relay.content
+    async with world.service.db.transaction(readonly=True) as uow:
+        case = await uow.cases.get_by_code(code)
+    assert case is not None and case.description == story  # the record keeps what came
