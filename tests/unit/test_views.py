@@ -3,9 +3,16 @@ reorder or hide text; the record keeps it as it came."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
+import openpyxl
+
 from bot.core import views
 from bot.core.dialogue import Submission
 from bot.core.model import Actor, Channel, Privacy
+from bot.exports.tables import write_case_csv
+from bot.exports.workbook import write_case_workbook
 from tests.unit.sample import OFFICERS, YANKES, YANKES_CHAT, OfficeWorld, T, sample_office
 
 OFFICER = Actor("officer", "900", "Petugas Sari", OFFICERS.address)
@@ -23,7 +30,9 @@ def test_for_staff_drops_direction_and_zero_width_characters() -> None:
     assert views.for_staff("Rp 50.000, 3 hari") == "Rp 50.000, 3 hari"
 
 
-async def test_officers_and_the_unit_see_the_text_plain_and_the_record_keeps_it() -> None:
+async def test_officers_and_the_unit_see_the_text_plain_and_the_record_keeps_it(
+    tmp_path: Path,
+) -> None:
     world = OfficeWorld(sample_office(YANKES))
     reporter = await world.uow.reporters.get_or_create(Channel.TELEGRAM, "5001", "Siti")
     name = f"Siti{ZWSP} {RLO}hanimA{PDF}"
@@ -51,3 +60,14 @@ async def test_officers_and_the_unit_see_the_text_plain_and_the_record_keeps_it(
     assert "000.05 pR" in world.to(YANKES_CHAT)[0]
     # the record keeps what came
     assert (stored.reporter_name, stored.description, stored.location_text) == (name, story, place)
+    # and so do the exported files
+    events = await world.uow.cases.events(case.id)
+    names = {"YANKES": "Bidang Yankes"}
+    write_case_workbook(tmp_path / "k.xlsx", stored, events, T, world.office.timezone, names)
+    write_case_csv(tmp_path / "k.csv", stored, events, T, world.office.timezone, names)
+    book = openpyxl.load_workbook(tmp_path / "k.xlsx")
+    cells = [str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row]
+    with (tmp_path / "k.csv").open(encoding="utf-8-sig", newline="") as file:
+        cells += [cell for row in csv.reader(file) for cell in row]
+    assert any("000.05 pR" in cell for cell in cells)
+    assert not any(c in cell for cell in cells for c in INVISIBLE)
