@@ -2,8 +2,9 @@
 
 What reporters wrote reaches staff through `for_staff`: without the invisible characters
 that reorder or hide text (after a U+202E, "txt.exe" is drawn as "exe.txt"), so that
-officers read what was really sent. Templates hold none of them; the record keeps the
-text as it came.
+staff read what was really sent. Every message to a staff group passes through it
+(`CaseDesk.tell`), and so do the files staff open (`staff_view`, the exports). Templates
+hold none of them; the record keeps the text as it came.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ def for_staff(text: str) -> str:
     return INVISIBLE.sub(drop, text)
 
 
+def staff_chat(office: Office, recipient: Recipient) -> bool:
+    """Whether the chat is one of the office's staff groups (officers, supervisor, a unit)."""
+    if recipient.channel is not Channel.TELEGRAM:
+        return False
+    address = recipient.address
+    staff = (office.officers_chat_id, office.supervisor_chat_id)
+    return address in staff or office.unit_for_chat(address) is not None
+
+
 def staff_view(view: Callable[P, str]) -> Callable[P, str]:
     """Marks a view staff read: what it renders goes through `for_staff`."""
 
@@ -68,7 +78,6 @@ def unit_label(office: Office, code: str | None) -> str:
     return f"{unit.name} ({unit.code})" if unit else (code or "-")
 
 
-@staff_view
 def officers_case_message(office: Office, t: Texts, case: Case) -> str:
     """The relay of a new case to the officers' group: everything, identity included."""
     dash = t("not_specified")
@@ -94,7 +103,6 @@ def officers_case_buttons(office: Office, t: Texts, code: str) -> tuple[tuple[Bu
     return tuple(rows)
 
 
-@staff_view
 def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) -> str:
     """The case as its unit sees it: never the phone number; no name when anonim/rahasia."""
     dash = t("not_specified")
@@ -115,7 +123,6 @@ def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) ->
     )
 
 
-@staff_view
 def case_detail(
     office: Office,
     t: Texts,

@@ -194,6 +194,9 @@ async def test_officers_see_a_story_without_the_characters_that_reorder_or_hide_
     relay = await world.expect(OFFICERS, f"Pengaduan baru {code}")
     assert "Pungutan liar 000.05 pR di loket lab Puskesmas Sukamaju." in relay.content
     assert "\u202e" not in relay.content and "\u200b" not in relay.content
+    await world.says(world.citizen, "Nama petugasnya \u202eodraW\u202c\u2060 di loket 2")
+    follow_up = await world.expect(OFFICERS, f"Pesan tambahan pelapor untuk {code}")
+    assert "Nama petugasnya odraW di loket 2" in follow_up.content  # in the order typed
     async with world.service.db.transaction(readonly=True) as uow:
         case = await uow.cases.get_by_code(code)
     assert case is not None and case.description == story  # the record keeps what came
