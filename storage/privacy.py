@@ -202,8 +202,10 @@ class PersonalData:
         await self._session.execute(
             delete(InboundUpdateRecord).where(InboundUpdateRecord.chat_key.in_(chats))
         )
-        # Updates about the reporter from elsewhere: delivery callbacks name the number.
-        await self.mentions([record.address], waiting_too=True)
+        # Updates about the reporter from elsewhere: a delivery callback names the
+        # address as "whatsapp:+62…" (the bare address, short on Telegram, could be
+        # any number in anyone's update).
+        await self.mentions([chats[1]], waiting_too=True)
         await self._session.execute(
             delete(OutboxRecord).where(
                 OutboxRecord.channel == record.channel, OutboxRecord.address == record.address
