@@ -285,7 +285,7 @@ def create_app(
                     service.intake, settings.twilio_auth_token, settings.public_base_url, source
                 ),
             )
-        app.router.add_get("/media/{token}", media_files(service.media, service.bot))
+        app.router.add_get("/media/{token}", media_files(service.media, service.bot, service.db))
     if playground is not None:
         assert settings.public_base_url is not None
         playground.attach(app, office, settings.public_base_url)

@@ -20,8 +20,10 @@ from bot.core.tracing import CURRENT_CASE
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(case_tag)s: %(message)s"
 _tagging = False
 _secrets: set[str] = set()
-# Indonesian mobile numbers, local (08…) or international (+628… / 628…).
-PHONE = re.compile(r"(?<![\w+])(?:\+?62|0)8\d{6,12}(?!\d)")
+# Indonesian mobile numbers, local (08…) or international (+628… / 628…), and any
+# international number written with its "+" (E.164, as WhatsApp addresses are:
+# "whatsapp:+4915…"). Ids, counts and dates carry no "+" and stay.
+PHONE = re.compile(r"(?<![\w+])(?:(?:\+?62|0)8\d{6,12}|\+[1-9]\d{6,14})(?!\d)")
 SHORTEST_SECRET = 6  # shorter values would blank out ordinary words
 
 
@@ -31,7 +33,8 @@ def hide(*secrets: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    """The text without registered secrets, and phone numbers cut to their last 4 digits."""
+    """The text without registered secrets, and phone numbers (Indonesian in any form,
+    others with their "+") cut to their last 4 digits."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return PHONE.sub(lambda m: "…" + m.group()[-4:], text)

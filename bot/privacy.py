@@ -4,8 +4,13 @@ Closed cases older than `[privacy] retention_days` are anonymised by the deadlin
 scheduler's round (a batch per tick, by whichever instance holds the round), and the
 reporters left with nothing but anonymised cases lose their address and name; raw
 updates and sent messages of that age go too. `aduanbot forget WHO` does the same for
-one reporter at once, on request. Stored files are deleted after the commit; files
-that nothing refers to (a cancelled intake's photos) are swept away by the same
+one reporter at once, on request. Stored files are deleted after the commit: the
+cases' attachments, whatever the reporter sent on WhatsApp (a cancelled dialogue's photo
+too: it is stored under the id of the message that brought it), and the exports already
+sent (an /ekspor XLSX names the reporter; the folder only holds them for the outbox).
+A link to a unit's file that was sent to the reporter stops answering with the case's
+attachments (`PersonalData.on_record`).
+Files that nothing refers to (a cancelled intake's photos) are swept away by the same
 scheduler, at any hour, once past a grace period.
 """
 
@@ -23,6 +28,7 @@ from storage.database import Database
 from storage.privacy import Erased
 from storage.uow import SqlUnitOfWork
 
+REPORTS = "reports"  # the exports' folder inside MEDIA_DIR (bot.app)
 BATCH = 200  # cases (and reporters, and old rows) a round removes at most
 # A stored file nothing refers to is removed once it is this old: a file kept a moment
 # ago may belong to a message being handled right now (bot.whatsapp.MediaKeeper also
@@ -67,7 +73,10 @@ async def forget(db: Database, texts: Texts, who: str, media: Path) -> Erased | 
         erased = Erased()
         await uow.privacy.anonymise(cases, texts("anonymised_case"), erased)
         await uow.privacy.forget_reporter(reporter_id, erased)
-    remove_files(erased.files, media)
+        waiting = "\n".join(await uow.privacy.waiting_payloads())
+    files = [*erased.files, *received_media(erased.received, media), *sent_exports(media, waiting)]
+    erased.files = files
+    remove_files(files, media)
     return erased
 
 
@@ -95,6 +104,26 @@ def _files_before(media: Path, moment: datetime) -> list[str]:
             for entry in entries
             if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff
         ]
+
+
+def received_media(message_ids: list[str], media: Path) -> list[str]:
+    """The stored files of these WhatsApp messages (named "<id>-<n>.<ext>", bot.media)."""
+    if not media.is_dir():
+        return []
+    return [
+        str(path)
+        for message_id in message_ids
+        if message_id.isalnum()
+        for path in media.glob(f"{message_id}-*")
+    ]
+
+
+def sent_exports(media: Path, waiting: str) -> list[str]:
+    """The recaps and exports (`bot.reports`) no waiting message still has to upload."""
+    folder = media / REPORTS
+    if not folder.is_dir():
+        return []
+    return [str(p) for p in folder.iterdir() if p.is_file() and str(p) not in waiting]
 
 
 def remove_files(paths: list[str], media: Path) -> int:

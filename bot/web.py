@@ -27,6 +27,9 @@ from storage.uow import InboundDelivery
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Telegram updates are far smaller; anything bigger is not from Telegram
+# Telegram's updates nest about ten levels (a reply quoting a message with entities);
+# anything far deeper is not an update.
+MAX_DEPTH = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -188,6 +191,26 @@ def not_recorded(webhook: str, error: Exception) -> web.Response:
     raise error
 
 
+def valid_update_id(value: object) -> bool:
+    """An update id is a positive integer within 64 bits (a JSON `true` is not)."""
+    return type(value) is int and 0 < value < 2**63
+
+
+def too_deep(value: object) -> bool:
+    """Whether the JSON value nests deeper than `MAX_DEPTH` (looked at without recursion:
+    a deep body must not exhaust the stack here nor when it is stored or handled)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack += [(child, depth + 1) for child in item.values()]
+        elif isinstance(item, list):
+            stack += [(child, depth + 1) for child in item]
+    return False
+
+
 def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Request], Any]:
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -203,11 +226,14 @@ def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Reques
         except web.HTTPRequestEntityTooLarge:
             log.warning("telegram webhook: refused a body over %s bytes", MAX_BODY)
             return web.Response(status=413, text="too large")
-        except ValueError:
-            log.warning("telegram webhook: refused a body that is not JSON")
+        except (ValueError, RecursionError):
+            log.warning("telegram webhook: refused a body that is not JSON (or nested too deep)")
             return web.Response(status=400, text="not a Telegram update")
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            log.warning("telegram webhook: refused JSON without an update_id")
+        if not isinstance(update, dict) or not valid_update_id(update.get("update_id")):
+            log.warning("telegram webhook: refused JSON without a valid update_id")
+            return web.Response(status=400, text="not a Telegram update")
+        if too_deep(update):
+            log.warning("telegram webhook: refused an update nested over %s levels", MAX_DEPTH)
             return web.Response(status=400, text="not a Telegram update")
         try:
             await intake.record_telegram(update)
@@ -263,11 +289,13 @@ def twilio_webhook(
     return receive
 
 
-def media_files(store: MediaStore, bot: Bot) -> Callable[[web.Request], Any]:
+def media_files(store: MediaStore, bot: Bot, db: Database) -> Callable[[web.Request], Any]:
     """Serves an attachment by a link the bot made (for Twilio to fetch and forward).
 
     Always as a download (`attachment`, `nosniff`): a file a reporter or a unit sent must
-    never open as a page of this service. A Telegram file is served from its copy on disk.
+    never open as a page of this service. A Telegram file is served from its copy on disk,
+    and only while a case holds it (not once the case is anonymised or its reporter
+    forgotten).
     """
 
     async def serve(request: web.Request) -> web.StreamResponse:
@@ -279,6 +307,10 @@ def media_files(store: MediaStore, bot: Bot) -> Callable[[web.Request], Any]:
             "Content-Disposition": f'attachment; filename="{store.download_name(attachment)}"',
             "X-Content-Type-Options": "nosniff",
         }
+        if attachment.source is Channel.TELEGRAM:
+            async with db.transaction(readonly=True) as uow:
+                if not await uow.privacy.on_record(attachment.ref):
+                    return web.Response(status=404)
         path = store.stored_file(attachment)
         if path is None and attachment.source is Channel.TELEGRAM:
             try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.dialogue import IDLE
@@ -43,6 +43,9 @@ class Erased:
     cases: list[str] = field(default_factory=list)  # codes of the anonymised cases
     reporters: int = 0
     files: list[str] = field(default_factory=list)
+    # Ids of the reporter's raw WhatsApp messages: their media is stored under these
+    # names even when no case or dialogue refers to it any more (a cancelled dialogue).
+    received: list[str] = field(default_factory=list)
 
 
 class PersonalData:
@@ -72,7 +75,9 @@ class PersonalData:
             return
         now = self._clock.now()
         mine = CaseRecord.id.in_(case_ids)
-        erased.cases += list(await self._session.scalars(select(CaseRecord.code).where(mine)))
+        codes = list(await self._session.scalars(select(CaseRecord.code).where(mine)))
+        erased.cases += codes
+        await self.mentions(codes)  # staff replies quoting the case, kept as they came
         await self._session.execute(
             update(CaseRecord)
             .where(mine)
@@ -190,9 +195,21 @@ class PersonalData:
         await self._session.execute(
             delete(DialogueRecord).where(DialogueRecord.reporter_id == reporter_id)
         )
+        erased.received += list(
+            await self._session.scalars(
+                select(InboundUpdateRecord.external_id).where(
+                    InboundUpdateRecord.chat_key.in_(chats),
+                    InboundUpdateRecord.source == Channel.WHATSAPP.value,
+                )
+            )
+        )
         await self._session.execute(
             delete(InboundUpdateRecord).where(InboundUpdateRecord.chat_key.in_(chats))
         )
+        # Updates about the reporter from elsewhere: a delivery callback names the
+        # address as "whatsapp:+62…" (the bare address, short on Telegram, could be
+        # any number in anyone's update).
+        await self.mentions([chats[1]], waiting_too=True)
         await self._session.execute(
             delete(OutboxRecord).where(
                 OutboxRecord.channel == record.channel, OutboxRecord.address == record.address
@@ -203,6 +220,37 @@ class PersonalData:
         record.forgotten_at = self._clock.now()
         await self._session.flush()
         erased.reporters += 1
+
+    async def mentions(self, words: list[str], *, waiting_too: bool = False) -> None:
+        """Deletes the handled raw updates whose content contains any of `words` (a
+        number, a case code): a delivery callback, or a staff reply quoting the case.
+        `waiting_too` deletes those not handled yet as well (a callback about a
+        forgotten reporter's message has nothing left to update)."""
+        words = [w for w in words if w]
+        if not words:
+            return
+        content = cast(InboundUpdateRecord.payload, Text)
+        found = or_(*(content.contains(w, autoescape=True) for w in words))
+        if not waiting_too:
+            found = found & (InboundUpdateRecord.status != PENDING)
+        await self._session.execute(
+            delete(InboundUpdateRecord).where(found).execution_options(synchronize_session=False)
+        )
+
+    async def on_record(self, ref: str) -> bool:
+        """Whether a case still holds an attachment with this reference (a link to a
+        file of an anonymised case must stop answering)."""
+        found = await self._session.scalar(
+            select(CaseAttachmentRecord.id).where(CaseAttachmentRecord.ref == ref).limit(1)
+        )
+        return found is not None
+
+    async def waiting_payloads(self) -> list[str]:
+        """The content of the messages still to be sent (the files they need stay)."""
+        rows = await self._session.scalars(
+            select(cast(OutboxRecord.payload, Text)).where(OutboxRecord.status == PENDING)
+        )
+        return list(rows)
 
     async def find_reporter(self, who: str) -> int | None:
         """A reporter by case code, by "channel:address", or by a WhatsApp number."""

@@ -97,6 +97,8 @@ class CaseDesk:
     ) -> None:
         if not text and not attachments:
             return
+        if views.staff_chat(self.office, recipient):
+            text = views.for_staff(text)
         await self.uow.outbox.enqueue(
             OutgoingMessage(
                 recipient=recipient,

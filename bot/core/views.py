@@ -1,8 +1,20 @@
-"""How a case reads for each audience: officers see everything, units what they need."""
+"""How a case reads for each audience: officers see everything, units what they need.
+
+What reporters wrote reaches staff through `for_staff`: without the invisible characters
+that reorder or hide text (after a U+202E, "txt.exe" is drawn as "exe.txt"), so that
+staff read what was really sent. Every message to a staff group passes through it
+(`CaseDesk.tell`), and so do the files staff open (`staff_view`, the exports). Templates
+hold none of them; the record keeps the text as it came.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
+import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import ParamSpec
 
 from bot.core import deadlines
 from bot.core.dialogue import describe_location
@@ -10,6 +22,43 @@ from bot.core.model import Button, Case, CaseEvent, Channel, EventKind, Privacy,
 from bot.core.office import Office
 from bot.core.ports import DeliveryTrouble
 from bot.core.texts import Texts
+
+# Bidi marks, embeddings, overrides and isolates, and the zero-width characters.
+INVISIBLE = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+ZWJ = "\u200d"
+P = ParamSpec("P")
+
+
+def for_staff(text: str) -> str:
+    """The text without the characters that change its direction or hide in it; a
+    zero-width joiner after an emoji stays (it draws two emoji as one, as in a health worker)."""
+
+    def drop(match: re.Match[str]) -> str:
+        at = match.start()
+        before = text[at - 1] if at else ""
+        emoji = before == "\ufe0f" or (before != "" and unicodedata.category(before) == "So")
+        return ZWJ if match.group() == ZWJ and emoji else ""
+
+    return INVISIBLE.sub(drop, text)
+
+
+def staff_chat(office: Office, recipient: Recipient) -> bool:
+    """Whether the chat is one of the office's staff groups (officers, supervisor, a unit)."""
+    if recipient.channel is not Channel.TELEGRAM:
+        return False
+    address = recipient.address
+    staff = (office.officers_chat_id, office.supervisor_chat_id)
+    return address in staff or office.unit_for_chat(address) is not None
+
+
+def staff_view(view: Callable[P, str]) -> Callable[P, str]:
+    """Marks a view staff read: what it renders goes through `for_staff`."""
+
+    @functools.wraps(view)
+    def render(*args: P.args, **kwargs: P.kwargs) -> str:
+        return for_staff(view(*args, **kwargs))
+
+    return render
 
 
 def local_time(office: Office, t: Texts, moment: datetime) -> str:
@@ -304,6 +353,7 @@ def trouble(
 LAPOR_TITLE = 80  # characters of the description that make the report's title
 
 
+@staff_view
 def lapor_form(office: Office, t: Texts, case: Case, events: list[CaseEvent]) -> str:
     """The case laid out as SP4N-LAPOR!'s manual form, for a liaison officer to paste
     (SOP 003 step 4): title, content, date and place of the event, the agency, the

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.core.model import Case, CaseEvent
 from bot.core.recap import Recap
 from bot.core.texts import Texts
+from bot.core.views import for_staff
 from bot.exports.content import (
     HISTORY_COLUMNS,
     Measure,
@@ -46,8 +47,9 @@ def number(value: Value) -> str:
 
 
 def safe(text: str) -> str:
-    """The text, defused if a spreadsheet would read it as a formula (a negative number
-    stays a number)."""
+    """The text as staff may read it (`for_staff`), defused if a spreadsheet would read
+    it as a formula (a negative number stays a number)."""
+    text = for_staff(text)
     if not text.startswith(FORMULA_STARTS):
         return text
     try:

@@ -27,6 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 from bot.core.model import Case, CaseEvent, Privacy
 from bot.core.recap import CaseRow, Recap
 from bot.core.texts import Texts
+from bot.core.views import for_staff
 from bot.exports.content import (
     HISTORY_COLUMNS,
     Measure,
@@ -137,7 +138,7 @@ class _Cells:
             sheet.write_datetime(row, col, value, fmt or self.date)
         elif isinstance(value, str):
             if value:
-                sheet.write_string(row, col, value, fmt)
+                sheet.write_string(row, col, for_staff(value), fmt)
         else:
             sheet.write_number(row, col, value, fmt or self.numbers[Measure.COUNT])
 

@@ -46,6 +46,29 @@ async def test_bodies_that_are_not_updates_are_refused_and_nothing_is_recorded(
     await world.expect(world.citizen.id, "Ceritakan apa yang terjadi")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"update_id": 5, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # RecursionError
+        b'{"update_id": 6, "message": ' + b'{"a": ' * 500 + b"1" + b"}" * 500 + b"}",
+        b'{"update_id": true, "message": {}}',  # a bool is an int in Python
+        b'{"update_id": ' + b"7" * 4000 + b', "message": {}}',
+        json.dumps({"update_id": 2**63, "message": {}}).encode(),  # beyond 64 bits
+        json.dumps({"update_id": 0, "message": {}}).encode(),
+        json.dumps({"update_id": -8, "message": {}}).encode(),
+    ],
+    ids=["nested-deep", "nested-500", "bool", "4000-digits", "2**63", "zero", "negative"],
+)
+async def test_an_update_too_deep_or_with_an_impossible_update_id_is_refused(
+    world: World, body: bytes
+) -> None:
+    assert await post(world, body) == 400
+    async with world.service.db.transaction(readonly=True) as uow:
+        assert await uow.inbound.pending(10) == []
+    await world.says(world.citizen, "/start")  # and the service carries on
+    await world.expect(world.citizen.id, "Ceritakan apa yang terjadi")
+
+
 async def test_unknown_and_unreadable_updates_are_logged_and_do_not_stop_later_ones(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -161,3 +184,19 @@ async def test_replies_to_old_messages_of_a_closed_case(world: World) -> None:
     texts = tg.texts(world.citizen.id)[reporter_before:]
     assert not any("Tambahan jawaban" in t for t in texts)
     assert sum("Selamat datang" in t for t in texts) == 1
+
+
+async def test_officers_see_a_story_without_the_characters_that_reorder_or_hide_it(
+    world: World,
+) -> None:
+    story = "Pungutan liar \u202e000.05 pR\u202c di loket\u200b lab Puskesmas Sukamaju."
+    code = await world.file_complaint(world.citizen, story)
+    relay = await world.expect(OFFICERS, f"Pengaduan baru {code}")
+    assert "Pungutan liar 000.05 pR di loket lab Puskesmas Sukamaju." in relay.content
+    assert "\u202e" not in relay.content and "\u200b" not in relay.content
+    await world.says(world.citizen, "Nama petugasnya \u202eodraW\u202c\u2060 di loket 2")
+    follow_up = await world.expect(OFFICERS, f"Pesan tambahan pelapor untuk {code}")
+    assert "Nama petugasnya odraW di loket 2" in follow_up.content  # in the order typed
+    async with world.service.db.transaction(readonly=True) as uow:
+        case = await uow.cases.get_by_code(code)
+    assert case is not None and case.description == story  # the record keeps what came

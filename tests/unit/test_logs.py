@@ -75,3 +75,15 @@ def test_secrets_and_phone_numbers_never_reach_a_log_line() -> None:
     assert redact("kode ADU-7KQ2M, chat -1001000000001, user 5001") == (
         "kode ADU-7KQ2M, chat -1001000000001, user 5001"  # ids and codes are left alone
     )
+
+
+def test_international_numbers_are_cut_too_but_ordinary_numbers_stay() -> None:
+    assert redact("from whatsapp:+4915123456789 and +14155550123") == (
+        "from whatsapp:…6789 and …0123"
+    )
+    assert redact("to whatsapp:+447911123456, sg +6591234567") == "to whatsapp:…3456, sg …4567"
+    ordinary = (
+        "12 cases, update 100000002, chat -1001000000001, user 5001, "
+        "on 2024-03-05 10:00:00+07:00, took 1234567 ms, +3 more, id 4915123456789"
+    )
+    assert redact(ordinary) == ordinary
