@@ -215,6 +215,11 @@ class Service:
             await self.twilio.close()
         await self.db.dispose()
 
+    async def on_record(self, file_ref: str) -> bool:
+        """Whether a case still holds this Telegram file (links to it answer until then)."""
+        async with self.db.transaction(readonly=True) as uow:
+            return await uow.privacy.on_record(file_ref)
+
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(coroutine, name=name))
 
@@ -285,7 +290,9 @@ def create_app(
                     service.intake, settings.twilio_auth_token, settings.public_base_url, source
                 ),
             )
-        app.router.add_get("/media/{token}", media_files(service.media, service.bot, service.db))
+        app.router.add_get(
+            "/media/{token}", media_files(service.media, service.bot, service.on_record)
+        )
     if playground is not None:
         assert settings.public_base_url is not None
         playground.attach(app, office, settings.public_base_url)

@@ -6,7 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -289,13 +289,15 @@ def twilio_webhook(
     return receive
 
 
-def media_files(store: MediaStore, bot: Bot, db: Database) -> Callable[[web.Request], Any]:
+def media_files(
+    store: MediaStore, bot: Bot, on_record: Callable[[str], Awaitable[bool]]
+) -> Callable[[web.Request], Any]:
     """Serves an attachment by a link the bot made (for Twilio to fetch and forward).
 
     Always as a download (`attachment`, `nosniff`): a file a reporter or a unit sent must
     never open as a page of this service. A Telegram file is served from its copy on disk,
     and only while a case holds it (not once the case is anonymised or its reporter
-    forgotten).
+    forgotten: `on_record` tells, by the file's Telegram id).
     """
 
     async def serve(request: web.Request) -> web.StreamResponse:
@@ -308,9 +310,8 @@ def media_files(store: MediaStore, bot: Bot, db: Database) -> Callable[[web.Requ
             "X-Content-Type-Options": "nosniff",
         }
         if attachment.source is Channel.TELEGRAM:
-            async with db.transaction(readonly=True) as uow:
-                if not await uow.privacy.on_record(attachment.ref):
-                    return web.Response(status=404)
+            if not await on_record(attachment.ref):
+                return web.Response(status=404)
         path = store.stored_file(attachment)
         if path is None and attachment.source is Channel.TELEGRAM:
             try:

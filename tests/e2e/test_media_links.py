@@ -37,13 +37,17 @@ class Served:
         return URL(self.store.link(attachment)).path
 
 
+async def on_record(file_ref: str) -> bool:
+    return True  # every file here belongs to an open case (forget: tests/e2e/test_forget.py)
+
+
 @pytest.fixture
 async def served(tg: TelegramStandIn, tmp_path: Path) -> AsyncIterator[Served]:
     clock = FixedClock(datetime.now(UTC))
     store = MediaStore(tmp_path / "media", b"k", "https://aduan.example.go.id", clock)
     bot = Bot(TOKEN, base_url=f"{tg.base_url}/bot", base_file_url=f"{tg.base_url}/file/bot")
     app = web.Application()
-    app.router.add_get("/media/{token}", media_files(store, bot))
+    app.router.add_get("/media/{token}", media_files(store, bot, on_record))
     async with bot, TestClient(TestServer(app)) as client:
         yield Served(client, store, clock)
 
