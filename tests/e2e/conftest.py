@@ -281,3 +281,16 @@ async def running(
 async def world(tg: TelegramStandIn, database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     async with running(tg, database_url, tmp_path) as world:
         yield world
+
+
+async def settled(world: World) -> None:
+    """Everything received was handled, and everything it queued was sent."""
+    service = world.service
+    await service.processor.caught_up()
+    for _ in range(100):  # each round sends the next message of every chat
+        async with service.db.transaction(readonly=True) as uow:
+            if await uow.sending.backlog() == 0:
+                return
+        await service.sender.send_due()
+        await service.sender.drain()
+    raise AssertionError("the outbox never emptied")

@@ -12,7 +12,7 @@ import pytest
 
 from bot.core.model import EventKind
 from bot.standins.telegram_api import TelegramStandIn
-from tests.e2e.conftest import AGENCY, OFFICERS, World, running
+from tests.e2e.conftest import AGENCY, OFFICERS, World, running, settled
 from tests.fakes import FixedClock
 
 LIMITED = (
@@ -37,19 +37,6 @@ async def world(
 ) -> AsyncIterator[World]:
     async with running(tg, database_url, tmp_path, agency=LIMITED, clock=clock) as world:
         yield world
-
-
-async def settled(world: World) -> None:
-    """Everything received was handled, and everything it queued was sent."""
-    service = world.service
-    await service.processor.caught_up()
-    for _ in range(100):  # each round sends the next message of every chat
-        async with service.db.transaction(readonly=True) as uow:
-            if await uow.sending.backlog() == 0:
-                return
-        await service.sender.send_due()
-        await service.sender.drain()
-    raise AssertionError("the outbox never emptied")
 
 
 def statuses(world: World) -> int:

@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     World,
     people,
     running,
+    settled,
     start_bot,
     stop_bot,
     twilio_settings,
@@ -125,19 +126,6 @@ async def ticking(
     """The bot on a clock the test moves (its scheduler ticks when the test asks)."""
     async with running(tg, database_url, tmp_path, clock=clock) as world:
         yield world
-
-
-async def settled(world: World) -> None:
-    """Everything received was handled, and everything it queued was sent."""
-    service = world.service
-    await service.processor.caught_up()
-    for _ in range(100):  # each round sends the next message of every chat
-        async with service.db.transaction(readonly=True) as uow:
-            if await uow.sending.backlog() == 0:
-                return
-        await service.sender.send_due()
-        await service.sender.drain()
-    raise AssertionError("the outbox never emptied")
 
 
 def follow_ups(world: World, code: str) -> list[str]:
