@@ -252,6 +252,7 @@ class CaseAttachmentRecord(Base):
     file_name: Mapped[str | None] = mapped_column(Text)
     mime_type: Mapped[str | None] = mapped_column(String(255))
     size: Mapped[int | None] = mapped_column(BigInteger)
+    caption: Mapped[str | None] = mapped_column(Text)
 
 
 class DialogueRecord(Base):

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.model import CaseStatus, EventKind
+from bot.core.model import CaseStatus, EventKind, Location
 from bot.core.ports import Clock
 from bot.core.recap import (
     NO_CATEGORY,
@@ -288,13 +288,20 @@ class SqlRecaps:
                 C.answered_stamp - C.filed_stamp,
                 C.closed_stamp - C.filed_stamp,
                 C.rating,
+                C.latitude,
+                C.longitude,
+                C.location_label,
             )
             .where(C.created_at >= start, C.created_at < end, C.id > after_id)
             .order_by(C.id)
             .limit(limit)
         )
-        # The columns are selected in CaseRow's field order.
-        return [(row[0], CaseRow(*row[1:])) for row in records]  # type: ignore[call-arg]
+        # The columns are selected in CaseRow's field order, the shared pin's parts last.
+        rows: list[tuple[Any, ...]] = [tuple(record) for record in records]
+        return [
+            (row[0], CaseRow(*row[1:-3], location=pin(*row[-3:])))  # type: ignore[misc]
+            for row in rows
+        ]
 
     async def unstamped(
         self, limit: int
@@ -448,3 +455,8 @@ class ReportJobs:
     async def pending(self) -> int:
         R = ReportJobRecord
         return int(await self._session.scalar(select(func.count()).where(R.status == PENDING)) or 0)
+
+
+def pin(latitude: float | None, longitude: float | None, label: str | None) -> Location | None:
+    """A case's shared pin from its columns (none stored: None)."""
+    return None if latitude is None or longitude is None else Location(latitude, longitude, label)

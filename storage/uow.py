@@ -51,7 +51,6 @@ from bot.core.model import (
     CaseStatus,
     Channel,
     EventKind,
-    Location,
     Milestones,
     OutgoingMessage,
     Privacy,
@@ -89,7 +88,7 @@ from storage.models import (
     SentMessageRecord,
 )
 from storage.privacy import PersonalData
-from storage.recaps import ReportJobs, SqlRecaps
+from storage.recaps import ReportJobs, SqlRecaps, pin
 
 PENDING = "pending"
 DONE = "done"
@@ -221,6 +220,7 @@ def _attachment(record: CaseAttachmentRecord) -> Attachment:
         file_name=record.file_name,
         mime_type=record.mime_type,
         size=record.size,
+        caption=record.caption,
     )
 
 
@@ -238,6 +238,7 @@ def _attachment_records(
             file_name=attachment.file_name,
             mime_type=attachment.mime_type,
             size=attachment.size,
+            caption=attachment.caption,
         )
         for position, attachment in enumerate(attachments)
     ]
@@ -317,9 +318,7 @@ def _watch(record: CaseRecord) -> Watch | None:
 
 
 def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
-    location = None
-    if record.latitude is not None and record.longitude is not None:
-        location = Location(record.latitude, record.longitude, record.location_label)
+    location = pin(record.latitude, record.longitude, record.location_label)
     before = record.status_before_info_request
     return Case(
         id=record.id,

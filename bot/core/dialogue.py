@@ -8,7 +8,7 @@ lists on WhatsApp; either way the citizen may answer with the number or the word
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core.model import Attachment, Location, Privacy
@@ -159,8 +159,9 @@ class IntakeDialogue:
         new_album = remember_album(data, inp.album_id)
 
         if inp.attachments:
-            self._keep_attachments(data, inp.attachments)
-            if state.step == "attachments" or not text:
+            self._keep_attachments(data, inp.attachments, (inp.text or "").strip())
+            # What comes with files is their caption; only the story may also be told so.
+            if state.step != "description" or not text:
                 if new_album:
                     key = (
                         "attachment_received" if state.step == "attachments" else "attachment_kept"
@@ -371,9 +372,15 @@ class IntakeDialogue:
         return match_choice(self._choices(state), inp)
 
     # ------------------------------------------------------------------ results
-    def _keep_attachments(self, data: dict[str, Any], attachments: tuple[Attachment, ...]) -> None:
+    def _keep_attachments(
+        self, data: dict[str, Any], attachments: tuple[Attachment, ...], caption: str
+    ) -> None:
+        """Keeps the message's files, its text as the caption of the first of them."""
         kept: list[dict[str, Any]] = data.setdefault("attachments", [])
         refs = {a["ref"] for a in kept}
+        if caption:
+            first, *rest = attachments
+            attachments = (replace(first, caption=caption[:MAX_DESCRIPTION]), *rest)
         for attachment in attachments:
             if attachment.ref not in refs and len(kept) < MAX_ATTACHMENTS:
                 kept.append(attachment.to_dict())

@@ -66,7 +66,8 @@ class Attachment:
     """A file someone sent: a reference the channel understands, plus what it is.
 
     `ref` is channel-specific (a Telegram file_id, or a stored file path); `source`
-    names the channel that can resolve it.
+    names the channel that can resolve it. `caption` is what the reporter wrote with
+    it (a Telegram caption, a WhatsApp media message's body): part of the complaint.
     """
 
     kind: AttachmentKind
@@ -75,6 +76,7 @@ class Attachment:
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
+    caption: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,7 @@ class Attachment:
             "file_name": self.file_name,
             "mime_type": self.mime_type,
             "size": self.size,
+            "caption": self.caption,
         }
 
     @classmethod
@@ -95,6 +98,7 @@ class Attachment:
             file_name=data.get("file_name"),
             mime_type=data.get("mime_type"),
             size=data.get("size"),
+            caption=data.get("caption"),
         )
 
 
@@ -104,11 +108,20 @@ class Attachment:
 STORED_FILE = Channel.WHATSAPP
 
 
+MAP_ZOOM = 17  # a street and its buildings
+
+
 @dataclass(frozen=True)
 class Location:
     latitude: float
     longitude: float
     label: str | None = None
+
+    @property
+    def map_url(self) -> str:
+        """The place on OpenStreetMap, pinned, for staff to open in a browser."""
+        lat, lon = f"{self.latitude:.5f}", f"{self.longitude:.5f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map={MAP_ZOOM}/{lat}/{lon}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from bot.core.calendar import WorkingCalendar
-from bot.core.model import Case, CaseStatus, Channel, Milestones, Privacy
+from bot.core.model import Case, CaseStatus, Channel, Location, Milestones, Privacy
 from bot.core.office import Office
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
@@ -252,6 +252,7 @@ class CaseRow:
     first_answer_minutes: int | None
     closure_minutes: int | None
     rating: int | None
+    location: Location | None = None  # a shared pin
 
 
 def percentile(histogram: Histogram, q: float) -> float | None:

@@ -18,7 +18,17 @@ from typing import ParamSpec
 
 from bot.core import deadlines
 from bot.core.dialogue import describe_location
-from bot.core.model import Button, Case, CaseEvent, Channel, EventKind, Privacy, Recipient, Step
+from bot.core.model import (
+    Button,
+    Case,
+    CaseEvent,
+    Channel,
+    EventKind,
+    Location,
+    Privacy,
+    Recipient,
+    Step,
+)
 from bot.core.office import Office
 from bot.core.ports import DeliveryTrouble
 from bot.core.texts import Texts
@@ -65,8 +75,27 @@ def local_time(office: Office, t: Texts, moment: datetime) -> str:
     return moment.astimezone(office.timezone).strftime(t("date_format"))
 
 
-def attachments_line(t: Texts, count: int) -> str:
-    return t("attachment_count", count=count) if count else t("no_attachments")
+def attachment_captions(t: Texts, case: Case) -> list[str]:
+    """What the reporter wrote with each file, numbered as the files; a caption that
+    is the story itself (a photo sent with it at the first question) is not repeated."""
+    return [
+        t("attachment_caption", number=number, caption=attachment.caption)
+        for number, attachment in enumerate(case.attachments, start=1)
+        if attachment.caption and attachment.caption != case.description
+    ]
+
+
+def attachments_line(t: Texts, case: Case) -> str:
+    count = len(case.attachments)
+    if not count:
+        return t("no_attachments")
+    return "\n".join([t("attachment_count", count=count), *attachment_captions(t, case)])
+
+
+def staff_location(t: Texts, location_text: str | None, location: Location | None) -> str:
+    """Where it happened, for staff: the place as told, and a map link for a shared pin."""
+    place = describe_location(t, location_text, location)
+    return t("location_map", place=place, url=location.map_url) if location else place
 
 
 def note_line(t: Texts, note: str | None) -> str:
@@ -101,9 +130,9 @@ def officers_case_message(office: Office, t: Texts, case: Case) -> str:
         name=case.reporter_name or dash,
         contact=case.reporter_contact or dash,
         description=case.description,
-        location=describe_location(t, case.location_text, case.location),
+        location=staff_location(t, case.location_text, case.location),
         occurred=case.occurred_text or dash,
-        attachments=attachments_line(t, len(case.attachments)),
+        attachments=attachments_line(t, case),
     )
 
 
@@ -128,9 +157,9 @@ def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) ->
         unit=unit_label(office, case.unit_code),
         reporter=reporter,
         description=case.description,
-        location=describe_location(t, case.location_text, case.location),
+        location=staff_location(t, case.location_text, case.location),
         occurred=case.occurred_text or dash,
-        attachments=attachments_line(t, len(case.attachments)),
+        attachments=attachments_line(t, case),
         note_line=note_line(t, note),
     )
 
@@ -172,9 +201,9 @@ def case_detail(
         contact=dash if for_unit else (case.reporter_contact or dash),
         unit=unit_label(office, case.unit_code),
         description=case.description,
-        location=describe_location(t, case.location_text, case.location),
+        location=staff_location(t, case.location_text, case.location),
         occurred=case.occurred_text or dash,
-        attachments=attachments_line(t, len(case.attachments)),
+        attachments=attachments_line(t, case),
         rating=f"{case.rating}/5" if case.rating else dash,
         deadlines=case_deadlines(office, t, case, now),
         history=history or dash,
@@ -377,13 +406,13 @@ def lapor_form(office: Office, t: Texts, case: Case, events: list[CaseEvent]) ->
         description=case.description,
         occurred=case.occurred_text or dash,
         received=local_time(office, t, case.created_at),
-        location=describe_location(t, case.location_text, case.location),
+        location=staff_location(t, case.location_text, case.location),
         agency=office.name,
         unit=unit_label(office, case.unit_code),
         category=case.category or dash,
         privacy=t(f"privacy_{case.privacy.value}"),
         reporter=reporter,
-        attachments=attachments_line(t, len(case.attachments)),
+        attachments=attachments_line(t, case),
         status=t(f"status_{case.status.value}"),
         follow_up=answers[-1].note if answers else t("lapor_no_follow_up"),
     )

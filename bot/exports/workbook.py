@@ -27,7 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 from bot.core.model import Case, CaseEvent, Privacy
 from bot.core.recap import CaseRow, Recap
 from bot.core.texts import Texts
-from bot.core.views import for_staff
+from bot.core.views import attachment_captions, for_staff, staff_location
 from bot.exports.content import (
     HISTORY_COLUMNS,
     Measure,
@@ -307,6 +307,9 @@ class RecapWorkbook:
         t, tz, day = self._t, self._tz, self._recap.day_minutes
         confidential = case.privacy == Privacy.CONFIDENTIAL.value
         hidden = t("xlsx_confidential")
+        place = None
+        if case.location_text or case.location:
+            place = staff_location(t, case.location_text, case.location)
         values: tuple[Cell, ...] = (
             case.code,
             local(case.created_at, tz),
@@ -317,7 +320,7 @@ class RecapWorkbook:
             unit_name(t, case.unit_code, self._names),
             # A confidential report is confidential whole: its place can name the reporter.
             hidden if confidential else shorten(case.description),
-            hidden if confidential and case.location_text else case.location_text,
+            hidden if confidential and place else place,
             _local_or_none(case.acknowledged_at, tz),
             _local_or_none(case.first_disposed_at, tz),
             _local_or_none(case.answered_at, tz),
@@ -369,6 +372,7 @@ def write_case_workbook(
             "xlsx_field_coordinates",
             f"{location.latitude:.6f}, {location.longitude:.6f}" if location else None,
         ),
+        ("xlsx_field_map", location.map_url if location else None),
         ("xlsx_field_occurred", case.occurred_text),
         ("xlsx_field_reporter_name", case.reporter_name),
         ("xlsx_field_reporter_contact", case.reporter_contact),
@@ -379,6 +383,7 @@ def write_case_workbook(
         ("xlsx_col_closed_at", _local_or_none(case.closed_at, tz)),
         ("xlsx_col_rating", case.rating),
         ("xlsx_col_attachments", len(case.attachments)),
+        ("xlsx_field_captions", "\n".join(attachment_captions(t, case)) or None),
     )
     for row, (key, value) in enumerate(fields, start=1):
         cells.put(sheet, row, 0, t(key), cells.bold)

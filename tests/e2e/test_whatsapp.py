@@ -74,7 +74,7 @@ class Both:
         assert await self.tw.deliver(self.tw.text(self.siti, body)) == 200
 
     async def complaint(
-        self, privacy: str = "1", *, files: Sequence[tuple[bytes, str]] = ()
+        self, privacy: str = "1", *, files: Sequence[tuple[bytes, str]] = (), caption: str = ""
     ) -> str:
         before = len(self.tw.messages(self.siti))
         await self.says("halo")
@@ -86,7 +86,7 @@ class Both:
         await self.says("lewati")
         await self.expect("foto atau dokumen")
         for count, file in enumerate(files, start=1):  # one message per file, as WhatsApp
-            await self.tw.user_sends_media(self.siti, [file])
+            await self.tw.user_sends_media(self.siti, [file], caption)
             await self.expect(f"Lampiran diterima ({count} berkas)")
         await self.says("selesai")
         await self.expect("Bagaimana identitas")
@@ -188,6 +188,19 @@ async def test_whatsapp_complaint_travels_the_whole_cycle(both: Both) -> None:
         status = await uow.sending.delivery_status("whatsapp", sid)
     assert case is not None and case.status is CaseStatus.CLOSED and case.rating == 4
     assert status is not None and status[0] in ("sent", "delivered")
+
+
+async def test_a_photos_words_and_the_shared_pin_reach_officers_and_unit(both: Both) -> None:
+    world = both.world
+    code = await both.complaint(files=[(JPEG, "image/jpeg")], caption="ruang tunggu penuh")
+    map_link = "Peta: https://www.openstreetmap.org/?mlat=-6.91470&mlon=107.60980#map=17/-6.91470/107.60980"
+    relay = await world.expect(OFFICERS, f"Pengaduan baru {code}")
+    assert "Lampiran: 1 berkas\n• berkas 1: ruang tunggu penuh" in relay.content
+    assert f"lokasi dibagikan (-6.91470, 107.60980)\n{map_link}" in relay.content
+    await world.tg.user_taps(world.officer, relay, "➡️ YANKES")
+    unit_case = await world.expect(YANKES, f"Disposisi {code}")
+    assert "• berkas 1: ruang tunggu penuh" in unit_case.content
+    assert map_link in unit_case.content
 
 
 async def test_status_and_help_words(both: Both) -> None:

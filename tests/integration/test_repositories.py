@@ -174,7 +174,7 @@ async def test_a_full_case_round_trips(store: Store) -> None:
     attachments = [
         photo("file-1", file_name="jalan.jpg", mime_type="image/jpeg", size=123_456),
         Attachment(AttachmentKind.DOCUMENT, "data/2.pdf", Channel.WHATSAPP, "surat.pdf"),
-        photo("file-3"),
+        photo("file-3", caption="ruang tunggu penuh"),
     ]
     async with store.transaction() as uow:
         case = a_case(

@@ -114,6 +114,47 @@ def test_photo_with_caption_at_description_keeps_both(engine: IntakeDialogue) ->
     assert len(o.state.data["attachments"]) == 1
 
 
+def captioned(caption: str, ref: str = "c1") -> CitizenInput:
+    """A photo sent with words, as a Telegram caption or a WhatsApp media body."""
+    return CitizenInput(
+        text=caption, attachments=(Attachment(AttachmentKind.PHOTO, ref, Channel.TELEGRAM),)
+    )
+
+
+def test_a_caption_at_the_attachments_step_stays_with_its_photo(engine: IntakeDialogue) -> None:
+    o = engine.begin(profile_name=None, channel_contact=None, first=CitizenInput(text=DESCRIPTION))
+    o = say(engine, o, text="Jl. Melati")
+    o = say(engine, o, text="lewati")
+    assert o.state is not None and o.state.step == "attachments"
+    o = engine.advance(o.state, captioned("ruang tunggu penuh"))
+    assert o.replies[-1].text == T("attachment_received", count=1)
+    o = engine.advance(o.state, photo("p2"))  # the next photo has no words of its own
+    for text in ("selesai", "1", "Siti", "lewati", "kirim"):
+        o = say(engine, o, text=text)
+    assert o.submission is not None
+    assert [a.caption for a in o.submission.attachments] == ["ruang tunggu penuh", None]
+
+
+def test_a_caption_is_not_taken_as_the_answer_to_another_question(
+    engine: IntakeDialogue,
+) -> None:
+    o = engine.begin(profile_name=None, channel_contact=None, first=CitizenInput(text=DESCRIPTION))
+    assert o.state is not None and o.state.step == "location"
+    o = engine.advance(o.state, captioned("ruang tunggu penuh"))
+    assert o.state is not None and o.state.step == "location"  # still asked where
+    assert "location_text" not in o.state.data
+    assert [r.text for r in o.replies] == [T("attachment_kept", count=1), T("ask_location")]
+    assert o.state.data["attachments"][0]["caption"] == "ruang tunggu penuh"
+
+
+def test_a_short_caption_at_the_description_step_is_kept(engine: IntakeDialogue) -> None:
+    o = engine.begin(profile_name=None, channel_contact=None)
+    assert o.state is not None
+    o = engine.advance(o.state, captioned("penuh!"))  # too short to be the story
+    assert o.state is not None and o.state.step == "description"
+    assert o.state.data["attachments"][0]["caption"] == "penuh!"
+
+
 def test_unexpected_input_is_told_what_is_expected(engine: IntakeDialogue) -> None:
     o = engine.begin(profile_name=None, channel_contact=None, first=CitizenInput(text=DESCRIPTION))
     o = say(engine, o, text="Jl. Melati")

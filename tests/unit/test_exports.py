@@ -157,6 +157,7 @@ CASE_ROWS = [
         privacy="rahasia",
         description=SECRET,
         location_text="Jl. Rahasia 7",
+        location=Location(-6.12345, 106.54321),
         unit_code=None,
         category=None,
         status="baru",
@@ -168,7 +169,14 @@ CASE_ROWS = [
         closure_minutes=None,
         rating=None,
     ),
-    _case_row("ADU-0003", description=LONG, unit_code="HAPUS", channel="whatsapp"),
+    _case_row(
+        "ADU-0003",
+        description=LONG,
+        unit_code="HAPUS",
+        channel="whatsapp",
+        location_text=None,
+        location=Location(-6.91474, 107.60981, "RSUD Kota"),
+    ),
 ]
 
 
@@ -393,7 +401,12 @@ def test_case_list(workbook: openpyxl.Workbook) -> None:
     )
     assert secret[10:] == (None,) * 7
     assert all(SECRET not in str(cell) and "Rahasia 7" not in str(cell) for cell in secret)
+    assert not any("6.12345" in str(cell) for cell in secret)  # nor its pin
     assert long[2] == "WhatsApp"
+    assert long[8] == (  # a shared pin: its name and a link to the map
+        "RSUD Kota\nPeta: https://www.openstreetmap.org/"
+        "?mlat=-6.91474&mlon=107.60981#map=17/-6.91474/107.60981"
+    )
     assert long[6] == "HAPUS"  # a unit no longer in the office: its code
     assert len(long[7]) == 500
     assert long[7].endswith("…")
@@ -545,7 +558,7 @@ def test_empty_recap_chart() -> None:
 
 STAFF = Actor("staff", "501", "Rina", "-1001")
 REPORTER = Actor("reporter", "62812", "Budi")
-PHOTO = Attachment(AttachmentKind.PHOTO, "file-1", Channel.TELEGRAM)
+PHOTO = Attachment(AttachmentKind.PHOTO, "file-1", Channel.TELEGRAM, caption="antre sampai luar")
 CASE = Case(
     code="ADU-7K3Q9X",
     reporter_id=1,
@@ -619,6 +632,7 @@ def test_case_workbook(tmp_path: Path) -> None:
         "Uraian": "Obat di puskesmas habis.",
         "Lokasi": "Puskesmas Sukamaju",
         "Koordinat": "-6.200000, 106.816666",
+        "Peta": "https://www.openstreetmap.org/?mlat=-6.20000&mlon=106.81667#map=17/-6.20000/106.81667",
         "Waktu kejadian": "kemarin sore",
         "Nama pelapor": "Budi",
         "Kontak pelapor": "081234567890",
@@ -629,6 +643,7 @@ def test_case_workbook(tmp_path: Path) -> None:
         "Ditutup": wall(2026, 11, 5, 10, 0),
         "Penilaian": 4,
         "Lampiran": 1,
+        "Keterangan lampiran": "• berkas 1: antre sampai luar",
     }
     rows = list(history.iter_rows(values_only=True))
     assert rows[0] == (

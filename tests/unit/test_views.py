@@ -10,7 +10,7 @@ import openpyxl
 
 from bot.core import views
 from bot.core.dialogue import Submission
-from bot.core.model import Actor, Channel, Privacy
+from bot.core.model import Actor, Attachment, AttachmentKind, Channel, Location, Privacy
 from bot.exports.tables import write_case_csv
 from bot.exports.workbook import write_case_workbook
 from tests.unit.sample import OFFICERS, YANKES, YANKES_CHAT, OfficeWorld, T, sample_office
@@ -73,3 +73,29 @@ async def test_officers_and_the_unit_see_the_text_plain_and_the_record_keeps_it(
         cells += [cell for row in csv.reader(file) for cell in row]
     assert any("000.05 pR" in cell for cell in cells)
     assert not any(c in cell for cell in cells for c in INVISIBLE)
+
+
+async def test_staff_read_each_photos_words_once_and_the_pin_as_a_map_link() -> None:
+    world = OfficeWorld(sample_office(YANKES))
+    reporter = await world.uow.reporters.get_or_create(Channel.TELEGRAM, "5001", "Siti")
+    story = "Ruang tunggu penuh, pasien berdiri sampai ke luar."
+    photos = tuple(
+        Attachment(AttachmentKind.PHOTO, f"p{n}", Channel.TELEGRAM, caption=caption)
+        for n, caption in enumerate((story, None, "antre sejak subuh"), start=1)
+    )
+    pin = Location(-6.91474, 107.60981)
+    submission = Submission(story, "Puskesmas Melati", pin, None, photos, Privacy.NORMAL, "S", None)
+    case = await world.desk().submit(reporter, submission)
+    relay = next(m for m in world.to(OFFICERS) if "Pengaduan baru" in m)
+    # the first photo's words are the story itself, told above: not repeated
+    assert "Lampiran: 3 berkas\n• berkas 3: antre sejak subuh\n" in relay
+    assert relay.count(story) == 1
+    assert (
+        f"Lokasi: Puskesmas Melati; lokasi dibagikan (-6.91474, 107.60981)\nPeta: {pin.map_url}\n"
+    ) in relay
+    assert pin.map_url == (
+        "https://www.openstreetmap.org/?mlat=-6.91474&mlon=107.60981#map=17/-6.91474/107.60981"
+    )
+    await world.desk().dispose(case.code, "YANKES", None, OFFICER)
+    unit = world.to(YANKES_CHAT)[0]
+    assert "• berkas 3: antre sejak subuh" in unit and f"Peta: {pin.map_url}" in unit
