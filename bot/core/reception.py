@@ -396,10 +396,7 @@ class Reception:
     async def _add(
         self, reporter: Reporter, case: Case, inp: CitizenInput, *, first_of_album: bool
     ) -> None:
-        text = (inp.text or "").strip()
-        if inp.location is not None:
-            where = f"{inp.location.latitude:.5f}, {inp.location.longitude:.5f}"
-            text = f"{text}\n📍 {where}".strip()
+        text = _with_pin(inp)
         if not text and not inp.attachments:
             await self.say(reporter, Reply(self.t("unsupported_input")))
             return
@@ -433,11 +430,17 @@ def _strip_choice(inp: CitizenInput) -> CitizenInput:
     return inp
 
 
+def _with_pin(inp: CitizenInput) -> str:
+    """A follow-up's text, with the pin it shares as coordinates and a map link."""
+    text = (inp.text or "").strip()
+    if inp.location is None:
+        return text
+    where = f"{inp.location.latitude:.5f}, {inp.location.longitude:.5f}"
+    return f"{text}\n📍 {where}\n{inp.location.map_url}".strip()
+
+
 def _pending(inp: CitizenInput) -> dict[str, Any]:
-    text = inp.text or ""
-    if inp.location is not None:
-        text = f"{text}\n📍 {inp.location.latitude:.5f}, {inp.location.longitude:.5f}".strip()
-    return {"text": text, "attachments": [a.to_dict() for a in inp.attachments]}
+    return {"text": _with_pin(inp), "attachments": [a.to_dict() for a in inp.attachments]}
 
 
 def _idle(state: DialogueState) -> DialogueState:

@@ -105,3 +105,9 @@ async def test_a_shared_pin_reaches_staff_as_a_map_link_and_the_recap_as_the_pla
         "the recap's case list names the pin's place"
     )
 
+
+async def test_a_pin_sent_after_filing_reaches_the_officers_as_a_map_link(world: World) -> None:
+    code = await world.file_complaint(world.citizen, DESCRIPTION)
+    await world.tg.user_sends_location(world.citizen, LATITUDE, LONGITUDE)
+    relayed = await world.expect(OFFICERS, f"Pesan tambahan pelapor untuk {code}")
+    assert f"📍 {LATITUDE:.5f}, {LONGITUDE:.5f}\n{MAP}" in relayed.content
