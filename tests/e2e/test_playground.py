@@ -137,6 +137,13 @@ async def test_the_page_api_answers_what_it_cannot_do(served: str) -> None:
             assert reply.status == 413
         async with http.get("/playground/static/..%2F__init__.py") as reply:
             assert reply.status == 404
+        for pane, reply_to in (("citizen-telegram", 999), ("citizen-whatsapp", 1)):
+            text = {"kind": "text", "text": "ya", "reply_to": reply_to}
+            async with http.post(f"/playground/api/act/{pane}", json=text) as reply:
+                assert (reply.status, await reply.text()) == (
+                    400,
+                    "reply_to: no such message of the bot in this chat",
+                )
         async with http.get("/playground/api/messages/citizen-telegram") as reply:
             assert await reply.json() == []  # nothing reached the bot
 
@@ -581,3 +588,14 @@ async def test_the_playground_keeps_its_chats_across_a_restart_until_started_afr
         await site.sees(citizen, "Di mana kejadiannya")
         assert "Kapan kejadiannya" not in await site.pane(citizen).inner_text()
         await site.page.close()
+
+
+async def test_unreadable_kept_chats_are_put_aside_and_the_playground_starts(
+    tmp_path: Path,
+) -> None:
+    kept = tmp_path / "playground-chats.pickle"
+    kept.write_bytes(b"not a pickle")
+    async with running(Playground(tmp_path)) as playground:
+        assert playground.telegram.transcript() == []
+    assert (tmp_path / "playground-chats.unreadable").read_bytes() == b"not a pickle"
+    assert kept.is_file()  # saved afresh on the way out
