@@ -169,6 +169,7 @@ class Playground:
         self._chats_file = data_dir / CHATS_FILE if data_dir is not None else None
         self._earlier = (0, 0)  # transcript entries of earlier runs: Telegram's, Twilio's
         self._saver: asyncio.Task[None] | None = None
+        self._pages: set[asyncio.Queue[str]] = set()  # each open page's changed panes
 
     async def start(self) -> None:
         await asyncio.to_thread(self._load)
@@ -308,6 +309,9 @@ class Playground:
         self._introduce()
         await self._save()
         log.info("playground: started afresh (database, files and chats emptied)")
+        for page in self._pages:  # the other open pages empty their panes too
+            for pane in self.panes:
+                page.put_nowait(pane.id)
         return web.json_response({"ok": True})
 
     # ------------------------------------------------------------------ the page
@@ -377,6 +381,7 @@ class Playground:
             asyncio.create_task(pump(telegram, telegram_pane)),
             asyncio.create_task(pump(twilio, lambda e: whatsapp)),
         ]
+        self._pages.add(changed)
         try:
             await response.write(b": connected\n\n")
             while True:
@@ -390,6 +395,7 @@ class Playground:
         except ConnectionResetError:  # the page was closed or reloaded
             return response
         finally:
+            self._pages.discard(changed)
             for task in tasks:
                 task.cancel()
             self.telegram.unsubscribe(telegram)

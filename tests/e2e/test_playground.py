@@ -576,11 +576,16 @@ async def test_the_playground_keeps_its_chats_across_a_restart_until_started_afr
         await site.type(whatsapp, DESCRIPTION)
         await site.sees(whatsapp, "Di mana kejadiannya")
 
+        other = Site(url, await browser.new_page(viewport={"width": 390, "height": 844}))
+        await other.page.goto(f"{url}/playground")  # another window, on a phone
+        await other.sees(citizen, "Di mana kejadiannya")
         site.page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
         await site.page.locator("#reset").click()
         for pane in (citizen, whatsapp):
             await expect(site.pane(pane).locator(".msg")).to_have_count(0, timeout=WAIT_MS)
             await expect(site.pane(pane).locator(".messages .empty")).to_be_visible()
+        await expect(other.pane(citizen).locator(".msg")).to_have_count(0, timeout=WAIT_MS)
+        await other.page.close()
         # the database was emptied too: the bot greets the citizen as a newcomer (and
         # takes the text as the story), instead of asking the next question
         await site.type(citizen, "Puskesmas Sukamaju, Jl. Melati 3")
