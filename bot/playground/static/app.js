@@ -193,6 +193,7 @@ function show(pane) {
     other.tab.setAttribute("aria-selected", String(other === pane));
   }
   pane.tab.classList.remove("unread");
+  pane.tab.scrollIntoView({ block: "nearest", inline: "nearest" });
   toBottom(pane);
 }
 
