@@ -180,7 +180,7 @@ def _playground() -> int:
     public = f"http://{host}:{port}"
 
     async def make_app() -> web.Application:
-        playground = Playground()
+        playground = Playground(Path("data"))  # its chats, beside the database and files
         await playground.start()
         environ = {
             "ADUAN_CONFIG": os.environ.get("ADUAN_CONFIG", "").strip() or str(AGENCY),

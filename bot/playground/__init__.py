@@ -8,6 +8,12 @@ WhatsApp, the officers, each unit and the supervisor. What a person does on the 
 what the stand-in delivers to the bot as that person (an update, a Twilio webhook);
 what the bot sends is what the stand-in recorded, pushed to the page as it happens
 (server-sent events).
+
+With a data folder (as `aduanbot playground` runs it) the stand-ins' chats are kept in
+`playground-chats.pickle` beside the database, saved as they change: after a restart the
+panes show the earlier history and the ids go on where they stopped, as Telegram's do
+(otherwise the service would drop the new updates as duplicates of the old ones).
+"Mulai ulang" on the page empties the database, the stored files and the chats.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
+import pickle
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +34,16 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import BodyPartReader, web
 
+from bot.app import SERVICE
 from bot.core.office import Office
 from bot.standins.telegram_api import Chat, TelegramStandIn, User
+from bot.standins.telegram_api import SentMessage as TelegramMessage
 from bot.standins.telegram_api import TranscriptEntry as TelegramEntry
 from bot.standins.twilio_api import TranscriptEntry as WhatsAppEntry
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from storage.models import Base
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -36,7 +51,14 @@ AGENCY = HERE / "agency.toml"
 TOKEN = "123456789:PLAYGROUND-not-a-real-bot-token-000"
 BOT_USERNAME = "aduan_playground_bot"
 MAX_UPLOAD = 8 * 1024 * 1024
-PAGE_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+PAGE_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".ico": "image/x-icon",
+}
+CHATS_FILE = "playground-chats.pickle"
+SAVE_DELAY = 0.3  # seconds: a burst of messages is saved once
 
 
 @dataclass(frozen=True)
@@ -47,6 +69,7 @@ class Pane:
     title: str
     channel: str  # "telegram" | "whatsapp"
     person: str  # the name shown as "you are …"
+    hint: str  # what the person can do here, shown while the pane is empty
     chat_id: int | None = None  # Telegram
     user: User | None = None
     wa_user: WhatsAppUser | None = None
@@ -57,6 +80,7 @@ class Pane:
             "title": self.title,
             "channel": self.channel,
             "person": self.person,
+            "hint": self.hint,
             "group": self.chat_id is not None and self.chat_id < 0,
         }
 
@@ -65,12 +89,21 @@ def panes_of(office: Office) -> list[Pane]:
     """The citizens, then the officers, each unit and the supervisor (as the agency has)."""
     siti = User(5001, "Siti", "Aminah", username="siti_aminah")
     panes = [
-        Pane("citizen-telegram", "Warga (Telegram)", "telegram", siti.full_name, siti.id, siti),
+        Pane(
+            "citizen-telegram",
+            "Warga (Telegram)",
+            "telegram",
+            siti.full_name,
+            "Ketik /start untuk mulai melapor.",
+            siti.id,
+            siti,
+        ),
         Pane(
             "citizen-whatsapp",
             "Warga (WhatsApp)",
             "whatsapp",
             "Budi Santoso",
+            "Tulis pesan apa saja (mis. halo) untuk mulai melapor lewat WhatsApp.",
             wa_user=WhatsAppUser("+6281234567890", "Budi Santoso"),
         ),
     ]
@@ -81,6 +114,8 @@ def panes_of(office: Office) -> list[Pane]:
             "Grup petugas",
             "telegram",
             officer.full_name,
+            "Kasus baru muncul di sini. Ketuk tombol unit untuk mendisposisi; /bantuan "
+            "menampilkan perintah petugas.",
             int(office.officers_chat_id),
             officer,
         )
@@ -93,6 +128,8 @@ def panes_of(office: Office) -> list[Pane]:
                 f"Unit {unit.name}",
                 "telegram",
                 staff.full_name,
+                "Kasus yang didisposisi ke unit ini muncul di sini. Jawab dengan ↩ Balas "
+                "pada pesan kasus, atau /jawab KODE teks.",
                 int(unit.chat_id),
                 staff,
             )
@@ -105,6 +142,7 @@ def panes_of(office: Office) -> list[Pane]:
                 "Atasan",
                 "telegram",
                 head.full_name,
+                "Ketik /rekap untuk rekap dan grafik pengaduan, atau /bantuan.",
                 int(office.supervisor_chat_id),
                 head,
             )
@@ -113,23 +151,110 @@ def panes_of(office: Office) -> list[Pane]:
 
 
 class Playground:
-    """The stand-ins, the people, and the page's routes."""
+    """The stand-ins, the people, and the page's routes.
 
-    def __init__(self) -> None:
-        self.telegram = TelegramStandIn(token=TOKEN, bot_username=BOT_USERNAME)
+    `data_dir`: where the chats are kept across restarts (None: only in memory).
+    """
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        # Update ids that no earlier run used, even if the kept chats were lost.
+        self.telegram = TelegramStandIn(
+            token=TOKEN, bot_username=BOT_USERNAME, first_update_id=int(time.time() * 1000)
+        )
         self.twilio = TwilioStandIn()
         self.secret = secrets.token_urlsafe(24)
         self.panes: list[Pane] = []
         self._by_id: dict[str, Pane] = {}
         self._wa_files: dict[str, tuple[bytes, str]] = {}
+        self._chats_file = data_dir / CHATS_FILE if data_dir is not None else None
+        self._earlier = (0, 0)  # transcript entries of earlier runs: Telegram's, Twilio's
+        self._saver: asyncio.Task[None] | None = None
+        self._pages: set[asyncio.Queue[str]] = set()  # each open page's changed panes
 
     async def start(self) -> None:
+        await asyncio.to_thread(self._load)
         await self.telegram.start()
         await self.twilio.start()
+        if self._chats_file is not None:
+            self._saver = asyncio.create_task(self._save_changes())
 
     async def stop(self) -> None:
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+            self._saver = None
+            await self._save()
         await self.twilio.stop()
         await self.telegram.stop()
+
+    # ------------------------------------------------------------------ kept chats
+
+    def _load(self) -> None:
+        """Resumes the chats of the earlier runs, if any were kept."""
+        path = self._chats_file
+        if path is None or not path.is_file():
+            return
+        try:
+            kept = pickle.loads(path.read_bytes())
+            self.telegram.resume(kept["telegram"])
+            self.twilio.resume(kept["twilio"])
+            self._wa_files = dict(kept["whatsapp_files"])
+        except Exception as error:  # a broken file must not stop the playground
+            aside = path.with_suffix(".unreadable")
+            path.replace(aside)
+            log.warning("playground: could not read %s (%s); kept as %s", path, error, aside)
+            self.telegram.forget_conversations()
+            self.twilio.forget_conversations()
+            self._wa_files = {}
+        self._earlier = (len(self.telegram.transcript()), len(self.twilio.transcript()))
+
+    async def _save(self) -> None:
+        path = self._chats_file
+        if path is None:
+            return
+        data = pickle.dumps(
+            {
+                "telegram": self.telegram.saved(),
+                "twilio": self.twilio.saved(),
+                "whatsapp_files": self._wa_files,
+            },
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fresh = path.with_suffix(".tmp")
+            fresh.write_bytes(data)
+            os.replace(fresh, path)
+
+        await asyncio.to_thread(write)
+
+    async def _save_changes(self) -> None:
+        """Saves the chats shortly after each change (a burst once)."""
+        changed = asyncio.Event()
+        telegram, twilio = self.telegram.subscribe(), self.twilio.subscribe()
+
+        async def watch(queue: asyncio.Queue[Any]) -> None:
+            while True:
+                await queue.get()
+                changed.set()
+
+        watchers = [asyncio.create_task(watch(telegram)), asyncio.create_task(watch(twilio))]
+        try:
+            while True:
+                await changed.wait()
+                await asyncio.sleep(SAVE_DELAY)
+                changed.clear()
+                try:
+                    await self._save()
+                except OSError as error:
+                    log.warning("playground: could not keep the chats: %s", error)
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+            self.telegram.unsubscribe(telegram)
+            self.twilio.unsubscribe(twilio)
 
     def environment(self, public_base_url: str) -> dict[str, str]:
         """The settings that point the service at the stand-ins."""
@@ -148,12 +273,9 @@ class Playground:
         """Adds the page and its API to the service's app, for `office`'s chats."""
         self.panes = panes_of(office)
         self._by_id = {pane.id: pane for pane in self.panes}
-        for pane in self.panes:
-            if pane.user is not None:
-                self.telegram.add_user(pane.user)
-            if pane.chat_id is not None and pane.chat_id < 0:
-                self.telegram.add_chat(Chat.group(pane.chat_id, pane.title))
+        self._introduce()
         self.twilio.configure_webhooks(f"{public_base_url}/webhook/whatsapp")
+        app.router.add_get("/favicon.ico", self._favicon)
         app.router.add_get("/playground", self._page)
         app.router.add_get("/playground/", self._page)
         app.router.add_get("/playground/static/{name}", self._static)
@@ -161,10 +283,41 @@ class Playground:
         app.router.add_get("/playground/api/messages/{pane}", self._messages)
         app.router.add_get("/playground/api/events", self._events)
         app.router.add_post("/playground/api/act/{pane}", self._act)
+        app.router.add_post("/playground/api/reset", self._reset)
         app.router.add_get("/playground/api/files/telegram/{file_id}", self._telegram_file)
         app.router.add_get("/playground/api/files/whatsapp", self._whatsapp_file)
 
+    def _introduce(self) -> None:
+        """Makes the people and the groups known to the Telegram stand-in."""
+        for pane in self.panes:
+            if pane.user is not None:
+                self.telegram.add_user(pane.user)
+            if pane.chat_id is not None and pane.chat_id < 0:
+                self.telegram.add_chat(Chat.group(pane.chat_id, pane.title))
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        """ "Mulai ulang": empties the database, the stored files and every chat."""
+        service = request.app[SERVICE]
+        async with service.db.engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                await connection.execute(table.delete())
+        await asyncio.to_thread(_empty_folder, service.settings.media_dir)
+        self.telegram.forget_conversations()
+        self.twilio.forget_conversations()
+        self._wa_files.clear()
+        self._earlier = (0, 0)
+        self._introduce()
+        await self._save()
+        log.info("playground: started afresh (database, files and chats emptied)")
+        for page in self._pages:  # the other open pages empty their panes too
+            for pane in self.panes:
+                page.put_nowait(pane.id)
+        return web.json_response({"ok": True})
+
     # ------------------------------------------------------------------ the page
+
+    async def _favicon(self, request: web.Request) -> web.StreamResponse:
+        return await self._send_static("favicon.ico")
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
         return await self._send_static("index.html")
@@ -180,7 +333,7 @@ class Playground:
         return web.Response(
             body=body,
             content_type=PAGE_TYPES[path.suffix],
-            charset="utf-8",
+            charset="utf-8" if PAGE_TYPES[path.suffix].startswith("text/") else None,
             headers={"Cache-Control": "no-cache"},
         )
 
@@ -228,6 +381,7 @@ class Playground:
             asyncio.create_task(pump(telegram, telegram_pane)),
             asyncio.create_task(pump(twilio, lambda e: whatsapp)),
         ]
+        self._pages.add(changed)
         try:
             await response.write(b": connected\n\n")
             while True:
@@ -241,6 +395,7 @@ class Playground:
         except ConnectionResetError:  # the page was closed or reloaded
             return response
         finally:
+            self._pages.discard(changed)
             for task in tasks:
                 task.cancel()
             self.telegram.unsubscribe(telegram)
@@ -259,7 +414,8 @@ class Playground:
             raise web.HTTPBadRequest(text="a JSON body is expected") from None
         kind = body.get("kind")
         if kind == "text" and str(body.get("text", "")).strip():
-            await self._say(pane, str(body["text"]).strip())
+            replied = self._replied(pane, body.get("reply_to"))
+            await self._say(pane, str(body["text"]).strip(), replied)
         elif kind == "location":
             await self._locate(pane, float(body["latitude"]), float(body["longitude"]))
         elif kind == "tap" and pane.channel == "telegram":
@@ -268,12 +424,31 @@ class Playground:
             raise web.HTTPBadRequest(text="kind must be text, location or tap")
         return web.json_response({"ok": True})
 
-    async def _say(self, pane: Pane, text: str) -> None:
+    def _replied(self, pane: Pane, reply_to: object) -> int | None:
+        """The bot's message a Telegram person replies to (`reply_to`: its message_id)."""
+        if reply_to is None or reply_to == "":
+            return None
+        with contextlib.suppress(ValueError):
+            if pane.channel == "telegram" and self._bot_message(pane, int(str(reply_to))):
+                return int(str(reply_to))
+        raise web.HTTPBadRequest(text="reply_to: no such message of the bot in this chat")
+
+    def _bot_message(self, pane: Pane, message_id: int) -> TelegramMessage | None:
+        """The bot's message `message_id` in the pane's Telegram chat, unless deleted."""
+        assert pane.chat_id is not None
+        for message in self.telegram.messages(pane.chat_id):
+            if message.message_id == message_id and not message.deleted:
+                return message
+        return None
+
+    async def _say(self, pane: Pane, text: str, reply_to: int | None = None) -> None:
         if pane.wa_user is not None:
             await self.twilio.user_says(pane.wa_user, text)
         else:
             assert pane.user is not None
-            await self.telegram.user_says(pane.user, text, chat=self._telegram_chat(pane))
+            await self.telegram.user_says(
+                pane.user, text, chat=self._telegram_chat(pane), reply_to=reply_to
+            )
 
     async def _locate(self, pane: Pane, latitude: float, longitude: float) -> None:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
@@ -287,24 +462,23 @@ class Playground:
             )
 
     async def _tap(self, pane: Pane, message_id: int, button: str) -> None:
-        assert pane.user is not None and pane.chat_id is not None
-        message = next(
-            (m for m in self.telegram.messages(pane.chat_id) if m.message_id == message_id),
-            None,
-        )
+        assert pane.user is not None
+        message = self._bot_message(pane, message_id)
         if message is None or button not in [label for label, _ in message.buttons]:
             raise web.HTTPBadRequest(text="no such button")
         await self.telegram.user_taps(pane.user, message, button)
 
     async def _upload(self, pane: Pane, request: web.Request) -> web.Response:
         reader = await request.multipart()
-        caption = ""
+        caption, reply_to = "", ""
         data, name, mime = b"", "berkas", "application/octet-stream"
         async for part in reader:
             if not isinstance(part, BodyPartReader):  # a nested multipart
                 continue
             if part.name == "caption":
                 caption = (await part.text()).strip()
+            elif part.name == "reply_to":
+                reply_to = (await part.text()).strip()
             elif part.name == "file":
                 name = part.filename or name
                 mime = part.headers.get("Content-Type", mime)
@@ -316,6 +490,7 @@ class Playground:
                 data = bytes(chunks)
         if not data:
             raise web.HTTPBadRequest(text="no file")
+        replied = self._replied(pane, reply_to)
         if pane.wa_user is not None:
             params = await self.twilio.user_sends_media(pane.wa_user, [(data, mime)], caption)
             self._wa_files[params["MediaUrl0"]] = (data, mime)
@@ -324,7 +499,7 @@ class Playground:
             chat = self._telegram_chat(pane)
             if mime.startswith("image/"):
                 update = self.telegram.photo_update(
-                    pane.user, data=data, caption=caption or None, chat=chat
+                    pane.user, data=data, caption=caption or None, chat=chat, reply_to=replied
                 )
             else:
                 update = self.telegram.document_update(
@@ -334,6 +509,7 @@ class Playground:
                     mime_type=mime,
                     caption=caption or None,
                     chat=chat,
+                    reply_to=replied,
                 )
             await self.telegram.deliver(update)
         return web.json_response({"ok": True})
@@ -346,8 +522,11 @@ class Playground:
         except KeyError:
             raise web.HTTPNotFound() from None
         name = request.query.get("name", "")
-        mime = request.query.get("type") or "application/octet-stream"
-        headers = {"Content-Disposition": f'inline; filename="{name}"'} if name else {}
+        mime = request.query.get("type") or _image_type(data) or "application/octet-stream"
+        how = "attachment" if "download" in request.query else "inline"
+        if how == "attachment" and not name:
+            name = "foto" + {"image/png": ".png", "image/jpeg": ".jpg"}.get(mime, "")
+        headers = {"Content-Disposition": f'{how}; filename="{name}"'} if name else {}
         return web.Response(body=data, content_type=mime, headers=headers)
 
     async def _whatsapp_file(self, request: web.Request) -> web.Response:
@@ -370,10 +549,13 @@ class Playground:
         return Chat.group(pane.chat_id, pane.title) if pane.chat_id < 0 else None
 
     def _telegram_item(self, entry: TelegramEntry) -> dict[str, Any] | None:
-        if entry.kind in ("chat_action", "callback_answer", "my_chat_member", "service"):
+        # An edited or deleted message is shown as it is now, where it was first sent.
+        hidden = ("chat_action", "callback_answer", "my_chat_member", "service", "edit", "delete")
+        if entry.kind in hidden:
             return None
         item: dict[str, Any] = {
             "seq": entry.seq,
+            "earlier": entry.seq <= self._earlier[0],
             "from": entry.sender,
             "kind": entry.kind,
             "text": entry.text,
@@ -386,6 +568,7 @@ class Playground:
         if entry.sender == "bot" and message is not None:
             item["text"] = message.content
             item["message_id"] = message.message_id
+            item["deleted"] = message.deleted
             item["album"] = message.media_group_id
             item["buttons"] = (
                 [[label for label, _ in row] for row in message.keyboard]
@@ -408,7 +591,7 @@ class Playground:
     def _user_side(self, update: dict[str, Any]) -> dict[str, Any]:
         message = update.get("message") or update.get("edited_message") or {}
         if "callback_query" in update:
-            return {"text": "👆 " + str(update["callback_query"].get("data", "")), "kind": "tap"}
+            return {"text": "👆 " + _label_of(update["callback_query"]), "kind": "tap"}
         files = []
         if message.get("photo"):
             files.append(self._telegram_file_link(message["photo"][-1]["file_id"], "photo"))
@@ -423,6 +606,9 @@ class Playground:
             "text": message.get("text") or message.get("caption") or "",
             "files": files,
         }
+        replied = message.get("reply_to_message")
+        if isinstance(replied, dict):
+            side["quote"] = str(replied.get("text") or replied.get("caption") or "")
         if message.get("location"):
             loc = message["location"]
             side["location"] = [loc["latitude"], loc["longitude"]]
@@ -438,6 +624,7 @@ class Playground:
     def _whatsapp_item(self, entry: WhatsAppEntry) -> dict[str, Any]:
         item: dict[str, Any] = {
             "seq": entry.seq,
+            "earlier": entry.seq <= self._earlier[1],
             "from": entry.sender,
             "kind": entry.kind,
             "text": entry.text,
@@ -468,6 +655,33 @@ class Playground:
                 for i in range(count)
             ]
         return item
+
+
+def _label_of(query: dict[str, Any]) -> str:
+    """The label of the button a callback query comes from (its data if not found)."""
+    data = query.get("data")
+    markup = (query.get("message") or {}).get("reply_markup") or {}
+    for row in markup.get("inline_keyboard") or []:
+        for button in row:
+            if button.get("callback_data") == data:
+                return str(button.get("text", ""))
+    return str(data or "")
+
+
+def _image_type(data: bytes) -> str | None:
+    """The type of a PNG or JPEG image (a photo is either), else None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    return None
+
+
+def _empty_folder(folder: Path) -> None:
+    """Removes the files under `folder` and keeps its folders (the service writes there)."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file() or path.is_symlink():
+            path.unlink(missing_ok=True)
 
 
 @contextlib.asynccontextmanager

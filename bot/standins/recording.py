@@ -5,6 +5,7 @@ and its own failure report. `Recording` is what they share around that record: t
 condition notified on every change, the queues of the subscribers, and waiting with a
 deadline that ends in an `AssertionError` carrying the stand-in's report. `StandInServer`
 is their life as a local server: `async with`, the app, the client session, and `serve`.
+`Resumable` carries their conversations over to a later run (the playground's restarts).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import pickle
 from collections.abc import Callable
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import aiohttp
 from aiohttp import web
 
-__all__ = ["Recording", "StandInServer", "serve"]
+__all__ = ["Recording", "Resumable", "StandInServer", "serve"]
 
 E = TypeVar("E")
 M = TypeVar("M")
@@ -156,6 +158,41 @@ async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     if ":" in shown:
         shown = f"[{shown}]"
     return runner, f"http://{shown}:{int(runner.addresses[0][1])}"
+
+
+class Resumable:
+    """A stand-in whose conversations outlive the process, as the real service's do.
+
+    `KEPT` names the attributes the conversations are made of: the chats, what was said,
+    the files, the counters. `saved` is them pickled; `resume` puts them into a new
+    stand-in, so that the ids go on where they stopped (a service that recorded update 7
+    drops a new update 7 as a duplicate) and the history is there again.
+    `forget_conversations` empties them and keeps the counters going. Pickled: resume only
+    what a stand-in saved itself (loading a pickle runs code named in it).
+    """
+
+    KEPT: ClassVar[tuple[str, ...]] = ()
+
+    def saved(self) -> bytes:
+        return pickle.dumps(
+            {name: getattr(self, name) for name in self.KEPT}, protocol=pickle.HIGHEST_PROTOCOL
+        )
+
+    def resume(self, saved: bytes) -> None:
+        state: Any = pickle.loads(saved)
+        if not isinstance(state, dict) or set(state) != set(self.KEPT):
+            raise ValueError(f"not what a {type(self).__name__} saved")
+        for name in self.KEPT:
+            if type(state[name]) is not type(getattr(self, name)):
+                raise ValueError(f"{name}: {type(state[name]).__name__} was saved")
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def forget_conversations(self) -> None:
+        for name in self.KEPT:
+            value = getattr(self, name)
+            if isinstance(value, dict | list | set):
+                value.clear()
 
 
 class StandInServer:

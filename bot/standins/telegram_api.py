@@ -64,7 +64,13 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import BodyPartReader, hdrs, web
 
-from bot.standins.recording import Recording, StandInServer, is_loopback_host, serve
+from bot.standins.recording import (
+    Recording,
+    Resumable,
+    StandInServer,
+    is_loopback_host,
+    serve,
+)
 
 __all__ = [
     "GLOBAL_MESSAGES_PER_SECOND",
@@ -1015,7 +1021,9 @@ def _is_loopback(url: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None], StandInServer):
+class TelegramStandIn(
+    Recording[TranscriptEntry, SentMessage, int | None], StandInServer, Resumable
+):
     """A Bot API server for one bot, with simulated people and a record of what they saw.
 
     Args:
@@ -1031,6 +1039,18 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None], Stand
         clock: monotonic seconds, for the rate limits (tests can pass a fake one).
         first_update_id: the update_id of the first simulated update.
     """
+
+    KEPT = (
+        "_chats",
+        "_users",
+        "_files",
+        "_files_by_path",
+        "_file_counter",
+        "_sent",
+        "_transcript",
+        "_next_update_id",
+        "_delivered_ids",
+    )
 
     def __init__(
         self,
@@ -1497,9 +1517,12 @@ class TelegramStandIn(Recording[TranscriptEntry, SentMessage, int | None], Stand
         caption: str | None = None,
         chat: Chat | None = None,
         media_group_id: str | None = None,
+        reply_to: SentMessage | int | None = None,
     ) -> JSONDict:
-        """`user` sends a file as a document."""
-        state, message = self._user_message(user, chat, media_group_id=media_group_id)
+        """`user` sends a file as a document (in reply to `reply_to`, if given)."""
+        state, message = self._user_message(
+            user, chat, reply_to=reply_to, media_group_id=media_group_id
+        )
         content = data if data is not None else b"%PDF-1.4\n% stand-in document\n%%EOF\n"
         meta = {
             "file_name": file_name,

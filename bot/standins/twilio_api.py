@@ -80,7 +80,13 @@ import aiohttp
 from aiohttp import hdrs, web
 from twilio.request_validator import RequestValidator
 
-from bot.standins.recording import Recording, StandInServer, is_loopback_host, serve
+from bot.standins.recording import (
+    Recording,
+    Resumable,
+    StandInServer,
+    is_loopback_host,
+    serve,
+)
 
 __all__ = [
     "API_VERSION",
@@ -469,7 +475,9 @@ def _form_summary(form: Mapping[str, str | list[str]]) -> dict[str, str | list[s
 # --------------------------------------------------------------------------------------------
 
 
-class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None], StandInServer):
+class TwilioStandIn(
+    Recording[Event, SentMessage, str | WhatsAppUser | None], StandInServer, Resumable
+):
     """Twilio's WhatsApp messaging for one account and one sender, with simulated people.
 
     Args:
@@ -490,6 +498,15 @@ class TwilioStandIn(Recording[Event, SentMessage, str | WhatsAppUser | None], St
         allow_remote_urls: let webhooks, status callbacks and media fetches go to addresses
             that are not loopback.
     """
+
+    KEPT = (
+        "_sent",
+        "_by_sid",
+        "_transcript",
+        "_last_inbound",
+        "_profile_names",
+        "_delivered_sids",
+    )
 
     def __init__(
         self,

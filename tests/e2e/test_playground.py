@@ -9,15 +9,19 @@ reaches the officers' pane only, until an officer chooses to give it to the unit
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
 import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import urllib.request
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +137,13 @@ async def test_the_page_api_answers_what_it_cannot_do(served: str) -> None:
             assert reply.status == 413
         async with http.get("/playground/static/..%2F__init__.py") as reply:
             assert reply.status == 404
+        for pane, reply_to in (("citizen-telegram", 999), ("citizen-whatsapp", 1)):
+            text = {"kind": "text", "text": "ya", "reply_to": reply_to}
+            async with http.post(f"/playground/api/act/{pane}", json=text) as reply:
+                assert (reply.status, await reply.text()) == (
+                    400,
+                    "reply_to: no such message of the bot in this chat",
+                )
         async with http.get("/playground/api/messages/citizen-telegram") as reply:
             assert await reply.json() == []  # nothing reached the bot
 
@@ -340,3 +351,256 @@ def test_whatsapp_without_a_bot_token_is_a_configuration_error(tmp_path: Path) -
     )
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+
+
+# ---------------------------------------------------------------- the first hour of use
+
+
+def _png(width: int, height: int) -> bytes:
+    """A plain PNG of `width` x `height`: a photo tall enough to move a chat."""
+    row = b"\x00" + bytes((40, 120, 160)) * width
+    body = zlib.compress(row * height)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+async def _file_a_complaint(site: Site) -> str:
+    """The citizen on Telegram files a complaint (no attachment); returns its code."""
+    citizen = "citizen-telegram"
+    await site.type(citizen, "/start")
+    await site.sees(citizen, "Ceritakan apa yang terjadi")
+    for text, prompt in (
+        (DESCRIPTION, "Di mana kejadiannya"),
+        ("Puskesmas Sukamaju, Jl. Melati 3", "Kapan kejadiannya"),
+        ("kemarin pagi", "foto atau dokumen"),
+    ):
+        await site.type(citizen, text)
+        await site.sees(citizen, prompt)
+    for button, prompt in (
+        ("Selesai", "Bagaimana identitas"),
+        ("Biasa", "Siapa nama"),
+        ("Pakai nama", "Nomor telepon"),
+    ):
+        await site.taps(citizen, button)
+        await site.sees(citizen, prompt)
+    await site.type(citizen, "081234567890")
+    await site.sees(citizen, "Apakah sudah benar")
+    await site.taps(citizen, "Kirim")
+    ack = await site.sees(citizen, "Kode pelacakan")
+    found = re.search(r"Kode pelacakan: (\S+)", await ack.inner_text())
+    assert found is not None
+    return found.group(1)
+
+
+async def test_taps_show_their_labels_and_a_unit_answers_by_replying_to_the_case(
+    site: Site,
+) -> None:
+    code = await _file_a_complaint(site)
+    taps = site.pane("citizen-telegram").locator(".msg.user", has_text="👆")
+    await expect(taps.first.locator(".text")).to_have_text("👆 Selesai")
+    assert not [t for t in await taps.all_inner_texts() if re.search(r"👆 \w:", t)]
+
+    await site.sees("officers", f"Pengaduan baru {code}")
+    await site.taps("officers", "➡️ YANKES")
+    tapped = site.pane("officers").locator(".msg.user", has_text="👆").last
+    await expect(tapped.locator(".text")).to_have_text("👆 ➡️ YANKES", timeout=WAIT_MS)
+
+    case = await site.sees("unit-YANKES", f"Disposisi {code}")
+    await case.locator(".reply").click()
+    replying = site.pane("unit-YANKES").locator(".replying")
+    await expect(replying).to_contain_text(f"Disposisi {code}")
+    await site.type("unit-YANKES", "Stok obat sudah dikirim hari ini.")
+    await expect(replying).to_be_hidden()
+    answer = await site.sees(
+        "citizen-telegram", f"Tanggapan Bidang Pelayanan Kesehatan atas pengaduan {code}"
+    )
+    assert "Stok obat sudah dikirim hari ini." in await answer.inner_text()
+    mine = site.pane("unit-YANKES").locator(".msg.user", has_text="Stok obat sudah dikirim")
+    await expect(mine.locator(".quote")).to_contain_text(f"Disposisi {code}")
+
+
+async def _fits(site: Site, width: int, shots: Path, name: str) -> None:
+    """The page at `width` px: a screenshot, no sideways scrolling, every visible pane's
+    📎 button inside its pane."""
+    await site.page.set_viewport_size({"width": width, "height": 900 if width > 800 else 844})
+    await site.page.screenshot(path=shots / f"playground-{width}-{name}.png", full_page=True)
+    overflow = await site.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert overflow[0] <= overflow[1], f"the page scrolls sideways at {width} px: {overflow}"
+    for pane in await site.page.locator(".pane").all():
+        if not await pane.is_visible():
+            continue
+        box, attach = await pane.bounding_box(), await pane.locator(".attach").bounding_box()
+        assert box is not None and attach is not None
+        assert box["x"] <= attach["x"] and attach["x"] + attach["width"] <= box["x"] + box["width"]
+        assert attach["y"] + attach["height"] <= box["y"] + box["height"]
+
+
+async def test_the_page_fits_a_desktop_and_a_phone(site: Site, tmp_path: Path) -> None:
+    shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS") or tmp_path)  # a folder to look at
+    await expect(site.page.locator(".pane")).to_have_count(7, timeout=WAIT_MS)
+    # empty panes say what their person can do there
+    hints = {
+        "citizen-telegram": "Ketik /start untuk mulai melapor",
+        "officers": "Kasus baru muncul di sini",
+        "unit-YANKES": "Balas",
+        "supervisor": "/rekap",
+    }
+    for pane, hint in hints.items():
+        await expect(site.pane(pane).locator(".messages .empty")).to_contain_text(hint)
+    icon = await site.page.request.get(f"{site.url}/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
+
+    # a photo that loads after its pane scrolled still ends at the newest message
+    citizen = "citizen-telegram"
+    await site.type(citizen, "/start")
+    await site.sees(citizen, "Ceritakan apa yang terjadi")
+    for text, prompt in (
+        (DESCRIPTION, "Di mana kejadiannya"),
+        ("Puskesmas Sukamaju, Jl. Melati 3", "Kapan kejadiannya"),
+        ("kemarin pagi", "foto atau dokumen"),
+    ):
+        await site.type(citizen, text)
+        await site.sees(citizen, prompt)
+    photo = tmp_path / "jalan.png"
+    photo.write_bytes(_png(900, 1200))
+    await site.pane(citizen).locator(".composer .file").set_input_files(str(photo))
+    await site.sees(citizen, "Lampiran diterima")
+    await site.type("supervisor", "/bantuan")
+    await site.sees("supervisor", "Perintah chat atasan")
+    await site.type("supervisor", "/rekap")
+    chart = site.pane("supervisor").locator(".msg img").last
+    await expect(chart).to_be_visible(timeout=WAIT_MS)
+    await site.page.wait_for_function(
+        "list => list.scrollHeight > list.clientHeight"
+        " && list.scrollHeight - list.scrollTop - list.clientHeight < 2",
+        arg=await site.pane("supervisor").locator(".messages").element_handle(),
+        timeout=WAIT_MS,
+    )
+
+    # the chart opens large, and downloads
+    await chart.click()
+    viewer = site.page.locator("#viewer")
+    await expect(viewer.locator("img")).to_be_visible()
+    assert await viewer.locator("img").evaluate("img => img.naturalWidth") > 1000
+    href = await viewer.locator("a.download").get_attribute("href")
+    assert href is not None
+    download = await site.page.request.get(site.url + href)
+    assert (await download.body()).startswith(b"\x89PNG")
+    assert download.headers["content-disposition"].startswith("attachment")
+    await viewer.locator(".close").click()
+    await expect(viewer).to_be_hidden()
+
+    await _fits(site, 1440, shots, "all")
+    await _fits(site, 390, shots, "citizen")
+    # at phone width one pane shows at a time, and tabs switch between them
+    assert await site.page.evaluate("document.documentElement.scrollHeight") < 1400
+    await expect(site.pane(citizen)).to_be_visible()
+    await expect(site.pane("supervisor")).to_be_hidden()
+    await site.page.locator("#tabs .tab", has_text="Atasan").click()
+    await expect(site.pane("supervisor")).to_be_visible()
+    await expect(site.pane(citizen)).to_be_hidden()
+    await _fits(site, 390, shots, "supervisor")
+
+
+@contextlib.asynccontextmanager
+async def _playground_process(folder: Path) -> AsyncIterator[str]:
+    """`aduanbot playground` as a newcomer runs it in `folder`; yields its address."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "playground",
+        cwd=folder,
+        env=_environment(folder, PORT=str(port), PYTHONPATH=str(Path(__file__).parents[2])),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    lines: list[str] = []
+    ready = asyncio.Event()
+
+    async def read() -> None:  # all of it, so that the service never blocks on its log
+        assert process.stdout is not None
+        async for line in process.stdout:
+            lines.append(line.decode(errors="replace"))
+            if "playground ready" in lines[-1]:
+                ready.set()
+
+    reader = asyncio.create_task(read())
+    try:
+        async with asyncio.timeout(60):
+            await ready.wait()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            await process.wait()
+            await reader
+    assert process.returncode == 0, "".join(lines)
+
+
+async def test_the_playground_keeps_its_chats_across_a_restart_until_started_afresh(
+    browser: Browser, tmp_path: Path
+) -> None:
+    citizen, whatsapp = "citizen-telegram", "citizen-whatsapp"
+    async with _playground_process(tmp_path) as url:
+        site = Site(url, await browser.new_page(viewport={"width": 1440, "height": 900}))
+        await site.page.goto(f"{url}/playground")
+        await site.type(citizen, "/start")
+        await site.sees(citizen, "Ceritakan apa yang terjadi")
+        await site.type(whatsapp, "halo")
+        await site.sees(whatsapp, "Ceritakan apa yang terjadi")
+        await site.page.close()
+
+    async with _playground_process(tmp_path) as url:
+        site = Site(url, await browser.new_page(viewport={"width": 1440, "height": 900}))
+        await site.page.goto(f"{url}/playground")
+        for pane, mine in ((citizen, "/start"), (whatsapp, "halo")):  # the earlier history
+            earlier = site.pane(pane).locator(".msg.user.earlier", has_text=mine)
+            await expect(earlier).to_be_visible(timeout=WAIT_MS)
+            await expect(site.pane(pane).locator(".msg.bot.earlier")).to_contain_text(
+                ["Ceritakan apa yang terjadi"]
+            )
+            await expect(site.pane(pane).locator(".restarted")).to_be_visible()
+        # what is typed now reaches the bot (no duplicate of an earlier update), which
+        # goes on with the conversation where it was
+        await site.type(citizen, DESCRIPTION)
+        await site.sees(citizen, "Di mana kejadiannya")
+        await site.type(whatsapp, DESCRIPTION)
+        await site.sees(whatsapp, "Di mana kejadiannya")
+
+        other = Site(url, await browser.new_page(viewport={"width": 390, "height": 844}))
+        await other.page.goto(f"{url}/playground")  # another window, on a phone
+        await other.sees(citizen, "Di mana kejadiannya")
+        site.page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await site.page.locator("#reset").click()
+        for pane in (citizen, whatsapp):
+            await expect(site.pane(pane).locator(".msg")).to_have_count(0, timeout=WAIT_MS)
+            await expect(site.pane(pane).locator(".messages .empty")).to_be_visible()
+        await expect(other.pane(citizen).locator(".msg")).to_have_count(0, timeout=WAIT_MS)
+        await other.page.close()
+        # the database was emptied too: the bot greets the citizen as a newcomer (and
+        # takes the text as the story), instead of asking the next question
+        await site.type(citizen, "Puskesmas Sukamaju, Jl. Melati 3")
+        await site.sees(citizen, "Selamat datang")
+        await site.sees(citizen, "Di mana kejadiannya")
+        assert "Kapan kejadiannya" not in await site.pane(citizen).inner_text()
+        await site.page.close()
+
+
+async def test_unreadable_kept_chats_are_put_aside_and_the_playground_starts(
+    tmp_path: Path,
+) -> None:
+    kept = tmp_path / "playground-chats.pickle"
+    kept.write_bytes(b"not a pickle")
+    async with running(Playground(tmp_path)) as playground:
+        assert playground.telegram.transcript() == []
+    assert (tmp_path / "playground-chats.unreadable").read_bytes() == b"not a pickle"
+    assert kept.is_file()  # saved afresh on the way out

@@ -1,7 +1,7 @@
 // The playground page: one pane per chat, refreshed from the server's events.
 "use strict";
 
-const panes = new Map(); // pane id -> {info, root}
+const panes = new Map(); // pane id -> {info, root, tab, replyTo, stick, count}
 
 async function api(path, options) {
   const response = await fetch(path, options);
@@ -16,15 +16,27 @@ function element(tag, className, text) {
   return node;
 }
 
-function renderFile(file) {
+function renderFile(pane, file) {
   if (file.kind === "photo" || file.kind === "media") {
     const image = element("img");
     image.src = file.url;
     image.alt = file.name || "foto";
+    image.title = "Klik untuk memperbesar";
     image.onerror = () => image.replaceWith(link(file)); // a document sent as media
+    image.onload = () => { if (pane.stick) toBottom(pane); }; // it grew the chat
+    image.onclick = () => view(file.url);
     return image;
   }
   return link(file);
+}
+
+// A photo (the supervisor's chart) large, with a download link.
+function view(url) {
+  const viewer = document.getElementById("viewer");
+  viewer.querySelector("img").src = url;
+  viewer.querySelector(".download").href = url + (url.includes("?") ? "&" : "?") + "download=1";
+  viewer.querySelector(".original").href = url;
+  viewer.showModal();
 }
 
 function link(file) {
@@ -38,9 +50,15 @@ function link(file) {
 function renderMessage(pane, item) {
   const li = element("li", `msg ${item.from}`);
   li.dataset.kind = item.kind;
+  if (item.earlier) li.classList.add("earlier");
   if (item.from === "user" && item.who && pane.info.group) li.append(element("span", "who", item.who));
   if (item.from === "bot" && pane.info.group) li.append(element("span", "who", "bot"));
-  for (const file of item.files || []) li.append(renderFile(file));
+  if (item.quote !== undefined) li.append(element("div", "quote", `↩ ${item.quote}`));
+  if (item.deleted) {
+    li.append(element("div", "text deleted", "Pesan ini dihapus."));
+    return li;
+  }
+  for (const file of item.files || []) li.append(renderFile(pane, file));
   if (item.location) {
     const [lat, lon] = item.location;
     li.append(element("span", "map", `📍 ${lat.toFixed(5)}, ${lon.toFixed(5)}`));
@@ -58,7 +76,28 @@ function renderMessage(pane, item) {
     }
     li.append(row);
   }
+  if (item.from === "bot" && item.message_id && pane.info.channel === "telegram") {
+    const reply = element("button", "reply", "↩ Balas");
+    reply.type = "button";
+    reply.title = "Balas pesan ini";
+    reply.onclick = () => replyTo(pane, item);
+    li.append(reply);
+  }
   return li;
+}
+
+// The next message (or file) of the pane answers `item` (Telegram's reply_to_message).
+function replyTo(pane, item) {
+  pane.replyTo = item ? item.message_id : null;
+  const bar = pane.root.querySelector(".replying");
+  bar.hidden = !item;
+  bar.querySelector(".quoted").textContent = item ? `↩ Membalas: ${item.text || "lampiran"}` : "";
+  if (item) pane.root.querySelector(".composer .text").focus();
+}
+
+function toBottom(pane) {
+  const list = pane.root.querySelector(".messages");
+  list.scrollTop = list.scrollHeight;
 }
 
 // The items of one album (Telegram's media group) shown as one message, as in the app.
@@ -76,14 +115,30 @@ function albums(items) {
   return shown;
 }
 
+// The messages of a pane; the earlier runs' ones (kept across a restart) marked off.
+function renderAll(pane, items) {
+  if (!items.length) return [element("li", "empty", pane.info.hint)];
+  const shown = [];
+  let earlier = false;
+  for (const item of albums(items)) {
+    if (earlier && !item.earlier) shown.push(element("li", "restarted", "— playground dimulai ulang —"));
+    earlier = Boolean(item.earlier);
+    shown.push(renderMessage(pane, item));
+  }
+  if (earlier) shown.push(element("li", "restarted", "— playground dimulai ulang —"));
+  return shown;
+}
+
 async function refresh(id) {
   const pane = panes.get(id);
   if (!pane) return;
   const items = await api(`/playground/api/messages/${id}`);
   const list = pane.root.querySelector(".messages");
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  list.replaceChildren(...albums(items).map((item) => renderMessage(pane, item)));
-  if (atBottom || pane.root.classList.contains("active")) list.scrollTop = list.scrollHeight;
+  list.replaceChildren(...renderAll(pane, items));
+  if (pane.stick || pane.root.classList.contains("active")) toBottom(pane);
+  const unseen = pane.count !== null && items.length > pane.count;
+  if (unseen && !pane.root.classList.contains("shown")) pane.tab.classList.add("unread");
+  pane.count = items.length;
 }
 
 function showError(pane, error) {
@@ -97,6 +152,8 @@ function showError(pane, error) {
 
 async function act(pane, body) {
   activate(pane);
+  if (pane.replyTo && body.kind === "text") body.reply_to = pane.replyTo;
+  replyTo(pane, null);
   try {
     await api(`/playground/api/act/${pane.info.id}`, {
       method: "POST",
@@ -114,6 +171,8 @@ async function upload(pane, file, caption) {
   const form = new FormData();
   form.append("file", file, file.name);
   if (caption) form.append("caption", caption);
+  if (pane.replyTo) form.append("reply_to", String(pane.replyTo));
+  replyTo(pane, null);
   try {
     await api(`/playground/api/act/${pane.info.id}`, { method: "POST", body: form });
     showError(pane, null);
@@ -126,15 +185,37 @@ function activate(pane) {
   for (const other of panes.values()) other.root.classList.toggle("active", other === pane);
 }
 
+// At phone width one pane is shown at a time; the tabs switch between them.
+function show(pane) {
+  for (const other of panes.values()) {
+    other.root.classList.toggle("shown", other === pane);
+    other.tab.classList.toggle("shown", other === pane);
+    other.tab.setAttribute("aria-selected", String(other === pane));
+  }
+  pane.tab.classList.remove("unread");
+  pane.tab.scrollIntoView({ block: "nearest", inline: "nearest" });
+  toBottom(pane);
+}
+
 function build(info) {
   const root = document.getElementById("pane-template").content.firstElementChild.cloneNode(true);
-  const pane = { info, root };
+  const tab = element("button", "tab", info.title);
+  tab.type = "button";
+  tab.dataset.pane = info.id;
+  tab.setAttribute("role", "tab");
+  const pane = { info, root, tab, replyTo: null, stick: true, count: null };
+  tab.onclick = () => show(pane);
   root.id = `pane-${info.id}`;
   root.dataset.pane = info.id;
   root.dataset.channel = info.channel;
   root.querySelector(".title").textContent = info.title;
   root.querySelector(".person").textContent = `sebagai ${info.person}`;
   root.addEventListener("click", () => activate(pane));
+  const list = root.querySelector(".messages");
+  list.addEventListener("scroll", () => {
+    pane.stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  });
+  root.querySelector(".replying .cancel").onclick = () => replyTo(pane, null);
   const form = root.querySelector(".composer");
   const input = root.querySelector(".text");
   form.onsubmit = (event) => {
@@ -165,9 +246,29 @@ function build(info) {
   return root;
 }
 
+async function reset() {
+  const question = "Mulai ulang? Semua pengaduan, berkas dan riwayat chat playground dihapus.";
+  if (!confirm(question)) return;
+  try {
+    await api("/playground/api/reset", { method: "POST" });
+  } finally {
+    for (const pane of panes.values()) {
+      pane.count = 0;
+      replyTo(pane, null);
+    }
+    await Promise.all([...panes.keys()].map(refresh));
+  }
+}
+
 async function start() {
   const infos = await api("/playground/api/panes");
   document.getElementById("panes").replaceChildren(...infos.map(build));
+  document.getElementById("tabs").replaceChildren(...[...panes.values()].map((pane) => pane.tab));
+  show(panes.values().next().value);
+  const viewer = document.getElementById("viewer");
+  viewer.querySelector(".close").onclick = () => viewer.close();
+  viewer.onclick = (event) => { if (event.target === viewer) viewer.close(); }; // the backdrop
+  document.getElementById("reset").onclick = reset;
   await Promise.all(infos.map((info) => refresh(info.id)));
   const events = new EventSource("/playground/api/events");
   const pending = new Set();
