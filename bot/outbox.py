@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -183,8 +184,13 @@ class OutboxSender:
         CURRENT_CASE.set(row.message.case_code)
         channel, limiter = self.channels[row.recipient.channel]
         address = await self._address(row.recipient)
+        message = row.message
+        if message.edits_buttons:
+            async with self.db.transaction(readonly=True) as uow:
+                targets = await uow.sending.keyboards(row)
+            message = replace(message, edit_targets=tuple(targets))
         try:
-            parts = await channel.render(address, row.message, resumed=row.parts_done > 0)
+            parts = await channel.render(address, message, resumed=row.parts_done > 0)
         except PermanentFailure as exc:
             await self._fail(row, exc)
             return
@@ -224,7 +230,9 @@ class OutboxSender:
             done += 1
             async with self.db.transaction() as uow:
                 now = self.clock.now()
-                await uow.sending.part_sent(row.id, done, ids, now if done == len(parts) else None)
+                await uow.sending.part_sent(
+                    row.id, done, ids, now if done == len(parts) else None, keyboard=part.buttons
+                )
                 if done == 1 and row.message.purpose == ACKNOWLEDGEMENT and row.message.case_id:
                     await uow.sending.mark_acknowledged(row.message.case_id, now)
             if done == len(parts):

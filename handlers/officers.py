@@ -82,19 +82,32 @@ def require_officer(desk: CaseDesk, msg: StaffMessage) -> None:
 
 
 async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
-    """Runs an officers' button: dispose to a unit, or ask for the text of a request."""
+    """Runs an officers' button: dispose to a unit (asking first when a unit holds the
+    case), or ask for the text of a request or refusal."""
     kind, _, rest = data.partition(":")
     code, _, unit = rest.partition(":")
-    if kind == "d" and unit:
-        await desk.dispose(code, unit, None, msg.actor)
-    elif kind in ("l", "t"):
-        case = await desk.find(code)
-        key, purpose = (
-            ("prompt_info_request", PROMPT_INFO)
-            if kind == "l"
-            else ("prompt_refuse_reason", PROMPT_REFUSE)
+    if kind == views.TAP_DISPOSE and unit:
+        await desk.dispose_by_tap(code, unit, msg.actor)
+    elif kind == views.TAP_MOVE and unit:
+        from_unit, _, to_unit = unit.partition(":")
+        await desk.move_by_tap(code, from_unit, require(to_unit, Action.DISPOSE), msg.actor)
+    elif kind == views.TAP_KEEP:
+        await desk.keep_by_tap(code, msg.actor)
+    elif kind in (views.TAP_REQUEST_INFO, views.TAP_REFUSE):
+        case = await desk.open_case(code)
+        key, command, purpose = (
+            ("prompt_info_request", "command_info_request", PROMPT_INFO)
+            if kind == views.TAP_REQUEST_INFO
+            else ("prompt_refuse_reason", "command_refuse", PROMPT_REFUSE)
         )
-        await desk.tell(msg.chat, desk.t(key, code=case.code), case, purpose=purpose)
+        typed = desk.t(command, code=case.code)
+        await desk.tell(
+            msg.chat,
+            desk.t(key, code=case.code, command=typed),
+            case,
+            purpose=purpose,
+            copyable=(typed,),
+        )
     else:
         raise Refusal("err_button_expired")
 

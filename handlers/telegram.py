@@ -20,7 +20,13 @@ from handlers.staff import ALIASES, StaffMessage, parse_command
 
 log = logging.getLogger(__name__)
 
-TAP_ACTIONS = {"d": Action.DISPOSE, "l": Action.REQUEST_INFO, "t": Action.REFUSE}
+TAP_ACTIONS = {
+    views.TAP_DISPOSE: Action.DISPOSE,
+    views.TAP_MOVE: Action.DISPOSE,
+    views.TAP_KEEP: Action.DISPOSE,
+    views.TAP_REQUEST_INFO: Action.REQUEST_INFO,
+    views.TAP_REFUSE: Action.REFUSE,
+}
 CITIZEN_COMMANDS = {"start", "status", "batal", "cancel", "bantuan", "help", "mulai", "menu", "cek"}
 
 

@@ -324,6 +324,7 @@ class SentMessageRecord(Base):
     __table_args__ = (
         Index("ix_sent_messages_channel_address_message_id", "channel", "address", "message_id"),
         Index("ix_sent_messages_outbox_id", "outbox_id"),
+        Index("ix_sent_messages_case_id", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -333,6 +334,8 @@ class SentMessageRecord(Base):
     message_id: Mapped[str] = mapped_column(String(EXTERNAL_ID))
     case_id: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str | None] = mapped_column(String(CHAT))
+    # It carries buttons (which may have to change once the step they offer is done).
+    keyboard: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # The provider's last word on delivery (WhatsApp status callbacks), if any.
     status: Mapped[str | None] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(16))

@@ -1280,9 +1280,12 @@ class OutboxDelivery(_Part):
         parts_done: int,
         message_ids: list[str],
         sent_at: datetime | None = None,
+        *,
+        keyboard: bool = False,
     ) -> None:
-        """Records that the message's first `parts_done` parts went out with these ids;
-        with `sent_at`, that the whole message went out then (as `mark_sent`)."""
+        """Records that the message's first `parts_done` parts went out with these ids
+        (`keyboard`: the last part carries the message's buttons); with `sent_at`, that
+        the whole message went out then (as `mark_sent`)."""
         record = (await self._core(_OUTBOX_FOR_PART, {"p_id": outbox_id})).first()
         if record is None:
             raise LookupError(f"outbox message {outbox_id} not found")
@@ -1305,10 +1308,32 @@ class OutboxDelivery(_Part):
                         "message_id": message_id,
                         "case_id": record.case_id,
                         "purpose": record.purpose,
+                        "keyboard": keyboard,
                     }
                     for message_id in message_ids
                 ],
             )
+
+    async def keyboards(self, row: OutboxRow) -> list[str]:
+        """The ids of the messages with buttons sent before `row` to its chat about its
+        case, with its purpose (what an `edits_buttons` message edits), oldest first."""
+        message = row.message
+        if message.case_id is None:
+            return []
+        ids = await self._session.scalars(
+            select(SentMessageRecord.message_id)
+            .where(
+                SentMessageRecord.case_id == message.case_id,
+                SentMessageRecord.channel == row.recipient.channel.value,
+                SentMessageRecord.address == row.recipient.address,
+                SentMessageRecord.purpose == message.purpose,
+                SentMessageRecord.keyboard.is_(True),
+                SentMessageRecord.outbox_id < row.id,
+            )
+            .order_by(SentMessageRecord.id),
+            execution_options=_FRESH,
+        )
+        return list(ids.all())
 
     async def mark_acknowledged(self, case_id: int, at: datetime) -> None:
         """Records when the case's acknowledgement reached the provider (the first time)."""

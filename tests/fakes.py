@@ -377,8 +377,13 @@ class FakeOutbox:
         self._started.append(self.sent[index])
 
     def to(self, recipient: Recipient) -> list[OutgoingMessage]:
-        """The messages queued for one recipient, in order."""
-        return [message for message in self.sent if message.recipient == recipient]
+        """The messages queued for one recipient, in order (not the edits of buttons
+        they already have: `edits`)."""
+        return [m for m in self.sent if m.recipient == recipient and not m.edits_buttons]
+
+    def edits(self, recipient: Recipient) -> list[OutgoingMessage]:
+        """The edits of buttons queued for one recipient, in order."""
+        return [m for m in self.sent if m.recipient == recipient and m.edits_buttons]
 
 
 class FakeMarks:

@@ -12,12 +12,14 @@ from bot.core.model import OutgoingMessage
 class Part:
     """One provider call of a message (a text chunk, a photo, an album…).
 
-    `weight` is how many messages the provider counts it as for its rate limits.
+    `weight` is how many messages the provider counts it as for its rate limits;
+    `buttons`: the message it creates carries the message's buttons.
     """
 
     kind: str
     params: dict[str, Any]
     weight: int = 1
+    buttons: bool = False
 
 
 class DeliveryError(Exception):

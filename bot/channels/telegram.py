@@ -18,6 +18,7 @@ from telegram import (
     InputMediaPhoto,
     InputMediaVideo,
     Message,
+    MessageEntity,
 )
 from telegram.error import (
     BadRequest,
@@ -107,6 +108,11 @@ class TelegramChannel:
         if message.answers_tap:
             return [Part("tap", {"id": message.answers_tap, "text": message.text[:200]}, weight=0)]
         markup = _keyboard(message)
+        if message.edits_buttons:
+            return [
+                Part("buttons", {"message_id": int(target), "markup": markup})
+                for target in message.edit_targets
+            ]
         files = list(message.attachments)
         parts: list[Part] = []
         text = message.text.strip()
@@ -117,13 +123,18 @@ class TelegramChannel:
             chunks = split_text(text, TEXT_LIMIT)
             for index, chunk in enumerate(chunks):
                 last = index == len(chunks) - 1
-                parts.append(Part("text", {"text": chunk, "markup": markup if last else None}))
+                params = {
+                    "text": chunk,
+                    "markup": markup if last else None,
+                    "code": _code_spans(chunk, message.copyable),
+                }
+                parts.append(Part("text", params, buttons=last and markup is not None))
         parts.extend(_file_parts(files))
         if message.location is not None:
             loc = message.location
             parts.append(Part("location", {"latitude": loc.latitude, "longitude": loc.longitude}))
         if markup is not None and not text and files:
-            parts.append(Part("text", {"text": "⬆️", "markup": markup}))
+            parts.append(Part("text", {"text": "⬆️", "markup": markup}, buttons=True))
         return parts
 
     # ------------------------------------------------------------------ files
@@ -231,9 +242,24 @@ class TelegramChannel:
             except BadRequest as exc:  # "query is too old": the spinner has already gone
                 log.info("button tap not acknowledged: %s", exc.message)
             return []
+        if part.kind == "buttons":
+            try:
+                await bot.edit_message_reply_markup(
+                    chat_id, p["message_id"], reply_markup=_markup(p["markup"])
+                )
+            except BadRequest as exc:  # unchanged, or the message was deleted: nothing to do
+                log.info("buttons of message %s not edited: %s", p["message_id"], exc.message)
+            return []
         sent: Message | Sequence[Message]
         if part.kind == "text":
-            sent = await bot.send_message(chat_id, p["text"], reply_markup=_markup(p.get("markup")))
+            code = p.get("code", ())
+            entities = [MessageEntity(MessageEntity.CODE, at, size) for at, size in code]
+            sent = await bot.send_message(
+                chat_id,
+                p["text"],
+                reply_markup=_markup(p.get("markup")),
+                entities=entities or None,
+            )
         elif part.kind == "album":
             scrub = str(chat_id) not in self.originals_to
             kept: list[tuple[AttachmentKind, str | InputFile]] = []
@@ -291,10 +317,22 @@ def _markup(rows: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
     )
 
 
+def _code_spans(text: str, copyable: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where each copyable piece stands in the text, as Telegram counts (UTF-16 offset,
+    length): shown as code, which copies itself when tapped."""
+    spans = []
+    for piece in copyable:
+        at = text.find(piece) if piece else -1
+        if at >= 0:
+            spans.append((utf16_len(text[:at]), utf16_len(piece)))
+    return spans
+
+
 def _file_part(attachment: Attachment, *, caption: str = "", markup: Any = None) -> Part:
     return Part(
         _SEND_METHOD[attachment.kind],
         {"file": attachment.to_dict(), "caption": caption, "markup": markup},
+        buttons=markup is not None,
     )
 
 

@@ -107,8 +107,9 @@ class WhatsAppChannel:
     async def render(
         self, address: str, message: OutgoingMessage, *, resumed: bool = False
     ) -> list[Part]:
-        """Free-form parts inside the window; the approved template outside it."""
-        if message.answers_tap:
+        """Free-form parts inside the window; the approved template outside it. Nothing
+        for a tap's notice or an edit of buttons (WhatsApp has neither)."""
+        if message.answers_tap or message.edits_buttons:
             return []
         if not resumed and (message.as_template or not await self.window_open(address)):
             return [self.template_part(message)]

@@ -37,6 +37,18 @@ CASE_MESSAGE = "case"  # a message people answer by replying to it
 ACKNOWLEDGEMENT = "acknowledgement"  # the SOP acknowledgement; its sending time is recorded
 PROMPT_INFO = "prompt:lengkapi"
 PROMPT_REFUSE = "prompt:tolak"
+CONFIRM_MOVE = "confirm:pindah"  # asks before a tap moves a disposed case to another unit
+RATING = "rating"  # the reporter's 1–5 buttons
+# The steps after which the buttons of the case's message in the officers' group change:
+# the unit holding it is marked, or the case is closed and they go.
+RESHAPES_BUTTONS = {
+    EventKind.DISPOSED,
+    EventKind.RETURNED,
+    EventKind.REFUSED,
+    EventKind.CLOSED,
+    EventKind.EXPIRED,
+}
+CLOSING = (EventKind.CLOSED, EventKind.REFUSED, EventKind.EXPIRED)
 
 DISPOSABLE = {CaseStatus.NEW, CaseStatus.RETURNED, CaseStatus.DISPOSED}
 INFO_REQUESTABLE = {
@@ -94,6 +106,7 @@ class CaseDesk:
         template: str | None = None,
         params: tuple[tuple[str, str], ...] = (),
         urgent: bool = False,
+        copyable: tuple[str, ...] = (),
     ) -> None:
         if not text and not attachments:
             return
@@ -112,6 +125,29 @@ class CaseDesk:
                 template=template,
                 params=params,
                 urgent=urgent,
+                copyable=copyable,
+            )
+        )
+
+    async def edit_buttons(
+        self,
+        recipient: Recipient,
+        case: Case,
+        purpose: str,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+    ) -> None:
+        """Sets the buttons of the case's messages with that purpose in the chat (none:
+        removes them), so that a done step's buttons are not tapped again."""
+        if recipient.channel is not Channel.TELEGRAM:
+            return  # WhatsApp lists choices as text; nothing to edit
+        await self.uow.outbox.enqueue(
+            OutgoingMessage(
+                recipient=recipient,
+                buttons=buttons,
+                case_id=case.id,
+                case_code=case.code,
+                purpose=purpose,
+                edits_buttons=True,
             )
         )
 
@@ -185,6 +221,10 @@ class CaseDesk:
                 attachments=attachments,
             ),
         )
+        if kind in RESHAPES_BUTTONS:
+            buttons = views.officers_case_buttons(self.office, self.t, case)
+            await self.edit_buttons(self.officers, case, CASE_MESSAGE, buttons)
+            await self.edit_buttons(self.officers, case, CONFIRM_MOVE)  # the questions are moot
 
     async def _new_code(self) -> str:
         while True:
@@ -228,7 +268,7 @@ class CaseDesk:
             views.officers_case_message(self.office, self.t, case),
             case,
             purpose=CASE_MESSAGE,
-            buttons=views.officers_case_buttons(self.office, self.t, case.code),
+            buttons=views.officers_case_buttons(self.office, self.t, case),
             attachments=tuple(case.attachments),
             urgent=True,  # ahead of the follow-ups waiting in the group
         )
@@ -237,9 +277,7 @@ class CaseDesk:
     async def dispose(self, code: str, unit_code: str, note: str | None, actor: Actor) -> Case:
         """Routes the case to a unit (disposisi); the reporter hears it is in process."""
         case = await self.find(code)
-        unit = self.office.unit(unit_code)
-        if unit is None:
-            raise Refusal("err_unknown_unit", unit=unit_code, units=self.unit_codes())
+        unit = self._unit(unit_code)
         self._require(case, DISPOSABLE)
         if case.status is CaseStatus.DISPOSED and case.unit_code == unit.code:
             raise Refusal("err_bad_status", code=case.code, status=self.t("status_didisposisi"))
@@ -277,6 +315,86 @@ class CaseDesk:
             reporter, "reporter_disposed", case, code=case.code, unit=unit.name
         )
         return case
+
+    async def dispose_by_tap(self, code: str, unit_code: str, actor: Actor) -> Case:
+        """A disposition button: disposes a case no unit holds. A case a unit holds (an
+        old message's button) is not moved by one tap: the officers are told where it is
+        and asked whether to move it (`move_by_tap`); the typed /disposisi moves it."""
+        case = await self.open_case(code)
+        unit = self._unit(unit_code)
+        held = views.holding_unit(case)
+        if held is None:
+            return await self.dispose(case.code, unit.code, None, actor)
+        if held == unit.code or case.status not in DISPOSABLE:
+            raise await self.moved_on(case)
+        where = await self.moved_on(case)
+        question = self.t(
+            "confirm_move", code=case.code, unit=views.unit_label(self.office, unit.code)
+        )
+        await self.tell(
+            self.officers,
+            self.t(where.key, **where.params) + "\n" + question,
+            case,
+            purpose=CONFIRM_MOVE,
+            buttons=views.move_buttons(self.t, case, unit.code),
+        )
+        return case
+
+    async def move_by_tap(self, code: str, from_unit: str, to_unit: str, actor: Actor) -> Case:
+        """The yes to `dispose_by_tap`'s question: moves the case if it is still where it
+        was when asked (else says what happened since)."""
+        case = await self.open_case(code)
+        if views.holding_unit(case) != from_unit or case.status not in DISPOSABLE:
+            raise await self.moved_on(case)
+        return await self.dispose(case.code, to_unit, None, actor)
+
+    async def keep_by_tap(self, code: str, actor: Actor) -> Case:
+        """The no to `dispose_by_tap`'s question: the case stays; the question goes."""
+        case = await self.find(code)
+        await self.edit_buttons(self.officers, case, CONFIRM_MOVE)
+        if not case.status.is_open:
+            raise await self.moved_on(case)
+        unit = views.unit_label(self.office, case.unit_code)
+        kept = self.t("move_kept", code=case.code, unit=unit, actor=actor.describe())
+        await self.tell(self.officers, kept, case)
+        return case
+
+    async def open_case(self, code: str) -> Case:
+        """The case, for a button on it: a closed case's buttons say who closed it."""
+        case = await self.find(code)
+        if not case.status.is_open:
+            raise await self.moved_on(case)
+        return case
+
+    async def moved_on(self, case: Case) -> Refusal:
+        """What became of the case, and who did it when: the answer to a tap on a button
+        of a step that is done."""
+        assert case.id is not None
+        events = await self.uow.cases.events(case.id)
+
+        def last(*kinds: EventKind) -> CaseEvent | None:
+            return next((e for e in reversed(events) if e.kind in kinds), None)
+
+        status = self.t(f"status_{case.status.value}")
+        held = views.holding_unit(case)
+        event = last(*CLOSING) if not case.status.is_open else None
+        key = "tap_closed"
+        if event is None and held is not None:
+            event, key = last(EventKind.DISPOSED), "tap_disposed"
+        if event is None:
+            event = next((e for e in reversed(events) if e.status_after is case.status), None)
+            key = "tap_moved_on"
+        if event is None:  # a case always has its submission; this is for safety
+            return Refusal("err_bad_status", code=case.code, status=status)
+        return Refusal(
+            key,
+            code=case.code,
+            status=status,
+            unit=views.unit_label(self.office, held),
+            event=self.t(f"event_{event.kind.value}"),
+            actor=views.event_actor(self.t, event),
+            time=views.local_time(self.office, self.t, event.at),
+        )
 
     async def categorize(self, code: str, category: str, actor: Actor) -> Case:
         """Files the case under a category (the agency file's list, if it has one)."""
@@ -413,6 +531,7 @@ class CaseDesk:
             "rating_request",
             case,
             code=case.code,
+            purpose=RATING,
             buttons=(
                 tuple(
                     Button(self.t("btn_rating", rating=n), f"r:{case.code}:{n}")
@@ -501,7 +620,8 @@ class CaseDesk:
             self.officers,
             self.t("officers_returned", code=case.code, unit=unit.code, reason=reason),
             case,
-            buttons=views.officers_case_buttons(self.office, self.t, case.code),
+            purpose=CASE_MESSAGE,  # its buttons change with the case's, like the first's
+            buttons=views.officers_case_buttons(self.office, self.t, case),
         )
         await self.tell(self.unit_chat(unit), self.t("unit_returned", code=case.code), case)
         return case
@@ -617,12 +737,17 @@ class CaseDesk:
 
     async def rate(self, case: Case, reporter: Reporter, rating: int) -> Case:
         """Stores the reporter's 1–5 satisfaction rating of a closed case."""
-        if case.reporter_id != reporter.id or not case.rating_requested:
+        if case.reporter_id != reporter.id:
+            raise Refusal("err_button_expired")
+        if not case.rating_requested:
+            if case.rating is not None:
+                raise Refusal("rating_already_given", code=case.code, rating=case.rating)
             raise Refusal("err_button_expired")
         case.rating = rating
         case.rating_requested = False
         actor = Actor("reporter", reporter.address, case.reporter_name)
         await self._record(case, EventKind.RATED, actor, str(rating))
+        await self.edit_buttons(reporter.recipient, case, RATING)
         await self.tell_reporter(reporter, "rating_thanks", case, code=case.code, rating=rating)
         await self.tell(
             self.officers, self.t("officers_rated", code=case.code, rating=rating), case
@@ -674,6 +799,12 @@ class CaseDesk:
 
     def unit_codes(self) -> str:
         return ", ".join(u.code for u in self.office.units)
+
+    def _unit(self, code: str) -> Unit:
+        unit = self.office.unit(code)
+        if unit is None:
+            raise Refusal("err_unknown_unit", unit=code, units=self.unit_codes())
+        return unit
 
 
 def _shortened(text: str, limit: int) -> str:

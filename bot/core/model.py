@@ -159,6 +159,12 @@ class OutgoingMessage:
     still waiting in the outbox instead of going out as separate messages.
     `answers_tap` is the channel's id of a button tap this message acknowledges; such a
     message is shown as a short notice on the tapping person's screen.
+    `edits_buttons` makes it no new message: the buttons of the case's earlier messages
+    in that chat with the same `purpose` become `buttons` (none: removed). The sender
+    finds those messages when it gets to it (`edit_targets`, never stored), so an edit
+    queued before the message it edits was sent still finds it.
+    `copyable` are parts of the text shown so that one tap copies them (a command with
+    the case code filled in, for staff on a phone who cannot easily reply).
     `template` and `params` say which sentence of the templates the text was made from,
     so a channel that may only send pre-approved templates (WhatsApp outside its 24-hour
     window) can send the approved one instead; `as_template` forces that.
@@ -173,6 +179,9 @@ class OutgoingMessage:
     purpose: str | None = None
     album_key: str | None = None
     answers_tap: str | None = None
+    edits_buttons: bool = False
+    edit_targets: tuple[str, ...] = ()
+    copyable: tuple[str, ...] = ()
     template: str | None = None
     params: tuple[tuple[str, str], ...] = ()
     as_template: bool = False
@@ -192,6 +201,8 @@ class OutgoingMessage:
                 else None
             ),
             "answers_tap": self.answers_tap,
+            "edits_buttons": self.edits_buttons,
+            "copyable": list(self.copyable),
             "template": self.template,
             "params": dict(self.params),
             "as_template": self.as_template,
@@ -222,6 +233,8 @@ class OutgoingMessage:
             purpose=purpose,
             album_key=album_key,
             answers_tap=data.get("answers_tap"),
+            edits_buttons=bool(data.get("edits_buttons", False)),
+            copyable=tuple(data.get("copyable") or ()),
             template=data.get("template"),
             params=tuple((str(k), str(v)) for k, v in (data.get("params") or {}).items()),
             as_template=bool(data.get("as_template", False)),

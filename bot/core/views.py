@@ -22,6 +22,7 @@ from bot.core.model import (
     Button,
     Case,
     CaseEvent,
+    CaseStatus,
     Channel,
     EventKind,
     Location,
@@ -136,12 +137,54 @@ def officers_case_message(office: Office, t: Texts, case: Case) -> str:
     )
 
 
-def officers_case_buttons(office: Office, t: Texts, code: str) -> tuple[tuple[Button, ...], ...]:
-    """The common actions on a new case, one tap each (callback data ≤ 64 bytes)."""
-    units = [Button(t("btn_dispose", unit=u.code), f"d:{code}:{u.code}") for u in office.units]
+# What a button's data starts with (the shape is "d:ADU-…:UNIT"): the officers' taps.
+TAP_DISPOSE = "d"  # dispose to the unit
+TAP_MOVE = "m"  # "m:CODE:FROM:TO": yes, move the case disposed to FROM on to TO
+TAP_KEEP = "k"  # "k:CODE": no, leave it where it is
+TAP_REQUEST_INFO = "l"
+TAP_REFUSE = "t"
+
+
+def officers_case_buttons(office: Office, t: Texts, case: Case) -> tuple[tuple[Button, ...], ...]:
+    """The actions on a case, one tap each (callback data ≤ 64 bytes), as they stand:
+    the unit holding it is marked ✅ (another unit's button asks before moving it),
+    and a closed case has none."""
+    if not case.status.is_open:
+        return ()
+    code, held = case.code, holding_unit(case)
+    units = [
+        Button(
+            t("btn_disposed" if u.code == held else "btn_dispose", unit=u.code),
+            f"{TAP_DISPOSE}:{code}:{u.code}",
+        )
+        for u in office.units
+    ]
     rows = [tuple(units[i : i + 3]) for i in range(0, len(units), 3)]
-    rows.append((Button(t("btn_request_info"), f"l:{code}"), Button(t("btn_refuse"), f"t:{code}")))
+    rows.append(
+        (
+            Button(t("btn_request_info"), f"{TAP_REQUEST_INFO}:{code}"),
+            Button(t("btn_refuse"), f"{TAP_REFUSE}:{code}"),
+        )
+    )
     return tuple(rows)
+
+
+def holding_unit(case: Case) -> str | None:
+    """The unit the case is disposed to, while it holds it (not after it sent it back)."""
+    if case.status is CaseStatus.RETURNED or not case.status.is_open:
+        return None
+    return case.unit_code
+
+
+def move_buttons(t: Texts, case: Case, unit: str) -> tuple[tuple[Button, ...], ...]:
+    """Yes / no to moving a disposed case on to another unit."""
+    assert case.unit_code is not None
+    return (
+        (
+            Button(t("btn_move", unit=unit), f"{TAP_MOVE}:{case.code}:{case.unit_code}:{unit}"),
+            Button(t("btn_keep", unit=case.unit_code), f"{TAP_KEEP}:{case.code}"),
+        ),
+    )
 
 
 def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) -> str:
@@ -181,7 +224,7 @@ def case_detail(
             "history_line",
             date=local_time(office, t, e.at),
             event=t(f"event_{e.kind.value}"),
-            actor=_actor(t, e, hide_reporter=hide),
+            actor=event_actor(t, e, hide_reporter=hide),
             note=f": {e.note}" if e.note else "",
         )
         for e in events
@@ -265,7 +308,8 @@ def case_deadlines(office: Office, t: Texts, case: Case, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _actor(t: Texts, event: CaseEvent, *, hide_reporter: bool) -> str:
+def event_actor(t: Texts, event: CaseEvent, *, hide_reporter: bool = False) -> str:
+    """Who did it, as a case's history names them."""
     if event.actor.role == "reporter":
         return t("role_reporter") if hide_reporter or not event.actor.name else event.actor.name
     if event.actor.role == "system":

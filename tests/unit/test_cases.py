@@ -573,7 +573,10 @@ async def test_rating_is_stored_once(world: World) -> None:
 
     with pytest.raises(Refusal) as caught:
         await world.desk().rate(stored, reporter, 1)
-    assert caught.value.key == "err_button_expired"
+    assert (caught.value.key, caught.value.params) == (
+        "rating_already_given",
+        {"code": case.code, "rating": 4},
+    )
     assert (await world.case(case.code)).rating == 4
     assert world.sent == []
 

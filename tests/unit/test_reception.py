@@ -86,7 +86,9 @@ class World(OfficeWorld):
             CitizenMessage(Channel.TELEGRAM, address, profile_name, inp)
         )
         me = Recipient(Channel.TELEGRAM, address)
-        return [m for m in self.uow.outbox.sent[before:] if m.recipient == me]
+        return [
+            m for m in self.uow.outbox.sent[before:] if m.recipient == me and not m.edits_buttons
+        ]
 
     async def reporter(self, address: str = SITI) -> Reporter:
         return await self.uow.reporters.get_or_create(Channel.TELEGRAM, address, None)
@@ -507,7 +509,9 @@ async def test_tapped_rating_counts_once(world: World) -> None:
     assert texts(await world.send(action=f"r:{case.code}:3")) == [
         T("rating_thanks", code=case.code, rating=3)
     ]
-    assert texts(await world.send(action=f"r:{case.code}:1")) == [T("err_button_expired")]
+    assert texts(await world.send(action=f"r:{case.code}:1")) == [
+        T("rating_already_given", code=case.code, rating=3)
+    ]
     assert (await world.case(case.code)).rating == 3
 
 
@@ -609,7 +613,9 @@ async def test_officers_buttons_and_prompt_replies(world: World) -> None:
 
     await officers.on_tap(world.desk(), officer_msg(""), f"l:{case.code}")
     [prompt] = world.uow.outbox.to(OFFICERS)
-    assert prompt.text == T("prompt_info_request", code=case.code)
+    command = f"/lengkapi {case.code} "
+    assert prompt.text == T("prompt_info_request", code=case.code, command=command)
+    assert prompt.copyable == (command,)
     assert (prompt.purpose, prompt.case_id) == (PROMPT_INFO, case.id)
     world.clear()
 
