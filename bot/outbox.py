@@ -312,6 +312,7 @@ class OutboxSender:
                     case is not None
                     and row.recipient.channel is case.channel
                     and not row.message.answers_tap
+                    and not row.message.edits_buttons
                 ):
                     reporter = await uow.reporters.get(case.reporter_id)
                     if reporter is not None and reporter.recipient == row.recipient:

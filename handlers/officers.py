@@ -88,9 +88,9 @@ async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
     code, _, unit = rest.partition(":")
     if kind == views.TAP_DISPOSE and unit:
         await desk.dispose_by_tap(code, unit, msg.actor)
-    elif kind == views.TAP_MOVE and unit:
+    elif kind == views.TAP_MOVE and ":" in unit:
         from_unit, _, to_unit = unit.partition(":")
-        await desk.move_by_tap(code, from_unit, require(to_unit, Action.DISPOSE), msg.actor)
+        await desk.move_by_tap(code, from_unit, to_unit, msg.actor)
     elif kind == views.TAP_KEEP:
         await desk.keep_by_tap(code, msg.actor)
     elif kind in (views.TAP_REQUEST_INFO, views.TAP_REFUSE):

@@ -382,7 +382,7 @@ class CaseDesk:
         if event is None and held is not None:
             event, key = last(EventKind.DISPOSED), "tap_disposed"
         if event is None:
-            event = next((e for e in reversed(events) if e.status_after is case.status), None)
+            event = next((e for e in reversed(events) if e.status_after == case.status), None)
             key = "tap_moved_on"
         if event is None:  # a case always has its submission; this is for safety
             return Refusal("err_bad_status", code=case.code, status=status)
