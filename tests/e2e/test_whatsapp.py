@@ -244,19 +244,19 @@ async def test_media_limits_get_a_clear_answer(both: Both) -> None:
             (b"MZ\x90", "application/x-msdownload"),
             (disguised, "image/jpeg"),
             (picture(640, 480)[:20_000], "image/jpeg"),  # cut off on the way
+            (b"Ini bukan foto.\n", "image/jpeg"),  # a text that passed for a photo
         ],
     )
     await both.expect("Berkas ke-1 tidak dapat kami terima: ukurannya terlalu besar")
     accepted = "JPG, PNG, MP4, 3GP, OGG, MP3, M4A, AMR, PDF, DOC, DOCX, XLS, XLSX, TXT"
-    refusal = (
-        "tidak dapat kami terima: jenisnya tidak kami terima. "
-        f"Jenis berkas yang diterima: {accepted}."
-    )
-    await both.expect(f"Berkas ke-2 {refusal}")
-    await both.expect(f"Berkas ke-3 {refusal}")
+    program = f"berkas ini adalah program. Jenis berkas yang dapat dikirim: {accepted}."
+    await both.expect(f"Berkas ke-2 tidak dapat kami terima: {program}")
+    await both.expect("Berkas ke-3 tidak dapat kami terima: berkas ini adalah program, bukan JPG.")
     await both.expect(
         "Berkas ke-4 tidak dapat kami terima: berkasnya rusak atau tidak dapat dibuka"
     )
+    await both.expect("Berkas ke-5 tidak dapat kami terima: berkas ini adalah teks, bukan JPG.")
+    assert not any("kami terima: jenisnya" in m.text for m in tw.messages(both.siti))
     assert tw.credentials_sent_to_cdn == 0
     await both.says(DESCRIPTION)  # the dialogue goes on where it was
     await both.expect("Di mana kejadiannya")
