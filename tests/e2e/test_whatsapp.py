@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -177,7 +178,7 @@ async def test_whatsapp_complaint_travels_the_whole_cycle(both: Both) -> None:
     await both.expect(f"Pengaduan {code} telah Selesai")
     await both.expect("Seberapa puas")
     await both.says("4")
-    await both.expect("Terima kasih atas penilaian Anda (4/5)")
+    await both.expect("Terima kasih atas penilaian Bapak/Ibu (4/5)")
     await world.expect(OFFICERS, f"Pelapor {code} memberi penilaian 4/5")
 
     await tw.callbacks_settled()
@@ -193,7 +194,7 @@ async def test_whatsapp_complaint_travels_the_whole_cycle(both: Both) -> None:
 async def test_status_and_help_words(both: Both) -> None:
     code = await both.complaint()
     await both.says("status")
-    listing = await both.expect("Pengaduan Anda:")
+    listing = await both.expect("Pengaduan Bapak/Ibu:")
     assert code in listing
     await both.says(f"STATUS {code.lower()}")
     detail = await both.expect("Status: Baru")
@@ -428,3 +429,50 @@ async def test_text_declared_as_a_pdf_is_passed_on_as_text(both: Both) -> None:
     (sent,) = [m for m in world.tg.messages(OFFICERS) if m.method == "sendDocument"]
     assert str(sent.raw["document"]["file_name"]).endswith(".txt")
     assert world.tg.file_bytes(sent.file_id or "") == text
+
+
+TAP_WORDS = re.compile(r"\b(ketuk|tombol)", re.IGNORECASE)
+
+
+async def test_a_whatsapp_reporter_is_never_told_to_tap_and_is_spoken_to_one_way(
+    both: Both,
+) -> None:
+    """Every sentence of a whole complaint on WhatsApp, the detours included: no button
+    to tap (WhatsApp shows numbered choices) and "Bapak/Ibu" throughout, never "Anda"."""
+    world, tw = both.world, both.tw
+    await both.says("bantuan")
+    await both.expect("/status")
+    await both.says("status")
+    await both.expect("belum memiliki pengaduan")
+    for body, answer in (
+        ("halo", "Ceritakan apa yang terjadi"),
+        (DESCRIPTION, "Di mana kejadiannya"),
+        ("Puskesmas Kenanga", "Kapan kejadiannya"),
+        ("kemarin pagi", "foto atau dokumen"),
+    ):
+        await both.says(body)
+        await both.expect(answer)
+    await tw.user_sends_media(both.siti, [(JPEG, "image/jpeg"), (b"MZ\x90", "image/jpeg")])
+    await both.expect("Lampiran diterima (1 berkas)")
+    for body, answer in (
+        ("selesai", "Bagaimana identitas"),
+        ("9", "Silakan pilih salah satu"),  # not one of the choices
+        ("1", "Siapa nama"),
+        ("Siti Rahma", "Apakah sudah benar"),
+        ("1", "Kode pelacakan"),
+        ("status", "Pengaduan Bapak/Ibu:"),
+        ("Tambahan: apotek tutup sejak pukul 10.", "sudah ditambahkan ke pengaduan"),
+    ):
+        await both.says(body)
+        await both.expect(answer)
+    code = (await both.expect("Kode pelacakan")).split("Kode pelacakan: ")[1].split()[0]
+    await world.says(world.officer, f"/selesai {code}", chat=world.officers)
+    await both.expect("Seberapa puas")
+    await both.says("4")
+    await both.expect("Terima kasih atas penilaian Bapak/Ibu (4/5)")
+
+    await tw.callbacks_settled()
+    received = tw.bodies(both.siti)
+    assert len(received) >= 15
+    assert [text for text in received if TAP_WORDS.search(text)] == []
+    assert [text for text in received if re.search(r"\bAnda\b", text)] == []
