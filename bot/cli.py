@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -76,14 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "playground" or (
             args.command == "run" and not settings.telegram_bot_token
         ):
-            return _playground()
+            return _playground(args.command)
         office = load_office(settings.config_path)
         load_texts(office.language)
         whatsapp = load_whatsapp_options(settings.config_path)
         load_health_options(settings.config_path)
     except (ConfigError, TemplateError) as exc:
-        print(f"aduanbot: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return _configuration_error(exc)
     if args.command == "check":
         channels = "Telegram + WhatsApp" if settings.whatsapp_enabled else "Telegram"
         print(
@@ -134,10 +135,34 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bot.app import create_app
 
+    try:
+        listening = _listen(settings.host, settings.port)
+    except ConfigError as exc:
+        return _configuration_error(exc)
     app = create_app(settings)
     print(f"aduanbot: serving on http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, handle_signals=True)
+    web.run_app(app, sock=listening, print=None, handle_signals=True)
     return 0
+
+
+def _configuration_error(exc: Exception) -> int:
+    print(f"aduanbot: configuration error: {exc}", file=sys.stderr)
+    return 2
+
+
+def _listen(host: str, port: int, command: str = "run") -> socket.socket:
+    """The socket the service will serve on, bound before anything starts: a port another
+    program holds is one clear line, not a traceback after the service half started."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"{host}:{port} is already in use by another program; stop it, or choose "
+                f"another port: PORT={port + 1 if port < 65535 else 8081} aduanbot {command}"
+            ) from exc
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 async def _forget(database_url: str, language: str, who: str, media: Path) -> int:
@@ -168,7 +193,7 @@ async def _forget(database_url: str, language: str, who: str, media: Path) -> in
     return 0
 
 
-def _playground() -> int:
+def _playground(command: str) -> int:
     """Serves the playground: the stand-ins on loopback and the unchanged service."""
     import os
 
@@ -178,6 +203,10 @@ def _playground() -> int:
     host = os.environ.get("HOST", "").strip() or "127.0.0.1"
     port = int(os.environ.get("PORT", "").strip() or "8080")
     public = f"http://{host}:{port}"
+    try:
+        listening = _listen(host, port, command)
+    except ConfigError as exc:
+        return _configuration_error(exc)
 
     async def make_app() -> web.Application:
         playground = Playground(Path("data"))  # its chats, beside the database and files
@@ -204,7 +233,7 @@ def _playground() -> int:
         print(f"aduanbot: playground ready: open {public}/playground", flush=True)
 
     print(_playground_banner(host), flush=True)
-    web.run_app(make_app(), host=host, port=port, print=announce, handle_signals=True)
+    web.run_app(make_app(), sock=listening, print=announce, handle_signals=True)
     return 0
 
 

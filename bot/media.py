@@ -41,7 +41,15 @@ from telegram.error import BadRequest, TelegramError
 from yarl import URL
 
 from bot.clock import SystemClock
-from bot.core.files import ALL_TYPES, BY_MIME, BY_NAME, delivered_name, is_script_name, kind_of
+from bot.core.files import (
+    ALL_TYPES,
+    BY_MIME,
+    BY_NAME,
+    claimed_type,
+    delivered_name,
+    is_script_name,
+    kind_of,
+)
 from bot.core.model import Attachment, AttachmentKind, Channel
 from bot.core.ports import Clock
 
@@ -79,11 +87,22 @@ _SCRIPT_TEXT = re.compile(
 
 
 class MediaRefused(Exception):
-    """A file the reporter sent that we cannot take; `reason` is a template key."""
+    """A file the reporter sent that we cannot take; `reason` is a template key, `actual`
+    the type its content shows and `claimed` the type it passed for (see `Rejected`)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, actual: str | None = None, claimed: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.actual = actual
+        self.claimed = claimed
+
+    def told(self, number: int, name: str | None = None) -> list[Any]:
+        """The refusal as the prepared payload carries it: the fields of `Rejected`, those
+        after the name only when known (a payload stored before them reads the same)."""
+        told: list[Any] = [number, self.reason, name, self.actual, self.claimed]
+        while len(told) > 3 and told[-1] is None:
+            told.pop()
+        return told
 
 
 class MediaUnavailable(Exception):
@@ -188,13 +207,15 @@ class MediaStore:
         content_type = declared_type.split(";")[0].strip().lower()
         kind = kind_of(content_type)
         if kind is None or content_type not in accepted:
-            raise MediaRefused("media_type_not_allowed")
+            raise MediaRefused("media_type_not_allowed", actual=content_type or None)
         limit = IMAGE_LIMIT if kind is AttachmentKind.PHOTO else MEDIA_LIMIT
         stem = _SAFE.sub("_", name)
         path = self._kept(stem)
         if path is None:
             data = await _download(http, url, authorization, limit)
-            actual = await asyncio.to_thread(checked_type, data, kind, accepted)  # CPU
+            actual = await asyncio.to_thread(  # CPU
+                checked_type, data, kind, accepted, None, content_type
+            )
             path = self.folder / f"{stem}.{BY_MIME[actual].name}"  # named for what it is
             self.folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(path.suffix + ".part")
@@ -236,27 +257,32 @@ def sniff(data: bytes) -> str | None:
 
 
 def checked_type(
-    data: bytes, kind: AttachmentKind, accepted: frozenset[str], name: str | None = None
+    data: bytes,
+    kind: AttachmentKind,
+    accepted: frozenset[str],
+    name: str | None = None,
+    declared: str | None = None,
 ) -> str:
     """The type of the bytes if the office accepts it and it fits the kind the sender
     declared; raises MediaRefused("media_type_not_allowed") otherwise,
     MediaRefused("media_script_not_allowed") for a script or a web page (by its `name` or
     its content), and MediaRefused("media_unreadable") for an image that does not decode.
 
-    A program sent as "image/jpeg" is refused. Anything accepted may come as a document
-    (a photo sent "as a file" keeps its quality); voice notes and audio share containers.
+    A program sent as "image/jpeg" is refused, naming both what it is and the type its
+    `name` or its `declared` type claimed. Anything accepted may come as a document (a
+    photo sent "as a file" keeps its quality); voice notes and audio share containers.
     """
     if is_script_name(name):
         raise MediaRefused("media_script_not_allowed")
     actual = sniff(data)
     if actual == "text/plain" and is_script_text(data):
         raise MediaRefused("media_script_not_allowed")
-    if actual is None or actual not in accepted:
-        raise MediaRefused("media_type_not_allowed")
-    found = kind_of(actual)
+    found = kind_of(actual) if actual else None
     fits = found is kind or (kind in _SOUND and found in _SOUND)
-    if not (kind is AttachmentKind.DOCUMENT or fits):
-        raise MediaRefused("media_type_not_allowed")
+    if actual is None or actual not in accepted or not (kind is AttachmentKind.DOCUMENT or fits):
+        claim = claimed_type(name, declared)
+        claimed = claim.name if claim is not None and claim.mime != actual else None
+        raise MediaRefused("media_type_not_allowed", actual, claimed)
     if found is AttachmentKind.PHOTO:
         if not within_pixels(data):
             raise MediaRefused("media_too_many_pixels")
@@ -472,7 +498,7 @@ class TelegramFileCheck:
         if "photo" in message:
             if "image/jpeg" in self.accepted:
                 return payload
-            return _without(payload, "photo", "media_type_not_allowed", None)
+            return _without(payload, "photo", MediaRefused("media_type_not_allowed", "image/jpeg"))
         for key, kind in _TELEGRAM_FILES:
             media = message.get(key)
             if not isinstance(media, dict):
@@ -481,14 +507,15 @@ class TelegramFileCheck:
             chat, album = str(message["chat"].get("id", "")), message.get("media_group_id")
             if self.turned_away and await self.turned_away(Channel.TELEGRAM, chat, album):
                 log.info("telegram %s not fetched: its reporter is turned away", key)
-                return _without(payload, key, "media_download_failed", name)
+                return _without(payload, key, MediaRefused("media_download_failed"), name)
             try:
                 actual = await self._check(media, kind, name)
             except MediaRefused as refusal:
                 log.info("telegram %s refused: %s", key, refusal.reason)
-                return _without(payload, key, refusal.reason, name)
-            named = {"file_name": delivered_name(name, actual)} if isinstance(name, str) else {}
-            checked = {**message, key: {**media, "mime_type": actual, **named}}
+                return _without(payload, key, refusal, name)
+            # The name stays as sent: the sender passes the file on under its type's
+            # extension (`delivered_name`), uploading it when that is not the name sent.
+            checked = {**message, key: {**media, "mime_type": actual}}
             return {**payload, "message": checked}
         return payload
 
@@ -499,7 +526,8 @@ class TelegramFileCheck:
         if is_script_name(named):
             raise MediaRefused("media_script_not_allowed")  # not even downloaded
         data = await self._download(str(media.get("file_id", "")))
-        return await asyncio.to_thread(checked_type, data, kind, self.accepted, named)
+        declared = media.get("mime_type") if isinstance(media.get("mime_type"), str) else None
+        return await asyncio.to_thread(checked_type, data, kind, self.accepted, named, declared)
 
     async def _download(self, file_id: str) -> bytes:
         for attempt in range(DOWNLOAD_ATTEMPTS):
@@ -518,6 +546,8 @@ class TelegramFileCheck:
         raise MediaRefused("media_download_failed")
 
 
-def _without(payload: dict[str, Any], key: str, reason: str, name: str | None) -> dict[str, Any]:
+def _without(
+    payload: dict[str, Any], key: str, refusal: MediaRefused, name: str | None = None
+) -> dict[str, Any]:
     message = {k: v for k, v in payload["message"].items() if k != key}
-    return {**payload, "message": message, REJECTED: [[1, reason, name]]}
+    return {**payload, "message": message, REJECTED: [refusal.told(1, name)]}

@@ -69,7 +69,8 @@ class MediaKeeper:
         number = number_of(str(payload.get("From") or ""))
         if media and self.turned_away and await self.turned_away(Channel.WHATSAPP, number, None):
             log.info("whatsapp media of %s not fetched: its reporter is turned away", sid)
-            refused = [[n, "media_download_failed"] for n in range(1, len(media) + 1)]
+            not_fetched = MediaRefused("media_download_failed")
+            refused = [not_fetched.told(n) for n in range(1, len(media) + 1)]
             return {**payload, "_attachments": [], "_refused": refused}
         for index, (url, content_type) in enumerate(media):
             try:
@@ -80,7 +81,7 @@ class MediaKeeper:
                 kept.append(attachment.to_dict())
             except MediaRefused as refusal:
                 log.info("whatsapp media %s-%s refused: %s", sid, index, refusal.reason)
-                refused.append([index + 1, refusal.reason])
+                refused.append(refusal.told(index + 1))
         return {**payload, "_attachments": kept, "_refused": refused}
 
     async def _fetch(self, url: str, content_type: str, name: str) -> Attachment:
@@ -128,7 +129,7 @@ def whatsapp_source() -> SourceHandler:
 
     async def handle(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
         attachments = tuple(Attachment.from_dict(a) for a in payload.get("_attachments", []))
-        rejected = tuple(Rejected(n, reason) for n, reason in payload.get("_refused", []))
+        rejected = tuple(Rejected(*refused) for refused in payload.get("_refused", []))
         message = citizen_message(payload, attachments, rejected)
         await citizens.on_message(desk, message)
 

@@ -41,6 +41,7 @@ from bot.channels.base import (
     TemporaryFailure,
 )
 from bot.channels.textsplit import split_text, utf16_len
+from bot.core.files import delivered_name
 from bot.core.model import Attachment, AttachmentKind, Channel, OutgoingMessage
 from bot.scrub import without_metadata
 
@@ -144,14 +145,22 @@ class TelegramChannel:
         """A Telegram file_id as it is, a file we stored ourselves uploaded. When `scrub`,
         a file that may carry metadata is uploaded without it, or None when it cannot be
         cleaned (it must not be passed on). An upload in an album must be `attach`ed:
-        the album names its part (attach://…), or the Bot API finds no file in it."""
-        name = attachment.file_name or Path(attachment.ref).name
-        if scrub and _may_carry_metadata(attachment):
+        the album names its part (attach://…), or the Bot API finds no file in it.
+
+        A file goes under its type's extension: a text sent as "foto.jpg" is passed on
+        as "foto.txt" (uploaded: a file_id keeps the name it was sent under, and the
+        reader's app would show it as a broken picture)."""
+        sent_as = attachment.file_name or Path(attachment.ref).name
+        name = delivered_name(sent_as, attachment.mime_type) if attachment.mime_type else sent_as
+        renamed = name != sent_as
+        if (scrub and _may_carry_metadata(attachment)) or renamed:
             if attachment.source is Channel.TELEGRAM:
                 found = await self.bot.get_file(attachment.ref)
                 data = bytes(await found.download_as_bytearray())
             else:
                 data = await asyncio.to_thread(Path(attachment.ref).read_bytes)
+            if not (scrub and _may_carry_metadata(attachment)):
+                return InputFile(data, filename=name, attach=attach)
             clean = await asyncio.to_thread(without_metadata, data)  # CPU: off the loop
             if clean is None:
                 log.warning("%s %s withheld: its metadata cannot be removed", attachment.kind, name)

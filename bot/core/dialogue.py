@@ -40,6 +40,8 @@ class Rejected:
     number: int  # its place among the message's files, from 1
     reason: str
     name: str | None = None  # the file's name, when the sender gave one
+    actual: str | None = None  # the type its content shows, when it was looked at
+    claimed: str | None = None  # the type (pdf, jpg…) its name or its sender claimed, if not that
 
 
 @dataclass(frozen=True)

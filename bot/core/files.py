@@ -52,12 +52,60 @@ SCRIPT_EXTENSIONS = frozenset(
 )
 BY_MIME = {t.mime: t for t in FILE_TYPES}
 ALL_TYPES = frozenset(t.mime for t in FILE_TYPES)
+# What a file found by its content is, in the reporter's words (`content_kind`).
+PROGRAM_TYPES = frozenset(
+    {"application/x-msdownload", "application/x-executable", "application/x-mach-binary"}
+    | {"application/x-sharedlib", "application/x-dex", "application/vnd.android.package-archive"}
+    | {"application/java-archive", "application/x-deb", "application/x-rpm", "application/wasm"}
+    | {"application/x-shockwave-flash", "application/x-google-chrome-extension"}
+)
+ARCHIVE_TYPES = frozenset(
+    {"application/zip", "application/x-rar-compressed", "application/vnd.rar", "application/gzip"}
+    | {
+        "application/x-7z-compressed",
+        "application/x-tar",
+        "application/x-bzip2",
+        "application/x-xz",
+    }
+    | {"application/x-lzip", "application/x-lz4", "application/x-lzop", "application/zstd"}
+    | {"application/x-compress", "application/x-brotli", "application/vnd.ms-cab-compressed"}
+    | {"application/x-unix-archive"}
+)
+DOCUMENT_TYPES = frozenset({"application/rtf", "application/epub+zip", "application/postscript"})
+_MEDIA_PREFIXES = {"image/": "image", "video/": "video", "audio/": "audio", "text/": "text"}
 
 
 def kind_of(mime: str) -> AttachmentKind | None:
     """The kind of attachment a known type makes, or None for a type we do not know."""
     found = BY_MIME.get(mime)
     return found.kind if found else None
+
+
+def content_kind(mime: str | None) -> str:
+    """What a file is, found by its content, as one word a reporter understands:
+    program, archive, text, image, video, audio, document or unknown (None: no type)."""
+    if mime is None:
+        return "unknown"
+    if mime in PROGRAM_TYPES:
+        return "program"
+    if mime in ARCHIVE_TYPES:
+        return "archive"
+    found = BY_MIME.get(mime)
+    if found is not None and found.kind is AttachmentKind.DOCUMENT and mime != "text/plain":
+        return "document"
+    if mime in DOCUMENT_TYPES or mime.startswith(("application/vnd.oasis", "application/vnd.ms-")):
+        return "document"
+    prefix = next((p for p in _MEDIA_PREFIXES if mime.startswith(p)), None)
+    return _MEDIA_PREFIXES[prefix] if prefix else "unknown"
+
+
+def claimed_type(name: str | None, declared: str | None) -> FileType | None:
+    """The type a file says it is: by its name's extension, else by the type its sender's
+    app declared (None when neither names one of ours)."""
+    ext = extension(name)
+    return BY_NAME.get(_ALSO_NAMED.get(ext, ext)) or BY_MIME.get(
+        (declared or "").split(";")[0].strip().lower()
+    )
 
 
 def extension(name: str | None) -> str:

@@ -26,7 +26,7 @@ from bot.core.dialogue import (
     match_choice,
     remember_album,
 )
-from bot.core.files import names_of
+from bot.core.files import BY_MIME, content_kind, names_of
 from bot.core.model import Attachment, Button, Case, CaseStatus, Channel, Reporter
 from bot.core.office import Office
 from bot.core.ports import DialogueState, UnitOfWork
@@ -152,11 +152,26 @@ class Reception:
             await self.say(reporter, Reply(self.t(refusal.key, **refusal.params)))
 
     def _rejection(self, rejected: Rejected) -> str:
-        accepted = names_of(self.desk.office.accepted_files)
-        reason = self.t(rejected.reason, accepted=accepted)
+        """Why a file was refused, saying what it really is: "berkas ini adalah program,
+        bukan PDF" (not the accepted types, PDF among them, to whoever sent a ".pdf")."""
+        key = rejected.reason
+        if key == "media_type_not_allowed" and rejected.claimed:
+            key = "media_type_disguised"
+        reason = self.t(
+            key,
+            accepted=names_of(self.desk.office.accepted_files),
+            actual=self._kind_of(rejected.actual),
+            claimed=(rejected.claimed or "").upper(),
+        )
         if rejected.name:
             return self.t("media_rejected_named", name=rejected.name, reason=reason)
         return self.t("media_rejected", number=rejected.number, reason=reason)
+
+    def _kind_of(self, mime: str | None) -> str:
+        kind, found = content_kind(mime), BY_MIME.get(mime or "")
+        if found is not None and kind != "text":
+            return self.t("file_kind_named", name=found.name.upper())
+        return self.t(f"file_kind_{kind}")
 
     async def _route(
         self, reporter: Reporter, message: CitizenMessage, inp: CitizenInput, state: DialogueState

@@ -17,14 +17,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 
 from bot.core.model import CaseStatus
-from bot.core.recap import Recap, percent, whole
+from bot.core.recap import NO_UNIT, Recap, percent, whole
 from bot.core.texts import Texts
 from bot.exports.content import label, unit_name, unit_names_of
 
 WIDTH_INCHES = 12
 HEIGHT_INCHES = 9
 DPI = 100  # 1200 × 900 pixels
-MAX_UNITS = 10  # the busiest units get a bar each; the rest share one
+MAX_UNITS = 12  # the busiest units get a bar each; the rest share one
 LABEL_WIDTH = 22  # characters per line of a bar's name
 BAR_COLOUR = "#2E75B6"
 GOOD, FAIR, POOR = "#2E8B57", "#E69F00", "#C0392B"  # share within the deadline
@@ -67,17 +67,28 @@ def render_recap_chart(recap: Recap, t: Texts, unit_names: Mapping[str, str]) ->
 
 
 def _units_panel(panel: SubFigure, recap: Recap, t: Texts, unit_names: Mapping[str, str]) -> None:
+    _horizontal_bars(panel, t("chart_units"), unit_bars(recap, t, unit_names))
+
+
+def unit_bars(
+    recap: Recap, t: Texts, unit_names: Mapping[str, str]
+) -> list[tuple[str, str, float]]:
+    """A bar per unit of the agency, busiest first, those with no case too (at 0: that a
+    unit received nothing is news), then the cases not yet disposed; past MAX_UNITS the
+    rest share one bar."""
     names = unit_names_of(recap, unit_names)
+    counts = {row.code: 0 for row in recap.units}
+    counts.update((code, n) for code, n in recap.figures.by_unit.items() if n or code != NO_UNIT)
     ranked = sorted(
-        ((n, unit_name(t, code, names)) for code, n in recap.figures.by_unit.items() if n),
-        key=lambda item: (-item[0], item[1].casefold()),
+        ((code == NO_UNIT, n, unit_name(t, code, names)) for code, n in counts.items()),
+        key=lambda item: (item[0], -item[1], item[2].casefold()),
     )
-    shown = [(name, whole(t, n), float(n)) for n, name in ranked[:MAX_UNITS]]
+    shown = [(name, whole(t, n), float(n)) for _, n, name in ranked[:MAX_UNITS]]
     rest = ranked[MAX_UNITS:]
     if rest:
-        total = sum(n for n, _ in rest)
+        total = sum(n for _, n, _ in rest)
         shown.append((t("chart_other_units", count=len(rest)), whole(t, total), float(total)))
-    _horizontal_bars(panel, t("chart_units"), shown)
+    return shown
 
 
 def _status_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:

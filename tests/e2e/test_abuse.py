@@ -40,7 +40,7 @@ async def world(
 
 
 def statuses(world: World) -> int:
-    return sum("Pengaduan Anda:" in t for t in world.tg.texts(world.citizen.id))
+    return sum("Pengaduan Bapak/Ibu:" in t for t in world.tg.texts(world.citizen.id))
 
 
 async def test_a_flood_is_answered_once_a_minute_and_complaints_once_a_day(
@@ -90,7 +90,7 @@ async def test_officers_block_and_unblock_a_reporter(world: World, clock: FixedC
     await world.says(world.officer, f"/bukablokir {code}", chat=world.officers)
     await world.expect(OFFICERS, f"Blokir pelapor {code} dibuka oleh Budi Petugas")
     await world.says(citizen, "/status")
-    await world.expect(citizen.id, "Pengaduan Anda:")
+    await world.expect(citizen.id, "Pengaduan Bapak/Ibu:")
 
     async with world.service.db.transaction(readonly=True) as uow:
         case = await uow.cases.get_by_code(code)

@@ -70,7 +70,7 @@ async def test_whole_cycle_from_complaint_to_rating(world: World) -> None:
     rating = await world.expect(citizen.id, "Seberapa puas")
     assert [label for label, _ in rating.buttons] == ["1", "2", "3", "4", "5"]
     await tg.user_taps(citizen, rating, "5")
-    await world.expect(citizen.id, "Terima kasih atas penilaian Anda (5/5)")
+    await world.expect(citizen.id, "Terima kasih atas penilaian Bapak/Ibu (5/5)")
     await world.expect(OFFICERS, f"Pelapor {code} memberi penilaian 5/5")
     assert await case_status(world, code) is CaseStatus.CLOSED
 
@@ -182,7 +182,7 @@ async def test_follow_up_message_reaches_whoever_holds_the_case(world: World) ->
 async def test_status_shows_only_own_cases(world: World) -> None:
     code = await world.file_complaint(world.citizen, DESCRIPTION)
     await world.says(world.citizen, "/status")
-    mine = await world.expect(world.citizen.id, "Pengaduan Anda:")
+    mine = await world.expect(world.citizen.id, "Pengaduan Bapak/Ibu:")
     assert code in mine.content
     await world.says(world.other_citizen, f"/status {code}")
     other = await world.expect(world.other_citizen.id, "tidak ditemukan")

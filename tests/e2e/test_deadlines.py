@@ -171,7 +171,7 @@ async def test_a_late_unit_is_reminded_and_a_silent_reporter_closed_after_the_an
     assert len(said(world, YANKES, NUDGE)) == 1  # answered: no more reminders
     await after_ticks(world, wib(4, 15, 14, 0), clock)
     closed = await world.expect(world.citizen.id, f"Pengaduan {code} kami tutup")
-    assert "tidak ada tanggapan dari Anda dalam 10 hari kerja" in closed.content
+    assert "tidak ada tanggapan dari Bapak/Ibu dalam 10 hari kerja" in closed.content
     for chat in (OFFICERS, YANKES):
         told = await world.expect(chat, "🔒 Ditutup otomatis")
         assert f"{code} — pelapor tidak menanggapi jawaban dalam 10 hari kerja" in told.content

@@ -11,8 +11,10 @@ traceback or error in its log.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -159,6 +161,23 @@ def test_without_a_token_a_deployment_stops_instead_of_serving_the_playground(
     assert f"{name} is set" in done.stderr
     assert "PLAYGROUND" not in done.stdout
     assert not (tmp_path / "data").exists()  # nothing was created
+
+
+async def test_a_port_already_taken_is_one_clear_line_not_a_traceback(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as held:  # another program holds the port
+        port = held.getsockname()[1]
+        env = {**os.environ, **bot_environment(tg, database_url, tmp_path, port)}
+        done = await asyncio.to_thread(
+            subprocess.run, [*aduanbot(), "run"], env=env, capture_output=True, text=True
+        )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("aduanbot:")]
+    assert f"127.0.0.1:{port} is already in use" in line
+    assert f"PORT={port + 1} aduanbot run" in line
+    assert tg.webhook is None  # nothing started: the port is checked first
 
 
 async def _async(value: bool) -> bool:

@@ -89,7 +89,7 @@ async def test_commands_are_honoured_only_where_they_belong(world: World) -> Non
     await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
     await world.expect(YANKES, f"Disposisi {code}")
     await world.says(User(8002, "Dedi"), f"/jawab {code} kami jawab", chat=world.p2p)
-    await world.expect(world.p2p.id, f"Kasus {code} tidak didisposisikan ke unit ini")
+    await world.expect(world.p2p.id, f"Kasus {code} tidak didisposisi ke unit ini")
     # a group the agency file does not know
     stranger = Chat.group(-1009999999999, "Grup lain")
     await world.says(world.officer, f"/selesai {code}", chat=stranger)

@@ -74,7 +74,8 @@ async def test_a_program_sent_as_a_pdf_is_refused_and_the_dialogue_goes_on(world
     program = b"MZ\x90\x00\x03" + bytes(60) + b"This program cannot be run in DOS mode"
     await sends_file(world, program, "kuitansi.pdf", "application/pdf")
     told = await world.expect(world.citizen.id, "Berkas «kuitansi.pdf» tidak dapat kami terima")
-    assert told.content.endswith(f"jenisnya tidak kami terima. Jenis berkas yang diterima: {ALL}.")
+    # What it is against what it claimed; not the accepted types, PDF among them.
+    assert told.content.endswith("tidak dapat kami terima: berkas ini adalah program, bukan PDF.")
 
     await sends_file(world, pdf_by(NAME), "kuitansi-asli.pdf", "application/pdf")
     await world.expect(world.citizen.id, "Lampiran diterima")
@@ -84,6 +85,35 @@ async def test_a_program_sent_as_a_pdf_is_refused_and_the_dialogue_goes_on(world
         lambda sent: any(m.method == "sendDocument" for m in sent), chat_id=OFFICERS, timeout=10
     )
     assert list(documents(world, OFFICERS)) == ["kuitansi-asli.pdf"]  # the program never
+
+
+async def test_a_text_named_as_a_photo_reaches_the_officers_as_text(world: World) -> None:
+    tg = world.tg
+    text = b"Ini bukan foto: petugas loket meminta Rp50.000 tanpa kuitansi.\n"
+    await until_attachments(world)
+    await sends_file(world, text, "foto_palsu.jpg", "image/jpeg")  # the name and type lie
+    await world.expect(world.citizen.id, "Lampiran diterima (1 berkas)")
+    code = await finish(world)
+    await world.expect(OFFICERS, f"Pengaduan baru {code}")
+    await tg.wait_for(lambda _: bool(documents(world, OFFICERS)), chat_id=OFFICERS, timeout=10)
+    assert documents(world, OFFICERS) == {"foto_palsu.txt": text}  # not a broken picture
+    assert not [m for m in tg.messages(OFFICERS) if m.kind == "photo"]
+
+
+async def test_a_refusal_says_what_the_file_really_is(world: World) -> None:
+    await until_attachments(world)
+    archive = b"PK\x03\x04" + bytes(26) + b"kuitansi.exe"
+    is_archive = "berkas ini adalah arsip (seperti ZIP atau RAR)"
+    send_instead = f"Jenis berkas yang dapat dikirim: {ALL}."
+    for data, name, mime, told in [
+        (archive, "kuitansi.pdf", "application/pdf", f"{is_archive}, bukan PDF."),
+        (archive, "bukti.zip", "application/zip", f"{is_archive}. {send_instead}"),
+        (bytes(range(256)) * 4, "rekaman.bin", "application/octet-stream", "berkas ini "
+         f"jenisnya tidak kami kenali. {send_instead}"),
+    ]:  # fmt: skip
+        await sends_file(world, data, name, mime)
+        refusal = await world.expect(world.citizen.id, f"Berkas «{name}» tidak dapat kami terima")
+        assert refusal.content == f"Berkas «{name}» tidak dapat kami terima: {told}"
 
 
 @pytest.fixture
@@ -98,7 +128,9 @@ async def test_only_the_types_the_agency_accepts_are_taken(strict: World) -> Non
     await until_attachments(world)
     await sends_file(world, docx_by(NAME), "kronologi.docx", "application/msword")
     told = await world.expect(world.citizen.id, "Berkas «kronologi.docx» tidak dapat kami terima")
-    assert "Jenis berkas yang diterima: JPG, PDF." in told.content
+    assert told.content.endswith(
+        "berkas ini berjenis DOCX. Jenis berkas yang dapat dikirim: JPG, PDF."
+    )
     await world.tg.deliver(world.tg.photo_update(world.citizen))  # Telegram photos are JPEG
     await world.expect(world.citizen.id, "Lampiran diterima (1 berkas)")
     await sends_file(world, pdf_by(NAME), "kuitansi.pdf", "application/pdf")

@@ -131,7 +131,7 @@ async def test_two_instances_share_the_work_keep_each_chat_in_order_and_take_ove
                 nudge = await tg.wait_for_text(OFFICERS, NUDGE, timeout=60)
                 assert code in nudge.content
                 await tg.user_says(citizens[0], "/status")  # the survivor takes every webhook
-                await tg.wait_for_text(citizens[0].id, "Pengaduan Anda:", timeout=15)
+                await tg.wait_for_text(citizens[0].id, "Pengaduan Bapak/Ibu:", timeout=15)
                 async with engine.connect() as connection:
                     nudges = await connection.scalar(
                         text("SELECT count(*) FROM outbox WHERE payload::text LIKE :pattern"),

@@ -93,7 +93,9 @@ async def test_bot_api_down_for_minutes_then_every_chat_gets_its_messages_once_i
         await until_sent(world, clock)
 
     citizen = new_texts(world, world.citizen.id, before)
-    assert in_order(citizen, ["sudah diteruskan ke", "Petugas sudah ditegur.", "Pengaduan Anda:"])
+    assert in_order(
+        citizen, ["sudah diteruskan ke", "Petugas sudah ditegur.", "Pengaduan Bapak/Ibu:"]
+    )
     assert in_order(new_texts(world, YANKES, before), [f"Disposisi {code}"])
     officers = new_texts(world, OFFICERS, before)
     assert in_order(officers, [f"{code} didisposisi ke", f"untuk {code} (sudah dikirim"])

@@ -67,7 +67,7 @@ async def test_closed_cases_are_anonymised_after_the_retention_period(
         assert "Diterima: 1" in summary.content  # the recap still counts it
 
         await world.says(world.citizen, "/status")  # the reporter was forgotten too
-        await world.expect(world.citizen.id, "Anda belum memiliki pengaduan")
+        await world.expect(world.citizen.id, "Bapak/Ibu belum memiliki pengaduan")
 
 
 async def test_aduanbot_forget_erases_a_reporter_on_request(
@@ -207,7 +207,7 @@ async def test_status_and_follow_ups_reach_only_the_cases_own_reporter(world: Wo
     assert DESCRIPTION not in refused.content and NAME not in refused.content
     await world.says(joko, f"/status {code}")
     await world.says(joko, "/status")
-    await world.expect(joko.id, "Anda belum memiliki pengaduan")
+    await world.expect(joko.id, "Bapak/Ibu belum memiliki pengaduan")
 
     # the unit's answer goes to Siti alone
     await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)

@@ -66,7 +66,7 @@ async def test_kill_9_mid_dialogue_and_after_acknowledging_loses_nothing(
         await tg.wait_for_text(citizen.id, "Kode pelacakan", timeout=15)
         await tg.wait_for_text(OFFICERS, "Pengaduan baru", timeout=15)
         await tg.user_says(citizen, "/status")
-        status = await tg.wait_for_text(citizen.id, "Pengaduan Anda:", timeout=15)
+        status = await tg.wait_for_text(citizen.id, "Pengaduan Bapak/Ibu:", timeout=15)
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(timeout=15) == 0, output(log)  # SIGTERM: a clean shutdown
 
@@ -148,13 +148,13 @@ async def test_kill_9_mid_send_repeats_that_message_at_most_once(
             what="the acknowledgement sent again",
         )
         await tg.user_says(citizen, "/status")
-        await tg.wait_for_text(citizen.id, "Pengaduan Anda:", timeout=15)
+        await tg.wait_for_text(citizen.id, "Pengaduan Bapak/Ibu:", timeout=15)
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(timeout=15) == 0, output(log)
 
     # The one message in flight repeats once; everything else went once.
     texts = tg.texts(citizen.id)
     assert answered_in_order(texts[: len(PROMPTS)]), texts
-    assert "Kode pelacakan" in texts[len(PROMPTS)] and "Pengaduan Anda:" in texts[-1]
+    assert "Kode pelacakan" in texts[len(PROMPTS)] and "Pengaduan Bapak/Ibu:" in texts[-1]
     assert len(texts) == len(PROMPTS) + 2
     assert len([t for t in tg.texts(OFFICERS) if "Pengaduan baru" in t]) == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -177,7 +178,7 @@ async def test_whatsapp_complaint_travels_the_whole_cycle(both: Both) -> None:
     await both.expect(f"Pengaduan {code} telah Selesai")
     await both.expect("Seberapa puas")
     await both.says("4")
-    await both.expect("Terima kasih atas penilaian Anda (4/5)")
+    await both.expect("Terima kasih atas penilaian Bapak/Ibu (4/5)")
     await world.expect(OFFICERS, f"Pelapor {code} memberi penilaian 4/5")
 
     await tw.callbacks_settled()
@@ -206,7 +207,7 @@ async def test_a_photos_words_and_the_shared_pin_reach_officers_and_unit(both: B
 async def test_status_and_help_words(both: Both) -> None:
     code = await both.complaint()
     await both.says("status")
-    listing = await both.expect("Pengaduan Anda:")
+    listing = await both.expect("Pengaduan Bapak/Ibu:")
     assert code in listing
     await both.says(f"STATUS {code.lower()}")
     detail = await both.expect("Status: Baru")
@@ -257,19 +258,19 @@ async def test_media_limits_get_a_clear_answer(both: Both) -> None:
             (b"MZ\x90", "application/x-msdownload"),
             (disguised, "image/jpeg"),
             (picture(640, 480)[:20_000], "image/jpeg"),  # cut off on the way
+            (b"Ini bukan foto.\n", "image/jpeg"),  # a text that passed for a photo
         ],
     )
     await both.expect("Berkas ke-1 tidak dapat kami terima: ukurannya terlalu besar")
     accepted = "JPG, PNG, MP4, 3GP, OGG, MP3, M4A, AMR, PDF, DOC, DOCX, XLS, XLSX, TXT"
-    refusal = (
-        "tidak dapat kami terima: jenisnya tidak kami terima. "
-        f"Jenis berkas yang diterima: {accepted}."
-    )
-    await both.expect(f"Berkas ke-2 {refusal}")
-    await both.expect(f"Berkas ke-3 {refusal}")
+    program = f"berkas ini adalah program. Jenis berkas yang dapat dikirim: {accepted}."
+    await both.expect(f"Berkas ke-2 tidak dapat kami terima: {program}")
+    await both.expect("Berkas ke-3 tidak dapat kami terima: berkas ini adalah program, bukan JPG.")
     await both.expect(
         "Berkas ke-4 tidak dapat kami terima: berkasnya rusak atau tidak dapat dibuka"
     )
+    await both.expect("Berkas ke-5 tidak dapat kami terima: berkas ini adalah teks, bukan JPG.")
+    assert not any("kami terima: jenisnya" in m.text for m in tw.messages(both.siti))
     assert tw.credentials_sent_to_cdn == 0
     await both.says(DESCRIPTION)  # the dialogue goes on where it was
     await both.expect("Di mana kejadiannya")
@@ -441,3 +442,50 @@ async def test_text_declared_as_a_pdf_is_passed_on_as_text(both: Both) -> None:
     (sent,) = [m for m in world.tg.messages(OFFICERS) if m.method == "sendDocument"]
     assert str(sent.raw["document"]["file_name"]).endswith(".txt")
     assert world.tg.file_bytes(sent.file_id or "") == text
+
+
+TAP_WORDS = re.compile(r"\b(ketuk|tombol)", re.IGNORECASE)
+
+
+async def test_a_whatsapp_reporter_is_never_told_to_tap_and_is_spoken_to_one_way(
+    both: Both,
+) -> None:
+    """Every sentence of a whole complaint on WhatsApp, the detours included: no button
+    to tap (WhatsApp shows numbered choices) and "Bapak/Ibu" throughout, never "Anda"."""
+    world, tw = both.world, both.tw
+    await both.says("bantuan")
+    await both.expect("/status")
+    await both.says("status")
+    await both.expect("belum memiliki pengaduan")
+    for body, answer in (
+        ("halo", "Ceritakan apa yang terjadi"),
+        (DESCRIPTION, "Di mana kejadiannya"),
+        ("Puskesmas Kenanga", "Kapan kejadiannya"),
+        ("kemarin pagi", "foto atau dokumen"),
+    ):
+        await both.says(body)
+        await both.expect(answer)
+    await tw.user_sends_media(both.siti, [(JPEG, "image/jpeg"), (b"MZ\x90", "image/jpeg")])
+    await both.expect("Lampiran diterima (1 berkas)")
+    for body, answer in (
+        ("selesai", "Bagaimana identitas"),
+        ("9", "Silakan pilih salah satu"),  # not one of the choices
+        ("1", "Siapa nama"),
+        ("Siti Rahma", "Apakah sudah benar"),
+        ("1", "Kode pelacakan"),
+        ("status", "Pengaduan Bapak/Ibu:"),
+        ("Tambahan: apotek tutup sejak pukul 10.", "sudah ditambahkan ke pengaduan"),
+    ):
+        await both.says(body)
+        await both.expect(answer)
+    code = (await both.expect("Kode pelacakan")).split("Kode pelacakan: ")[1].split()[0]
+    await world.says(world.officer, f"/selesai {code}", chat=world.officers)
+    await both.expect("Seberapa puas")
+    await both.says("4")
+    await both.expect("Terima kasih atas penilaian Bapak/Ibu (4/5)")
+
+    await tw.callbacks_settled()
+    received = tw.bodies(both.siti)
+    assert len(received) >= 15
+    assert [text for text in received if TAP_WORDS.search(text)] == []
+    assert [text for text in received if re.search(r"\bAnda\b", text)] == []

@@ -443,7 +443,7 @@ async def test_answer_by_the_wrong_unit_is_refused_and_changes_nothing(world: Wo
         await world.desk().answer(case.code, P2P, "Sudah beres", (), P2P_STAFF)
     assert caught.value.key == "err_not_your_case"
     assert T(caught.value.key, **caught.value.params) == (
-        f"Kasus {case.code} tidak didisposisikan ke unit ini."
+        f"Kasus {case.code} tidak didisposisi ke unit ini."
     )
     assert world.sent == []
     stored = await world.case(case.code)
@@ -564,7 +564,7 @@ async def test_rating_is_stored_once(world: World) -> None:
 
     await world.desk().rate(await world.case(case.code), reporter, 4)
     assert world.to(REPORTER) == [
-        f"Terima kasih atas penilaian Anda (4/5) untuk pengaduan {case.code}."
+        f"Terima kasih atas penilaian Bapak/Ibu (4/5) untuk pengaduan {case.code}."
     ]
     assert world.to(OFFICERS) == [f"⭐ Pelapor {case.code} memberi penilaian 4/5."]
     stored = await world.case(case.code)

@@ -33,6 +33,7 @@ from bot.core.model import (
     Location,
     Privacy,
 )
+from bot.core.office import Unit
 from bot.core.recap import (
     CaseRow,
     Recap,
@@ -43,7 +44,7 @@ from bot.core.recap import (
     month_period,
 )
 from bot.core.texts import load_texts
-from bot.exports.chart import BAR_COLOUR, render_recap_chart
+from bot.exports.chart import BAR_COLOUR, render_recap_chart, unit_bars
 from bot.exports.content import Measure, Value
 from bot.exports.tables import number, safe, write_case_csv, write_recap_csv
 from bot.exports.workbook import (
@@ -546,6 +547,21 @@ def test_recap_chart() -> None:
     png = render_recap_chart(_recap(), T, {})
     assert _png_size(png) == (1200, 900)
     assert _has_colour(png, BAR_COLOUR)  # the bars are drawn
+
+
+def test_the_chart_shows_every_unit_of_the_agency_also_without_cases() -> None:
+    quiet = Unit("GIZI", "Seksi Gizi Masyarakat", "-2003")
+    figures = RecapFigures(received=3, by_unit={"YANKES": 3}, by_status={"baru": 3})
+    recap = build_recap(
+        sample_office(YANKES, P2P, quiet), month_period(2026, 11), figures, GENERATED
+    )
+    bars = unit_bars(recap, T, {})
+    assert [(name, text) for name, text, _ in bars] == [
+        ("Bidang Pelayanan Kesehatan", "3"),
+        ("Bidang Pencegahan Penyakit", "0"),
+        ("Seksi Gizi Masyarakat", "0"),
+    ]
+    assert _has_colour(render_recap_chart(recap, T, {}), BAR_COLOUR)
 
 
 def test_empty_recap_chart() -> None:

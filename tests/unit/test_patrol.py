@@ -321,7 +321,7 @@ async def test_a_silent_reporter_after_the_answer_is_closed_and_everyone_told(
     told = world.heard()
     assert set(told) == {REPORTER, OFFICERS, YANKES_CHAT}
     assert told[REPORTER] == [
-        f"Pengaduan {case.code} kami tutup karena tidak ada tanggapan dari Anda dalam 10 hari "
+        f"Pengaduan {case.code} kami tutup karena tidak ada tanggapan dari Bapak/Ibu dalam 10 hari "
         "kerja sejak jawaban kami. Terima kasih telah menyampaikan pengaduan."
     ]
     assert "pelapor tidak menanggapi jawaban dalam 10 hari kerja" in told[OFFICERS][0]

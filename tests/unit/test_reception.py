@@ -147,7 +147,7 @@ async def test_whole_dialogue_from_greeting_to_submission(world: World) -> None:
     assert ask_files.text == T("ask_attachments")
 
     [got] = await world.send(attachments=(photo("tg-p1"),))
-    assert got.text == "Lampiran diterima (1 berkas). Kirim lagi bila ada, atau ketuk Selesai."
+    assert got.text == "Lampiran diterima (1 berkas). Kirim lagi bila ada, atau pilih Selesai."
     assert actions(got) == ["c:done"]
     [got] = await world.send(attachments=(photo("tg-p2"),))
     assert got.text == T("attachment_received", count=2)
@@ -296,13 +296,13 @@ async def test_status_shows_only_own_cases_and_never_leaks(world: World) -> None
 
     [listing] = await world.send("status")
     assert listing.text == (
-        f"Pengaduan Anda:\n• {mine.code} — Dalam Proses (diterima 02-03-2026 09:01)"
+        f"Pengaduan Bapak/Ibu:\n• {mine.code} — Dalam Proses (diterima 02-03-2026 09:01)"
     )
     assert theirs.code not in listing.text
 
     [other] = await world.send(f"/status {theirs.code.lower()}")
     assert other.text == (
-        f"Pengaduan {theirs.code} tidak ditemukan di antara pengaduan Anda. "
+        f"Pengaduan {theirs.code} tidak ditemukan di antara pengaduan Bapak/Ibu. "
         "Periksa kembali kodenya."
     )
     assert "Jalan" not in other.text
@@ -496,7 +496,7 @@ async def test_typed_rating_after_closure(world: World) -> None:
     world.clear()
 
     assert texts(await world.send("5")) == [
-        f"Terima kasih atas penilaian Anda (5/5) untuk pengaduan {case.code}."
+        f"Terima kasih atas penilaian Bapak/Ibu (5/5) untuk pengaduan {case.code}."
     ]
     assert world.to(OFFICERS) == [f"⭐ Pelapor {case.code} memberi penilaian 5/5."]
     stored = await world.case(case.code)

@@ -52,7 +52,7 @@ async def test_a_document_is_typed_by_its_content() -> None:
     payload = update(document={"file_id": "F1", "file_name": "a.bin", "mime_type": "x/y"})
     prepared = await check(bot).prepare(payload)
     assert prepared["message"]["document"]["mime_type"] == "application/pdf"
-    assert prepared["message"]["document"]["file_name"] == "a.pdf"  # passed on as what it is
+    assert prepared["message"]["document"]["file_name"] == "a.bin"  # renamed when passed on
     assert REJECTED not in prepared and bot.asked == ["F1"]
     assert payload["message"]["document"]["mime_type"] == "x/y"  # the recorded update unchanged
 
@@ -68,7 +68,8 @@ async def test_a_refused_file_leaves_the_update_and_is_named() -> None:
     bot = FakeBot({"F1": b"MZ\x90\x00" + bytes(60)})
     prepared = await check(bot).prepare(update(document={"file_id": "F1", "file_name": "a.pdf"}))
     assert "document" not in prepared["message"] and prepared["message"]["caption"] == "kuitansi"
-    assert prepared[REJECTED] == [[1, "media_type_not_allowed", "a.pdf"]]
+    program, claimed = "application/x-msdownload", "pdf"  # what it is, what it passed for
+    assert prepared[REJECTED] == [[1, "media_type_not_allowed", "a.pdf", program, claimed]]
 
 
 async def test_a_file_telegram_will_not_hand_over_is_refused_without_asking() -> None:
@@ -108,7 +109,7 @@ async def test_photos_follow_the_jpg_setting_and_groups_are_not_checked() -> Non
     photo = update(photo=[{"file_id": "P1", "width": 90, "height": 90}])
     assert await check(FakeBot({})).prepare(photo) == photo
     refused = await check(FakeBot({}), frozenset({"application/pdf"})).prepare(photo)
-    assert refused[REJECTED] == [[1, "media_type_not_allowed", None]]
+    assert refused[REJECTED] == [[1, "media_type_not_allowed", None, "image/jpeg"]]
     group = update("supergroup", document={"file_id": "F1"})
     assert await check(FakeBot({}), frozenset()).prepare(copy.deepcopy(group)) == group
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from datetime import datetime
@@ -106,6 +107,38 @@ def test_acknowledgement_keeps_the_sop_sentence() -> None:
     english = load_texts("en").raw("acknowledgement")
     assert english.startswith(EN_ACKNOWLEDGEMENT)
     assert "{code}" in english
+
+
+# Sentences that only ever reach a Telegram chat, with the reason; every other sentence
+# may reach a WhatsApp reporter, who has numbered choices and nothing to tap.
+TELEGRAM_ONLY = {"err_button_expired": "answers a tap on a Telegram button"}
+TAP_WORDS = {"id": r"\b(ketuk|tombol)", "en": r"\b(tap|button)"}
+# Sentences for the staff, who are spoken to as "Anda"; reporters are "Bapak/Ibu", as in
+# the SOP's acknowledgement.
+STAFF_SENTENCES = {"err_not_listed_officer", "err_reply_unknown"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_sentence_a_whatsapp_reporter_may_get_says_tap(language: str) -> None:
+    tap = re.compile(TAP_WORDS[language], re.IGNORECASE)
+    saying_tap = {
+        k for k, text in _raw(language).items() if isinstance(text, str) and tap.search(text)
+    }
+    assert sorted(saying_tap - set(TELEGRAM_ONLY)) == []
+
+
+def test_reporters_are_spoken_to_one_way() -> None:
+    anda = {
+        k
+        for k, text in _raw("id").items()
+        if isinstance(text, str) and re.search(r"\bAnda\b", text)
+    }
+    assert sorted(anda - STAFF_SENTENCES) == []
+
+
+def test_one_word_for_disposed() -> None:
+    raw = _raw("id").values()
+    assert [text for text in raw if isinstance(text, str) and "didisposisikan" in text] == []
 
 
 def test_labels_for_every_enum_value(texts: Texts) -> None:
