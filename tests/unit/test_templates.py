@@ -111,7 +111,13 @@ def test_acknowledgement_keeps_the_sop_sentence() -> None:
 
 # Sentences that only ever reach a Telegram chat, with the reason; every other sentence
 # may reach a WhatsApp reporter, who has numbered choices and nothing to tap.
-TELEGRAM_ONLY = {"err_button_expired": "answers a tap on a Telegram button"}
+TELEGRAM_ONLY = {
+    "err_button_expired": "answers a tap on a Telegram button",
+    "tap_closed": "answers a tap on an officers' group button",
+    "tap_moved_on": "answers a tap on an officers' group button",
+    "prompt_info_request": "answers the ❓ button in the officers' group",
+    "prompt_refuse_reason": "answers the ⛔ button in the officers' group",
+}
 TAP_WORDS = {"id": r"\b(ketuk|tombol)", "en": r"\b(tap|button)"}
 # Sentences for the staff, who are spoken to as "Anda"; reporters are "Bapak/Ibu", as in
 # the SOP's acknowledgement.
