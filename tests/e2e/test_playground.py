@@ -371,9 +371,9 @@ def _png(width: int, height: int) -> bytes:
     )
 
 
-async def _file_a_complaint(site: Site) -> str:
-    """The citizen on Telegram files a complaint (no attachment); returns its code."""
-    citizen = "citizen-telegram"
+async def _tell_the_story(site: Site, citizen: str) -> None:
+    """The citizen starts a complaint and answers what, where and when, up to the
+    question for photos or documents."""
     await site.type(citizen, "/start")
     await site.sees(citizen, "Ceritakan apa yang terjadi")
     for text, prompt in (
@@ -383,6 +383,12 @@ async def _file_a_complaint(site: Site) -> str:
     ):
         await site.type(citizen, text)
         await site.sees(citizen, prompt)
+
+
+async def _file_a_complaint(site: Site) -> str:
+    """The citizen on Telegram files a complaint (no attachment); returns its code."""
+    citizen = "citizen-telegram"
+    await _tell_the_story(site, citizen)
     for button, prompt in (
         ("Selesai", "Bagaimana identitas"),
         ("Biasa", "Siapa nama"),
@@ -459,15 +465,7 @@ async def test_the_page_fits_a_desktop_and_a_phone(site: Site, tmp_path: Path) -
 
     # a photo that loads after its pane scrolled still ends at the newest message
     citizen = "citizen-telegram"
-    await site.type(citizen, "/start")
-    await site.sees(citizen, "Ceritakan apa yang terjadi")
-    for text, prompt in (
-        (DESCRIPTION, "Di mana kejadiannya"),
-        ("Puskesmas Sukamaju, Jl. Melati 3", "Kapan kejadiannya"),
-        ("kemarin pagi", "foto atau dokumen"),
-    ):
-        await site.type(citizen, text)
-        await site.sees(citizen, prompt)
+    await _tell_the_story(site, citizen)
     photo = tmp_path / "jalan.png"
     photo.write_bytes(_png(900, 1200))
     await site.pane(citizen).locator(".composer .file").set_input_files(str(photo))
