@@ -1,36 +1,43 @@
-"""The HTTP side: health check and the Telegram webhook (record, commit, then 2xx)."""
+"""The inbox's intake: records each inbound update durably (deduplicated on its source
+and id) and commits before the webhook that brought it answers, so what a provider was
+told it delivered is never lost. It knows no channel: each channel's webhook or poller
+calls `Intake.record` with its own source name, id and chat; `not_recorded` is the
+answer a webhook gives when its update could not be stored.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
-from telegram import Bot
-from telegram.error import TelegramError
-from twilio.request_validator import RequestValidator
 
-from bot.core.model import Channel
 from bot.core.ports import Clock
-from bot.inbound import telegram_chat_key, without_controls
-from bot.media import MediaStore
 from storage.database import Database, error_class, is_outage
 from storage.uow import InboundDelivery
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024  # Telegram updates are far smaller; anything bigger is not from Telegram
-# Telegram's updates nest about ten levels (a reply quoting a message with entities);
-# anything far deeper is not an update.
-MAX_DEPTH = 64
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# C0 control characters but tab, newline and carriage return, and lone surrogates: text
+# PostgreSQL cannot hold (NUL) or UTF-8 cannot encode, and that no person means to send.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def without_controls(value: Any) -> Any:
+    """The value with every string in it (dict keys too, at any depth) cleared of control
+    characters but tab, newline and carriage return, and of lone surrogates."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value)
+    if isinstance(value, dict):
+        return {without_controls(k): without_controls(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_controls(item) for item in value]
+    return value
 
 
 # Updates stored in one transaction at most (a burst after an outage comes in these).
@@ -116,12 +123,6 @@ class Intake:
             else:
                 return
 
-    async def record_telegram(self, update: dict[str, Any]) -> bool:
-        """Stores a Telegram update once (deduplicated on update_id)."""
-        return await self.record(
-            "telegram", str(update["update_id"]), telegram_chat_key(update), update
-        )
-
     async def _write(self) -> None:
         """Stores what waits, a batch a transaction, until nothing does."""
         batch: list[_Waiting] = []
@@ -189,138 +190,3 @@ def not_recorded(webhook: str, error: Exception) -> web.Response:
         log.error("%s: the database refused the update (%s)", webhook, error_class(error))
         return web.Response(status=400, text="not storable")
     raise error
-
-
-def valid_update_id(value: object) -> bool:
-    """An update id is a positive integer within 64 bits (a JSON `true` is not)."""
-    return type(value) is int and 0 < value < 2**63
-
-
-def too_deep(value: object) -> bool:
-    """Whether the JSON value nests deeper than `MAX_DEPTH` (looked at without recursion:
-    a deep body must not exhaust the stack here nor when it is stored or handled)."""
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        if isinstance(item, dict):
-            stack += [(child, depth + 1) for child in item.values()]
-        elif isinstance(item, list):
-            stack += [(child, depth + 1) for child in item]
-    return False
-
-
-def telegram_webhook(intake: Intake, secret: str | None) -> Callable[[web.Request], Any]:
-    async def receive(request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("telegram webhook: refused a request without the right secret token")
-            return web.Response(status=403, text="forbidden")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            log.warning("telegram webhook: refused a body of %s bytes", request.content_length)
-            return web.Response(status=413, text="too large")
-        try:
-            body = await request.read()
-            update = json.loads(body)
-        except web.HTTPRequestEntityTooLarge:
-            log.warning("telegram webhook: refused a body over %s bytes", MAX_BODY)
-            return web.Response(status=413, text="too large")
-        except (ValueError, RecursionError):
-            log.warning("telegram webhook: refused a body that is not JSON (or nested too deep)")
-            return web.Response(status=400, text="not a Telegram update")
-        if not isinstance(update, dict) or not valid_update_id(update.get("update_id")):
-            log.warning("telegram webhook: refused JSON without a valid update_id")
-            return web.Response(status=400, text="not a Telegram update")
-        if too_deep(update):
-            log.warning("telegram webhook: refused an update nested over %s levels", MAX_DEPTH)
-            return web.Response(status=400, text="not a Telegram update")
-        try:
-            await intake.record_telegram(update)
-        except Exception as error:
-            return not_recorded("telegram webhook", error)
-        return web.Response(status=200)
-
-    return receive
-
-
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-
-def twilio_webhook(
-    intake: Intake, auth_token: str, public_base_url: str, source: str
-) -> Callable[[web.Request], Any]:
-    """Takes Twilio's form posts: checks the signature, records, answers empty TwiML.
-
-    The signature covers the public URL Twilio called, which behind a TLS proxy is not
-    the URL this server sees: it is rebuilt from PUBLIC_BASE_URL.
-    """
-    validator = RequestValidator(auth_token)
-    status = source.endswith("_status")
-
-    async def receive(request: web.Request) -> web.Response:
-        try:
-            form = await request.post()
-        except web.HTTPRequestEntityTooLarge:
-            log.warning("twilio webhook: refused a body over the size limit")
-            return web.Response(status=413, text="too large")
-        except ValueError:
-            log.warning("twilio webhook: refused a body that is not a form")
-            return web.Response(status=400, text="not a Twilio request")
-        params = {key: str(form[key]) for key in form}
-        url = public_base_url + request.path_qs
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not validator.validate(url, params, signature):
-            log.warning("twilio webhook: refused a request with a bad or missing signature")
-            return web.Response(status=403, text="forbidden")
-        sid = params.get("MessageSid") or params.get("SmsSid") or ""
-        if not sid:
-            return web.Response(status=400, text="no MessageSid")
-        if status:
-            external = f"{sid}:{params.get('MessageStatus') or params.get('SmsStatus') or ''}"
-        else:
-            external = sid
-        try:
-            await intake.record(source, external, params.get("From", ""), params)
-        except Exception as error:
-            return not_recorded("twilio webhook", error)
-        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
-
-    return receive
-
-
-def media_files(
-    store: MediaStore, bot: Bot, on_record: Callable[[str], Awaitable[bool]]
-) -> Callable[[web.Request], Any]:
-    """Serves an attachment by a link the bot made (for Twilio to fetch and forward).
-
-    Always as a download (`attachment`, `nosniff`): a file a reporter or a unit sent must
-    never open as a page of this service. A Telegram file is served from its copy on disk,
-    and only while a case holds it (not once the case is anonymised or its reporter
-    forgotten: `on_record` tells, by the file's Telegram id).
-    """
-
-    async def serve(request: web.Request) -> web.StreamResponse:
-        attachment = store.resolve(request.match_info["token"])
-        if attachment is None:
-            return web.Response(status=404)
-        headers = {
-            "Content-Type": store.content_type(attachment),
-            "Content-Disposition": f'attachment; filename="{store.download_name(attachment)}"',
-            "X-Content-Type-Options": "nosniff",
-        }
-        if attachment.source is Channel.TELEGRAM:
-            if not await on_record(attachment.ref):
-                return web.Response(status=404)
-        path = store.stored_file(attachment)
-        if path is None and attachment.source is Channel.TELEGRAM:
-            try:
-                path = await store.telegram_copy(bot, attachment)
-            except (TelegramError, aiohttp.ClientError) as exc:
-                log.warning("media link: Telegram file not available: %s", exc)
-                return web.Response(status=502)
-        if path is None:
-            return web.Response(status=404)
-        return web.FileResponse(path, headers=headers)
-
-    return serve
