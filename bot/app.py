@@ -1,4 +1,5 @@
-"""The composition root: builds the database, bot, processor, sender and web app, and
+"""The composition root: builds the database, the channels (each registration in
+CHANNELS that the settings turn on), the inbox, the outbox sender and the web app, and
 owns their lifetimes. Nothing connects at import time.
 """
 
@@ -12,19 +13,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.channels import telegram, whatsapp
-from bot.channels.registration import (
-    ChannelContext,
-    ChannelParts,
-    ChannelRegistration,
-    FetchFile,
-)
+from bot.channels.registration import ChannelContext, ChannelParts, ChannelRegistration, FetchFile
 from bot.clock import SystemClock
-from bot.config import (
-    HealthOptions,
-    Settings,
-    load_health_options,
-    load_office,
-)
+from bot.config import HealthOptions, Settings, load_health_options, load_office
 from bot.core.model import Channel
 from bot.core.office import Office
 from bot.core.ports import Clock

@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, TemplateError) as exc:
         return _configuration_error(exc)
     if args.command == "check":
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # (imported with the channels)
         from bot.app import CHANNELS
 
         channels = " + ".join(c.label for c in CHANNELS if c.enabled(settings))
