@@ -58,6 +58,7 @@ from bench.common import (
     table,
     verdict,
 )
+from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.clock import SystemClock
 from bot.core import views
 from bot.core.model import Step
@@ -65,7 +66,6 @@ from bot.core.recap import Period, month_period
 from bot.core.texts import load_texts
 from bot.reports import load_recap, write_recap_file
 from bot.standins.telegram_api import Chat, TelegramStandIn, User
-from bot.web import SECRET_HEADER
 from storage.database import Database
 from tests.e2e.conftest import OFFICERS, SUPERVISOR, TOKEN, bot_environment, free_port
 

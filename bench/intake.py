@@ -59,8 +59,8 @@ from bench.common import (
     until,
     verdict,
 )
+from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
-from bot.web import SECRET_HEADER
 from tests.e2e.conftest import SECRET, TOKEN, bot_environment, free_port
 
 FIRST_USER_ID = 710_000_001

@@ -59,9 +59,9 @@ from bench.common import (
     until,
     verdict,
 )
+from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.core.model import Channel
 from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
-from bot.web import SECRET_HEADER
 from tests.e2e.conftest import OFFICERS, TOKEN, bot_environment, free_port
 
 FIRST_USER_ID = 700_000_001

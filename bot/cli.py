@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, TemplateError) as exc:
         return _configuration_error(exc)
     if args.command == "check":
-        channels = "Telegram + WhatsApp" if settings.whatsapp_enabled else "Telegram"
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # (imported with the channels)
+        from bot.app import CHANNELS
+
+        channels = " + ".join(c.label for c in CHANNELS if c.enabled(settings))
         print(
             f"ok: {office.name}, {len(office.units)} units, language {office.language}, "
             f"{channels}, {len(whatsapp.templates)} WhatsApp templates"

@@ -31,7 +31,7 @@ from storage.uow import SqlUnitOfWork
 REPORTS = "reports"  # the exports' folder inside MEDIA_DIR (bot.app)
 BATCH = 200  # cases (and reporters, and old rows) a round removes at most
 # A stored file nothing refers to is removed once it is this old: a file kept a moment
-# ago may belong to a message being handled right now (bot.whatsapp.MediaKeeper also
+# ago may belong to a message being handled right now (bot.channels.whatsapp.media.MediaKeeper also
 # freshens a file it keeps again).
 ORPHAN_GRACE = timedelta(hours=1)
 
@@ -107,7 +107,8 @@ def _files_before(media: Path, moment: datetime) -> list[str]:
 
 
 def received_media(message_ids: list[str], media: Path) -> list[str]:
-    """The stored files of these WhatsApp messages (named "<id>-<n>.<ext>", bot.media)."""
+    """The stored files of these WhatsApp messages (named "<id>-<n>.<ext>" by
+    bot.channels.whatsapp.media)."""
     if not media.is_dir():
         return []
     return [

@@ -143,12 +143,3 @@ class RateLimiter:
     def _tell_waiting(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
-
-
-def telegram_limits() -> RateLimiter:
-    """Telegram's documented limits: 30 msg/s overall, 20 msg/min per group, ~1 msg/s per chat."""
-    return RateLimiter(
-        overall=Limit(30, 1.0),
-        group=Limit(20, 60.0),
-        private=Limit(3, 3.0),  # a short burst (an answer and the next question), ~1/s sustained
-    )

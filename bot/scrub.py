@@ -33,8 +33,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
 
+from bot.channels.filecheck import MAX_PIXELS, decoding, is_script_text, sniff
 from bot.core.files import BY_NAME
-from bot.media import MAX_PIXELS, decoding, is_script_text, sniff
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """The file types a reporter may send, as the agency file names them (`[files] accepted`).
 
 Each type is known by its usual extension ("pdf"), its MIME type and the kind of
-attachment it makes. What a file *is* is decided by its content (`bot.media.sniff`), not
-by its name or the type the sender declared; the agency chooses which of these it takes.
+attachment it makes. What a file *is* is decided by its content
+(`bot.channels.filecheck.sniff`), not by its name or the type the sender declared; the
+agency chooses which of these it takes.
 A file is passed on under a name ending in its type's extension (`delivered_name`): the
 computer of whoever opens it goes by the name, and a text named `.bat` would run. Scripts
 and web pages are refused whatever they contain (`is_script_name`): named so, they run.

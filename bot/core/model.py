@@ -61,18 +61,35 @@ class AttachmentKind(StrEnum):
         return self in (AttachmentKind.PHOTO, AttachmentKind.VIDEO)
 
 
+class StoredFile(StrEnum):
+    """The source of a file that no chat platform sent: one this service made and keeps
+    on its own disk (a recap, a case file), resolved by its path as WhatsApp media kept
+    here is. Telegram's own files are file_ids that only Telegram resolves."""
+
+    SERVICE = "service"
+
+
+STORED_FILE = StoredFile.SERVICE
+
+
+def file_source(value: str) -> Channel | StoredFile:
+    """The source an attachment's stored form names."""
+    return STORED_FILE if value == STORED_FILE.value else Channel(value)
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A file someone sent: a reference the channel understands, plus what it is.
 
     `ref` is channel-specific (a Telegram file_id, or a stored file path); `source`
-    names the channel that can resolve it. `caption` is what the reporter wrote with
-    it (a Telegram caption, a WhatsApp media message's body): part of the complaint.
+    names the channel that can resolve it (STORED_FILE: a file this service made).
+    `caption` is what the reporter wrote with it (a Telegram caption, a WhatsApp media
+    message's body): part of the complaint.
     """
 
     kind: AttachmentKind
     ref: str
-    source: Channel
+    source: Channel | StoredFile
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
@@ -94,18 +111,12 @@ class Attachment:
         return cls(
             kind=AttachmentKind(data["kind"]),
             ref=data["ref"],
-            source=Channel(data["source"]),
+            source=file_source(data["source"]),
             file_name=data.get("file_name"),
             mime_type=data.get("mime_type"),
             size=data.get("size"),
             caption=data.get("caption"),
         )
-
-
-# Files this service keeps on its own disk (WhatsApp media, generated recaps) are
-# resolved by path; every channel but Telegram names such a file, and they carry
-# this source. Telegram's own files are file_ids that only Telegram resolves.
-STORED_FILE = Channel.WHATSAPP
 
 
 MAP_ZOOM = 17  # a street and its buildings

@@ -11,7 +11,7 @@ import logging
 import aiohttp
 import pytest
 
-from bot.web import MAX_BODY
+from bot.channels.telegram.webhook import MAX_BODY
 from tests.e2e.conftest import OFFICERS, SECRET, TOKEN, YANKES, World
 
 DESCRIPTION = "Pungutan liar saat pengambilan hasil laboratorium di Puskesmas Sukamaju."
@@ -31,7 +31,7 @@ async def post(world: World, body: bytes, content_type: str = "application/json"
 async def test_bodies_that_are_not_updates_are_refused_and_nothing_is_recorded(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.web")
+    caplog.set_level(logging.WARNING, logger="bot.channels.telegram.webhook")
     update = {"update_id": 1, "message": {"text": "x" * (MAX_BODY + 1)}}
     assert await post(world, json.dumps(update).encode()) == 413
     assert await post(world, b"{not json") == 400

@@ -17,10 +17,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram import Bot
 from yarl import URL
 
+from bot.channels.telegram.files import TelegramFiles
+from bot.channels.whatsapp.links import media_files
+from bot.channels.whatsapp.media import LINK_LIFETIME, MediaStore
 from bot.core.model import Attachment, AttachmentKind, Channel
-from bot.media import LINK_LIFETIME, MediaStore
 from bot.standins.telegram_api import TelegramStandIn
-from bot.web import media_files
 from tests.e2e.conftest import TOKEN
 from tests.fakes import FixedClock
 
@@ -47,7 +48,10 @@ async def served(tg: TelegramStandIn, tmp_path: Path) -> AsyncIterator[Served]:
     store = MediaStore(tmp_path / "media", b"k", "https://aduan.example.go.id", clock)
     bot = Bot(TOKEN, base_url=f"{tg.base_url}/bot", base_file_url=f"{tg.base_url}/file/bot")
     app = web.Application()
-    app.router.add_get("/media/{token}", media_files(store, bot, on_record))
+    app.router.add_get(
+        "/media/{token}",
+        media_files(store, {Channel.TELEGRAM: TelegramFiles(bot).download}, on_record),
+    )
     async with bot, TestClient(TestServer(app)) as client:
         yield Served(client, store, clock)
 

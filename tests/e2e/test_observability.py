@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.inbox.envelope import Envelope
 from bot.logs import JsonFormatter
 from bot.standins.telegram_api import TelegramStandIn
 from tests.e2e.conftest import AGENCY, OFFICERS, World, running
@@ -82,7 +83,7 @@ async def test_health_fails_while_an_update_waits_too_long_and_recovers(
         prepare = processor.preparers["telegram"]
         taken, release = asyncio.Event(), asyncio.Event()
 
-        async def hanging(payload: dict[str, Any]) -> dict[str, Any]:
+        async def hanging(payload: dict[str, Any]) -> Envelope:
             """Handling the citizen's chat hangs (as on a download that never ends)."""
             if (payload.get("message") or {}).get("chat", {}).get("id") == world.citizen.id:
                 taken.set()

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.core.model import Channel
-from bot.inbound import SourceHandler
+from bot.inbox.envelope import Envelope, SourceHandler
 from bot.standins.telegram_api import TelegramStandIn
 from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
 from storage.uow import SqlUnitOfWork
@@ -116,13 +116,14 @@ def refusing(handler: SourceHandler) -> SourceHandler:
     database (a NOT NULL violation, on either engine) as a handler writing a value the
     schema does not allow would."""
 
-    async def handle(uow: SqlUnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
-        if (payload.get("message") or {}).get("text") == REFUSED:
+    async def handle(uow: SqlUnitOfWork, desk: Any, envelope: Envelope) -> None:
+        update = envelope.update
+        if (update.get("message") or {}).get("text") == REFUSED:
             await uow.inbound._session.execute(
                 text("UPDATE inbound_updates SET source = NULL WHERE external_id = :id"),
-                {"id": str(payload["update_id"])},
+                {"id": str(update["update_id"])},
             )
-        await handler(uow, desk, payload)
+        await handler(uow, desk, envelope)
 
     return handle
 

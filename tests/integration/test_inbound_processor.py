@@ -5,13 +5,13 @@ pending and is handled when the database is back."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import pytest
 from sqlalchemy.exc import DataError, OperationalError
 
 from bot.core.cases import CaseDesk
-from bot.inbound import InboundProcessor, SourceHandler
+from bot.inbox.envelope import Envelope, SourceHandler
+from bot.inbox.processor import InboundProcessor
 from storage import Database
 from storage.uow import InboundDelivery, SqlUnitOfWork
 from tests.fakes import FixedClock
@@ -55,10 +55,10 @@ async def test_an_update_refused_for_its_content_is_failed_once_and_the_rest_han
 ) -> None:
     handled: list[int] = []
 
-    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
-        if payload["update_id"] == 1:
+    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
+        if envelope.update["update_id"] == 1:
             raise DataError("INSERT INTO case_events ...", None, ValueError("value too long"))
-        handled.append(payload["update_id"])
+        handled.append(envelope.update["update_id"])
 
     await record(database, clock.now(), ("1", "5001"), ("2", "5001"), ("3", "5002"))
     inbound = processor(database, clock, handler)
@@ -80,10 +80,10 @@ async def test_an_update_meeting_an_outage_stays_pending_and_is_handled_later(
     handled: list[int] = []
     down = True
 
-    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
+    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
         if down:
             raise OperationalError("SELECT 1", None, ConnectionResetError("connection lost"))
-        handled.append(payload["update_id"])
+        handled.append(envelope.update["update_id"])
 
     await record(database, clock.now(), ("1", "5001"), ("2", "5002"))
     inbound = processor(database, clock, handler)

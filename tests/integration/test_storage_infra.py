@@ -20,6 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, bindparam, event, select, text
 from sqlalchemy.exc import StatementError
 
+from bot.channels.telegram.intake import record_update
 from bot.core.calendar import WorkingCalendar
 from bot.core.deadlines import Deadlines
 from bot.core.model import (
@@ -34,7 +35,7 @@ from bot.core.office import Office, Unit
 from bot.core.patrol import patrol
 from bot.core.ports import DialogueState, SentRef
 from bot.core.texts import load_texts
-from bot.web import QUIET, Intake
+from bot.inbox.intake import QUIET, Intake
 from storage import Database, OutboxRow, normalize_url
 from storage.database import alembic_config
 from storage.models import OPEN_CASE_STATUSES, Base, OutboxRecord, UTCDateTime
@@ -612,7 +613,7 @@ async def test_the_processor_waits_while_a_burst_of_webhooks_is_being_stored(
     database: Database, clock: FixedClock
 ) -> None:
     intake = Intake(database, clock, on_recorded=lambda: None)
-    webhooks = [asyncio.create_task(intake.record_telegram(text_update(n))) for n in range(50)]
+    webhooks = [asyncio.create_task(record_update(intake, text_update(n))) for n in range(50)]
     await asyncio.sleep(0)  # the webhooks have handed in their updates
     await intake.give_way()
     assert all(webhook.done() for webhook in webhooks)  # acknowledged before any handling
@@ -631,7 +632,7 @@ async def test_the_processor_waits_for_a_pause_in_the_webhooks(
 
     async def one_connection() -> None:  # Telegram posts the next once this one is answered
         for n in range(5):
-            await intake.record_telegram(text_update(n))
+            await record_update(intake, text_update(n))
 
     posting = asyncio.create_task(one_connection())
     await asyncio.sleep(0)
@@ -642,14 +643,14 @@ async def test_the_processor_waits_for_a_pause_in_the_webhooks(
 async def test_a_flood_of_webhooks_does_not_stop_handling_for_good(
     database: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.web.GIVE_WAY_LIMIT", 0.2)
+    monkeypatch.setattr("bot.inbox.intake.GIVE_WAY_LIMIT", 0.2)
     intake = Intake(database, clock, on_recorded=lambda: None)
     gave_way = asyncio.Event()
 
     async def flood() -> int:
         n = 0
         while not gave_way.is_set():  # webhooks keep coming until the processor goes on
-            await intake.record_telegram(text_update(n))
+            await record_update(intake, text_update(n))
             n += 1
         return n
 

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image, ImageFile
 
+from bot.channels.filecheck import DECODES_AT_ONCE, MediaRefused, checked_type, image_decodes
 from bot.core.files import ALL_TYPES
 from bot.core.model import AttachmentKind
-from bot.media import DECODES_AT_ONCE, MediaRefused, checked_type, image_decodes
 from bot.scrub import without_metadata
 
 

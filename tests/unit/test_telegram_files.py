@@ -1,5 +1,5 @@
 """TelegramFileCheck, with a fake Bot: what it downloads, what it refuses and how it
-marks the update (the end-to-end side is tests/e2e/test_files.py)."""
+marks its envelope (the end-to-end side is tests/e2e/test_files.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from telegram.error import BadRequest, NetworkError
 
+from bot.channels.telegram.files import TELEGRAM_LIMIT, TelegramFileCheck
+from bot.core.dialogue import Rejected
 from bot.core.files import ALL_TYPES, delivered_name, is_script_name
-from bot.media import REJECTED, TELEGRAM_LIMIT, TelegramFileCheck
+from bot.inbox.envelope import Envelope
 
 PDF = b"%PDF-1.7\n%\xe2\xe3"
 
@@ -51,32 +53,33 @@ async def test_a_document_is_typed_by_its_content() -> None:
     bot = FakeBot({"F1": PDF})
     payload = update(document={"file_id": "F1", "file_name": "a.bin", "mime_type": "x/y"})
     prepared = await check(bot).prepare(payload)
-    assert prepared["message"]["document"]["mime_type"] == "application/pdf"
-    assert prepared["message"]["document"]["file_name"] == "a.bin"  # renamed when passed on
-    assert REJECTED not in prepared and bot.asked == ["F1"]
+    assert prepared.update["message"]["document"]["mime_type"] == "application/pdf"
+    assert prepared.update["message"]["document"]["file_name"] == "a.bin"  # renamed when passed on
+    assert prepared.refused == () and bot.asked == ["F1"]
     assert payload["message"]["document"]["mime_type"] == "x/y"  # the recorded update unchanged
 
 
 async def test_a_script_is_refused_by_its_name_without_a_download() -> None:
     bot = FakeBot({"F1": b"dir C:\\Users\r\n"})
     prepared = await check(bot).prepare(update(document={"file_id": "F1", "file_name": "a.CMD"}))
-    assert "document" not in prepared["message"] and bot.asked == []
-    assert prepared[REJECTED] == [[1, "media_script_not_allowed", "a.CMD"]]
+    assert "document" not in prepared.update["message"] and bot.asked == []
+    assert prepared.refused == (Rejected(1, "media_script_not_allowed", "a.CMD"),)
 
 
 async def test_a_refused_file_leaves_the_update_and_is_named() -> None:
     bot = FakeBot({"F1": b"MZ\x90\x00" + bytes(60)})
     prepared = await check(bot).prepare(update(document={"file_id": "F1", "file_name": "a.pdf"}))
-    assert "document" not in prepared["message"] and prepared["message"]["caption"] == "kuitansi"
+    message = prepared.update["message"]
+    assert "document" not in message and message["caption"] == "kuitansi"
     program, claimed = "application/x-msdownload", "pdf"  # what it is, what it passed for
-    assert prepared[REJECTED] == [[1, "media_type_not_allowed", "a.pdf", program, claimed]]
+    assert prepared.refused == (Rejected(1, "media_type_not_allowed", "a.pdf", program, claimed),)
 
 
 async def test_a_file_telegram_will_not_hand_over_is_refused_without_asking() -> None:
     bot = FakeBot({})
     big = {"file_id": "F1", "file_name": "video.mp4", "file_size": TELEGRAM_LIMIT + 1}
     prepared = await check(bot).prepare(update(video=big))
-    assert prepared[REJECTED] == [[1, "media_too_large_telegram", "video.mp4"]]
+    assert prepared.refused == (Rejected(1, "media_too_large_telegram", "video.mp4"),)
     assert bot.asked == []
 
 
@@ -94,24 +97,24 @@ async def test_a_file_that_cannot_be_fetched_is_asked_again(
     async def no_wait(_: float) -> None:
         return None
 
-    monkeypatch.setattr("bot.media.asyncio.sleep", no_wait)
+    monkeypatch.setattr("bot.channels.telegram.files.asyncio.sleep", no_wait)
     prepared = await check(FakeBot({}, failures)).prepare(update(document={"file_id": "F1"}))
-    assert prepared[REJECTED] == [[1, reason, None]]
+    assert prepared.refused == (Rejected(1, reason, None),)
 
 
 async def test_a_passing_network_error_is_retried() -> None:
     bot = FakeBot({"F1": PDF}, [NetworkError("reset")])
     prepared = await check(bot).prepare(update(document={"file_id": "F1"}))
-    assert REJECTED not in prepared and bot.asked == ["F1", "F1"]
+    assert prepared.refused == () and bot.asked == ["F1", "F1"]
 
 
 async def test_photos_follow_the_jpg_setting_and_groups_are_not_checked() -> None:
     photo = update(photo=[{"file_id": "P1", "width": 90, "height": 90}])
-    assert await check(FakeBot({})).prepare(photo) == photo
+    assert await check(FakeBot({})).prepare(photo) == Envelope(photo)
     refused = await check(FakeBot({}), frozenset({"application/pdf"})).prepare(photo)
-    assert refused[REJECTED] == [[1, "media_type_not_allowed", None, "image/jpeg"]]
+    assert refused.refused == (Rejected(1, "media_type_not_allowed", None, "image/jpeg"),)
     group = update("supergroup", document={"file_id": "F1"})
-    assert await check(FakeBot({}), frozenset()).prepare(copy.deepcopy(group)) == group
+    assert await check(FakeBot({}), frozenset()).prepare(copy.deepcopy(group)) == Envelope(group)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Bot
 
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.sender import TelegramChannel
 from bot.core.model import Button, Channel, OutgoingMessage, Recipient
 
 GROUP = Recipient(Channel.TELEGRAM, "-1001")

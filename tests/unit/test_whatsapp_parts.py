@@ -10,7 +10,10 @@ import pytest
 from PIL import Image
 
 from bot.channels.base import PermanentFailure
-from bot.channels.whatsapp import TwilioConnection, WhatsAppChannel
+from bot.channels.filecheck import MediaRefused, checked_type
+from bot.channels.whatsapp.connection import TwilioConnection
+from bot.channels.whatsapp.media import MediaStore
+from bot.channels.whatsapp.sender import WhatsAppChannel
 from bot.config import ConfigError, ContentTemplate, load_settings, parse_whatsapp
 from bot.core.files import ALL_TYPES
 from bot.core.model import (
@@ -22,7 +25,6 @@ from bot.core.model import (
     Recipient,
 )
 from bot.core.texts import load_texts
-from bot.media import MediaRefused, MediaStore, checked_type
 from tests.fakes import FixedClock
 
 T = load_texts("id")

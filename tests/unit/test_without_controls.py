@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.inbound import without_controls
+from bot.inbox.intake import without_controls
 
 
 def test_nul_and_other_control_characters_go_and_line_breaks_and_tabs_stay() -> None:

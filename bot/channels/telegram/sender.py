@@ -1,4 +1,5 @@
-"""The Telegram adapter: renders messages into Bot API calls and sends them with PTB."""
+"""The Telegram sender: renders messages into Bot API calls and sends them with PTB,
+within Telegram's limits (`telegram_limits`)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from bot.channels.base import (
 from bot.channels.textsplit import split_text, utf16_len
 from bot.core.files import delivered_name
 from bot.core.model import Attachment, AttachmentKind, Channel, OutgoingMessage
+from bot.ratelimit import Limit, RateLimiter
 from bot.scrub import without_metadata
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,15 @@ def make_bot(token: str, api_base_url: str) -> Bot:
         base_file_url=f"{api_base_url}/file/bot",
         request=request,
         get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=40.0),
+    )
+
+
+def telegram_limits() -> RateLimiter:
+    """Telegram's documented limits: 30 msg/s overall, 20 msg/min per group, ~1 msg/s per chat."""
+    return RateLimiter(
+        overall=Limit(30, 1.0),
+        group=Limit(20, 60.0),
+        private=Limit(3, 3.0),  # a short burst (an answer and the next question), ~1/s sustained
     )
 
 

@@ -1,4 +1,5 @@
-"""Long polling (when there is no PUBLIC_BASE_URL): fetch updates, record them, confirm."""
+"""Telegram's long polling (when there is no PUBLIC_BASE_URL): fetch updates, record them
+in the inbox, confirm."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 
-from bot.web import Intake
+from bot.channels.telegram.intake import record_update
+from bot.inbox.intake import Intake
 from storage.database import error_class, is_outage
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ async def poll(bot: Bot, intake: Intake) -> None:
             )
             for update in updates:
                 try:
-                    await intake.record_telegram(update.to_dict())
+                    await record_update(intake, update.to_dict())
                 except DBAPIError as error:
                     if is_outage(error):
                         raise

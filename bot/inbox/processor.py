@@ -20,58 +20,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
 from bot.core import views
 from bot.core.cases import CaseDesk
-from bot.core.dialogue import Rejected
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.office import Office
 from bot.core.ports import Clock
-from bot.core.reception import turns_away
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
-from bot.media import REJECTED
-from handlers.telegram import BotIdentity, handle_update
+from bot.inbox.envelope import Envelope, InboxSource, Preparer, SourceHandler
+from bot.inbox.intake import without_controls
 from storage.database import Database, error_class, is_outage
-from storage.uow import InboundRow, SqlUnitOfWork
+from storage.uow import InboundRow
 
 log = logging.getLogger(__name__)
 
-SourceHandler = Callable[[SqlUnitOfWork, CaseDesk, dict[str, Any]], Awaitable[None]]
-# Work done before the transaction (downloading media), so no lock is held meanwhile.
-# It must be idempotent: after a crash the update is prepared again.
-Preparer = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-# Asked by a preparer before it fetches a message's files: will the message of this
-# (channel, chat, album) be ignored unseen? See `bot.core.reception.turns_away`.
-TurnedAway = Callable[[Channel, str, str | None], Awaitable[bool]]
 BATCH = 100
 IDLE_WAIT = 1.0
 DB_RETRY_WAIT = 2.0
-# C0 control characters but tab, newline and carriage return, and lone surrogates: text
-# PostgreSQL cannot hold (NUL) or UTF-8 cannot encode, and that no person means to send.
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 MAX_REASON = 500  # characters of an error kept with a failed update
 
 
-def without_controls(value: Any) -> Any:
-    """The value with every string in it (dict keys too, at any depth) cleared of control
-    characters but tab, newline and carriage return, and of lone surrogates."""
-    if isinstance(value, str):
-        return _UNSTORABLE.sub("", value)
-    if isinstance(value, dict):
-        return {without_controls(k): without_controls(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [without_controls(item) for item in value]
-    return value
-
-
 class InboundProcessor:
-    """Turns recorded updates into case changes and outgoing messages."""
+    """Turns recorded updates into case changes and outgoing messages.
+
+    It knows no channel: each channel adds the sources it records updates under
+    (`add`), and each source's handler gets the update in an `Envelope`.
+    """
 
     def __init__(
         self,
@@ -96,6 +74,12 @@ class InboundProcessor:
         self._progress = asyncio.Condition()
         # Awaited before each update is handled: lets the webhooks store theirs first.
         self.give_way: Callable[[], Awaitable[None]] | None = None
+
+    def add(self, source: InboxSource) -> None:
+        """Handles the updates recorded under `source.name` from now on."""
+        self.sources[source.name] = source.handle
+        if source.prepare is not None:
+            self.preparers[source.name] = source.prepare
 
     def wake(self) -> None:
         """Tells the processor an update was recorded."""
@@ -164,14 +148,14 @@ class InboundProcessor:
         handler = self.sources.get(row.source)
         prepare = self.preparers.get(row.source)
         try:
-            payload = await prepare(row.payload) if prepare is not None else row.payload
+            envelope = await prepare(row.payload) if prepare is not None else Envelope(row.payload)
             async with self.db.transaction() as uow:
                 if not await uow.inbound.claim(row.id):
                     # handled already or right now elsewhere, or its chat's turn is not yet
                     return not await uow.inbound.is_pending(row.id)
                 if handler is not None:
                     desk = CaseDesk(uow, self.office, self.texts, self.clock.now())
-                    await handler(uow, desk, payload)
+                    await handler(uow, desk, envelope)
                 else:
                     log.error("inbound: no handler for source %s", row.source)
                 await uow.inbound.mark_done(row.id, self.clock.now())
@@ -231,50 +215,3 @@ class InboundProcessor:
                 reason=kind,
             ),
         )
-
-
-def turned_away(db: Database, office: Office, clock: Clock) -> TurnedAway:
-    """The preparers' look at a reporter's block and limits (read-only, outside the
-    handling transaction; only asked when there is a file to fetch)."""
-
-    async def check(channel: Channel, address: str, album_id: str | None) -> bool:
-        async with db.transaction(readonly=True) as uow:
-            return await turns_away(uow, office, channel, address, album_id, clock.now())
-
-    return check
-
-
-def telegram_source(me: BotIdentity) -> SourceHandler:
-    """Handles a Telegram update: records group migrations, then hands it to the handlers."""
-
-    async def handle(uow: SqlUnitOfWork, desk: CaseDesk, payload: dict[str, Any]) -> None:
-        message = payload.get("message") or {}
-        if "migrate_to_chat_id" in message:
-            old, new = str(message["chat"]["id"]), str(message["migrate_to_chat_id"])
-            log.info("telegram group %s became supergroup %s", old, new)
-            await uow.chats.record_migration(old, new, desk.now)
-            return
-        if "migrate_from_chat_id" in message:
-            return
-        update = {k: v for k, v in payload.items() if k != REJECTED}
-        rejected = tuple(Rejected(*r) for r in payload.get(REJECTED, []))
-        await handle_update(desk, update, me, uow.chats.original, rejected)
-
-    return handle
-
-
-def telegram_chat_key(update: dict[str, Any]) -> str:
-    """The chat an update belongs to (for ordering), or "" when it has none."""
-    for key in ("message", "edited_message", "channel_post", "my_chat_member", "chat_member"):
-        value = update.get(key)
-        if isinstance(value, dict) and isinstance(value.get("chat"), dict):
-            return str(value["chat"].get("id", ""))
-    query = update.get("callback_query")
-    if isinstance(query, dict):
-        message = query.get("message")
-        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-            return str(message["chat"].get("id", ""))
-        sender = query.get("from")
-        if isinstance(sender, dict):
-            return str(sender.get("id", ""))
-    return ""

@@ -1,4 +1,4 @@
-"""The WhatsApp adapter: Twilio's Messaging API, within WhatsApp's 24-hour window.
+"""The WhatsApp sender: Twilio's Messaging API, within WhatsApp's 24-hour window.
 
 A free-form message can reach a reporter only within 24 hours of their last message;
 after that only a template approved by Meta (Twilio Content API: a content SID and
@@ -17,16 +17,15 @@ from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
 
 from bot.channels.base import Part, PermanentFailure, RetryLater, TemporaryFailure
 from bot.channels.textsplit import split_text
+from bot.channels.whatsapp.connection import TwilioConnection
+from bot.channels.whatsapp.media import MediaStore
 from bot.config import ContentTemplate
 from bot.core.model import OutgoingMessage
 from bot.core.ports import Clock
 from bot.core.texts import Texts
-from bot.media import MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -36,41 +35,6 @@ WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=5)  # the message may wait in the outbox a little
 OUTSIDE_WINDOW = "63016"
 SEND_TIMEOUT = 20.0
-
-
-class TwilioConnection:
-    """twilio-python's client with its async HTTP client, pointed at `api_base_url`.
-
-    `AsyncTwilioHttpClient` opens an aiohttp session in its constructor, which needs a
-    running event loop: the client is made by `open()` in the service's start-up, never
-    where the app is built (the CLI builds it before `web.run_app` starts the loop).
-    """
-
-    def __init__(self, account_sid: str, auth_token: str, api_base_url: str) -> None:
-        self.account_sid = account_sid
-        self.auth_token = auth_token
-        self.api_base_url = api_base_url
-        self._client: Client | None = None
-        self._http: AsyncTwilioHttpClient | None = None
-
-    async def open(self) -> None:
-        """Makes the client (inside the running loop)."""
-        if self._client is None:
-            self._http = AsyncTwilioHttpClient()
-            self._client = Client(self.account_sid, self.auth_token, http_client=self._http)
-            self._client.api.base_url = self.api_base_url
-
-    async def close(self) -> None:
-        """Closes the HTTP session (a no-op when never opened)."""
-        if self._http is not None:
-            await self._http.close()
-        self._client = self._http = None
-
-    @property
-    def client(self) -> Client:
-        if self._client is None:
-            raise RuntimeError("the Twilio client is used before the service started")
-        return self._client
 
 
 class WhatsAppChannel:
