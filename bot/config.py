@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.core.calendar import WorkingCalendar
-from bot.core.deadlines import Deadlines
 from bot.core.files import ALL_TYPES, BY_NAME
-from bot.core.office import MAX_CATEGORY, Limits, Office, Unit
+from bot.core.office import MAX_CATEGORY, Deadlines, Limits, Office, Unit
 from bot.core.texts import LANGUAGES, load_texts, placeholders
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"

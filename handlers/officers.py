@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core import recap, views
+from bot.core import buttons, recap, views
+from bot.core.buttons import Tap
 from bot.core.cases import PROMPT_INFO, PROMPT_REFUSE, CaseDesk, Refusal
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
@@ -84,20 +85,20 @@ def require_officer(desk: CaseDesk, msg: StaffMessage) -> None:
 async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
     """Runs an officers' button: dispose to a unit (asking first when a unit holds the
     case), or ask for the text of a request or refusal."""
-    kind, _, rest = data.partition(":")
-    code, _, unit = rest.partition(":")
-    if kind == views.TAP_DISPOSE and unit:
+    kind = buttons.kind_of(data)
+    code, unit = buttons.fields(data, 2)
+    if kind is Tap.DISPOSE and unit:
         await desk.dispose_by_tap(code, unit, msg.actor)
-    elif kind == views.TAP_MOVE and ":" in unit:
+    elif kind is Tap.MOVE and ":" in unit:
         from_unit, _, to_unit = unit.partition(":")
         await desk.move_by_tap(code, from_unit, to_unit, msg.actor)
-    elif kind == views.TAP_KEEP:
+    elif kind is Tap.KEEP:
         await desk.keep_by_tap(code, msg.actor)
-    elif kind in (views.TAP_REQUEST_INFO, views.TAP_REFUSE):
+    elif kind in (Tap.REQUEST_INFO, Tap.REFUSE):
         case = await desk.open_case(code)
         key, command, purpose = (
             ("prompt_info_request", "command_info_request", PROMPT_INFO)
-            if kind == views.TAP_REQUEST_INFO
+            if kind is Tap.REQUEST_INFO
             else ("prompt_refuse_reason", "command_refuse", PROMPT_REFUSE)
         )
         typed = desk.t(command, code=case.code)

@@ -7,49 +7,12 @@ from dataclasses import dataclass
 
 from bot.core import views
 from bot.core.cases import CaseDesk, Refusal
+from bot.core.commands import STAFF_WORDS
 from bot.core.model import Actor, Attachment, Channel, Recipient
 from bot.core.permissions import Action
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
 
-ALIASES: dict[str, Action] = {
-    "disposisi": Action.DISPOSE,
-    "dispose": Action.DISPOSE,
-    "lengkapi": Action.REQUEST_INFO,
-    "askinfo": Action.REQUEST_INFO,
-    "moreinfo": Action.REQUEST_INFO,
-    "tolak": Action.REFUSE,
-    "refuse": Action.REFUSE,
-    "reject": Action.REFUSE,
-    "selesai": Action.CLOSE,
-    "close": Action.CLOSE,
-    "kasus": Action.SHOW_CASE,
-    "case": Action.SHOW_CASE,
-    "antrian": Action.QUEUE,
-    "queue": Action.QUEUE,
-    "jawab": Action.ANSWER,
-    "answer": Action.ANSWER,
-    "kembalikan": Action.RETURN,
-    "return": Action.RETURN,
-    "kategori": Action.CATEGORIZE,
-    "category": Action.CATEGORIZE,
-    "rekap": Action.RECAP,
-    "recap": Action.RECAP,
-    "ekspor": Action.EXPORT,
-    "export": Action.EXPORT,
-    "lapor": Action.LAPOR,
-    "macet": Action.STUCK,
-    "stuck": Action.STUCK,
-    "blokir": Action.BLOCK,
-    "block": Action.BLOCK,
-    "bukablokir": Action.UNBLOCK,
-    "unblock": Action.UNBLOCK,
-    "identitas": Action.REVEAL,
-    "reveal": Action.REVEAL,
-    "bantuan": Action.HELP,
-    "help": Action.HELP,
-    "start": Action.HELP,
-}
 
 USAGE: dict[Action, str] = {
     Action.DISPOSE: "/disposisi KODE UNIT [catatan]",
@@ -102,7 +65,7 @@ def parse_command(text: str) -> Command | None:
     if not match:
         return None
     name = match.group(1).lower()
-    return Command(name, ALIASES.get(name), (match.group(3) or "").strip(), match.group(2))
+    return Command(name, STAFF_WORDS.get(name), (match.group(3) or "").strip(), match.group(2))
 
 
 def split_args(args: str, count: int) -> list[str]:

@@ -9,25 +9,28 @@ from typing import Any
 
 from telegram import ChatMemberUpdated, Message, Update
 
-from bot.core import views
+from bot.core import buttons, views
+from bot.core.buttons import Tap
 from bot.core.cases import CaseDesk, Refusal
+from bot.core.commands import CITIZEN_WORDS, STAFF_WORDS
 from bot.core.dialogue import CitizenInput, Rejected
 from bot.core.model import Attachment, AttachmentKind, Channel, Location, OutgoingMessage, Recipient
 from bot.core.permissions import Action, Audience, audience_of, refusal_for
 from bot.core.reception import CitizenMessage
 from handlers import citizens, officers, units
-from handlers.staff import ALIASES, StaffMessage, parse_command
+from handlers.staff import StaffMessage, parse_command
 
 log = logging.getLogger(__name__)
 
+# What each officers' button does, for the permission check (citizens' buttons are no
+# staff action).
 TAP_ACTIONS = {
-    views.TAP_DISPOSE: Action.DISPOSE,
-    views.TAP_MOVE: Action.DISPOSE,
-    views.TAP_KEEP: Action.DISPOSE,
-    views.TAP_REQUEST_INFO: Action.REQUEST_INFO,
-    views.TAP_REFUSE: Action.REFUSE,
+    Tap.DISPOSE: Action.DISPOSE,
+    Tap.MOVE: Action.DISPOSE,
+    Tap.KEEP: Action.DISPOSE,
+    Tap.REQUEST_INFO: Action.REQUEST_INFO,
+    Tap.REFUSE: Action.REFUSE,
 }
-CITIZEN_COMMANDS = {"start", "status", "batal", "cancel", "bantuan", "help", "mulai", "menu", "cek"}
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ async def _staff(
     tap: str | None,
 ) -> None:
     if tap is not None:
-        action = TAP_ACTIONS.get(tap.partition(":")[0])
+        kind = buttons.kind_of(tap)
+        action = TAP_ACTIONS.get(kind) if kind is not None else None
         if action is None:
             raise Refusal("err_button_expired")
         _check(desk, action, audience, msg)
@@ -217,8 +221,8 @@ async def _citizen(
 ) -> None:
     text = message.text or message.caption if tap is None else None
     command = parse_command(text or "") if text else None
-    if command is not None and command.name not in CITIZEN_COMMANDS:
-        action = ALIASES.get(command.name)
+    if command is not None and command.name not in CITIZEN_WORDS:
+        action = STAFF_WORDS.get(command.name)
         key = refusal_for(action, Audience.CITIZEN) if action else "err_unknown_command"
         await desk.tell(Recipient(Channel.TELEGRAM, chat_id), desk.t(key or "err_unknown_command"))
         return

@@ -42,6 +42,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.core.lifecycle import Holder, staff_steps, statuses_held_by
 from bot.core.model import (
     Actor,
     Attachment,
@@ -106,8 +107,8 @@ OPEN_STATUSES = tuple(status.value for status in CaseStatus if status.is_open)
 _IS_OPEN = CaseRecord.status.in_(
     bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
 )
-WAITING_STATUSES = (CaseStatus.NEW.value, CaseStatus.RETURNED.value)
-STAFF_STEPS = (Step.VERIFY.value, Step.ANSWER.value)
+WAITING_STATUSES = tuple(status.value for status in statuses_held_by(Holder.OFFICERS))
+STAFF_STEPS = tuple(step.value for step in staff_steps())
 FINISHED_STATUSES = (CaseStatus.CLOSED.value, CaseStatus.REFUSED.value)
 _FRESH = {"populate_existing": True}
 _NO_SYNC = {"synchronize_session": False}

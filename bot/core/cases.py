@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.core import deadlines, recap, views
+from bot.core import buttons, deadlines, recap, views
+from bot.core.buttons import Tap
 from bot.core.codes import new_code
 from bot.core.dialogue import Submission
+from bot.core.lifecycle import Move, allows
 from bot.core.model import (
     SYSTEM,
     Actor,
@@ -50,15 +52,6 @@ RESHAPES_BUTTONS = {
 }
 CLOSING = (EventKind.CLOSED, EventKind.REFUSED, EventKind.EXPIRED)
 
-DISPOSABLE = {CaseStatus.NEW, CaseStatus.RETURNED, CaseStatus.DISPOSED}
-INFO_REQUESTABLE = {
-    CaseStatus.NEW,
-    CaseStatus.RETURNED,
-    CaseStatus.DISPOSED,
-    CaseStatus.NEEDS_INFO,
-    CaseStatus.ANSWERED,
-}
-ANSWERABLE = {CaseStatus.DISPOSED, CaseStatus.ANSWERED}
 # What one case can push into a staff group: its reporter's text follow-ups beyond
 # RELAYS_PER_MINUTE in a minute wait, and go as one digest when the minute is over.
 RELAY_WINDOW = timedelta(minutes=1)
@@ -189,8 +182,8 @@ class CaseDesk:
         CURRENT_CASE.set(case.code)
         return case
 
-    def _require(self, case: Case, allowed: set[CaseStatus]) -> None:
-        if case.status not in allowed:
+    def _require(self, case: Case, move: Move) -> None:
+        if not allows(case.status, move):
             raise Refusal(
                 "err_bad_status", code=case.code, status=self.t(f"status_{case.status.value}")
             )
@@ -278,7 +271,7 @@ class CaseDesk:
         """Routes the case to a unit (disposisi); the reporter hears it is in process."""
         case = await self.find(code)
         unit = self._unit(unit_code)
-        self._require(case, DISPOSABLE)
+        self._require(case, Move.DISPOSE)
         if case.status is CaseStatus.DISPOSED and case.unit_code == unit.code:
             raise Refusal("err_bad_status", code=case.code, status=self.t("status_didisposisi"))
         previous = self.office.unit(case.unit_code) if case.unit_code else None
@@ -325,7 +318,7 @@ class CaseDesk:
         held = views.holding_unit(case)
         if held is None:
             return await self.dispose(case.code, unit.code, None, actor)
-        if held == unit.code or case.status not in DISPOSABLE:
+        if held == unit.code or not allows(case.status, Move.DISPOSE):
             raise await self.moved_on(case)
         where = await self.moved_on(case)
         question = self.t(
@@ -344,7 +337,7 @@ class CaseDesk:
         """The yes to `dispose_by_tap`'s question: moves the case if it is still where it
         was when asked (else says what happened since)."""
         case = await self.open_case(code)
-        if views.holding_unit(case) != from_unit or case.status not in DISPOSABLE:
+        if views.holding_unit(case) != from_unit or not allows(case.status, Move.DISPOSE):
             raise await self.moved_on(case)
         return await self.dispose(case.code, to_unit, None, actor)
 
@@ -473,7 +466,7 @@ class CaseDesk:
     async def request_info(self, code: str, message: str, actor: Actor) -> Case:
         """Asks the reporter to complete the report (minta kelengkapan); the case waits."""
         case = await self.find(code)
-        self._require(case, INFO_REQUESTABLE)
+        self._require(case, Move.REQUEST_INFO)
         if case.status is not CaseStatus.NEEDS_INFO:
             case.status_before_info_request = case.status
         case.status = CaseStatus.NEEDS_INFO
@@ -494,7 +487,7 @@ class CaseDesk:
     async def refuse(self, code: str, reason: str, actor: Actor) -> Case:
         """Refuses a case outside the office's authority and tells the reporter why."""
         case = await self.find(code)
-        self._require(case, {s for s in CaseStatus if s.is_open})
+        self._require(case, Move.REFUSE)
         holder = self.office.unit(case.unit_code) if case.unit_code else None
         case.status = CaseStatus.REFUSED
         case.closed_at = self.now
@@ -515,7 +508,7 @@ class CaseDesk:
     async def close(self, code: str, note: str | None, actor: Actor) -> Case:
         """Closes the case (Selesai), tells the reporter and asks for a 1–5 rating."""
         case = await self.find(code)
-        self._require(case, {s for s in CaseStatus if s.is_open})
+        self._require(case, Move.CLOSE)
         holder = self.office.unit(case.unit_code) if case.unit_code else None
         case.status = CaseStatus.CLOSED
         case.closed_at = self.now
@@ -534,7 +527,7 @@ class CaseDesk:
             purpose=RATING,
             buttons=(
                 tuple(
-                    Button(self.t("btn_rating", rating=n), f"r:{case.code}:{n}")
+                    Button(self.t("btn_rating", rating=n), buttons.data(Tap.RATING, case.code, n))
                     for n in range(1, 6)
                 ),
             ),
@@ -568,7 +561,7 @@ class CaseDesk:
         case = await self.find(code)
         if case.unit_code != unit.code:
             raise Refusal("err_not_your_case", code=case.code)
-        self._require(case, ANSWERABLE)
+        self._require(case, Move.ANSWER)
         case.status = CaseStatus.ANSWERED
         if case.answered_at is None:
             case.answered_at = self.now
@@ -613,7 +606,7 @@ class CaseDesk:
         case = await self.find(code)
         if case.unit_code != unit.code:
             raise Refusal("err_not_your_case", code=case.code)
-        self._require(case, {CaseStatus.DISPOSED})
+        self._require(case, Move.RETURN)
         case.status = CaseStatus.RETURNED
         await self._record(case, EventKind.RETURNED, actor, reason)
         await self.tell(
@@ -663,7 +656,7 @@ class CaseDesk:
             album_key=album_key and f"{album_key}:o",
         )
         unit = self.office.unit(case.unit_code) if case.unit_code else None
-        if unit is not None and case.status in ANSWERABLE | {CaseStatus.NEEDS_INFO}:
+        if unit is not None and allows(case.status, Move.RELAY_TO_UNIT):
             await self.tell(
                 self.unit_chat(unit),
                 self.t("unit_followup", code=case.code, text=body) if show_text else "",
@@ -726,7 +719,7 @@ class CaseDesk:
             case,
         )
         unit = self.office.unit(case.unit_code) if case.unit_code else None
-        if unit is not None and case.status in ANSWERABLE | {CaseStatus.NEEDS_INFO}:
+        if unit is not None and allows(case.status, Move.RELAY_TO_UNIT):
             await self.tell(
                 self.unit_chat(unit),
                 self.t("unit_followup_digest", code=case.code, count=len(texts), items=items),

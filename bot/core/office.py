@@ -1,16 +1,62 @@
-"""The agency the bot serves: its name, calendar, groups, units and deadlines."""
+"""The agency the bot serves: its name, calendar, groups, units and the time budgets of
+each step (`Deadlines`; `bot.core.deadlines` counts them)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import time
 from zoneinfo import ZoneInfo
 
 from bot.core.calendar import WorkingCalendar
-from bot.core.deadlines import Deadlines
 from bot.core.files import ALL_TYPES
+from bot.core.model import Step
 
 MAX_CATEGORY = 60
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The agency file's [deadlines] table; the defaults follow the SOPs and SP4N-LAPOR!."""
+
+    verify_days: int = 1  # officers verify and dispose a new case
+    answer_days: int = 5  # the unit's first answer after disposition
+    complete_days: int = 10  # the reporter completes after /lengkapi, else closed
+    confirm_days: int = 10  # the reporter may react to the answer, else closed
+    case_days: int = 60  # calendar days from filing before the supervisor is told
+    escalate_factor: float = 2.0  # a staff step this many times its budget → supervisor
+    repeat_days: int = 1  # nudge again after this many working days while overdue
+    remind_days_before: int = 2  # reporter reminder this many working days before closure
+    digest_at: time | None = time(8, 0)  # daily digest on working days (None: no digest)
+    tick_seconds: float = 60.0  # how often the scheduler looks for what is due
+
+    def __post_init__(self) -> None:
+        for name in ("verify_days", "answer_days", "complete_days", "confirm_days"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 working day")
+        if self.case_days < 1:
+            raise ValueError("case_days must be at least 1 day")
+        if not math.isfinite(self.escalate_factor) or self.escalate_factor < 1:
+            raise ValueError("escalate_factor must be at least 1")
+        if self.repeat_days < 1:
+            raise ValueError("repeat_days must be at least 1 working day")
+        if not 0 <= self.remind_days_before < self.complete_days:
+            raise ValueError("remind_days_before must be 0 (no reminder) up to complete_days - 1")
+        if not 0 < self.tick_seconds <= 3600:
+            raise ValueError("tick_seconds must be more than 0 and at most 3600")
+
+    def budget(self, step: Step) -> int:
+        """The step's time budget in working days."""
+        return {
+            Step.VERIFY: self.verify_days,
+            Step.ANSWER: self.answer_days,
+            Step.COMPLETE: self.complete_days,
+            Step.CONFIRM: self.confirm_days,
+        }[step]
+
+    def escalation_budget(self, step: Step) -> int:
+        """Working days after which a staff step goes to the supervisor."""
+        return math.ceil(self.budget(step) * self.escalate_factor)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core import views
+from bot.core import buttons, views
+from bot.core.buttons import Tap
 from bot.core.cases import CaseDesk, Refusal
 from bot.core.codes import PATTERN, find_code
+from bot.core.commands import CITIZEN_WORDS
 from bot.core.dialogue import (
     CHOOSE_CASE,
     IDLE,
@@ -34,24 +36,8 @@ from bot.core.ports import DialogueState, UnitOfWork
 log = logging.getLogger(__name__)
 
 RATE_WINDOW = timedelta(minutes=1)  # the window of `Limits.messages_per_minute`
-CHOICE_PREFIX = "c:"
-RATING_PREFIX = "r:"
-CASE_CHOICE_PREFIX = "o:"
 MAX_REMEMBERED_ALBUM_CASES = 20
 
-# Citizens may type commands with or without a leading "/" (WhatsApp has no commands).
-_COMMANDS = {
-    "start": "start",
-    "mulai": "start",
-    "baru": "start",
-    "status": "status",
-    "cek": "status",
-    "batal": "cancel",
-    "cancel": "cancel",
-    "bantuan": "help",
-    "help": "help",
-    "menu": "help",
-}
 _COMMAND = re.compile(r"^/?([a-z]+)(?:@\w+)?(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
 
 
@@ -71,7 +57,7 @@ def citizen_command(text: str) -> tuple[str, str] | None:
     match = _COMMAND.match(text.strip())
     if not match:
         return None
-    command = _COMMANDS.get(match.group(1).lower())
+    command = CITIZEN_WORDS.get(match.group(1).lower())
     argument = (match.group(2) or "").strip()
     if command is None:
         return None
@@ -181,7 +167,7 @@ class Reception:
         if command is not None:
             await self._command(reporter, message, state, *command)
             return
-        if inp.action and inp.action.startswith(RATING_PREFIX):
+        if inp.action and buttons.kind_of(inp.action) is Tap.RATING:
             await self._rate_tapped(reporter, inp.action)
             return
         if state.step not in (IDLE, CHOOSE_CASE):
@@ -288,7 +274,7 @@ class Reception:
 
     # ------------------------------------------------------------------ ratings
     async def _rate_tapped(self, reporter: Reporter, action: str) -> None:
-        _, code, value = [*action.split(":"), "", ""][:3]
+        code, value = buttons.fields(action, 2)
         case = await self.desk.uow.cases.get_by_code(code)
         if case is None or not value.isdigit() or not 1 <= int(value) <= 5:
             raise Refusal("err_button_expired")
@@ -367,11 +353,7 @@ class Reception:
             await uow.dialogues.save(reporter.id, state)
             return
         choices = self._case_choices(state)
-        action = (
-            inp.action[len(CASE_CHOICE_PREFIX) :]
-            if inp.action and inp.action.startswith(CASE_CHOICE_PREFIX)
-            else None
-        )
+        action = buttons.value_of(inp.action, Tap.CASE_CHOICE)
         code = match_choice(choices, CitizenInput(text=inp.text, action=action))
         if code is None and inp.text:
             found = find_code(inp.text)
@@ -421,13 +403,13 @@ class Reception:
 
     # ------------------------------------------------------------------ output
     async def say(self, reporter: Reporter, reply: Reply) -> None:
-        prefix = (
-            CASE_CHOICE_PREFIX
+        kind = (
+            Tap.CASE_CHOICE
             if reply.choices and all(PATTERN.fullmatch(c.value) for c in reply.choices)
-            else CHOICE_PREFIX
+            else Tap.CHOICE
         )
-        buttons = tuple((Button(c.label, prefix + c.value),) for c in reply.choices)
-        await self.desk.tell(reporter.recipient, reply.text, buttons=_compact(buttons))
+        rows = tuple((Button(c.label, buttons.data(kind, c.value)),) for c in reply.choices)
+        await self.desk.tell(reporter.recipient, reply.text, buttons=_compact(rows))
 
 
 def _compact(rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], ...]:
@@ -440,9 +422,8 @@ def _compact(rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], 
 
 def _strip_choice(inp: CitizenInput) -> CitizenInput:
     """A tapped dialogue choice ("c:value") as the value the dialogue offered."""
-    if inp.action and inp.action.startswith(CHOICE_PREFIX):
-        return replace(inp, action=inp.action[len(CHOICE_PREFIX) :])
-    return inp
+    value = buttons.value_of(inp.action, Tap.CHOICE)
+    return inp if value is None else replace(inp, action=value)
 
 
 def _with_pin(inp: CitizenInput) -> str:

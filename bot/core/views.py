@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ParamSpec
 
-from bot.core import deadlines
+from bot.core import buttons, deadlines
+from bot.core.buttons import Tap
 from bot.core.dialogue import describe_location
 from bot.core.model import (
     Button,
@@ -137,14 +138,6 @@ def officers_case_message(office: Office, t: Texts, case: Case) -> str:
     )
 
 
-# What a button's data starts with (the shape is "d:ADU-…:UNIT"): the officers' taps.
-TAP_DISPOSE = "d"  # dispose to the unit
-TAP_MOVE = "m"  # "m:CODE:FROM:TO": yes, move the case disposed to FROM on to TO
-TAP_KEEP = "k"  # "k:CODE": no, leave it where it is
-TAP_REQUEST_INFO = "l"
-TAP_REFUSE = "t"
-
-
 def officers_case_buttons(office: Office, t: Texts, case: Case) -> tuple[tuple[Button, ...], ...]:
     """The actions on a case, one tap each (callback data ≤ 64 bytes), as they stand:
     the unit holding it is marked ✅ (another unit's button asks before moving it),
@@ -155,15 +148,15 @@ def officers_case_buttons(office: Office, t: Texts, case: Case) -> tuple[tuple[B
     units = [
         Button(
             t("btn_disposed" if u.code == held else "btn_dispose", unit=u.code),
-            f"{TAP_DISPOSE}:{code}:{u.code}",
+            buttons.data(Tap.DISPOSE, code, u.code),
         )
         for u in office.units
     ]
     rows = [tuple(units[i : i + 3]) for i in range(0, len(units), 3)]
     rows.append(
         (
-            Button(t("btn_request_info"), f"{TAP_REQUEST_INFO}:{code}"),
-            Button(t("btn_refuse"), f"{TAP_REFUSE}:{code}"),
+            Button(t("btn_request_info"), buttons.data(Tap.REQUEST_INFO, code)),
+            Button(t("btn_refuse"), buttons.data(Tap.REFUSE, code)),
         )
     )
     return tuple(rows)
@@ -181,8 +174,10 @@ def move_buttons(t: Texts, case: Case, unit: str) -> tuple[tuple[Button, ...], .
     assert case.unit_code is not None
     return (
         (
-            Button(t("btn_move", unit=unit), f"{TAP_MOVE}:{case.code}:{case.unit_code}:{unit}"),
-            Button(t("btn_keep", unit=case.unit_code), f"{TAP_KEEP}:{case.code}"),
+            Button(
+                t("btn_move", unit=unit), buttons.data(Tap.MOVE, case.code, case.unit_code, unit)
+            ),
+            Button(t("btn_keep", unit=case.unit_code), buttons.data(Tap.KEEP, case.code)),
         ),
     )
 

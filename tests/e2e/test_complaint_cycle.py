@@ -187,3 +187,19 @@ async def test_status_shows_only_own_cases(world: World) -> None:
     await world.says(world.other_citizen, f"/status {code}")
     other = await world.expect(world.other_citizen.id, "tidak ditemukan")
     assert DESCRIPTION not in other.content
+
+
+async def test_every_start_word_starts_a_complaint_on_telegram(world: World) -> None:
+    """The citizen's command words are one table for every channel: /baru and /mulai start
+    a complaint on Telegram as they do on WhatsApp, and /cek asks for the status."""
+    citizen = world.citizen
+    for word in ("/baru", "/mulai", "/start"):
+        await world.says(citizen, word)
+        await world.expect(citizen.id, "Ceritakan apa yang terjadi")
+        await world.says(citizen, "/batal")
+        await world.expect(citizen.id, "Pengaduan dibatalkan")
+    await world.says(citizen, "/cek")
+    await world.expect(citizen.id, "belum memiliki pengaduan")
+    texts = world.tg.texts(citizen.id)
+    assert sum("Ceritakan apa yang terjadi" in text for text in texts) == 3
+    assert not any("Perintah tidak dikenal" in text for text in texts)

@@ -22,7 +22,6 @@ from sqlalchemy.exc import StatementError
 
 from bot.channels.telegram.intake import record_update
 from bot.core.calendar import WorkingCalendar
-from bot.core.deadlines import Deadlines
 from bot.core.model import (
     Attachment,
     AttachmentKind,
@@ -31,7 +30,7 @@ from bot.core.model import (
     Recipient,
     Step,
 )
-from bot.core.office import Office, Unit
+from bot.core.office import Deadlines, Office, Unit
 from bot.core.patrol import patrol
 from bot.core.ports import DialogueState, SentRef
 from bot.core.texts import load_texts

@@ -17,9 +17,8 @@ import pytest
 
 from bot.core import views
 from bot.core.calendar import WorkingCalendar
-from bot.core.deadlines import Deadlines
 from bot.core.model import Case, CaseStatus, Channel, EventKind, Recipient, Step
-from bot.core.office import Office
+from bot.core.office import Deadlines, Office
 from bot.core.patrol import Round, patrol
 from tests.unit.sample import OFFICERS, P2P, P2P_CHAT, YANKES, YANKES_CHAT, OfficeWorld, T
 from tests.unit.test_cases import OFFICER, REPORTER, YANKES_STAFF, submission

@@ -17,9 +17,9 @@ from bot.config import ConfigError, load_settings, parse_health, parse_office
 from bot.core import views
 from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
-from bot.core.deadlines import Deadlines
 from bot.core.files import ALL_TYPES, names_of
 from bot.core.model import Channel, Recipient
+from bot.core.office import Deadlines
 from bot.core.ports import DeliveryTrouble
 from bot.core.reception import citizen_command
 from bot.ratelimit import Limit, RateLimiter
