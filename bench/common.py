@@ -31,10 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.app import SERVICE, Service, create_app
-from bot.config import load_settings
 from bot.core.model import Channel
 from bot.logs import TEXT_FORMAT, CaseFilter
 from bot.ratelimit import Limit, RateLimiter
+from bot.settings import load_settings
 from storage.database import normalize_url
 from tests.e2e.conftest import stop_bot
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.agency import HealthOptions, load_health_options, load_office
 from bot.channels import telegram, whatsapp
 from bot.channels.registration import ChannelContext, ChannelParts, ChannelRegistration, FetchFile
 from bot.clock import SystemClock
-from bot.config import HealthOptions, Settings, load_health_options, load_office
 from bot.core.model import Channel
 from bot.core.office import Office
 from bot.core.ports import Clock
@@ -27,6 +27,7 @@ from bot.metrics import Metrics, health
 from bot.outbox import OutboxSender
 from bot.reports import ReportWorker
 from bot.scheduler import DeadlineScheduler
+from bot.settings import Settings
 from storage.database import Database
 
 if TYPE_CHECKING:

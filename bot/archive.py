@@ -14,12 +14,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bot.clock import SystemClock
-from bot.config import Settings
 from bot.core import views
 from bot.core.office import Office
 from bot.core.recap import PeriodError, month_period, parse_period, whole
 from bot.core.texts import Texts
 from bot.reports import load_case, load_recap, write_case_file, write_recap_file
+from bot.settings import Settings
 from storage.database import Database
 
 FORMATS_BY_SUFFIX = {".xlsx": "xlsx", ".csv": "csv", ".png": "png", ".txt": "lapor"}

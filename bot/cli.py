@@ -12,15 +12,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.config import (
-    ConfigError,
-    deployment_settings,
-    load_health_options,
-    load_office,
-    load_settings,
-    load_whatsapp_options,
-)
+from bot.agency import load_health_options, load_office, load_whatsapp_options
 from bot.core.texts import TemplateError, load_texts
+from bot.settings import ConfigError, deployment_settings, load_playground_settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         "whatsapp:+62812…) or a WhatsApp number",
     )
     args = parser.parse_args(argv)
-    _logging()
     try:
         settings = load_settings(need_token=args.command in ("check", "migrate"))
+        _logging(settings.log_format)
         if args.command == "run" and not settings.telegram_bot_token:
             deployment = deployment_settings()
             if deployment:
@@ -165,7 +159,9 @@ def _listen(host: str, port: int, command: str = "run") -> socket.socket:
                 f"{host}:{port} is already in use by another program; stop it, or choose "
                 f"another port: PORT={port + 1 if port < 65535 else 8081} aduanbot {command}"
             ) from exc
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise ConfigError(
+            f"cannot listen on {host}:{port} (HOST, PORT): {exc.strerror or exc}"
+        ) from exc
 
 
 async def _forget(database_url: str, language: str, who: str, media: Path) -> int:
@@ -198,32 +194,21 @@ async def _forget(database_url: str, language: str, who: str, media: Path) -> in
 
 def _playground(command: str) -> int:
     """Serves the playground: the stand-ins on loopback and the unchanged service."""
-    import os
-
     from bot.app import create_app
     from bot.playground import AGENCY, Playground
 
-    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
-    port = int(os.environ.get("PORT", "").strip() or "8080")
-    public = f"http://{host}:{port}"
     try:
-        listening = _listen(host, port, command)
+        own = load_playground_settings(AGENCY)
+        listening = _listen(own.host, own.port, command)
     except ConfigError as exc:
         return _configuration_error(exc)
+    host = own.host
+    public = f"http://{host}:{own.port}"
 
     async def make_app() -> web.Application:
         playground = Playground(Path("data"))  # its chats, beside the database and files
         await playground.start()
-        environ = {
-            "ADUAN_CONFIG": os.environ.get("ADUAN_CONFIG", "").strip() or str(AGENCY),
-            "DATABASE_URL": os.environ.get("DATABASE_URL", "").strip()
-            or "sqlite+aiosqlite:///data/playground.sqlite3",
-            "MEDIA_DIR": os.environ.get("MEDIA_DIR", "").strip() or "data/playground-media",
-            "HOST": host,
-            "PORT": str(port),
-            **playground.environment(public),
-        }
-        settings = load_settings(environ, env_file=Path(os.devnull))
+        settings = load_playground_settings(AGENCY, playground.environment(public))
         app = create_app(settings, playground=playground)
 
         async def stop_standins(_: web.Application) -> None:
@@ -258,12 +243,10 @@ def _playground_banner(host: str) -> str:
     return "\n".join([*lines, rule])
 
 
-def _logging() -> None:
-    import os
-
+def _logging(log_format: str) -> None:
     from bot.logs import configure
 
-    configure("json" if os.environ.get("LOG_FORMAT", "").strip().lower() == "json" else "text")
+    configure(log_format)
     # httpx logs every request URL, and Bot API URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.channels.base import MessageChannel
-from bot.config import Settings
 from bot.core.model import Channel
 from bot.core.office import Office
 from bot.core.ports import Clock
@@ -27,6 +26,7 @@ from bot.core.texts import Texts
 from bot.inbox.envelope import InboxSource
 from bot.inbox.intake import Intake
 from bot.ratelimit import RateLimiter
+from bot.settings import Settings
 from storage.database import Database
 
 if TYPE_CHECKING:

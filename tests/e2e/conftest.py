@@ -20,8 +20,8 @@ import pytest
 from aiohttp import web
 
 from bot.app import SERVICE, Service, create_app
-from bot.config import Settings, load_settings
 from bot.core.ports import Clock
+from bot.settings import Settings, load_settings
 from bot.standins.telegram_api import Chat, SentMessage, TelegramStandIn, User
 from bot.standins.twilio_api import TwilioStandIn
 

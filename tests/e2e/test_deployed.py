@@ -180,5 +180,31 @@ async def test_a_port_already_taken_is_one_clear_line_not_a_traceback(
     assert tg.webhook is None  # nothing started: the port is checked first
 
 
+@pytest.mark.parametrize("shape", ["deployment", "playground"])
+async def test_a_bad_port_is_one_clear_line_not_a_traceback(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path, shape: str
+) -> None:
+    if shape == "deployment":
+        env = {**os.environ, **bot_environment(tg, database_url, tmp_path, free_port())}
+    else:  # no token and nothing of a deployment: `aduanbot run` would serve the playground
+        env = clean_environment()
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*aduanbot(), "run"],
+        env={**env, "PORT": "abc"},
+        cwd=tmp_path,
+        capture_output=True,
+        encoding="utf-8",
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "aduanbot: configuration error: PORT must be a port number (1–65535), got 'abc'"
+    ]
+    assert done.stdout == ""  # no banner, no "serving on"
+    assert tg.webhook is None  # nothing started
+    assert not (tmp_path / "data").exists()  # nothing was created
+
+
 async def _async(value: bool) -> bool:
     return value

@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import CHANNELS, create_app
-from bot.config import load_settings
+from bot.settings import load_settings
 from bot.standins.telegram_api import TelegramStandIn
 from tests.e2e.conftest import bot_environment, free_port, people, settled, stop_bot
 from tests.e2e.pigeon import CHANNEL, registration

@@ -32,8 +32,8 @@ from aiohttp import web
 from playwright.async_api import Browser, Dialog, Locator, Page, async_playwright, expect
 
 from bot.app import create_app
-from bot.config import load_settings
 from bot.playground import AGENCY, MAX_UPLOAD, Playground, running
+from bot.settings import load_settings
 from tests.e2e.conftest import free_port, stop_bot
 from tests.unit.test_scrub import pdf_by
 

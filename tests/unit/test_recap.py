@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, parse_recaps
+from bot.agency import parse_recaps
 from bot.core import views
 from bot.core.calendar import WorkingCalendar
 from bot.core.cases import Refusal
@@ -27,6 +27,7 @@ from bot.core.recap import (
     recap_query,
     summary,
 )
+from bot.settings import ConfigError
 from tests.fakes import FakeUnitOfWork
 from tests.unit.sample import DESCRIPTION, OFFICERS, P2P, YANKES, OfficeWorld, T, sample_office
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.agency import parse_health, parse_office
 from bot.channels.textsplit import split_text, utf16_len
-from bot.config import ConfigError, load_settings, parse_health, parse_office
 from bot.core import views
 from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
@@ -23,6 +23,7 @@ from bot.core.office import Deadlines
 from bot.core.ports import DeliveryTrouble
 from bot.core.reception import citizen_command
 from bot.ratelimit import Limit, RateLimiter
+from bot.settings import ConfigError, load_settings
 from tests.unit.sample import OFFICERS, YANKES, T, sample_office
 
 CONTRACT = re.compile(r"\b[A-Z]{2,6}(-[0-9A-Z]{2,10}){1,3}\b")

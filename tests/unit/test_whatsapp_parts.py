@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.agency import ContentTemplate, parse_whatsapp
 from bot.channels.base import PermanentFailure
 from bot.channels.filecheck import MediaRefused, checked_type
 from bot.channels.whatsapp.connection import TwilioConnection
 from bot.channels.whatsapp.media import MediaStore
 from bot.channels.whatsapp.sender import WhatsAppChannel
-from bot.config import ConfigError, ContentTemplate, load_settings, parse_whatsapp
 from bot.core.files import ALL_TYPES
 from bot.core.model import (
     Attachment,
@@ -25,6 +25,7 @@ from bot.core.model import (
     Recipient,
 )
 from bot.core.texts import load_texts
+from bot.settings import ConfigError, load_settings
 from tests.fakes import FixedClock
 
 T = load_texts("id")

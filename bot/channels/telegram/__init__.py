@@ -20,9 +20,9 @@ from bot.channels.telegram.polling import ALLOWED_UPDATES, poll
 from bot.channels.telegram.sender import TelegramChannel, make_bot, telegram_limits
 from bot.channels.telegram.source import telegram_source
 from bot.channels.telegram.webhook import telegram_webhook
-from bot.config import Settings
 from bot.core.model import Channel
 from bot.inbox.envelope import InboxSource, turned_away
+from bot.settings import Settings
 from handlers.telegram import BotIdentity
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from bot.agency import load_whatsapp_options
 from bot.channels.registration import ChannelContext, ChannelParts, ChannelRegistration
 from bot.channels.whatsapp.connection import TwilioConnection
 from bot.channels.whatsapp.links import media_files
@@ -23,10 +24,10 @@ from bot.channels.whatsapp.sources import (
     whatsapp_status_source,
 )
 from bot.channels.whatsapp.webhook import twilio_webhook
-from bot.config import Settings, load_whatsapp_options
 from bot.core.model import Channel
 from bot.inbox.envelope import InboxSource, turned_away
 from bot.ratelimit import Limit, RateLimiter
+from bot.settings import Settings
 
 MESSAGES = Channel.WHATSAPP.value  # what reporters' messages are recorded under
 STATUSES = "whatsapp_status"  # and Twilio's delivery statuses

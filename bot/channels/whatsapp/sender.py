@@ -18,11 +18,11 @@ from typing import Any
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 
+from bot.agency import ContentTemplate
 from bot.channels.base import Part, PermanentFailure, RetryLater, TemporaryFailure
 from bot.channels.textsplit import split_text
 from bot.channels.whatsapp.connection import TwilioConnection
 from bot.channels.whatsapp.media import MediaStore
-from bot.config import ContentTemplate
 from bot.core.model import OutgoingMessage
 from bot.core.ports import Clock
 from bot.core.texts import Texts

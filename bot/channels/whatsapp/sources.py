@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from bot.agency import ContentTemplate
 from bot.channels.whatsapp.sender import OUTSIDE_WINDOW
-from bot.config import ContentTemplate
 from bot.core.cases import CaseDesk
 from bot.core.model import Channel, OutgoingMessage
 from bot.inbox.envelope import Envelope, Preparer, SourceHandler

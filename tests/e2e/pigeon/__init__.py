@@ -14,9 +14,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.channels.registration import ChannelContext, ChannelParts, ChannelRegistration
-from bot.config import Settings
 from bot.inbox.envelope import InboxSource
 from bot.ratelimit import Limit, RateLimiter
+from bot.settings import Settings
 from tests.e2e.pigeon.intake import CHANNEL, SOURCE, pigeon_source, pigeon_webhook
 from tests.e2e.pigeon.sender import PigeonSender, Sent
 
