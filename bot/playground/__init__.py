@@ -39,8 +39,8 @@ from bot.core.office import Office
 from bot.standins.telegram import Chat, TelegramStandIn, User
 from bot.standins.telegram import SentMessage as TelegramMessage
 from bot.standins.telegram import TranscriptEntry as TelegramEntry
-from bot.standins.twilio_api import TranscriptEntry as WhatsAppEntry
-from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from bot.standins.twilio import TranscriptEntry as WhatsAppEntry
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from storage.models import Base
 
 log = logging.getLogger(__name__)
