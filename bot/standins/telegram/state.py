@@ -322,6 +322,8 @@ class CallbackState:
 
 @dataclass
 class Fault:
+    """An error answer `fail_next` queued for the next calls of `method`."""
+
     method: str
     status: int
     description: str
@@ -341,6 +343,8 @@ class Fault:
 
 @dataclass
 class Delay:
+    """A hold-up `delay` set on the calls of a method."""
+
     seconds: float
     remaining: int | None
     chat_id: int | None = None

@@ -244,6 +244,8 @@ class MediaFetchError(RuntimeError):
 
 @dataclass
 class Fault:
+    """An error answer `fail_next` queued for the next message creations."""
+
     status: int
     code: int
     message: str | None
@@ -253,6 +255,8 @@ class Fault:
 
 @dataclass
 class DeliveryFault:
+    """A failure `fail_delivery` queued for the next messages to `number`."""
+
     number: str
     status: Literal["failed", "undelivered"]
     code: int
@@ -261,6 +265,8 @@ class DeliveryFault:
 
 @dataclass
 class Delay:
+    """A hold-up `delay` set on message creation."""
+
     seconds: float
     remaining: int | None
 
