@@ -3,7 +3,7 @@
 The service runs as in production: the real app (`bot.app.create_app`) in webhook mode,
 in a process of its own (`ServiceProcess`), so that its CPU time, its peak memory and the
 webhook's latency are its own; the bench's process plays Telegram with the Bot API
-stand-in (`bot/standins/telegram_api.py`).
+stand-in (`bot/standins/telegram/`).
 """
 
 from __future__ import annotations

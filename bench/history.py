@@ -65,7 +65,7 @@ from bot.core.model import Step
 from bot.core.recap import Period, month_period
 from bot.core.texts import load_texts
 from bot.reports import load_recap, write_recap_file
-from bot.standins.telegram_api import Chat, TelegramStandIn, User
+from bot.standins.telegram import Chat, TelegramStandIn, User
 from storage.database import Database
 from tests.e2e.conftest import OFFICERS, SUPERVISOR, TOKEN, bot_environment, free_port
 

@@ -60,7 +60,7 @@ from bench.common import (
     verdict,
 )
 from bot.channels.telegram.webhook import SECRET_HEADER
-from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
+from bot.standins.telegram import TelegramStandIn, TranscriptEntry, User
 from tests.e2e.conftest import SECRET, TOKEN, bot_environment, free_port
 
 FIRST_USER_ID = 710_000_001

@@ -6,7 +6,7 @@
 
 The service runs as in production: the real app (`bot.app.create_app`) in webhook mode, in
 a process of its own, so that its CPU time, its peak memory and the webhook's latency are
-its own. This process plays Telegram: the Bot API stand-in (`bot/standins/telegram_api.py`)
+its own. This process plays Telegram: the Bot API stand-in (`bot/standins/telegram/`)
 takes what the bot sends, and `--reporters` citizens each go through the whole intake
 dialogue of `tests/e2e` (/start, what, where, when, no attachments, identity, name, phone,
 "kirim": 9 updates). A reporter posts its updates to the webhook one after another, each
@@ -61,7 +61,7 @@ from bench.common import (
 )
 from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.core.model import Channel
-from bot.standins.telegram_api import TelegramStandIn, TranscriptEntry, User
+from bot.standins.telegram import TelegramStandIn, TranscriptEntry, User
 from tests.e2e.conftest import OFFICERS, TOKEN, bot_environment, free_port
 
 FIRST_USER_ID = 700_000_001

@@ -7,7 +7,7 @@
 The service runs as in production (in a process of its own, see `bench/common.py`) with
 its own outbound limiter, against the Bot API stand-in with `enforce_limits=True`: it
 answers 429 beyond 30 messages in any second, 20 a minute to one group, and a private
-chat's bucket of 3 messages refilled at 1 a second (`bot/standins/telegram_api.py`). Once
+chat's bucket of 3 messages refilled at 1 a second (`bot/standins/telegram/limits.py`). Once
 the service is up, the bench queues the burst in the outbox in one transaction, as a
 broadcast after an outage would: `--per-group` messages to each of `--groups` groups and
 the rest of `--messages` spread over `--chats` private chats, chats taking turns.
@@ -41,7 +41,7 @@ from bench.common import (
     verdict,
 )
 from bot.core.model import Channel, OutgoingMessage, Recipient
-from bot.standins.telegram_api import (
+from bot.standins.telegram import (
     GLOBAL_MESSAGES_PER_SECOND,
     GROUP_MESSAGES_PER_MINUTE,
     PRIVATE_BURST,

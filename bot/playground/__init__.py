@@ -36,11 +36,11 @@ from aiohttp import BodyPartReader, web
 
 from bot.app import SERVICE
 from bot.core.office import Office
-from bot.standins.telegram_api import Chat, TelegramStandIn, User
-from bot.standins.telegram_api import SentMessage as TelegramMessage
-from bot.standins.telegram_api import TranscriptEntry as TelegramEntry
-from bot.standins.twilio_api import TranscriptEntry as WhatsAppEntry
-from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from bot.standins.telegram import Chat, TelegramStandIn, User
+from bot.standins.telegram import SentMessage as TelegramMessage
+from bot.standins.telegram import TranscriptEntry as TelegramEntry
+from bot.standins.twilio import TranscriptEntry as WhatsAppEntry
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from storage.models import Base
 
 log = logging.getLogger(__name__)
@@ -434,10 +434,10 @@ class Playground:
         raise web.HTTPBadRequest(text="reply_to: no such message of the bot in this chat")
 
     def _bot_message(self, pane: Pane, message_id: int) -> TelegramMessage | None:
-        """The bot's message `message_id` in the pane's Telegram chat, unless deleted."""
+        """The bot's message `message_id` in the pane's Telegram chat."""
         assert pane.chat_id is not None
         for message in self.telegram.messages(pane.chat_id):
-            if message.message_id == message_id and not message.deleted:
+            if message.message_id == message_id:
                 return message
         return None
 
@@ -549,8 +549,8 @@ class Playground:
         return Chat.group(pane.chat_id, pane.title) if pane.chat_id < 0 else None
 
     def _telegram_item(self, entry: TelegramEntry) -> dict[str, Any] | None:
-        # An edited or deleted message is shown as it is now, where it was first sent.
-        hidden = ("chat_action", "callback_answer", "my_chat_member", "service", "edit", "delete")
+        # An edited message is shown as it is now, where it was first sent.
+        hidden = ("callback_answer", "my_chat_member", "service", "edit")
         if entry.kind in hidden:
             return None
         item: dict[str, Any] = {
@@ -568,7 +568,6 @@ class Playground:
         if entry.sender == "bot" and message is not None:
             item["text"] = message.content
             item["message_id"] = message.message_id
-            item["deleted"] = message.deleted
             item["album"] = message.media_group_id
             item["buttons"] = (
                 [[label for label, _ in row] for row in message.keyboard]

@@ -22,8 +22,8 @@ from aiohttp import web
 from bot.app import SERVICE, Service, create_app
 from bot.core.ports import Clock
 from bot.settings import Settings, load_settings
-from bot.standins.telegram_api import Chat, SentMessage, TelegramStandIn, User
-from bot.standins.twilio_api import TwilioStandIn
+from bot.standins.telegram import Chat, SentMessage, TelegramStandIn, User
+from bot.standins.twilio import TwilioStandIn
 
 TOKEN = "123456789:AAE2E-test-token-aaaaaaaaaaaaaaaa"
 SECRET = "e2e-secret_token"

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.standins.telegram_api import TelegramStandIn, User
+from bot.standins.telegram import TelegramStandIn, User
 from tests.e2e.conftest import AGENCY
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import EventKind
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram import TelegramStandIn
 from tests.e2e.conftest import AGENCY, OFFICERS, World, running, settled
 from tests.fakes import FixedClock
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 from bot.core.model import CaseStatus
-from bot.standins.telegram_api import SentMessage, User
+from bot.standins.telegram import SentMessage, User
 from tests.e2e.conftest import OFFICERS, P2P, YANKES, World, settled
 
 DESCRIPTION = "Lampu jalan di depan Puskesmas Sukamaju mati sejak seminggu."

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram import TelegramStandIn
 from storage.testing import POSTGRESQL, database_params, empty_database
 from tests.e2e.conftest import World, people, start_bot, stop_bot
 

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from bot.app import SERVICE
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram import TelegramStandIn
 from storage.testing import POSTGRESQL, database_params, empty_database
 from tests.e2e.conftest import (
     AGENCY,

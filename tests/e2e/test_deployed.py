@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.standins.telegram_api import TelegramStandIn, User
-from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from bot.standins.telegram import TelegramStandIn, User
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import OFFICERS, bot_environment, free_port
 from tests.e2e.processes import (
     aduanbot,

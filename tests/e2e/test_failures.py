@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from bot.core.model import CaseStatus
-from bot.standins.telegram_api import Chat, SentMessage, User
+from bot.standins.telegram import Chat, SentMessage, User
 from tests.e2e.conftest import OFFICERS, SECRET, YANKES, World
 
 DESCRIPTION = "Antrean di loket pendaftaran RSUD sangat panjang dan petugas tidak ada sejak pagi."

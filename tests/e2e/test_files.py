@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram import TelegramStandIn
 from tests.e2e.conftest import AGENCY, OFFICERS, YANKES, World, running
 from tests.unit.test_scrub import NAME, docx_by, pdf_by, unpacked
 

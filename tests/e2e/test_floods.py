@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import Channel, EventKind, Recipient
-from bot.standins.telegram_api import TelegramStandIn
-from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from bot.standins.telegram import TelegramStandIn
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import (
     OFFICERS,
     World,

@@ -22,8 +22,8 @@ from sqlalchemy import MetaData, select
 
 from bot.cli import _forget
 from bot.core.model import CaseStatus
-from bot.standins.telegram_api import TelegramStandIn
-from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from bot.standins.telegram import TelegramStandIn
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from storage.database import Database
 from tests.e2e.conftest import (
     OFFICERS,

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.standins.telegram_api import TelegramStandIn, User
+from bot.standins.telegram import TelegramStandIn, User
 from storage.testing import POSTGRESQL, database_params, empty_database
 from tests.e2e.conftest import OFFICERS, bot_environment, free_port
 from tests.e2e.processes import (

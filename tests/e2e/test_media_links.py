@@ -21,7 +21,7 @@ from bot.channels.telegram.files import TelegramFiles
 from bot.channels.whatsapp.links import media_files
 from bot.channels.whatsapp.media import LINK_LIFETIME, MediaStore
 from bot.core.model import Attachment, AttachmentKind, Channel
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram import TelegramStandIn
 from tests.e2e.conftest import TOKEN
 from tests.fakes import FixedClock
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.core.model import CaseStatus
-from bot.standins.telegram_api import TelegramStandIn, User
+from bot.standins.telegram import TelegramStandIn, User
 from tests.e2e.conftest import AGENCY, OFFICERS, YANKES, World, start_bot, stop_bot
 
 DESCRIPTION = "Ambulans puskesmas tidak bisa dihubungi malam hari, nomor darurat puskesmas mati."

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.app import CHANNELS, create_app
 from bot.settings import load_settings
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram import TelegramStandIn
 from tests.e2e.conftest import bot_environment, free_port, people, settled, stop_bot
 from tests.e2e.pigeon import CHANNEL, registration
 from tests.e2e.pigeon.sender import Sent

@@ -14,7 +14,7 @@ import pytest
 
 from bot.inbox.envelope import Envelope
 from bot.logs import JsonFormatter
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram import TelegramStandIn
 from tests.e2e.conftest import AGENCY, OFFICERS, World, running
 from tests.fakes import FixedClock
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.outbox import MAX_BACKOFF, STUCK_NOTICE_AFTER
-from bot.standins.telegram_api import Chat, TelegramStandIn
-from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from bot.standins.telegram import Chat, TelegramStandIn
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import (
     OFFICERS,
     SUPERVISOR,

@@ -21,8 +21,8 @@ from sqlalchemy import text
 
 from bot.core.model import Channel
 from bot.inbox.envelope import Envelope, SourceHandler
-from bot.standins.telegram_api import TelegramStandIn
-from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from bot.standins.telegram import TelegramStandIn
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import OFFICERS, World, people, start_bot, stop_bot
 from tests.e2e.conftest import twilio_settings as twilio_environment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.standins.telegram_api import TelegramStandIn, User
+from bot.standins.telegram import TelegramStandIn, User
 from tests.e2e.conftest import start_bot, stop_bot
 
 

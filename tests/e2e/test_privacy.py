@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import ExifTags, Image
 
-from bot.standins.telegram_api import TelegramStandIn
+from bot.standins.telegram import TelegramStandIn
 from tests.e2e.conftest import AGENCY, OFFICERS, P2P, YANKES, World, bot_environment, running
 from tests.fakes import FixedClock
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot.standins.telegram_api import Chat, SentMessage, TelegramStandIn, User
+from bot.standins.telegram import Chat, SentMessage, TelegramStandIn, User
 from tests.e2e.conftest import (
     AGENCY,
     OFFICERS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from bot.standins.telegram_api import TelegramStandIn, User
+from bot.standins.telegram import TelegramStandIn, User
 from tests.e2e.conftest import OFFICERS, bot_environment, free_port
 from tests.e2e.processes import (
     PROMPTS,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.core.model import Actor, EventKind
-from bot.standins.telegram_api import Chat, SentMessage, TelegramStandIn, User
+from bot.standins.telegram import Chat, SentMessage, TelegramStandIn, User
 from tests.e2e.conftest import AGENCY, OFFICERS, SUPERVISOR, World, running
 
 CITIZEN, OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT, STRANGER = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.standins.telegram_api import User
+from bot.standins.telegram import User
 from tests.e2e.conftest import OFFICERS, YANKES, World
 from tests.e2e.test_recaps import files_after, row_of, workbook
 

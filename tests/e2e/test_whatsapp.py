@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from bot.core.model import CaseStatus, Channel
-from bot.standins.telegram_api import SentMessage, TelegramStandIn
-from bot.standins.twilio_api import TwilioStandIn, WhatsAppUser
+from bot.standins.telegram import SentMessage, TelegramStandIn
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import (
     AGENCY,
     OFFICERS,

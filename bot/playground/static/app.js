@@ -54,10 +54,6 @@ function renderMessage(pane, item) {
   if (item.from === "user" && item.who && pane.info.group) li.append(element("span", "who", item.who));
   if (item.from === "bot" && pane.info.group) li.append(element("span", "who", "bot"));
   if (item.quote !== undefined) li.append(element("div", "quote", `↩ ${item.quote}`));
-  if (item.deleted) {
-    li.append(element("div", "text deleted", "Pesan ini dihapus."));
-    return li;
-  }
   for (const file of item.files || []) li.append(renderFile(pane, file));
   if (item.location) {
     const [lat, lon] = item.location;
