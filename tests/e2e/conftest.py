@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from aiohttp import web
@@ -85,6 +85,11 @@ def bot_environment(
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
+
+
+def shows(prompt: str, after: int) -> Callable[[list[SentMessage]], bool]:
+    """Whether the bot's messages after the first `after` include `prompt`."""
+    return lambda sent: any(prompt in m.content for m in sent[after:])
 
 
 @dataclass
@@ -160,7 +165,7 @@ class World:
         ):
             await self.says(user, text)
             await self.tg.wait_for(
-                lambda sent, p=prompt: any(p in m.content for m in sent[before:]),
+                shows(prompt, before),
                 chat_id=user.id,
                 timeout=10.0,
                 what=prompt,
@@ -209,7 +214,17 @@ async def start_bot(
     return runner, settings
 
 
-def twilio_settings(tw: TwilioStandIn, folder: Path) -> dict[str, str]:
+class TwilioSettings(TypedDict):
+    """The environment that turns WhatsApp on (typed, so it can be spread into `start_bot`)."""
+
+    TWILIO_ACCOUNT_SID: str
+    TWILIO_AUTH_TOKEN: str
+    TWILIO_WHATSAPP_FROM: str
+    TWILIO_API_BASE_URL: str
+    MEDIA_DIR: str
+
+
+def twilio_settings(tw: TwilioStandIn, folder: Path) -> TwilioSettings:
     """The settings that turn WhatsApp on, pointed at the Twilio stand-in."""
     return {
         "TWILIO_ACCOUNT_SID": tw.account_sid,

@@ -55,12 +55,12 @@ async def test_shared_location_and_edit_from_the_summary(world: World) -> None:
     )
     revised = [m for m in tg.messages(citizen.id) if "Ringkasan pengaduan" in m.content][-1]
     assert "Waktu: Senin malam, 23 November" in revised.content
-    confirm = await world.tg.wait_for(
+    confirms = await world.tg.wait_for(
         lambda sent: sum("Apakah sudah benar" in m.content for m in sent) == 2,
         chat_id=citizen.id,
         timeout=10,
     )
-    last_confirm = [m for m in confirm if "Apakah sudah benar" in m.content][-1]
+    last_confirm = [m for m in confirms if "Apakah sudah benar" in m.content][-1]
     await tg.user_taps(citizen, last_confirm, "Kirim")
     await world.expect(citizen.id, "Kode pelacakan")
     relay = await world.expect(OFFICERS, "Pengaduan baru")

@@ -14,7 +14,8 @@ from bot.app import CHANNELS, create_app
 from bot.settings import load_settings
 from bot.standins.telegram import TelegramStandIn
 from tests.e2e.conftest import bot_environment, free_port, people, settled, stop_bot
-from tests.e2e.pigeon import CHANNEL, registration
+from tests.e2e.pigeon import registration
+from tests.e2e.pigeon.intake import CHANNEL
 from tests.e2e.pigeon.sender import Sent
 
 NUMBER = "+6281200001111"

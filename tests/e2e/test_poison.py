@@ -103,7 +103,7 @@ async def test_a_signed_whatsapp_body_with_a_nul_is_handled(
     assert set(counts) == {"done"} and counts["done"] >= 3
     async with world.service.db.transaction(readonly=True) as uow:
         reporter = await uow.reporters.find(Channel.WHATSAPP, siti.number)
-        assert reporter is not None
+        assert reporter is not None and reporter.id is not None
         dialogue = await uow.dialogues.load(reporter.id)
     assert dialogue is not None and "Obat habis, tambahaninfo menyusul" in str(dialogue)
 

@@ -20,6 +20,7 @@ async def test_stuck_chats_and_failed_messages_are_listed_with_their_cases(
 ) -> None:
     async with database.transaction() as uow:
         reporter = await uow.reporters.get_or_create(Channel.WHATSAPP, CITIZEN.address, "Siti")
+        assert reporter.id is not None
         case = await uow.cases.add(
             Case("ADU-7", reporter.id, Channel.WHATSAPP, "Obat kosong", clock.now(), Privacy.NORMAL)
         )

@@ -41,7 +41,7 @@ async def states(database: Database) -> dict[str, tuple[str, str | None]]:
         rows = await connection.exec_driver_sql(
             "SELECT external_id, status, error FROM inbound_updates"
         )
-        return {external_id: (status, error) for external_id, status, error in rows}
+        return {row.external_id: (row.status, row.error) for row in rows}
 
 
 async def officers_told(database: Database, clock: FixedClock) -> list[str]:

@@ -64,7 +64,7 @@ async def file(
                 reporter_name="Siti Rahma",
                 reporter_contact=NUMBER,
                 unit_code="YANKES",
-                attachments=(Attachment(AttachmentKind.PHOTO, str(photo), Channel.WHATSAPP),),
+                attachments=[Attachment(AttachmentKind.PHOTO, str(photo), Channel.WHATSAPP)],
             )
         )
         assert case.id is not None
@@ -84,8 +84,8 @@ async def file(
         await uow.inbound.record(
             "whatsapp", f"SM-{code}", f"whatsapp:{address}", {"Body": "halo"}, clock.now()
         )
-        for row in await uow.inbound.pending(10):
-            await uow.inbound.mark_done(row.id, clock.now())
+        for update in await uow.inbound.pending(10):
+            await uow.inbound.mark_done(update.id, clock.now())
     return case.id, photo
 
 

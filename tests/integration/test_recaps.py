@@ -203,14 +203,12 @@ async def test_the_recap_reads_medians_percentiles_and_shares(figures: RecapFigu
     ack, disposition, answer = recap.acknowledgement, recap.disposition, recap.answer
     assert (ack.reached, ack.median, ack.p90, ack.within) == (5, 5, 22, 5)
     # [30, 60, 60, 540]: median between the 60s; p90 at rank 2.7 → 60 + 0.7 × 480.
-    assert (disposition.median, disposition.p90) == (60, pytest.approx(396))
+    assert disposition.median == 60 and disposition.p90 == pytest.approx(396)
     assert (disposition.within, disposition.share_within) == (3, 0.75)
-    assert (answer.median, answer.p90, answer.within) == (480, pytest.approx(1008), 3)
-    assert (recap.closure.median, recap.closure.p90, recap.closure.share_within) == (
-        480,
-        pytest.approx(576),
-        1.0,
-    )
+    assert answer.median == 480 and answer.p90 == pytest.approx(1008) and answer.within == 3
+    closure = recap.closure
+    assert closure.median == 480 and closure.p90 == pytest.approx(576)
+    assert closure.share_within == 1.0
     assert (recap.rating_average, recap.rating_count, recap.rating_response_rate) == (5, 1, 0.5)
     yankes, p2p = recap.units
     assert (yankes.code, yankes.answer.median, yankes.rating_average) == ("YANKES", 300, 5)

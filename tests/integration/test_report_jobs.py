@@ -8,7 +8,7 @@ import io
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -62,7 +62,7 @@ def _bytes(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-async def outbox(database: Database) -> list[dict[str, object]]:
+async def outbox(database: Database) -> list[dict[str, Any]]:
     async with database.engine.connect() as connection:
         rows = await connection.execute(select(OutboxRecord.payload).order_by(OutboxRecord.id))
         return [row[0] for row in rows]

@@ -128,6 +128,7 @@ def test_a_caption_at_the_attachments_step_stays_with_its_photo(engine: IntakeDi
     assert o.state is not None and o.state.step == "attachments"
     o = engine.advance(o.state, captioned("ruang tunggu penuh"))
     assert o.replies[-1].text == T("attachment_received", count=1)
+    assert o.state is not None
     o = engine.advance(o.state, photo("p2"))  # the next photo has no words of its own
     for text in ("selesai", "1", "Siti", "lewati", "kirim"):
         o = say(engine, o, text=text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any, cast
 
 import openpyxl
 import pytest
@@ -76,7 +77,7 @@ def test_a_pdf_loses_its_author_and_xmp_and_keeps_its_pages() -> None:
     assert clean is not None and NAME.encode() not in clean
     reader = PdfReader(io.BytesIO(clean))
     assert len(reader.pages) == 3 and not reader.metadata
-    assert "/Metadata" not in reader.trailer["/Root"]
+    assert "/Metadata" not in cast(DictionaryObject, reader.trailer["/Root"])
 
 
 def docx_by(author: str) -> bytes:
@@ -224,7 +225,7 @@ def pdf_with_active_content() -> bytes:
     page = writer.pages[0]
     page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): script("app.alert('hal')")})
     page[NameObject("/Metadata")] = xmp()
-    for image in page["/Resources"]["/XObject"].values():
+    for image in cast(Any, page["/Resources"])["/XObject"].values():
         image.get_object()[NameObject("/Metadata")] = xmp()
     note = DictionaryObject(
         {
@@ -261,17 +262,18 @@ def test_a_pdf_loses_scripts_attachments_annotation_authors_and_picture_xmp() ->
     for leak in (b"/JS", b"/JavaScript", b"3171234567890001", NAME.encode()):
         assert leak not in clean, leak
     reader = PdfReader(io.BytesIO(clean))
-    root = reader.trailer["/Root"]
+    root = cast(DictionaryObject, reader.trailer["/Root"])
     assert "/OpenAction" not in root and "/AA" not in root
     assert "/JavaScript" not in root.get("/Names", {})
     assert "/EmbeddedFiles" not in root.get("/Names", {})
     page = reader.pages[0]
     assert "/AA" not in page and "/Metadata" not in page
-    images = [i.get_object() for i in page["/Resources"]["/XObject"].values()]
+    images = [i.get_object() for i in cast(Any, page["/Resources"])["/XObject"].values()]
     assert images and all("/Metadata" not in i for i in images)
-    (note,) = [a.get_object() for a in page["/Annots"]]  # the attached file is gone
+    (note,) = [a.get_object() for a in cast(Any, page["/Annots"])]  # the attached file is gone
     assert note["/Contents"] == "lubang di sini" and "/T" not in note
-    assert len(reader.pages) == 2 and page.images[0].image.size == (20, 20)
+    image = page.images[0].image
+    assert len(reader.pages) == 2 and image is not None and image.size == (20, 20)
 
 
 CONTENT_TYPES = (
@@ -357,4 +359,5 @@ def test_a_multi_picture_jpeg_reaches_the_unit_as_its_main_picture() -> None:
     assert clean is not None and NAME.encode() not in clean
     with Image.open(io.BytesIO(clean)) as cleaned:
         assert cleaned.format == "JPEG" and getattr(cleaned, "n_frames", 1) == 1
-        assert cleaned.size == (20, 10) and cleaned.getpixel((5, 5))[0] > 200  # the red one
+        red = cast(tuple[int, ...], cleaned.getpixel((5, 5)))[0]
+        assert cleaned.size == (20, 10) and red > 200  # the red one
