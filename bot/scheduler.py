@@ -33,10 +33,10 @@ from bot.core.recap import queue_automatic
 from bot.core.texts import Texts
 from bot.privacy import remove_files, remove_orphans, retention_round
 from storage.database import Database
+from storage.locks import LockKey
 
 log = logging.getLogger(__name__)
 
-DEADLINES_LOCK = 1  # TransactionLocks key of the deadline patrol (bot.outbox uses 2)
 JOB_ID = "aduanbot-deadlines"
 DIGEST_BATCH = 200  # cases whose held follow-ups a tick relays at most
 SWEEP_EVERY = timedelta(minutes=15)  # how often stored files nothing refers to are looked for
@@ -74,7 +74,7 @@ class DeadlineScheduler:
             return None  # nothing is acted on outside office hours
         try:
             async with self.db.transaction() as uow:
-                if not await uow.locks.try_hold(DEADLINES_LOCK):
+                if not await uow.locks.try_hold(LockKey.DEADLINE_PATROL):
                     log.debug("deadlines: another instance is on it")
                     return None
                 done = await patrol(uow, self.office, self.texts, now)
@@ -111,7 +111,7 @@ class DeadlineScheduler:
         were held from groups that got the others at once); returns the cases' codes."""
         try:
             async with self.db.transaction() as uow:
-                if not await uow.locks.try_hold(DEADLINES_LOCK):
+                if not await uow.locks.try_hold(LockKey.DEADLINE_PATROL):
                     return []
                 desk = CaseDesk(uow, self.office, self.texts, now)
                 cases = await uow.cases.digests_due(now, DIGEST_BATCH)

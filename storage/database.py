@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.core.ports import Clock
+from storage.locks import LockKey
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 15_000
 # Execution option naming how SQLite's BEGIN starts: "IMMEDIATE" or "DEFERRED".
 SQLITE_BEGIN = "aduan_sqlite_begin"
-# Serialises concurrent `upgrade()` calls from several processes on PostgreSQL.
-_MIGRATION_LOCK_KEY = 0x616475616E
 
 
 class SystemClock:
@@ -249,7 +248,7 @@ class Database:
         async with self._memory_lock or nullcontext(), self.engine.begin() as connection:
             if self.dialect == "postgresql":
                 await connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": LockKey.MIGRATIONS.value}
                 )
             await connection.run_sync(_upgrade_to_head)
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.core.ports import Clock
 from storage.database import Database, error_class, is_outage
-from storage.uow import InboundDelivery
+from storage.repositories.inbound import InboundDelivery
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from bot.core.tracing import CURRENT_CASE
 from bot.inbox.envelope import Envelope, InboxSource, Preparer, SourceHandler
 from bot.inbox.intake import without_controls
 from storage.database import Database, error_class, is_outage
-from storage.uow import InboundRow
+from storage.repositories.inbound import InboundRow
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from bot.core.cases import CaseDesk
 from bot.inbox.envelope import Envelope, SourceHandler
 from bot.inbox.processor import InboundProcessor
 from storage import Database
-from storage.uow import InboundDelivery, SqlUnitOfWork
+from storage.repositories.inbound import InboundDelivery
+from storage.uow import SqlUnitOfWork
 from tests.fakes import FixedClock
 from tests.unit.sample import OFFICERS, T, sample_office
 
