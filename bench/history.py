@@ -9,7 +9,8 @@ The database (the newest schema) is filled by the generator of `bench/cases.py` 
 older than 30 days are closed, the recent ones open in realistic shares, each on its
 step's clock as the deadline patrol keeps it (what fell due was nudged and checks again
 later; a few fell due since the last round). It then times, `--repeat` times each, in
-this process through the service's own repositories (`storage/uow.py`, `bot/reports.py`):
+this process through the service's own repositories (`storage/repositories/`,
+`bot/reports.py`):
 
 - overdue scan: what the patrol's tick reads (`due_for_check`, up to 500 cases), and the
   overdue cases of one unit (`overdue`, what a nudge lists);

@@ -25,7 +25,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 
 from bot.core.ports import Clock
-from storage.database import Database, is_outage
+from storage.database import Database
+from storage.errors import is_outage
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ from bot.ratelimit import RateLimiter
 if TYPE_CHECKING:
     from bot.metrics import Metrics
 from storage.database import Database
-from storage.locks import ChatLocks
-from storage.uow import OutboxRow, SqlUnitOfWork
+from storage.locks import ChatLocks, LockKey
+from storage.repositories.outbox import OutboxRow
+from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ STUCK_NOTICE_AFTER = 7
 STUCK_NOTICE_QUIET = timedelta(minutes=30)
 STUCK_NOTICE = "stuck_notice"
 STUCK_NOTICE_MARK = "stuck_notice:last"  # when the last one was queued (ISO 8601)
-STUCK_NOTICE_LOCK = 2  # TransactionLocks key: one sender at a time decides on a notice
 
 
 class OutboxSender:
@@ -277,7 +277,7 @@ class OutboxSender:
             if not self.office.supervisor_chat_id:
                 return
             to = Recipient(Channel.TELEGRAM, self.office.supervisor_chat_id)
-        if not await uow.locks.try_hold(STUCK_NOTICE_LOCK):
+        if not await uow.locks.try_hold(LockKey.STUCK_NOTICE):
             return  # another chat's notice is being queued right now
         now = self.clock.now()
         last = await uow.marks.get(STUCK_NOTICE_MARK)

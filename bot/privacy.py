@@ -1,4 +1,4 @@
-"""Retention and the right to be forgotten, on top of `storage.privacy`.
+"""Retention and the right to be forgotten, on top of `storage.repositories.privacy`.
 
 Closed cases older than `[privacy] retention_days` are anonymised by the deadline
 scheduler's round (a batch per tick, by whichever instance holds the round), and the
@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.core.office import Office
 from bot.core.texts import Texts
 from storage.database import Database
-from storage.privacy import Erased
+from storage.repositories.privacy import Erased
 from storage.uow import SqlUnitOfWork
 
 REPORTS = "reports"  # the exports' folder inside MEDIA_DIR (bot.app)

@@ -51,7 +51,7 @@ from bot.exports.chart import render_recap_chart
 from bot.exports.tables import write_case_csv, write_recap_csv
 from bot.exports.workbook import EXCEL_MAX_ROWS, RecapWorkbook, write_case_workbook
 from storage.database import Database
-from storage.recaps import ReportJob
+from storage.repositories.reports import ReportJob
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.core.cases import CaseDesk
 from bot.core.office import Office
@@ -33,10 +32,11 @@ from bot.core.recap import queue_automatic
 from bot.core.texts import Texts
 from bot.privacy import remove_files, remove_orphans, retention_round
 from storage.database import Database
+from storage.errors import DatabaseRefused, DatabaseUnavailable
+from storage.locks import LockKey
 
 log = logging.getLogger(__name__)
 
-DEADLINES_LOCK = 1  # TransactionLocks key of the deadline patrol (bot.outbox uses 2)
 JOB_ID = "aduanbot-deadlines"
 DIGEST_BATCH = 200  # cases whose held follow-ups a tick relays at most
 SWEEP_EVERY = timedelta(minutes=15)  # how often stored files nothing refers to are looked for
@@ -74,13 +74,13 @@ class DeadlineScheduler:
             return None  # nothing is acted on outside office hours
         try:
             async with self.db.transaction() as uow:
-                if not await uow.locks.try_hold(DEADLINES_LOCK):
+                if not await uow.locks.try_hold(LockKey.DEADLINE_PATROL):
                     log.debug("deadlines: another instance is on it")
                     return None
                 done = await patrol(uow, self.office, self.texts, now)
                 recaps = await queue_automatic(uow, self.office, now)
                 erased = await retention_round(uow, self.office, self.texts, now)
-        except (OperationalError, DBAPIError, OSError) as error:
+        except (DatabaseUnavailable, DatabaseRefused) as error:
             log.warning("deadlines: database unavailable, next tick retries (%s)", error)
             return None
         if done.acted:
@@ -111,13 +111,13 @@ class DeadlineScheduler:
         were held from groups that got the others at once); returns the cases' codes."""
         try:
             async with self.db.transaction() as uow:
-                if not await uow.locks.try_hold(DEADLINES_LOCK):
+                if not await uow.locks.try_hold(LockKey.DEADLINE_PATROL):
                     return []
                 desk = CaseDesk(uow, self.office, self.texts, now)
                 cases = await uow.cases.digests_due(now, DIGEST_BATCH)
                 for case in cases:
                     await desk.relay_digest(case)
-        except (OperationalError, DBAPIError, OSError) as error:
+        except (DatabaseUnavailable, DatabaseRefused) as error:
             log.warning("digests: database unavailable, next tick retries (%s)", error)
             return []
         codes = [case.code for case in cases]
@@ -134,7 +134,7 @@ class DeadlineScheduler:
             return 0
         try:
             removed = await remove_orphans(self.db, self.media, now)
-        except (OperationalError, DBAPIError, OSError) as error:
+        except (DatabaseUnavailable, DatabaseRefused, OSError) as error:  # OSError: the files'
             log.warning("media: files nothing refers to not swept (%s)", error)
             return 0
         if removed:

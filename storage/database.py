@@ -25,12 +25,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.core.ports import Clock
+from storage.errors import DRIVER_ERRORS, storage_error
+from storage.locks import LockKey
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 15_000
 # Execution option naming how SQLite's BEGIN starts: "IMMEDIATE" or "DEFERRED".
 SQLITE_BEGIN = "aduan_sqlite_begin"
-# Serialises concurrent `upgrade()` calls from several processes on PostgreSQL.
-_MIGRATION_LOCK_KEY = 0x616475616E
 
 
 class SystemClock:
@@ -47,87 +46,6 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-# What tells an outage from a refusal. PostgreSQL's SQLSTATE classes: connection (08),
-# insufficient resources (53), operator intervention (57: shutdown, cancelled), system
-# error (58), authorisation (28) and catalog (3D), and a schema or privilege that is not
-# what this code expects (42: a rolling upgrade, a revoked grant); and single states: a
-# serialisation failure or deadlock (40001, 40P01, 40003), a lock not available (55P03),
-# a read-only transaction on a standby after a failover (25006). Anything else (22 data
-# exceptions, 23 integrity violations, ...) is about the statement's values.
-_PG_OUTAGE_CLASSES = frozenset({"08", "28", "3D", "42", "53", "57", "58"})
-_PG_OUTAGE_STATES = frozenset({"40001", "40P01", "40003", "55P03", "25006"})
-# SQLite's primary result codes (extended ones such as SQLITE_BUSY_SNAPSHOT share them).
-_SQLITE_OUTAGES = frozenset(
-    {
-        "SQLITE_BUSY",
-        "SQLITE_LOCKED",
-        "SQLITE_IOERR",
-        "SQLITE_FULL",
-        "SQLITE_CANTOPEN",
-        "SQLITE_READONLY",
-        "SQLITE_NOMEM",
-        "SQLITE_PROTOCOL",
-        "SQLITE_CORRUPT",
-        "SQLITE_NOTADB",
-    }
-)
-# SQLITE_ERROR is as broad as its name: these of its messages mean the schema, not a value.
-_SQLITE_OUTAGE_MESSAGES = (
-    "database is locked",
-    "database table is locked",
-    "no such table",
-    "no such column",
-)
-
-
-def is_outage(error: BaseException) -> bool:
-    """Whether an error means the database cannot be used right now (so the same work
-    may succeed later), rather than that it refused this work for its content.
-
-    The one place that tells them apart: the inbound processor retries an outage and
-    records a refusal as failed; webhooks answer 503 (redeliver) or 400 (don't).
-    """
-    if isinstance(error, OSError | PoolTimeout):
-        return True
-    if not isinstance(error, DBAPIError):
-        return False
-    if error.connection_invalidated:
-        return True
-    cause = error.orig
-    if cause is None:
-        return isinstance(error, OperationalError | InterfaceError)
-    if isinstance(cause, ValueError) or isinstance(cause.__cause__, ValueError):
-        return False  # the driver could not encode a value (asyncpg's client-side DataError)
-    state = _sqlstate(error)
-    if state is not None:
-        return state in _PG_OUTAGE_STATES or state[:2] in _PG_OUTAGE_CLASSES
-    name = getattr(cause, "sqlite_errorname", None)
-    if isinstance(name, str) and name != "SQLITE_ERROR":
-        return "_".join(name.split("_")[:2]) in _SQLITE_OUTAGES
-    if str(cause).startswith(_SQLITE_OUTAGE_MESSAGES):
-        return True
-    # Otherwise what PEP 249 says of the class: Operational and Interface errors are the
-    # database's or the connection's, the others (Data, Integrity, ...) the statement's.
-    return name is None and isinstance(error, OperationalError | InterfaceError)
-
-
-def error_class(error: BaseException) -> str:
-    """An error's kind, for logs and for the officers: its class and the database's code
-    (SQLSTATE or SQLite's), never its message, which may quote what was stored."""
-    kind = type(error).__name__
-    if not isinstance(error, DBAPIError):
-        return kind
-    cause = error.orig.__cause__ or error.orig if error.orig is not None else None
-    code = _sqlstate(error) or getattr(error.orig, "sqlite_errorname", None)
-    detail = " ".join(str(part) for part in (code, cause and type(cause).__name__) if part)
-    return f"{kind} ({detail})" if detail else kind
-
-
-def _sqlstate(error: DBAPIError) -> str | None:
-    state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-    return state if isinstance(state, str) and len(state) == 5 else None
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -206,21 +124,27 @@ class Database:
         which does not wait for writers; writing in it may fail with "database is
         locked". An `urgent` transaction (webhooks recording updates, which Telegram
         waits for) goes before the others waiting for SQLite's write lock.
+
+        What the database's work raises (connecting, a statement, the commit) comes out
+        as `DatabaseUnavailable` or `DatabaseRefused` (`storage.errors`).
         """
         return self._transaction(readonly, urgent)
 
     @asynccontextmanager
     async def _transaction(self, readonly: bool, urgent: bool) -> AsyncIterator[SqlUnitOfWork]:
-        async with (
-            self._memory_lock or nullcontext(),
-            nullcontext() if readonly else self._writing(urgent),
-            self._sessions() as session,
-            session.begin(),
-        ):
-            if readonly:
-                await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
-            uow = SqlUnitOfWork(session, self.clock)
-            yield uow
+        try:
+            async with (
+                self._memory_lock or nullcontext(),
+                nullcontext() if readonly else self._writing(urgent),
+                self._sessions() as session,
+                session.begin(),
+            ):
+                if readonly:
+                    await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+                uow = SqlUnitOfWork(session, self.clock)
+                yield uow
+        except DRIVER_ERRORS as error:  # connecting, a statement, the commit
+            raise storage_error(error) from error
         if uow.reports.added and self.on_report_queued is not None:
             self.on_report_queued()
 
@@ -244,14 +168,19 @@ class Database:
             turn.release()
 
     async def upgrade(self) -> None:
-        """Brings the schema to the newest migration (creates a SQLite file's folder)."""
+        """Brings the schema to the newest migration (creates a SQLite file's folder);
+        raises `DatabaseUnavailable` when the database cannot be reached."""
         _create_sqlite_folder(self.url)
-        async with self._memory_lock or nullcontext(), self.engine.begin() as connection:
-            if self.dialect == "postgresql":
-                await connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-                )
-            await connection.run_sync(_upgrade_to_head)
+        try:
+            async with self._memory_lock or nullcontext(), self.engine.begin() as connection:
+                if self.dialect == "postgresql":
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": LockKey.MIGRATIONS.value},
+                    )
+                await connection.run_sync(_upgrade_to_head)
+        except DRIVER_ERRORS as error:
+            raise storage_error(error) from error
 
     async def ping(self) -> bool:
         """Whether the database answers (for health checks)."""

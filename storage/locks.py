@@ -1,4 +1,6 @@
-"""Per-chat send locks shared by every instance of the service on one database.
+"""Advisory locks: every key aduanbot takes (`LockKey`), the locks a transaction holds
+to decide which instance does a job (`TransactionLocks`, `uow.locks`), and the per-chat
+send locks shared by every instance of the service on one database (`ChatLocks`).
 
 Several instances may run against one PostgreSQL database; each chat's messages must
 still go out once each and in order. Before sending to a chat an instance takes a
@@ -14,19 +16,58 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import Any
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.database import Database
+from storage.repositories.base import Part
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 log = logging.getLogger(__name__)
 
-# The first key of PostgreSQL's two-key advisory locks, for chats being sent to.
-CHAT_LOCK_NAMESPACE = 0x61647562
+
+class LockKey(IntEnum):
+    """The PostgreSQL advisory lock keys aduanbot takes, all of them, so no two collide.
+
+    PostgreSQL keeps one-key (bigint) and two-key (int, int) locks apart. The two-key
+    locks name aduanbot's locks by their first key (a namespace) and the thing locked
+    by the second: a job (`TransactionLocks`) or a chat (`ChatLocks`, its `chat_key`).
+    """
+
+    # Jobs one instance does at a time (second keys under JOBS, held for a transaction).
+    DEADLINE_PATROL = 1  # bot.scheduler: the deadline patrol, digests, retention
+    STUCK_NOTICE = 2  # bot.outbox: one sender at a time decides on a stuck-chat notice
+    # Namespaces: the first keys of the two-key locks.
+    JOBS = 0x61647561  # "adua"
+    CHATS = 0x61647562  # "adub": chats being sent to
+    # One-key locks.
+    MIGRATIONS = 0x616475616E  # "aduan": one `Database.upgrade()` at a time
+    TEST_DATABASE = 0x61647561_6E74  # "aduant": a test using the shared test database
+
+
+class TransactionLocks(Part):
+    """Locks held until the transaction ends, deciding which instance does a job."""
+
+    async def try_hold(self, key: int) -> bool:
+        """Takes job lock `key` (a `LockKey`: second keys under `LockKey.JOBS`) for this
+        transaction; False if another transaction holds it.
+
+        On PostgreSQL an advisory transaction lock (released at commit, rollback or a
+        lost connection). SQLite serialises writing transactions (BEGIN IMMEDIATE), so
+        there the transaction itself is the lock and this is always True.
+        """
+        if self._dialect != "postgresql":
+            return True
+        held = await self._session.scalar(
+            select(func.pg_try_advisory_xact_lock(LockKey.JOBS.value, int(key)))
+        )
+        return bool(held)
 
 
 def chat_key(chat: str) -> int:
@@ -35,6 +76,8 @@ def chat_key(chat: str) -> int:
 
 
 class ChatLocks:
+    """Per-chat send locks, on one connection this instance keeps for them."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._connection: AsyncConnection | None = None
@@ -50,12 +93,12 @@ class ChatLocks:
         cannot be asked, in which case nothing should be sent now)."""
         if not self.shared:
             return True
-        held = await self._ask(func.pg_try_advisory_lock(CHAT_LOCK_NAMESPACE, chat_key(chat)))
+        held = await self._ask(func.pg_try_advisory_lock(LockKey.CHATS.value, chat_key(chat)))
         return bool(held)
 
     async def release(self, chat: str) -> None:
         if self.shared:
-            await self._ask(func.pg_advisory_unlock(CHAT_LOCK_NAMESPACE, chat_key(chat)))
+            await self._ask(func.pg_advisory_unlock(LockKey.CHATS.value, chat_key(chat)))
 
     async def close(self) -> None:
         async with self._guard:

@@ -99,7 +99,7 @@ class ReporterRecord(Base):
     # The per-reporter rate limit: messages counted since the window started.
     window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     window_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    # Set once the reporter's personal data was removed (storage/privacy.py).
+    # Set once the reporter's personal data was removed (storage/repositories/privacy.py).
     forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -132,7 +132,7 @@ BACKLOG_COLUMNS = (
 
 # The open statuses (bot.core.model.CaseStatus.is_open) as the partial index
 # ix_cases_open_created_at names them. A query uses that index only if its WHERE lists
-# the same statuses, in this order, as literals (`storage/uow.py` OPEN_STATUSES).
+# the same statuses, in this order, as literals (`storage/repositories/cases.py` OPEN_STATUSES).
 OPEN_CASE_STATUSES = ("baru", "perlu_dilengkapi", "didisposisi", "dikembalikan", "dijawab")
 OPEN_CASE = text(f"status IN ({', '.join(repr(status) for status in OPEN_CASE_STATUSES)})")
 
@@ -145,7 +145,7 @@ class CaseRecord(Base):
         Index("ix_cases_reporter_id_status", "reporter_id", "status"),
         Index("ix_cases_reporter_id_created_at", "reporter_id", "created_at"),
         # The recaps read a period's cases from these two alone (index-only scans), in
-        # filing order and by closing time; see storage/recaps.py.
+        # filing order and by closing time; see storage/repositories/recaps.py.
         Index("ix_cases_recap", *RECAP_COLUMNS),
         Index("ix_cases_next_check_at", "next_check_at"),
         Index("ix_cases_step_unit_code_due_at", "step", "unit_code", "due_at"),
@@ -304,7 +304,8 @@ class OutboxRecord(Base):
     purpose: Mapped[str | None] = mapped_column(String(CHAT))
     album_key: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
     # Within a chat, a lower priority goes first (a new case's relay: URGENT); the
-    # same priority in the order queued (storage/uow.py `_first_waiting_of_its_chat`).
+    # same priority in the order queued (`first_waiting_of_its_chat` in
+    # storage/repositories/outbox.py).
     priority: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     status: Mapped[str] = mapped_column(String(CHANNEL), server_default=text("'pending'"))
     parts_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -24,11 +24,11 @@ from sqlalchemy.pool import NullPool
 
 from bot.core.ports import Clock
 from storage.database import Database, normalize_url
+from storage.locks import LockKey
 
 TEST_DATABASE_URL = "TEST_DATABASE_URL"
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
-_TEST_LOCK_KEY = 0x61647561_6E74  # "aduant"
 
 
 def backends() -> list[str]:
@@ -82,7 +82,9 @@ async def empty_database(backend: str, folder: Path) -> AsyncIterator[str]:
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as guard:
-            await guard.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _TEST_LOCK_KEY})
+            await guard.execute(
+                text("SELECT pg_advisory_lock(:key)"), {"key": LockKey.TEST_DATABASE.value}
+            )
             await guard.commit()
             try:
                 await guard.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -92,7 +94,7 @@ async def empty_database(backend: str, folder: Path) -> AsyncIterator[str]:
             finally:
                 await guard.rollback()
                 await guard.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _TEST_LOCK_KEY}
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": LockKey.TEST_DATABASE.value}
                 )
                 await guard.commit()
     finally:

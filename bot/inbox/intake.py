@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError
 
 from bot.core.ports import Clock
-from storage.database import Database, error_class, is_outage
-from storage.uow import InboundDelivery
+from storage.database import Database
+from storage.errors import DatabaseRefused, error_class, is_outage
+from storage.repositories.inbound import InboundDelivery
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def not_recorded(webhook: str, error: Exception) -> web.Response:
     if is_outage(error):
         log.exception("%s: database unavailable; the provider will deliver it again", webhook)
         return web.Response(status=503, text="try again")
-    if isinstance(error, DBAPIError):
+    if isinstance(error, DatabaseRefused):
         log.error("%s: the database refused the update (%s)", webhook, error_class(error))
         return web.Response(status=400, text="not storable")
     raise error

@@ -7,7 +7,7 @@ instances on one PostgreSQL database any instance may take any update, but an up
 waits while an earlier one of its chat is still pending (`InboundLog.claim`), so each
 chat's updates are handled one at a time, in the order they arrived.
 
-An update that fails is told apart by why (`storage.database.is_outage`): while the
+An update that fails is told apart by why (`storage.errors.is_outage`): while the
 database is unavailable it stays pending and is tried again; one the database refuses
 for its content (or that meets a bug) would fail every time, so it is recorded as failed
 with the kind of error, the officers are told once, and the updates after it go on.
@@ -22,8 +22,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import DBAPIError
-
 from bot.core import views
 from bot.core.cases import CaseDesk
 from bot.core.model import Channel, OutgoingMessage, Recipient
@@ -33,8 +31,9 @@ from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
 from bot.inbox.envelope import Envelope, InboxSource, Preparer, SourceHandler
 from bot.inbox.intake import without_controls
-from storage.database import Database, error_class, is_outage
-from storage.uow import InboundRow
+from storage.database import Database
+from storage.errors import DatabaseRefused, error_class, is_outage
+from storage.repositories.inbound import InboundRow
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ class InboundProcessor:
                     log.error(
                         "inbound: handling interrupted (%s), retrying",
                         error_class(error),
-                        exc_info=not isinstance(error, DBAPIError),  # (may quote a value)
+                        exc_info=not isinstance(error, DatabaseRefused),  # (may quote a value)
                     )
                 await asyncio.sleep(DB_RETRY_WAIT)
                 continue
@@ -171,7 +170,7 @@ class InboundProcessor:
         """Records an update that fails for what it is (its content, or a bug met by it),
         and tells the officers once, so that every later update goes on."""
         kind = error_class(error)
-        if isinstance(error, DBAPIError):
+        if isinstance(error, DatabaseRefused):
             # Its message may quote the value refused: the kind of error only.
             log.error(
                 "inbound: %s update %s of chat %s failed: the database refused it (%s)",
@@ -180,7 +179,7 @@ class InboundProcessor:
                 row.chat_key or "-",
                 kind,
             )
-            detail = str(error.orig if error.orig is not None else error).split("\n")[0]
+            detail = error.detail
         else:  # a bug: where it happened is what its fixer needs
             log.exception("inbound: %s update %s failed", row.source, row.external_id)
             detail = str(error)

@@ -13,7 +13,9 @@ from bot.core.cases import CaseDesk
 from bot.inbox.envelope import Envelope, SourceHandler
 from bot.inbox.processor import InboundProcessor
 from storage import Database
-from storage.uow import InboundDelivery, SqlUnitOfWork
+from storage.errors import DatabaseUnavailable
+from storage.repositories.inbound import InboundDelivery
+from storage.uow import SqlUnitOfWork
 from tests.fakes import FixedClock
 from tests.unit.sample import OFFICERS, T, sample_office
 
@@ -87,8 +89,9 @@ async def test_an_update_meeting_an_outage_stays_pending_and_is_handled_later(
 
     await record(database, clock.now(), ("1", "5001"), ("2", "5002"))
     inbound = processor(database, clock, handler)
-    with pytest.raises(OperationalError):
+    with pytest.raises(DatabaseUnavailable) as caught:  # (storage's name for an outage)
         await inbound.process_pending()
+    assert isinstance(caught.value.__cause__, OperationalError)
     assert {status for status, _ in (await states(database)).values()} == {"pending"}
 
     down = False

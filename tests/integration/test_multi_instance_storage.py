@@ -17,14 +17,14 @@ from sqlalchemy import text
 
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from storage import Database
-from storage.locks import CHAT_LOCK_NAMESPACE, ChatLocks, chat_key
+from storage.locks import ChatLocks, LockKey, chat_key
 from tests.fakes import FixedClock
 
 POSTGRESQL = "postgresql"
 CITIZEN = Recipient(Channel.TELEGRAM, "5551")
 ALICE, BOB, CAROL = "telegram:1", "telegram:2", "whatsapp:+62813"
-PATROL = 1  # bot.scheduler.DEADLINES_LOCK
-OTHER_JOB = 2
+PATROL = LockKey.DEADLINE_PATROL
+OTHER_JOB = LockKey.STUCK_NOTICE
 
 
 async def record(database: Database, clock: FixedClock, *external_ids: str) -> list[int]:
@@ -302,7 +302,7 @@ async def test_chat_locks_go_with_a_lost_connection(
                         "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
                         " AND classid = :namespace AND objid = :key AND objsubid = 2"
                     ),
-                    {"namespace": CHAT_LOCK_NAMESPACE, "key": chat_key(ALICE) & 0xFFFFFFFF},
+                    {"namespace": LockKey.CHATS.value, "key": chat_key(ALICE) & 0xFFFFFFFF},
                 )
             ).one()
             assert await connection.scalar(

@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage import Database
-from storage.database import error_class, is_outage
+from storage.errors import DatabaseRefused, DatabaseUnavailable, error_class, is_outage
 from storage.testing import POSTGRESQL, database_params, fresh_database
 
 
@@ -131,3 +131,44 @@ def test_errors_without_a_database_code_are_judged_by_their_class(
     error: BaseException, outage: bool
 ) -> None:
     assert is_outage(error) is outage
+
+
+async def put_then_fail(database: Database, error: Exception) -> None:
+    """A transaction that writes, then meets `error` (as a statement would raise it)."""
+    async with database.transaction() as uow:
+        await uow.marks.put("x", "1")
+        raise error
+
+
+async def test_a_transaction_raises_an_outage_as_database_unavailable(database: Database) -> None:
+    lost = OperationalError("SELECT 1", None, ConnectionResetError("connection lost"))
+    with pytest.raises(DatabaseUnavailable) as caught:
+        await put_then_fail(database, lost)
+    assert caught.value.__cause__ is lost  # (the logs show the driver's error too)
+    assert is_outage(caught.value)
+    assert str(caught.value) == str(lost)
+    async with database.transaction() as uow:
+        assert await uow.marks.get("x") is None  # rolled back
+
+
+async def test_a_database_that_cannot_be_reached_is_unavailable() -> None:
+    database = Database("postgresql://postgres@127.0.0.1:1/nothing")  # nobody listens there
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            async with database.transaction(readonly=True):
+                pass
+        assert isinstance(caught.value.__cause__, OSError)
+        with pytest.raises(DatabaseUnavailable):
+            await database.upgrade()
+    finally:
+        await database.dispose()
+
+
+async def test_a_transaction_raises_a_refusal_as_database_refused(database: Database) -> None:
+    duplicate = IntegrityError("INSERT", None, Exception("duplicate key\nDETAIL: the value"))
+    with pytest.raises(DatabaseRefused) as caught:
+        await put_then_fail(database, duplicate)
+    assert caught.value.__cause__ is duplicate
+    assert not is_outage(caught.value)
+    assert error_class(caught.value) == "IntegrityError (Exception)"  # the cause's kind
+    assert caught.value.detail == "duplicate key"

@@ -38,8 +38,8 @@ from bot.inbox.intake import QUIET, Intake
 from storage import Database, OutboxRow, normalize_url
 from storage.database import alembic_config
 from storage.models import OPEN_CASE_STATUSES, Base, OutboxRecord, UTCDateTime
+from storage.repositories.cases import OPEN_STATUSES
 from storage.testing import fresh_database
-from storage.uow import OPEN_STATUSES
 from tests.fakes import FixedClock
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy.exc import DBAPIError
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 
 from bot.channels.telegram.intake import record_update
 from bot.inbox.intake import Intake
-from storage.database import error_class, is_outage
+from storage.errors import DatabaseRefused, error_class, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +31,7 @@ async def poll(bot: Bot, intake: Intake) -> None:
             for update in updates:
                 try:
                     await record_update(intake, update.to_dict())
-                except DBAPIError as error:
-                    if is_outage(error):
-                        raise
+                except DatabaseRefused as error:
                     # refused for its content: fetching it again would not change that
                     log.error(
                         "polling: the database refused update %s (%s); skipped",

@@ -1,6 +1,6 @@
 """Reporters an officer blocked, each reporter's message count of the current minute
 (the per-reporter rate limit), and when personal data was removed: cases anonymised
-after the retention period, reporters forgotten (storage/privacy.py).
+after the retention period, reporters forgotten (storage/repositories/privacy.py).
 
 Revision ID: 0005
 Revises: 0004

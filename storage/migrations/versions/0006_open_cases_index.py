@@ -5,7 +5,7 @@ cases are closed; through `ix_cases_status` the database read every open case an
 them (76–140 ms with a million cases). This index holds the open cases alone, in filing
 order, so the query reads the first rows of it and stops. Both SQLite and PostgreSQL
 use a partial index only when the query's WHERE names the same statuses as literals
-(`storage/uow.py` renders them so).
+(`storage/repositories/cases.py` renders them so).
 
 Revision ID: 0006
 Revises: 0005

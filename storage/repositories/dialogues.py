@@ -1,0 +1,54 @@
+"""Where each reporter is in the intake dialogue (the core's `DialogueRepository`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select
+
+from bot.core.ports import DialogueState
+from storage.models import DialogueRecord
+from storage.repositories.base import NO_SYNC, Part, per_dialect, table
+
+_DIALOGUES = table(DialogueRecord)
+_LOAD_DIALOGUE = select(_DIALOGUES.c.step, _DIALOGUES.c.data).where(
+    _DIALOGUES.c.reporter_id == bindparam("p_reporter")
+)
+
+
+def _save_dialogue(module: Any) -> Any:
+    statement = module.insert(_DIALOGUES)
+    return statement.on_conflict_do_update(
+        index_elements=["reporter_id"],
+        set_={
+            "step": statement.excluded.step,
+            "data": statement.excluded.data,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+
+
+_SAVE_DIALOGUE: dict[str, Any] = per_dialect(_save_dialogue)
+
+
+class SqlDialogueRepository(Part):
+    async def load(self, reporter_id: int) -> DialogueState | None:
+        row = (await self._core(_LOAD_DIALOGUE, {"p_reporter": reporter_id})).first()
+        return DialogueState(step=row.step, data=row.data) if row else None
+
+    async def save(self, reporter_id: int, state: DialogueState) -> None:
+        await self._core(
+            self._built(_SAVE_DIALOGUE),
+            {
+                "reporter_id": reporter_id,
+                "step": state.step,
+                "data": state.data,
+                "updated_at": self._clock.now(),
+            },
+        )
+
+    async def clear(self, reporter_id: int) -> None:
+        await self._session.execute(
+            delete(DialogueRecord).where(DialogueRecord.reporter_id == reporter_id),
+            execution_options=NO_SYNC,
+        )
