@@ -15,8 +15,6 @@ from storage.models import ReportJobRecord
 PENDING = "pending"
 DONE = "done"
 FAILED = "failed"
-RECAP = "recap"
-CASE_EXPORT = "case"
 
 
 @dataclass(frozen=True)
