@@ -18,6 +18,7 @@ from bot.config import (
     load_health_options,
     load_office,
     load_settings,
+    load_telegram_options,
     load_whatsapp_options,
 )
 from bot.core.texts import TemplateError, load_texts
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         office = load_office(settings.config_path)
         load_texts(office.language)
         whatsapp = load_whatsapp_options(settings.config_path)
+        load_telegram_options(settings.config_path)
         load_health_options(settings.config_path)
     except (ConfigError, TemplateError) as exc:
         return _configuration_error(exc)

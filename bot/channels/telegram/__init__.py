@@ -20,7 +20,7 @@ from bot.channels.telegram.polling import ALLOWED_UPDATES, poll
 from bot.channels.telegram.sender import TelegramChannel, make_bot, telegram_limits
 from bot.channels.telegram.source import telegram_source
 from bot.channels.telegram.webhook import telegram_webhook
-from bot.config import Settings
+from bot.config import Settings, load_telegram_options
 from bot.core.model import Channel
 from bot.inbox.envelope import InboxSource, turned_away
 from handlers.telegram import BotIdentity
@@ -103,7 +103,7 @@ def build(context: ChannelContext) -> ChannelParts:
             originals_to=frozenset({office.officers_chat_id}),
             withheld=lambda name: texts("file_withheld", name=name),
         ),
-        limits=telegram_limits(),
+        limits=telegram_limits(load_telegram_options(context.settings.config_path)),
         routes=[
             web.post(
                 "/webhook/telegram",
