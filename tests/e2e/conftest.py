@@ -94,6 +94,8 @@ def bot_environment(
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        # the test's own (the default, data/media, would be shared by tests run in parallel)
+        "MEDIA_DIR": str(folder / "media"),
     }
 
 
