@@ -52,6 +52,16 @@ class HealthOptions:
     stuck_after_seconds: float = 300.0
 
 
+@dataclass(frozen=True)
+class TelegramOptions:
+    """The agency file's [telegram] table: the limits the bot paces its messages within
+    (Telegram's documented ones unless a Bot API server allows more)."""
+
+    messages_per_second: int = 30  # all chats together
+    group_messages_per_minute: int = 20  # to one group
+    private_messages_per_second: int = 1  # to one person, sustained (bursts of three)
+
+
 def load_office(path: Path) -> Office:
     """Reads the agency file (see aduan.example.toml)."""
     return parse_office(read_agency_file(path), str(path))
@@ -60,6 +70,11 @@ def load_office(path: Path) -> Office:
 def load_whatsapp_options(path: Path) -> WhatsAppOptions:
     """Reads the agency file's [whatsapp] table (rate and approved templates)."""
     return parse_whatsapp(read_agency_file(path), str(path))
+
+
+def load_telegram_options(path: Path) -> TelegramOptions:
+    """Reads the agency file's [telegram] table (the outbound limits)."""
+    return parse_telegram(read_agency_file(path), str(path))
 
 
 def load_health_options(path: Path) -> HealthOptions:
@@ -120,6 +135,16 @@ def parse_health(data: Mapping[str, Any], where: str = "agency file") -> HealthO
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not seconds >= 10:
         raise ConfigError(f"{label} stuck_after_seconds must be a number of seconds, at least 10")
     return HealthOptions(stuck_after_seconds=float(seconds))
+
+
+def parse_telegram(data: Mapping[str, Any], where: str = "agency file") -> TelegramOptions:
+    """The [telegram] table: each limit a whole number of messages, at least 1."""
+    known = {f.name for f in fields(TelegramOptions)}
+    table, label = _options(data, "telegram", known, where)
+    for key, value in table.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{label} {key} must be a whole number of at least 1")
+    return TelegramOptions(**table)
 
 
 def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:

@@ -12,7 +12,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.agency import load_health_options, load_office, load_whatsapp_options
+from bot.agency import (
+    load_health_options,
+    load_office,
+    load_telegram_options,
+    load_whatsapp_options,
+)
 from bot.core.texts import TemplateError, load_texts
 from bot.settings import ConfigError, deployment_settings, load_playground_settings, load_settings
 
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         office = load_office(settings.config_path)
         load_texts(office.language)
         whatsapp = load_whatsapp_options(settings.config_path)
+        load_telegram_options(settings.config_path)
         load_health_options(settings.config_path)
     except (ConfigError, TemplateError) as exc:
         return _configuration_error(exc)

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,7 +47,6 @@ from bot.core.recap import (
 )
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
-from bot.exports.chart import render_recap_chart
 from bot.exports.tables import write_case_csv, write_recap_csv
 from bot.exports.workbook import EXCEL_MAX_ROWS, RecapWorkbook, write_case_workbook
 from storage.database import Database
@@ -144,10 +143,18 @@ async def write_recap_file(
     elif fmt == "csv":
         await asyncio.to_thread(write_recap_csv, path, recap, t)
     elif fmt == "png":
-        image = await asyncio.to_thread(render_recap_chart, recap, t, unit_names(office))
+        image = await asyncio.to_thread(_render_chart, recap, t, unit_names(office))
         await asyncio.to_thread(path.write_bytes, image)
     else:
         raise ValueError(f"unknown format {fmt!r}: xlsx, csv or png")
+
+
+def _render_chart(recap: Recap, t: Texts, names: Mapping[str, str]) -> bytes:
+    """The recap chart. matplotlib is imported with the first chart (in a worker thread),
+    not when the service starts: it is most of the service's import time."""
+    from bot.exports.chart import render_recap_chart
+
+    return render_recap_chart(recap, t, names)
 
 
 async def load_case(db: Database, code: str) -> tuple[Case, list[CaseEvent]] | None:

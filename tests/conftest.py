@@ -2,9 +2,10 @@
 
 The database fixtures run each test on SQLite (a temporary file) and, when
 `TEST_DATABASE_URL` is set, on PostgreSQL too (see `storage.testing`). PostgreSQL
-tests carry the `postgresql` mark (and `xdist_group("postgresql")`); they empty the
-shared database first and hold an advisory lock while they use it, so two of them
-never run at the same time, even from different processes.
+tests carry the `postgresql` mark; they empty the shared database first and hold an
+advisory lock while they use it, so two of them never run at the same time, even from
+different processes. Under pytest-xdist (`-n`, as scripts/test runs the suite) each
+worker has a PostgreSQL database of its own, made when the worker starts.
 
 To run other tests on the same databases, request `database_url` (an empty database,
 no schema) or `database` (upgraded), or parametrise with
@@ -14,13 +15,20 @@ no schema) or `database` (upgraded), or parametrise with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from storage import Database
-from storage.testing import database_params, database_urls, empty_database
+from storage.testing import (
+    create_worker_database,
+    database_params,
+    database_urls,
+    drop_worker_database,
+    empty_database,
+)
 from tests.fakes import FixedClock
 
 __all__ = ["database_urls"]
@@ -30,9 +38,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgresql: runs on the shared PostgreSQL test database (TEST_DATABASE_URL)"
     )
-    config.addinivalue_line(
-        "markers", "xdist_group(name): pytest-xdist --dist loadgroup runs a group on one worker"
-    )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """An xdist worker makes its own PostgreSQL database (see `storage.testing`)."""
+    asyncio.run(create_worker_database())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """And drops it when it is done."""
+    asyncio.run(drop_worker_database())
 
 
 @pytest.fixture

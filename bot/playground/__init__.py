@@ -59,6 +59,7 @@ PAGE_TYPES = {
 }
 CHATS_FILE = "playground-chats.pickle"
 SAVE_DELAY = 0.3  # seconds: a burst of messages is saved once
+_CLOSING = ""  # put in a page's queue of changed panes: the service is stopping
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,13 @@ class Playground:
         app.router.add_post("/playground/api/reset", self._reset)
         app.router.add_get("/playground/api/files/telegram/{file_id}", self._telegram_file)
         app.router.add_get("/playground/api/files/whatsapp", self._whatsapp_file)
+        app.on_shutdown.append(self._close_pages)
+
+    async def _close_pages(self, app: web.Application) -> None:
+        """Ends every open page's event stream: shutting down waits for the streams, and
+        one would otherwise end only when its next keep-alive finds the page gone (15 s)."""
+        for page in self._pages:
+            page.put_nowait(_CLOSING)
 
     def _introduce(self) -> None:
         """Makes the people and the groups known to the Telegram stand-in."""
@@ -391,6 +399,8 @@ class Playground:
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
                     continue
+                if pane == _CLOSING:
+                    return response
                 await response.write(f"data: {json.dumps({'pane': pane})}\n\n".encode())
         except ConnectionResetError:  # the page was closed or reloaded
             return response

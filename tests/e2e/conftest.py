@@ -32,7 +32,7 @@ SUPERVISOR = -1001000000002
 YANKES = -1001000000010
 P2P = -1001000000011
 
-AGENCY = f"""
+TELEGRAMS_PACE = f"""
 [agency]
 name = "Dinas Kesehatan Kota Contoh"
 timezone = "Asia/Jakarta"
@@ -60,6 +60,16 @@ digest_time = ""
 # Nor the automatic monthly recap to the supervisor (tests/e2e/test_recaps.py has it).
 send_time = ""
 """
+# Within Telegram's own limits (the default) a person gets about one message a second
+# and a group 20 a minute: that pacing would be most of these tests' time, so their agency
+# files raise the limits. tests/e2e/test_pacing.py keeps the real ones (`TELEGRAMS_PACE`).
+GENEROUS_LIMITS = """
+[telegram]
+messages_per_second = 1000
+group_messages_per_minute = 1000
+private_messages_per_second = 1000
+"""
+AGENCY = TELEGRAMS_PACE + GENEROUS_LIMITS
 
 
 def free_port() -> int:
@@ -84,6 +94,8 @@ def bot_environment(
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        # the test's own (the default, data/media, would be shared by tests run in parallel)
+        "MEDIA_DIR": str(folder / "media"),
     }
 
 

@@ -48,7 +48,8 @@ async def blocked_instance(connection: AsyncConnection) -> int | None:
     name = await connection.scalar(
         text(
             "SELECT application_name FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO outbox%'"
+            "WHERE wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO outbox%' "
+            "AND datname = current_database()"  # not a test's on another database
         )
     )
     return int(name.rsplit(" ", 1)[1]) if name else None

@@ -34,7 +34,7 @@ from playwright.async_api import Browser, Dialog, Locator, Page, async_playwrigh
 from bot.app import create_app
 from bot.playground import AGENCY, MAX_UPLOAD, Playground, running
 from bot.settings import load_settings
-from tests.e2e.conftest import free_port, stop_bot
+from tests.e2e.conftest import GENEROUS_LIMITS, free_port, stop_bot
 from tests.unit.test_scrub import pdf_by
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -86,13 +86,15 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[str]:
-    """The playground as `aduanbot playground` serves it (on SQLite, as it always runs);
-    yields its address."""
+    """The playground as `aduanbot playground` serves it (on SQLite, as it always runs, and
+    its agency file with the Telegram limits raised); yields its address."""
+    agency = tmp_path / "agency.toml"
+    agency.write_text(AGENCY.read_text(encoding="utf-8") + GENEROUS_LIMITS, encoding="utf-8")
     async with running(Playground()) as playground:
         port = free_port()
         public = f"http://127.0.0.1:{port}"
         environment = {
-            "ADUAN_CONFIG": str(AGENCY),
+            "ADUAN_CONFIG": str(agency),
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'playground.sqlite3'}",
             "MEDIA_DIR": str(tmp_path / "media"),
             "HOST": "127.0.0.1",

@@ -301,6 +301,9 @@ async def test_chat_locks_go_with_a_lost_connection(
                     text(
                         "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
                         " AND classid = :namespace AND objid = :key AND objsubid = 2"
+                        # this database's: the server's other databases hold such locks too
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
                     ),
                     {"namespace": LockKey.CHATS.value, "key": chat_key(ALICE) & 0xFFFFFFFF},
                 )

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.agency import parse_health, parse_office
+from bot.agency import TelegramOptions, parse_health, parse_office, parse_telegram
+from bot.channels.telegram.sender import telegram_limits
 from bot.channels.textsplit import split_text, utf16_len
 from bot.core import views
 from bot.core.calendar import WorkingCalendar
@@ -464,6 +465,23 @@ def test_health_calls_handling_stuck_after_five_minutes_unless_told() -> None:
             parse_health({"health": {"stuck_after_seconds": bad}})
     with pytest.raises(ConfigError, match="unknown keys stuck_after"):
         parse_health({"health": {"stuck_after": 300}})
+
+
+def test_telegram_limits_are_telegrams_own_unless_told() -> None:
+    assert parse_telegram({}) == TelegramOptions(30, 20, 1)
+    limiter = telegram_limits(parse_telegram({}))
+    assert (limiter.overall.limit, limiter.group_limit, limiter.private_limit) == (
+        Limit(30, 1.0),
+        Limit(20, 60.0),
+        Limit(3, 3.0),
+    )
+    generous = {"messages_per_second": 1000, "group_messages_per_minute": 600}
+    assert parse_telegram({"telegram": generous}) == TelegramOptions(1000, 600, 1)
+    for bad in ("20", 0, -1, 2.5, True):
+        with pytest.raises(ConfigError, match=r"\[telegram\] group_messages_per_minute must be"):
+            parse_telegram({"telegram": {"group_messages_per_minute": bad}})
+    with pytest.raises(ConfigError, match="unknown keys per_group"):
+        parse_telegram({"telegram": {"per_group": 20}})
 
 
 def test_check_refuses_a_bad_health_threshold(

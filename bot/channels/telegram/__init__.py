@@ -13,6 +13,7 @@ import logging
 from aiohttp import web
 from telegram.error import TelegramError
 
+from bot.agency import load_telegram_options
 from bot.channels.registration import ChannelContext, ChannelParts, ChannelRegistration
 from bot.channels.telegram.files import TelegramFileCheck, TelegramFiles
 from bot.channels.telegram.intake import SOURCE
@@ -103,7 +104,7 @@ def build(context: ChannelContext) -> ChannelParts:
             originals_to=frozenset({office.officers_chat_id}),
             withheld=lambda name: texts("file_withheld", name=name),
         ),
-        limits=telegram_limits(),
+        limits=telegram_limits(load_telegram_options(context.settings.config_path)),
         routes=[
             web.post(
                 "/webhook/telegram",

@@ -33,6 +33,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.agency import TelegramOptions
 from bot.channels.base import (
     ChatMoved,
     ChatRefused,
@@ -79,12 +80,15 @@ def make_bot(token: str, api_base_url: str) -> Bot:
     )
 
 
-def telegram_limits() -> RateLimiter:
-    """Telegram's documented limits: 30 msg/s overall, 20 msg/min per group, ~1 msg/s per chat."""
+def telegram_limits(options: TelegramOptions) -> RateLimiter:
+    """The agency file's limits; by default Telegram's documented ones: 30 msg/s overall,
+    20 msg/min per group, ~1 msg/s per person."""
+    per_person = options.private_messages_per_second
     return RateLimiter(
-        overall=Limit(30, 1.0),
-        group=Limit(20, 60.0),
-        private=Limit(3, 3.0),  # a short burst (an answer and the next question), ~1/s sustained
+        overall=Limit(options.messages_per_second, 1.0),
+        group=Limit(options.group_messages_per_minute, 60.0),
+        # a short burst (an answer and the next question), then the rate
+        private=Limit(3 * per_person, 3.0),
     )
 
 
