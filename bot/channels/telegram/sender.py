@@ -4,12 +4,15 @@ within Telegram's limits (`telegram_limits`)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -64,20 +67,31 @@ _SEND_METHOD = {
 
 def make_bot(token: str, api_base_url: str) -> Bot:
     """A PTB Bot pointed at the Bot API server (Telegram's, a self-hosted one, or a stand-in)."""
+    tls = {"verify": _tls_context()}
     request = HTTPXRequest(
         connection_pool_size=64,
         connect_timeout=5.0,
         read_timeout=15.0,
         write_timeout=30.0,
         pool_timeout=5.0,
+        httpx_kwargs=tls,
     )
     return Bot(
         token,
         base_url=f"{api_base_url}/bot",
         base_file_url=f"{api_base_url}/file/bot",
         request=request,
-        get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=40.0),
+        get_updates_request=HTTPXRequest(
+            connection_pool_size=2, read_timeout=40.0, httpx_kwargs=tls
+        ),
     )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certificates checked against certifi's CAs), made once:
+    each one loads the CA bundle, tens of milliseconds, and the tests build hundreds of bots."""
+    return httpx.create_ssl_context()
 
 
 def telegram_limits(options: TelegramOptions) -> RateLimiter:
