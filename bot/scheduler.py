@@ -60,6 +60,7 @@ class DeadlineScheduler:
         self.after_commit = after_commit
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_task: asyncio.Task[object] | None = None  # the round under way, if any
+        self._stopping = False  # stop() was called: a cancelled round is its doing
         self.ticks = 0  # rounds finished (acted or not) since start
         self._ticked = asyncio.Condition()
         self._swept_at: datetime | None = None  # the last sweep of files nothing refers to
@@ -163,6 +164,7 @@ class DeadlineScheduler:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+        self._stopping = True
         tick = self._tick_task
         if tick is not None and not tick.done():
             tick.cancel()
@@ -179,6 +181,11 @@ class DeadlineScheduler:
         self._tick_task = asyncio.current_task()
         try:
             await self.tick()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # stop() cancelled the round (its transaction rolled back): an end, not an
+            # error for APScheduler to log with a traceback
         except Exception:  # a bug in one round must not stop later rounds
             log.exception("deadlines: the patrol round failed")
         finally:
