@@ -32,7 +32,7 @@ from bot.core.recap import queue_automatic
 from bot.core.texts import Texts
 from bot.privacy import remove_files, remove_orphans, retention_round
 from storage.database import Database
-from storage.errors import DatabaseRefused, DatabaseUnavailable
+from storage.errors import StorageError
 from storage.locks import LockKey
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class DeadlineScheduler:
                 done = await patrol(uow, self.office, self.texts, now)
                 recaps = await queue_automatic(uow, self.office, now)
                 erased = await retention_round(uow, self.office, self.texts, now)
-        except (DatabaseUnavailable, DatabaseRefused) as error:
+        except StorageError as error:
             log.warning("deadlines: database unavailable, next tick retries (%s)", error)
             return None
         if done.acted:
@@ -118,7 +118,7 @@ class DeadlineScheduler:
                 cases = await uow.cases.digests_due(now, DIGEST_BATCH)
                 for case in cases:
                     await desk.relay_digest(case)
-        except (DatabaseUnavailable, DatabaseRefused) as error:
+        except StorageError as error:
             log.warning("digests: database unavailable, next tick retries (%s)", error)
             return []
         codes = [case.code for case in cases]
@@ -135,7 +135,7 @@ class DeadlineScheduler:
             return 0
         try:
             removed = await remove_orphans(self.db, self.media, now)
-        except (DatabaseUnavailable, DatabaseRefused, OSError) as error:  # OSError: the files'
+        except (StorageError, OSError) as error:  # OSError: the files'
             log.warning("media: files nothing refers to not swept (%s)", error)
             return 0
         if removed:

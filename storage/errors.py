@@ -20,7 +20,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 DRIVER_ERRORS = (DBAPIError, PoolTimeout, OSError)
 
 
-class DatabaseUnavailable(Exception):
+class StorageError(Exception):
+    """Either of the two: what a caller catches when it only needs to skip the work and
+    try again on its next round."""
+
+
+class DatabaseUnavailable(StorageError):
     """The database cannot be used right now (unreachable, locked, shutting down, not the
     schema this code expects): the same work may succeed later.
 
@@ -32,7 +37,7 @@ class DatabaseUnavailable(Exception):
         self.kind = error_class(error)
 
 
-class DatabaseRefused(Exception):
+class DatabaseRefused(StorageError):
     """The database refused a statement for the values it was given (a constraint, a
     value it cannot hold): the same work would be refused again.
 
