@@ -20,7 +20,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.files import ALL_TYPES, BY_NAME
-from bot.core.office import MAX_CATEGORY, Deadlines, Limits, Office, Unit
+from bot.core.office import (
+    DEFAULT_SOURCES,
+    MAX_CATEGORY,
+    Deadlines,
+    LaporOptions,
+    Limits,
+    Office,
+    Unit,
+)
 from bot.core.texts import LANGUAGES, load_texts, placeholders
 from bot.settings import ConfigError
 
@@ -211,7 +219,56 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         limits=parse_limits(data, where),
         retention_days=parse_retention(data, where),
         accepted_files=parse_files(data, where),
+        intake_sources=parse_intake(data, where),
+        lapor=parse_lapor(data, where),
         **parse_recaps(data, where),
+    )
+
+
+MAX_SOURCE = 40  # characters of one source's name (a button label, a recap row)
+
+
+def parse_intake(data: Mapping[str, Any], where: str = "agency file") -> tuple[str, ...]:
+    """The [intake] table: `sources`, what an officer entering a complaint picks from."""
+    table, label = _options(data, "intake", {"sources"}, where)
+    raw = table.get("sources", list(DEFAULT_SOURCES))
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(s, str) and s.strip() for s in raw)
+    ):
+        raise ConfigError(f"{label} sources must be a list of names, at least one")
+    sources = tuple(" ".join(s.split()) for s in raw)
+    too_long = [s for s in sources if len(s) > MAX_SOURCE]
+    if too_long:
+        raise ConfigError(f"{label} source {too_long[0]!r} is longer than {MAX_SOURCE}")
+    folded = [s.casefold() for s in sources]
+    if len(set(folded)) != len(folded):
+        raise ConfigError(f"{label} sources: a name is listed twice")
+    return sources
+
+
+def parse_lapor(data: Mapping[str, Any], where: str = "agency file") -> LaporOptions:
+    """The [lapor] table: `enter_all` (every complaint entered into SP4N-LAPOR! by the
+    liaison, SOP 003) and the liaison's `liaison_chat_id` or `liaison_ids`."""
+    table, label = _options(data, "lapor", {"enter_all", "liaison_ids", "liaison_chat_id"}, where)
+    enter_all = table.get("enter_all", False)
+    if not isinstance(enter_all, bool):
+        raise ConfigError(f"{label} enter_all must be true or false")
+    raw_ids = table.get("liaison_ids", [])
+    if not isinstance(raw_ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in raw_ids
+    ):
+        raise ConfigError(
+            f"{label} liaison_ids must be a list of Telegram user ids (positive integers)"
+        )
+    chat = _chat_id(table, "liaison_chat_id", label) if "liaison_chat_id" in table else None
+    if enter_all and chat is None and not raw_ids:
+        raise ConfigError(
+            f"{label} enter_all = true needs the liaison: liaison_chat_id or liaison_ids"
+        )
+    return LaporOptions(
+        enter_all=enter_all, liaison_ids=frozenset(str(i) for i in raw_ids), liaison_chat_id=chat
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -163,6 +163,8 @@ def create_app(
     tag_records()  # log lines about a case name it, whoever handles them
     hide(settings.telegram_bot_token, settings.twilio_auth_token, settings.telegram_webhook_secret)
     office = load_office(settings.config_path)
+    reachable = frozenset(r.channel for r in channels if r.enabled(settings))
+    office = replace(office, reachable=reachable)
     texts = load_texts(office.language)
     health_options = load_health_options(settings.config_path)
     service = Service(settings, office, texts, clock or SystemClock(), health_options, channels)

@@ -7,13 +7,14 @@ compares them). Enum-like columns are plain strings holding the core enums' valu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Double,
@@ -119,6 +120,11 @@ RECAP_COLUMNS = (
     "disposed_stamp",
     "answered_stamp",
     "closed_stamp",
+    # by source (issue 20): the sumber of a staff-entered case, its LAPOR link, and the
+    # duplicates merged into another case (counted once, as their main case)
+    "source",
+    "lapor_number",
+    "merged_into",
 )
 BACKLOG_COLUMNS = (
     "closed_at",
@@ -151,6 +157,8 @@ class CaseRecord(Base):
         Index("ix_cases_step_unit_code_due_at", "step", "unit_code", "due_at"),
         Index("ix_cases_backlog", *BACKLOG_COLUMNS),
         Index("ix_cases_digest_at", "digest_at"),
+        Index("ix_cases_lapor_number", "lapor_number"),
+        Index("ix_cases_merged_into", "merged_into"),
         # `/antrian`: the open cases in filing order, and no closed ones.
         Index(
             "ix_cases_open_created_at",
@@ -211,6 +219,43 @@ class CaseRecord(Base):
     relayed_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     held_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A complaint an officer entered (/catat): its source (sumber), the day the office
+    # received it and who entered it (bot.core.model.Intake); NULL: the reporter sent it.
+    source: Mapped[str | None] = mapped_column(String(CHAT))
+    received_on: Mapped[date | None] = mapped_column(Date)
+    entered_by_id: Mapped[str | None] = mapped_column(String(CHAT))
+    entered_by_name: Mapped[str | None] = mapped_column(Text)
+    # The rest of the reporter's contact details (reporter_contact is the phone).
+    reporter_whatsapp: Mapped[str | None] = mapped_column(Text)
+    reporter_email: Mapped[str | None] = mapped_column(Text)
+    reporter_address: Mapped[str | None] = mapped_column(Text)
+    # SP4N-LAPOR!'s tracking number, and the main case a duplicate was merged into.
+    lapor_number: Mapped[str | None] = mapped_column(String(CHAT))
+    merged_into: Mapped[str | None] = mapped_column(String(64))
+
+
+class CaseTaskRecord(Base):
+    """Work owed to a case besides its step (bot.core.model.Task): inform a reporter
+    who is not in the chat, enter the case into SP4N-LAPOR!, watch LAPOR's disposition."""
+
+    __tablename__ = "case_tasks"
+    __table_args__ = (
+        Index("ix_case_tasks_case_id_kind", "case_id", "kind"),
+        Index("ix_case_tasks_next_at", "next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(CHANNEL))
+    message: Mapped[str | None] = mapped_column(Text)  # what the reporter should hear
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # NULL once done
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    nudge_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(Text)
+    done_note: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseEventRecord(Base):

@@ -18,6 +18,7 @@ from bot.core.ports import (
     Marks,
     Outbox,
     ReporterRepository,
+    TaskRepository,
     UnitOfWork,
 )
 from storage.locks import TransactionLocks
@@ -32,6 +33,7 @@ from storage.repositories.recaps import SqlRecaps
 from storage.repositories.reporters import SqlReporterRepository
 from storage.repositories.reports import ReportJobs
 from storage.repositories.sending import OutboxDelivery
+from storage.repositories.tasks import SqlTaskRepository
 
 
 class SqlUnitOfWork:
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
     dialogues: DialogueRepository
     outbox: Outbox
     marks: Marks
+    tasks: TaskRepository
     inbound: InboundLog
     sending: OutboxDelivery
     chats: ChatMigrations
@@ -63,6 +66,7 @@ class SqlUnitOfWork:
         self.inbound = InboundLog(session, clock)
         self.sending = OutboxDelivery(session, clock)
         self.marks = SqlMarks(session, clock)
+        self.tasks = SqlTaskRepository(session, clock)
         self.locks = TransactionLocks(session, clock)
         self.recaps = SqlRecaps(session)
         self.privacy = PersonalData(session, clock)

@@ -23,6 +23,8 @@ from bot.core.model import (
     Recipient,
     Reporter,
     Step,
+    Task,
+    TaskKind,
 )
 from bot.core.ports import DeliveryTrouble, DialogueState, DigestCounts, SentRef
 
@@ -424,6 +426,37 @@ class FakeReportQueue:
         return True
 
 
+class FakeTaskRepository:
+    def __init__(self) -> None:
+        self.tasks: dict[int, Task] = {}
+        self._next_id = 1
+
+    async def add(self, task: Task) -> Task:
+        task.id = self._next_id
+        self._next_id += 1
+        self.tasks[task.id] = copy.deepcopy(task)
+        return task
+
+    async def update(self, task: Task) -> None:
+        assert task.id is not None and task.id in self.tasks
+        self.tasks[task.id] = copy.deepcopy(task)
+
+    async def of_case(self, case_id: int, kind: TaskKind | None = None) -> list[Task]:
+        return [
+            copy.deepcopy(t)
+            for _, t in sorted(self.tasks.items())
+            if t.case_id == case_id and (kind is None or t.kind is kind)
+        ]
+
+    async def open_of_case(self, case_id: int, kind: TaskKind | None = None) -> list[Task]:
+        return [t for t in await self.of_case(case_id, kind) if t.done_at is None]
+
+    async def due(self, now: datetime, limit: int) -> list[Task]:
+        due = [t for t in self.tasks.values() if t.next_at is not None and t.next_at <= now]
+        due.sort(key=lambda t: (t.next_at or now, t.id or 0))
+        return [copy.deepcopy(t) for t in due[:limit]]
+
+
 class FakeUnitOfWork:
     """The core's unit of work, in memory (implements `bot.core.ports.UnitOfWork`)."""
 
@@ -434,3 +467,4 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox()
         self.marks = FakeMarks()
         self.reports = FakeReportQueue()
+        self.tasks = FakeTaskRepository()

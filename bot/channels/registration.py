@@ -85,3 +85,4 @@ class ChannelRegistration:
     label: str  # as `aduanbot check` names it
     enabled: Callable[[Settings], bool]
     build: Callable[[ChannelContext], ChannelParts]
+    channel: Channel  # the people it reaches (`Office.reachable`)

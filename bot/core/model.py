@@ -6,7 +6,7 @@ Plain Python only: nothing here knows Telegram, Twilio, aiohttp or SQLAlchemy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +18,10 @@ class Channel(StrEnum):
 
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
+    # A reporter who is in no chat with the bot (a walk-in, a caller, a letter writer)
+    # and is informed by an officer by hand: what the bot would tell them becomes a
+    # "Kabari pelapor" task in the officers' group (bot.core.tasks), never a message.
+    MANUAL = "manual"
 
 
 class CaseStatus(StrEnum):
@@ -304,6 +308,12 @@ class EventKind(StrEnum):
     BLOCKED = "blokir"  # an officer blocked the reporter (abuse)
     REVEALED = "identitas_dibuka"  # an officer gave the unit the reporter's identity
     UNBLOCKED = "buka_blokir"
+    INFORMED = "dikabari"  # an officer informed a reporter not in the chat (/dikabari)
+    LAPOR_HANDOVER = "ke_penghubung"  # handed to the liaison to enter into SP4N-LAPOR!
+    LAPOR_LINKED = "nomor_lapor"  # the case's SP4N-LAPOR! tracking number recorded
+    LAPOR_STATUS = "status_lapor"  # what SP4N-LAPOR! says of the case (/lapor KODE status)
+    MERGED = "digabung"  # this duplicate joined a main case (/gabung)
+    MERGED_IN = "gabungan"  # a duplicate joined this main case
 
 
 @dataclass(frozen=True)
@@ -370,6 +380,58 @@ class Milestones:
     closed: int | None = None
 
 
+class TaskKind(StrEnum):
+    """Work a person owes a case besides its step, with its own deadline and nudges."""
+
+    INFORM = "kabari"  # tell a reporter who is not in the chat the bot's news (SOP 002/8)
+    LAPOR_ENTRY = "lapor_input"  # the liaison enters the case into SP4N-LAPOR! (SOP 003/4)
+    LAPOR_MONITOR = "lapor_pantau"  # the liaison watches LAPOR's disposition (SOP 003/5)
+
+
+@dataclass
+class Task:
+    """One piece of such work: due at `due_at`, nudged until someone records it done.
+
+    `text` is what the reporter should hear (an INFORM task); `next_at` is when the
+    deadline rules next look at it (its deadline, then each repeat; None once done).
+    """
+
+    case_id: int
+    kind: TaskKind
+    created_at: datetime
+    due_at: datetime
+    text: str | None = None
+    next_at: datetime | None = None
+    nudged_at: datetime | None = None
+    nudges: int = 0
+    done_at: datetime | None = None
+    done_by: str | None = None
+    done_note: str | None = None  # how the reporter was told; what LAPOR says
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Where a complaint came from, for one an officer entered (`/catat`): the source
+    (sumber) as the agency file lists it, the day the office received it, and who entered
+    it. A complaint a citizen sent the bot themselves has none."""
+
+    source: str
+    received_on: date
+    entered_by_id: str
+    entered_by_name: str
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """How to reach a reporter besides the chat (all optional): `Case.reporter_contact`
+    is the phone; these are the rest an officer may take down."""
+
+    whatsapp: str | None = None
+    email: str | None = None
+    address: str | None = None
+
+
 @dataclass
 class Case:
     """A complaint (pengaduan) and where it stands."""
@@ -403,4 +465,12 @@ class Case:
     first_disposed_at: datetime | None = None  # `disposed_at` is the latest disposition
     milestones: Milestones = field(default_factory=Milestones)
     relays: Relays = field(default_factory=Relays)  # what the staff's groups got this minute
+    intake: Intake | None = None  # entered by an officer (/catat); None: the reporter sent it
+    contacts: ContactDetails = field(default_factory=ContactDetails)
+    lapor_number: str | None = None  # its SP4N-LAPOR! tracking number, once known
+    merged_into: str | None = None  # the main case's code, once this duplicate joined it
     id: int | None = None
+
+    @property
+    def staff_entered(self) -> bool:
+        return self.intake is not None

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.files import ALL_TYPES
-from bot.core.model import Step
+from bot.core.model import Channel, Step, TaskKind
 
 MAX_CATEGORY = 60
 
@@ -29,9 +29,23 @@ class Deadlines:
     remind_days_before: int = 2  # reporter reminder this many working days before closure
     digest_at: time | None = time(8, 0)  # daily digest on working days (None: no digest)
     tick_seconds: float = 60.0  # how often the scheduler looks for what is due
+    # SOP 003: the liaison enters a verified case into SP4N-LAPOR! (`[lapor] enter_all`),
+    # then watches LAPOR's disposition of it; SOP 002 step 8: an officer informs a
+    # reporter who is not in the chat. Working days each.
+    liaison_days: int = 1
+    lapor_monitor_days: int = 3
+    inform_days: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("verify_days", "answer_days", "complete_days", "confirm_days"):
+        for name in (
+            "verify_days",
+            "answer_days",
+            "complete_days",
+            "confirm_days",
+            "liaison_days",
+            "lapor_monitor_days",
+            "inform_days",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1 working day")
         if self.case_days < 1:
@@ -54,6 +68,14 @@ class Deadlines:
             Step.CONFIRM: self.confirm_days,
         }[step]
 
+    def task_budget(self, kind: TaskKind) -> int:
+        """A task's time budget in working days."""
+        return {
+            TaskKind.INFORM: self.inform_days,
+            TaskKind.LAPOR_ENTRY: self.liaison_days,
+            TaskKind.LAPOR_MONITOR: self.lapor_monitor_days,
+        }[kind]
+
     def escalation_budget(self, step: Step) -> int:
         """Working days after which a staff step goes to the supervisor."""
         return math.ceil(self.budget(step) * self.escalate_factor)
@@ -66,6 +88,43 @@ class Limits:
     # More in a minute are ignored, with one polite answer (an album's photos count once).
     messages_per_minute: int = 30
     cases_per_day: int = 5  # complaints one reporter may file in a calendar day
+
+
+# The sources (sumber) an officer picks from when entering a complaint (`/catat`), unless
+# the agency file's `[intake] sources` lists its own.
+DEFAULT_SOURCES = (
+    "Datang langsung/loket",
+    "Telepon",
+    "Surat",
+    "Email",
+    "Media sosial",
+    "SP4N-LAPOR!",
+    "Aplikasi daerah (LAKSA)",
+    "Lainnya",
+)
+
+
+def is_lapor_source(source: str | None) -> bool:
+    """Whether a source is SP4N-LAPOR! itself (a case from there has a LAPOR number)."""
+    return source is not None and "lapor" in source.casefold()
+
+
+@dataclass(frozen=True)
+class LaporOptions:
+    """The agency file's [lapor] table: whether every complaint is entered into
+    SP4N-LAPOR! by a liaison (pejabat penghubung, SOP 003), and where the liaison works:
+    `liaison_chat_id`, a Telegram chat (a group, or one person's private chat), or
+    `liaison_ids`, Telegram users each told in their private chat with the bot."""
+
+    enter_all: bool = False
+    liaison_ids: frozenset[str] = frozenset()
+    liaison_chat_id: str | None = None
+
+    def liaison_chats(self) -> tuple[str, ...]:
+        """Where the liaison's work goes: their chat, else each liaison's private chat."""
+        if self.liaison_chat_id is not None:
+            return (self.liaison_chat_id,)
+        return tuple(sorted(self.liaison_ids))
 
 
 @dataclass(frozen=True)
@@ -100,6 +159,11 @@ class Office:
     limits: Limits = field(default_factory=Limits)
     retention_days: int = 730  # closed cases are anonymised this long after (0: never)
     accepted_files: frozenset[str] = ALL_TYPES  # MIME types reporters may send (bot.core.files)
+    intake_sources: tuple[str, ...] = DEFAULT_SOURCES  # [intake] sources
+    lapor: LaporOptions = field(default_factory=LaporOptions)
+    # The channels this deployment speaks (set by the composition root from the settings):
+    # an officer entering a complaint offers WhatsApp news only when WhatsApp is on.
+    reachable: frozenset[Channel] = frozenset({Channel.TELEGRAM})
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +178,10 @@ class Office:
     def escalation_chat_id(self) -> str:
         """Where escalations go: the supervisor's chat, or the officers' without one."""
         return self.supervisor_chat_id or self.officers_chat_id
+
+    def is_liaison(self, chat_id: str) -> bool:
+        """Whether this chat is the liaison's (their chat, or a listed liaison's own)."""
+        return chat_id == self.lapor.liaison_chat_id or chat_id in self.lapor.liaison_ids
 
     def is_officer(self, user_id: str) -> bool:
         """Whether this member of the officers' group may act there."""

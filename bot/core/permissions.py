@@ -12,6 +12,9 @@ class Audience(StrEnum):
     OFFICERS = "officers"  # the officers' group
     UNIT = "unit"  # a unit's group
     SUPERVISOR = "supervisor"  # the supervisor chat
+    # An officer (a member of the officers' group, or listed in officer_ids) or a listed
+    # liaison in their own private chat with the bot: where complaints are entered.
+    STAFF_PRIVATE = "staff_private"
     STRANGER = "stranger"  # a group the agency file does not know
 
 
@@ -33,6 +36,10 @@ class Action(StrEnum):
     BLOCK = "blokir"
     UNBLOCK = "bukablokir"
     REVEAL = "identitas"
+    ENTER = "catat"  # enter a complaint that came in another way (SOP 001 step 2)
+    INFORMED = "dikabari"  # a reporter not in the chat was told (SOP 002 step 8)
+    SEARCH = "cari"
+    MERGE = "gabung"  # a duplicate joins the main case
 
 
 ALLOWED: dict[Action, frozenset[Audience]] = {
@@ -41,18 +48,28 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.REFUSE: frozenset({Audience.OFFICERS}),
     Action.CLOSE: frozenset({Audience.OFFICERS}),
     Action.QUEUE: frozenset({Audience.OFFICERS}),
-    Action.SHOW_CASE: frozenset({Audience.OFFICERS, Audience.UNIT}),  # units: own cases only
+    Action.SHOW_CASE: frozenset(
+        {Audience.OFFICERS, Audience.UNIT, Audience.STAFF_PRIVATE}
+    ),  # units: own cases only
     Action.ANSWER: frozenset({Audience.UNIT}),  # only for cases disposed to that unit
     Action.RETURN: frozenset({Audience.UNIT}),
     Action.HELP: frozenset(Audience) - {Audience.STRANGER},  # strangers learn their chat id
     Action.CATEGORIZE: frozenset({Audience.OFFICERS}),
     Action.RECAP: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
     Action.EXPORT: frozenset({Audience.OFFICERS}),
-    Action.LAPOR: frozenset({Audience.OFFICERS}),
+    # Also the liaison's chat (`Office.is_liaison`), whichever audience that is.
+    Action.LAPOR: frozenset({Audience.OFFICERS, Audience.STAFF_PRIVATE}),
     Action.STUCK: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
     Action.BLOCK: frozenset({Audience.OFFICERS}),
     Action.UNBLOCK: frozenset({Audience.OFFICERS}),
     Action.REVEAL: frozenset({Audience.OFFICERS}),
+    Action.ENTER: frozenset({Audience.STAFF_PRIVATE}),  # officers only, not a liaison
+    Action.INFORMED: frozenset({Audience.OFFICERS, Audience.STAFF_PRIVATE}),
+    # Units: their own cases, without the reporter's identity.
+    Action.SEARCH: frozenset(
+        {Audience.OFFICERS, Audience.STAFF_PRIVATE, Audience.UNIT, Audience.SUPERVISOR}
+    ),
+    Action.MERGE: frozenset({Audience.OFFICERS}),
 }
 
 
@@ -76,6 +93,8 @@ def refusal_for(action: Action, audience: Audience) -> str | None:
         return None
     if audience is Audience.STRANGER:
         return "err_unregistered_chat"
+    if allowed == frozenset({Audience.STAFF_PRIVATE}):
+        return "err_staff_private_only"
     if allowed == frozenset({Audience.UNIT}):
         return "err_units_only"
     if Audience.SUPERVISOR in allowed:

@@ -19,6 +19,8 @@ from bot.core.model import (
     Recipient,
     Reporter,
     Step,
+    Task,
+    TaskKind,
 )
 
 
@@ -164,6 +166,24 @@ class ReporterRepository(Protocol):
         """Blocks the reporter from `at`, or unblocks them (None)."""
 
 
+class TaskRepository(Protocol):
+    """The tasks a case owes besides its step (`bot.core.model.Task`)."""
+
+    async def add(self, task: Task) -> Task:
+        """Stores a new task and gives it an id."""
+
+    async def update(self, task: Task) -> None: ...
+
+    async def of_case(self, case_id: int, kind: TaskKind | None = None) -> list[Task]:
+        """The case's tasks (of that kind), oldest first, done or not."""
+
+    async def open_of_case(self, case_id: int, kind: TaskKind | None = None) -> list[Task]:
+        """The case's tasks (of that kind) not yet done, oldest first."""
+
+    async def due(self, now: datetime, limit: int) -> list[Task]:
+        """Tasks not yet done whose `next_at` has come, the longest due first."""
+
+
 class DialogueRepository(Protocol):
     async def load(self, reporter_id: int) -> DialogueState | None: ...
 
@@ -234,6 +254,9 @@ class UnitOfWork(Protocol):
     def marks(self) -> Marks: ...
 
     @property
+    def tasks(self) -> TaskRepository: ...
+
+    @property
     def reports(self) -> ReportQueue: ...
 
 
@@ -254,5 +277,6 @@ __all__ = [
     "ReportQueue",
     "ReporterRepository",
     "SentRef",
+    "TaskRepository",
     "UnitOfWork",
 ]

@@ -19,7 +19,9 @@ from bot.core.model import (
     CaseEvent,
     CaseStatus,
     Channel,
+    ContactDetails,
     EventKind,
+    Intake,
     Milestones,
     Privacy,
     Relays,
@@ -116,8 +118,36 @@ def _case_values(case: Case) -> dict[str, Any]:
         "relayed_count": case.relays.relayed,
         "held_count": case.relays.held,
         "digest_at": case.relays.digest_at,
+        **_intake_values(case.intake),
+        "reporter_whatsapp": case.contacts.whatsapp,
+        "reporter_email": case.contacts.email,
+        "reporter_address": case.contacts.address,
+        "lapor_number": case.lapor_number,
+        "merged_into": case.merged_into,
         # acknowledged_at is the sender's to write (`mark_acknowledged`), never overwritten
     }
+
+
+def _intake_values(intake: Intake | None) -> dict[str, Any]:
+    if intake is None:
+        return dict.fromkeys(("source", "received_on", "entered_by_id", "entered_by_name"))
+    return {
+        "source": intake.source,
+        "received_on": intake.received_on,
+        "entered_by_id": intake.entered_by_id,
+        "entered_by_name": intake.entered_by_name,
+    }
+
+
+def _intake(record: CaseRecord) -> Intake | None:
+    if record.source is None or record.received_on is None:
+        return None
+    return Intake(
+        source=record.source,
+        received_on=record.received_on,
+        entered_by_id=record.entered_by_id or "",
+        entered_by_name=record.entered_by_name or "",
+    )
 
 
 def _watch_values(watch: Watch | None) -> dict[str, Any]:
@@ -188,6 +218,12 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
         relays=Relays(
             record.relay_window_at, record.relayed_count, record.held_count, record.digest_at
         ),
+        intake=_intake(record),
+        contacts=ContactDetails(
+            record.reporter_whatsapp, record.reporter_email, record.reporter_address
+        ),
+        lapor_number=record.lapor_number,
+        merged_into=record.merged_into,
     )
 
 

@@ -25,6 +25,7 @@ from storage.models import (
     CaseAttachmentRecord,
     CaseEventRecord,
     CaseRecord,
+    CaseTaskRecord,
     DialogueRecord,
     InboundUpdateRecord,
     OutboxRecord,
@@ -90,6 +91,9 @@ class PersonalData:
                 occurred_text=None,
                 reporter_name=None,
                 reporter_contact=None,
+                reporter_whatsapp=None,
+                reporter_email=None,
+                reporter_address=None,
                 anonymised_at=now,
             )
             .execution_options(synchronize_session=False)
@@ -98,6 +102,13 @@ class PersonalData:
             update(CaseEventRecord)
             .where(CaseEventRecord.case_id.in_(case_ids))
             .values(note=None)
+            .execution_options(synchronize_session=False)
+        )
+        # What the reporter was to be told by hand, and how they were told.
+        await self._session.execute(
+            update(CaseTaskRecord)
+            .where(CaseTaskRecord.case_id.in_(case_ids))
+            .values(message=None, done_note=None)
             .execution_options(synchronize_session=False)
         )
         await self._session.execute(

@@ -122,4 +122,6 @@ def _always(settings: Settings) -> bool:
     return True
 
 
-REGISTRATION = ChannelRegistration("Telegram", enabled=_always, build=build)
+REGISTRATION = ChannelRegistration(
+    "Telegram", enabled=_always, build=build, channel=Channel.TELEGRAM
+)

@@ -107,4 +107,6 @@ def _configured(settings: Settings) -> bool:
     return settings.whatsapp_enabled
 
 
-REGISTRATION = ChannelRegistration("WhatsApp", enabled=_configured, build=build)
+REGISTRATION = ChannelRegistration(
+    "WhatsApp", enabled=_configured, build=build, channel=Channel.WHATSAPP
+)

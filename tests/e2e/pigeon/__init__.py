@@ -37,4 +37,4 @@ def registration(sent: list[Sent]) -> ChannelRegistration:
     def enabled(settings: Settings) -> bool:
         return not settings.whatsapp_enabled  # it borrows WhatsApp's Channel value
 
-    return ChannelRegistration("Pigeon", enabled=enabled, build=build)
+    return ChannelRegistration("Pigeon", enabled=enabled, build=build, channel=CHANNEL)
