@@ -144,5 +144,10 @@ def snippet(t: Texts, case: Case, terms: tuple[SearchTerm, ...]) -> str:
     lowered = story.lower()
     at = min((i for i in (lowered.find(term.text.lower()) for term in terms) if i >= 0), default=0)
     start = max(0, min(at - SNIPPET // 4, len(story) - SNIPPET))
-    piece = story[start : start + SNIPPET].strip()
-    return ("…" if start else "") + piece + ("…" if start + SNIPPET < len(story) else "")
+    end = start + SNIPPET
+    piece = story[start:end]
+    if start:  # whole words only
+        piece = piece.partition(" ")[2] or piece
+    if end < len(story):
+        piece = piece.rpartition(" ")[0] or piece
+    return ("…" if start else "") + piece.strip() + ("…" if end < len(story) else "")
