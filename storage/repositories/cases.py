@@ -432,11 +432,14 @@ class SqlCaseRepository(Part):
             .where(CaseRecord.reporter_id == reporter_id, CaseRecord.merged_into.is_not(None))
             .scalar_subquery()
         )
-        return await self._cases(
+        # Open ones are picked here: a status condition would have SQLite read every
+        # open case (ix_cases_status) instead of these few by their codes.
+        found = await self._cases(
             select(CaseRecord)
-            .where(CaseRecord.code.in_(mains), CaseRecord.status.in_(OPEN_STATUSES))
+            .where(CaseRecord.code.in_(mains))
             .order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
         )
+        return [case for case in found if case.status.is_open]
 
     async def add_event(self, case_id: int, event: CaseEvent) -> None:
         record = CaseEventRecord(
