@@ -1041,7 +1041,7 @@ async def test_search_finds_by_code_lapor_number_name_phone_and_words(store: Sto
                 joko,
                 "ADU-TRSH44",
                 T0 + timedelta(hours=2),
-                description="Bak sampah 100% penuh",
+                description="Bak sampah 100% penuh, truk lewat 40 km/jam \\ tidak berhenti",
                 location_text="Pasar_Baru",
                 reporter_contact="+6285699998888",
             )
@@ -1076,6 +1076,10 @@ async def test_search_finds_by_code_lapor_number_name_phone_and_words(store: Sto
         assert await found(uow, "pasar_baru") == [trash.code]
         assert await found(uow, "lampu_jalan") == []
         assert await found(uow, "pasar%baru") == []
+        assert await found(uow, "km/jam") == [trash.code]  # the escape character itself
+        assert await found(uow, "/") == [trash.code]
+        assert await found(uow, "\\") == [trash.code]
+        assert await found(uow, "km//jam") == []
 
 
 async def test_a_units_search_keeps_to_its_cases_and_never_the_identity(store: Store) -> None:

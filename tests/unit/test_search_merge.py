@@ -345,6 +345,11 @@ async def test_the_main_cases_news_reaches_every_reporter_once(world: World) -> 
     asked = T("reporter_info_requested", code=main.code, message="Mohon kirim foto lubangnya.")
     for reporter in (SITI, JOKO, ANI):
         assert [m.text for m in world.told(reporter)] == [asked], reporter
+    world.clear()
+    await world.desk().remind(await world.case(main.code))  # the deadline rules' reminder
+    for reporter in (SITI, JOKO, ANI):
+        [reminder] = world.told(reporter)
+        assert reminder.text.startswith(f"⏰ Pengingat: pengaduan {main.code}"), reporter
 
     world.clear()
     await world.says(ANI, "Ini fotonya, lubangnya sekitar satu meter.")  # Ani completes it
