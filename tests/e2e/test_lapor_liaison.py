@@ -96,6 +96,9 @@ async def test_sop_003_steps_1_to_5_with_the_liaisons_clocks(
     await world.expect(LIAISON, "Perintah pejabat penghubung SP4N-LAPOR!")
     await world.says(wulan, f"/lapor {code}", chat=liaison_group)
     await world.expect(LIAISON, f"Form manual SP4N-LAPOR! — {code}")
+    await world.says(wulan, f"/kasus {code}", chat=liaison_group)
+    detail = await world.expect(LIAISON, f"Kasus {code} — Dalam Proses")
+    assert "Pelapor: Siti Aminah" in detail.content  # staff of the office, as the form says
     await world.says(wulan, f"/disposisi {code} P2P", chat=liaison_group)
     await world.expect(LIAISON, "hanya dapat dipakai di grup petugas pengaduan")
     await world.says(wulan, f"/lapor {code} sudah", chat=liaison_group)
