@@ -206,6 +206,15 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         seen_codes.add(code)
         seen_chats.add(chat)
         units.append(Unit(code=code, name=_string(raw, "name", label), chat_id=chat))
+    lapor = parse_lapor(data, where)
+    liaison = lapor.liaison_chat_id
+    if liaison is not None and liaison in seen_chats - {officers}:
+        # A unit's group or the supervisor's chat answers its own commands only: the
+        # liaison could not record a LAPOR number there.
+        raise ConfigError(
+            f"{where} [lapor] liaison_chat_id {liaison} is already a unit's or the "
+            "supervisor's chat: give the liaison the officers' group or a chat of their own"
+        )
     return Office(
         name=name,
         calendar=parse_calendar(data, timezone, language, where),
@@ -220,7 +229,7 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         retention_days=parse_retention(data, where),
         accepted_files=parse_files(data, where),
         intake_sources=parse_intake(data, where),
-        lapor=parse_lapor(data, where),
+        lapor=lapor,
         **parse_recaps(data, where),
     )
 

@@ -86,11 +86,12 @@ class DeadlineScheduler:
             return None
         if done.acted:
             log.info(
-                "deadlines: nudged %s, escalated %s, reminded %s, closed %s, digest %s",
+                "deadlines: nudged %s, escalated %s, reminded %s, closed %s, tasks %s, digest %s",
                 {chat: len(codes) for chat, codes in done.nudged.items()},
                 done.escalated,
                 done.reminded,
                 done.closed,
+                {chat: len(codes) for chat, codes in done.tasks.items()},
                 done.digest,
             )
         if recaps:

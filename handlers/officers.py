@@ -9,11 +9,12 @@ from bot.core.buttons import Tap
 from bot.core.cases import PROMPT_INFO, PROMPT_REFUSE, CaseDesk, Refusal
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
-from handlers.staff import StaffMessage, find_cases, require, say, show_case, split_args
+from handlers.staff import USAGE, StaffMessage, find_cases, require, say, show_case, split_args
 
 QUEUE_LINES = 40
 TROUBLE_LINES = 20  # stuck chats, and failed messages, listed by /macet
 FAILED_WINDOW = timedelta(days=7)  # how far back /macet lists messages given up on
+LAPOR_STATUS = "status"  # `/lapor KODE status teks`
 
 
 async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: str) -> None:
@@ -52,10 +53,10 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         await desk.uow.reports.add(recap.CASE_JOB, case.code, msg.chat_id, msg.user_name)
         await say(desk, msg, desk.t("export_preparing", code=case.code))
     elif action is Action.LAPOR:
-        case = await desk.find(require(split_args(args, 1)[0], action))
-        assert case.id is not None
-        events = await desk.uow.cases.events(case.id)
-        await say(desk, msg, views.lapor_form(desk.office, desk.t, case, events))
+        await lapor(desk, msg, args)
+    elif action is Action.INFORMED:
+        code, how = split_args(args, 1)
+        await desk.informed(require(code, action), how, msg.actor, msg.chat)
     elif action is Action.BLOCK:
         code, reason = split_args(args, 1)
         await desk.block_reporter(require(code, action), reason or None, msg.actor)
@@ -80,6 +81,24 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         await say(desk, msg, desk.t("help_officers", units=units))
     else:  # the permission table keeps unit actions away from here
         raise Refusal("err_units_only")
+
+
+async def lapor(desk: CaseDesk, msg: StaffMessage, args: str) -> None:
+    """`/lapor KODE`: the case as SP4N-LAPOR!'s manual form; `/lapor KODE NOMOR`: its
+    LAPOR number; `/lapor KODE status teks`: what LAPOR says of it."""
+    code, what, rest = split_args(args, 2)
+    require(code, Action.LAPOR)
+    if not what:
+        case = await desk.find(code)
+        assert case.id is not None
+        events = await desk.uow.cases.events(case.id)
+        await say(desk, msg, views.lapor_form(desk.office, desk.t, case, events))
+    elif what.casefold() == LAPOR_STATUS:
+        await desk.lapor_status(code, require(rest, Action.LAPOR), msg.actor, msg.chat)
+    elif rest:  # a number is one word
+        raise Refusal("err_usage", usage=USAGE[Action.LAPOR])
+    else:
+        await desk.link_lapor(code, what, msg.actor, msg.chat)
 
 
 def require_officer(desk: CaseDesk, msg: StaffMessage) -> None:

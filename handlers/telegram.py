@@ -184,6 +184,8 @@ async def _staff(
         _check(desk, command.action, audience, msg)
         if audience is Audience.SUPERVISOR and command.action is Action.HELP:
             await desk.tell(msg.chat, desk.t("help_supervisor"))
+        elif audience is Audience.LIAISON and command.action is Action.HELP:
+            await desk.tell(msg.chat, desk.t("help_liaison"))
         elif audience is Audience.UNIT:
             unit = desk.office.unit_for_chat(msg.chat_id)
             assert unit is not None

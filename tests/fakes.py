@@ -112,6 +112,11 @@ class FakeCaseRepository:
     async def code_exists(self, code: str) -> bool:
         return any(case.code == code for case in self._cases.values())
 
+    async def code_with_lapor_number(self, number: str) -> str | None:
+        return next(
+            (c.code for _, c in sorted(self._cases.items()) if c.lapor_number == number), None
+        )
+
     async def get(self, case_id: int) -> Case | None:
         case = self._cases.get(case_id)
         return copy.deepcopy(case) if case else None
@@ -397,6 +402,8 @@ class FakeOutbox:
         self._sent_ids: dict[tuple[Recipient, str], SentRef] = {}
 
     async def enqueue(self, message: OutgoingMessage) -> None:
+        if message.recipient.channel is Channel.MANUAL:
+            raise ValueError(f"no chat reaches {message.recipient}: an officer informs them")
         if message.album_key is not None:
             for index in range(len(self.sent) - 1, -1, -1):
                 waiting = self.sent[index]

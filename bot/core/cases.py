@@ -7,9 +7,10 @@ not take raise `Refusal`, which the caller turns into a polite reply.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
-from bot.core import buttons, deadlines, recap, views
+from bot.core import buttons, deadlines, recap, tasks, views
 from bot.core.buttons import Tap
 from bot.core.codes import new_code
 from bot.core.dialogue import Submission
@@ -29,11 +30,14 @@ from bot.core.model import (
     Relays,
     Reporter,
     Step,
+    TaskKind,
 )
 from bot.core.office import MAX_CATEGORY, Office, Unit
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
+
+log = logging.getLogger(__name__)
 
 CASE_MESSAGE = "case"  # a message people answer by replying to it
 ACKNOWLEDGEMENT = "acknowledgement"  # the SOP acknowledgement; its sending time is recorded
@@ -78,6 +82,9 @@ class CaseDesk:
         self.office = office
         self.t = texts
         self.now = now
+        # "Kabari pelapor" messages kept back instead of sent (text, command to copy):
+        # the patrol sends them within its one message per chat of a round.
+        self.held_informs: list[tuple[str, str]] | None = None
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -103,6 +110,9 @@ class CaseDesk:
         copyable: tuple[str, ...] = (),
     ) -> None:
         if not text and not attachments:
+            return
+        if recipient.channel is Channel.MANUAL:  # a reporter in no chat: an officer tells them
+            await self._inform_by_hand(recipient, text, case, template, bool(attachments))
             return
         if views.staff_chat(self.office, recipient):
             text = views.for_staff(text)
@@ -215,6 +225,48 @@ class CaseDesk:
             raise LookupError(f"case {case.code} has no reporter {case.reporter_id}")
         return reporter
 
+    async def _inform_by_hand(
+        self,
+        recipient: Recipient,
+        text: str,
+        case: Case | None,
+        template: str | None,
+        with_files: bool,
+    ) -> None:
+        """What the bot would tell a reporter in no chat becomes an INFORM task, and a
+        "Kabari pelapor" message in the officers' group: the sentence, how to reach the
+        reporter, who entered the case, and `/dikabari KODE cara` to record it done."""
+        if not text or template in tasks.NOT_BY_HAND:
+            return
+        if case is None:  # every sentence for a reporter is about a case; for safety
+            log.warning("a message for %s without a case was not turned into a task", recipient)
+            return
+        owner = await self._case_of(recipient, case)
+        assert owner.id is not None
+        task = tasks.new_task(self.office, owner, TaskKind.INFORM, self.now, text)
+        await self.uow.tasks.add(task)
+        waiting = await self.uow.tasks.open_of_case(owner.id, TaskKind.INFORM)
+        message = tasks.inform_message(
+            self.office, self.t, owner, task, earlier=len(waiting) - 1, with_files=with_files
+        )
+        command = self.t("command_informed", code=owner.code)
+        if self.held_informs is not None:
+            self.held_informs.append((message, command))
+        else:
+            await self.tell(self.officers, message, owner, copyable=(command,))
+
+    async def _case_of(self, recipient: Recipient, case: Case) -> Case:
+        """The case whose reporter `recipient` is: `case`, or, for news of a main case
+        that reaches the reporter of a duplicate merged into it, that reporter's latest."""
+        reporter = await self.uow.reporters.get(case.reporter_id)
+        if reporter is not None and reporter.recipient == recipient:
+            return case
+        found = await self.uow.reporters.find(recipient.channel, recipient.address)
+        if found is None or found.id is None:
+            return case
+        theirs = await self.uow.cases.recent_cases_of_reporter(found.id, 1)
+        return theirs[0] if theirs else case
+
     async def find(self, code: str) -> Case:
         case = await self.uow.cases.get_by_code(code.upper())
         if case is None:
@@ -322,10 +374,11 @@ class CaseDesk:
         if case.status is CaseStatus.DISPOSED and case.unit_code == unit.code:
             raise Refusal("err_bad_status", code=case.code, status=self.t("status_didisposisi"))
         previous = self.office.unit(case.unit_code) if case.unit_code else None
+        verified = case.first_disposed_at is None  # its first disposition by the officers
         case.status = CaseStatus.DISPOSED
         case.unit_code = unit.code
         case.disposed_at = self.now
-        if case.first_disposed_at is None:
+        if verified:
             case.first_disposed_at = self.now
         await self._record(case, EventKind.DISPOSED, actor, note)
         if previous is not None and previous.code != unit.code:
@@ -354,6 +407,8 @@ class CaseDesk:
         await self.tell_reporter(
             reporter, "reporter_disposed", case, code=case.code, unit=unit.name
         )
+        if verified and tasks.needs_lapor_entry(self.office, case):
+            await self._hand_to_liaison(case)
         return case
 
     async def dispose_by_tap(self, code: str, unit_code: str, actor: Actor) -> Case:
@@ -557,11 +612,12 @@ class CaseDesk:
         case = await self.find(code)
         self._require(case, Move.CLOSE)
         holder = self.office.unit(case.unit_code) if case.unit_code else None
+        reporter = await self.reporter_of(case)
         case.status = CaseStatus.CLOSED
         case.closed_at = self.now
-        case.rating_requested = True
+        # A reporter in no chat has no buttons to rate with (`tasks.NOT_BY_HAND`).
+        case.rating_requested = reporter.channel is not Channel.MANUAL
         await self._record(case, EventKind.CLOSED, actor, note)
-        reporter = await self.reporter_of(case)
         note_text = self.t("reporter_closed_note", note=note) if note else ""
         await self.tell_reporter(
             reporter, "reporter_closed", case, code=case.code, note_line=note_text
@@ -705,9 +761,15 @@ class CaseDesk:
                     attachments=attachments,
                     album_key=album_key and f"{album_key}:r",
                 )
+        by_hand = reporter.channel is Channel.MANUAL  # the officers pass it on ("Kabari")
         await self.tell(
             self.officers,
-            self.t("officers_answered", code=case.code, unit=unit.code, answer=body)
+            self.t(
+                "officers_answered_by_hand" if by_hand else "officers_answered",
+                code=case.code,
+                unit=unit.code,
+                answer=body,
+            )
             if text
             else "",
             case,
@@ -715,7 +777,8 @@ class CaseDesk:
             album_key=album_key and f"{album_key}:o",
         )
         if text or album_id is None:
-            await self.tell(self.unit_chat(unit), self.t("unit_answer_sent", code=case.code), case)
+            sent = "unit_answer_by_hand" if by_hand else "unit_answer_sent"
+            await self.tell(self.unit_chat(unit), self.t(sent, code=case.code), case)
         return case
 
     async def return_to_officers(self, code: str, unit: Unit, reason: str, actor: Actor) -> Case:
@@ -914,6 +977,150 @@ class CaseDesk:
         key = "reporter_closed_incomplete" if step is Step.COMPLETE else "reporter_closed_silent"
         await self.tell_reporter(reporter, key, case, code=case.code, days=days)
         return reason
+
+    # ------------------------------------------------------------------ tasks
+    async def informed(self, code: str, how: str, actor: Actor, chat: Recipient) -> Case:
+        """`/dikabari KODE [cara]`: an officer told a reporter who is in no chat the news
+        waiting for them (SOP 002 step 8): every open INFORM task of the case is done."""
+        case = await self.find(code)
+        assert case.id is not None
+        waiting = await self.uow.tasks.open_of_case(case.id, TaskKind.INFORM)
+        if not waiting:
+            if case.channel is Channel.MANUAL:
+                raise Refusal("informed_nothing_waiting", code=case.code)
+            channel = self.t(f"channel_{case.channel.value}")
+            raise Refusal("informed_not_by_hand", code=case.code, channel=channel)
+        note = how.strip() or None
+        for task in waiting:
+            tasks.finish(task, self.now, actor.describe(), note)
+            await self.uow.tasks.update(task)
+        await self._record(case, EventKind.INFORMED, actor, note)
+        text = self.t(
+            "officers_informed",
+            code=case.code,
+            actor=actor.describe(),
+            count=len(waiting),
+            how=self.t("informed_how", how=tasks.shown(note, 200)) if note else "",
+        )
+        await self._tell_officers_and(chat, text, case)
+        return case
+
+    async def link_lapor(self, code: str, typed: str, actor: Actor, chat: Recipient) -> Case:
+        """`/lapor KODE NOMOR`: records the case's SP4N-LAPOR! tracking number (again:
+        replaces it, on the record). Where the agency enters every complaint into LAPOR,
+        this is the liaison's entry done (SOP 003 step 4), and their watch of the Admin
+        Koordinator's disposition begins (step 5)."""
+        case = await self.find(code)
+        assert case.id is not None
+        number = tasks.lapor_number(typed)
+        if number is None:
+            raise Refusal("err_lapor_number", number=tasks.shown(typed), code=case.code)
+        if case.lapor_number == number:
+            raise Refusal("lapor_number_kept", code=case.code, number=number)
+        other = await self.uow.cases.code_with_lapor_number(number)
+        if other is not None and other != case.code:
+            raise Refusal("err_lapor_number_taken", code=case.code, number=number, other=other)
+        previous = case.lapor_number
+        case.lapor_number = number
+        note = number
+        if previous is not None:
+            note = self.t("lapor_number_replaced_note", number=number, previous=previous)
+        await self._record(case, EventKind.LAPOR_LINKED, actor, note)
+        for task in await self.uow.tasks.open_of_case(case.id, TaskKind.LAPOR_ENTRY):
+            tasks.finish(task, self.now, actor.describe(), number)
+            await self.uow.tasks.update(task)
+        watch = ""
+        if tasks.monitors_lapor(self.office, case) and not await self.uow.tasks.of_case(
+            case.id, TaskKind.LAPOR_MONITOR
+        ):
+            task = tasks.new_task(self.office, case, TaskKind.LAPOR_MONITOR, self.now)
+            await self.uow.tasks.add(task)
+            watch = self.t(
+                "lapor_watch_line", due=views.local_time(self.office, self.t, task.due_at)
+            )
+        key = "officers_lapor_linked" if previous is None else "officers_lapor_relinked"
+        text = self.t(
+            key,
+            code=case.code,
+            number=number,
+            previous=previous or "",
+            actor=actor.describe(),
+            watch=watch,
+        )
+        await self._tell_officers_and(chat, text, case)
+        return case
+
+    async def lapor_status(self, code: str, status: str, actor: Actor, chat: Recipient) -> Case:
+        """`/lapor KODE status teks`: records what SP4N-LAPOR! says of the case (the
+        Admin Koordinator's disposition, the agency's follow-up), in its history; the
+        liaison's watch (SOP 003 step 5) is done."""
+        case = await self.find(code)
+        assert case.id is not None
+        if case.lapor_number is None:
+            raise Refusal("err_lapor_status_no_number", code=case.code)
+        status = status.strip()
+        last = next(
+            (
+                e
+                for e in reversed(await self.uow.cases.events(case.id))
+                if e.kind is EventKind.LAPOR_STATUS
+            ),
+            None,
+        )
+        if last is not None and last.note == status:
+            raise Refusal(
+                "lapor_status_kept",
+                code=case.code,
+                time=views.local_time(self.office, self.t, last.at),
+                actor=views.event_actor(self.t, last),
+            )
+        await self._record(case, EventKind.LAPOR_STATUS, actor, status)
+        for task in await self.uow.tasks.open_of_case(case.id, TaskKind.LAPOR_MONITOR):
+            tasks.finish(task, self.now, actor.describe(), status)
+            await self.uow.tasks.update(task)
+        text = self.t(
+            "officers_lapor_status",
+            code=case.code,
+            number=case.lapor_number,
+            actor=actor.describe(),
+            status=status,
+        )
+        await self._tell_officers_and(chat, text, case)
+        return case
+
+    async def _hand_to_liaison(self, case: Case) -> None:
+        """SOP 003 step 3: the verified complaint goes to the liaison, laid out as LAPOR's
+        manual form with its files, to be entered within `liaison_days` working days."""
+        assert case.id is not None
+        task = tasks.new_task(self.office, case, TaskKind.LAPOR_ENTRY, self.now)
+        await self.uow.tasks.add(task)
+        due = views.local_time(self.office, self.t, task.due_at)
+        await self._record(
+            case, EventKind.LAPOR_HANDOVER, SYSTEM, self.t("lapor_handover_note", due=due)
+        )
+        events = await self.uow.cases.events(case.id)
+        command = self.t("command_lapor_number", code=case.code)
+        text = self.t(
+            "liaison_handover",
+            code=case.code,
+            due=due,
+            form=views.lapor_form(self.office, self.t, case, events),
+            command=command,
+        )
+        for chat in tasks.holder_chats(self.office, TaskKind.LAPOR_ENTRY):
+            await self.tell(
+                Recipient(Channel.TELEGRAM, chat),
+                text,
+                case,
+                attachments=tuple(case.attachments),
+                copyable=(command,),
+            )
+
+    async def _tell_officers_and(self, chat: Recipient, text: str, case: Case) -> None:
+        """Tells the officers' group, and the chat the command came from if another."""
+        await self.tell(self.officers, text, case)
+        if chat != self.officers:
+            await self.tell(chat, text, case)
 
     def unit_codes(self) -> str:
         return ", ".join(u.code for u in self.office.units)

@@ -8,8 +8,11 @@ left to do. Nothing happens outside office hours: a case that fell due on Friday
 evening or during a holiday is acted on at the next working hour.
 
 Each chat gets at most one message per round: a group's nudge lists all its overdue
-cases (and so brings their repeat reminders into step), the supervisor gets one list
-of escalations, and reporters are told individually only about their own case.
+cases (and so brings their repeat reminders into step) and its tasks that fell due
+(`bot.core.tasks`: informing a reporter in no chat, the liaison's SP4N-LAPOR! entry and
+watch), the supervisor gets one list of escalations, and reporters are told
+individually only about their own case (a reporter in no chat: by a "Kabari pelapor"
+within the officers' message).
 
 Plain Python only; no channel, no database.
 """
@@ -19,9 +22,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot.core import deadlines, views
+from bot.core import deadlines, tasks, views
 from bot.core.cases import CaseDesk
-from bot.core.model import SYSTEM, Case, CaseEvent, Channel, EventKind, Recipient, Step
+from bot.core.model import (
+    SYSTEM,
+    Case,
+    CaseEvent,
+    Channel,
+    EventKind,
+    Recipient,
+    Step,
+    Task,
+    TaskKind,
+)
 from bot.core.office import Office
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
@@ -39,11 +52,21 @@ class Round:
     escalated: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    tasks: dict[str, list[str]] = field(default_factory=dict)  # chat id → codes
+    informs: int = 0  # "Kabari pelapor" of sentences this round made for a reporter in no chat
     digest: bool = False
 
     @property
     def acted(self) -> bool:
-        return bool(self.nudged or self.escalated or self.reminded or self.closed or self.digest)
+        return bool(
+            self.nudged
+            or self.escalated
+            or self.reminded
+            or self.closed
+            or self.tasks
+            or self.informs
+            or self.digest
+        )
 
 
 @dataclass
@@ -55,6 +78,15 @@ class _Notice:
     overdue_footer: str = ""
     closed: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    task_footers: list[str] = field(default_factory=list)  # one per kind listed
+    informs: list[str] = field(default_factory=list)  # "Kabari pelapor" made this round
+    copyable: list[str] = field(default_factory=list)
+
+    def add_task(self, line: str, footer: str) -> None:
+        self.tasks.append(line)
+        if footer not in self.task_footers:
+            self.task_footers.append(footer)
 
 
 class _Patrol:
@@ -64,6 +96,7 @@ class _Patrol:
         self.t = texts
         self.now = now
         self.desk = CaseDesk(uow, office, texts, now)
+        self.desk.held_informs = []  # sent within the officers' one message of the round
         self.round = Round()
         self.touched: dict[int, Case] = {}
         self.notices: dict[str, _Notice] = {}
@@ -175,6 +208,43 @@ class _Patrol:
         )
         self.round.nudged.setdefault(chat, []).extend(c.code for c in cases)
 
+    # ---------------------------------------------------------------- tasks
+    async def tasks(self, batch: int) -> None:
+        """Nudges the holders of the tasks that fell due: one line per case and kind in
+        each holder's message, repeated every `repeat_days` working days until done."""
+        due: dict[tuple[int, TaskKind], list[Task]] = {}
+        for task in await self.uow.tasks.due(self.now, batch):
+            if task.kind is TaskKind.INFORM and task.text is None:
+                # its case was anonymised (`retention_days`): nothing is left to tell
+                tasks.finish(task, self.now, SYSTEM.describe(), None)
+                await self.uow.tasks.update(task)
+                continue
+            due.setdefault((task.case_id, task.kind), []).append(task)
+        for (case_id, kind), group in due.items():
+            case = self.touched.get(case_id) or await self.uow.cases.get(case_id)
+            if case is None:  # the tasks go with their case; for safety
+                continue
+            line = tasks.due_line(self.office, self.t, case, kind, group, self.now)
+            footer = self.t(f"patrol_tasks_footer_{kind.value}")
+            for chat in tasks.holder_chats(self.office, kind):
+                self.notice(chat).add_task(line, footer)
+                self.round.tasks.setdefault(chat, []).append(case.code)
+            for task in group:
+                tasks.nudged(self.office, task, self.now)
+                await self.uow.tasks.update(task)
+
+    def held_informs(self) -> None:
+        """The "Kabari pelapor" this round's reminders and closings made go with the rest
+        of the officers' message."""
+        held = self.desk.held_informs or []
+        if not held:
+            return
+        notice = self.notice(self.office.officers_chat_id)
+        for text, command in held:
+            notice.informs.append(text)
+            notice.copyable.append(command)
+        self.round.informs += len(held)
+
     def compose(self, notice: _Notice) -> str:
         sections: list[str] = []
         if notice.escalated:
@@ -190,6 +260,13 @@ class _Patrol:
             sections.append("\n".join(lines))
         if notice.closed:
             sections.append("\n".join([self.t("patrol_closed_header"), *notice.closed]))
+        if notice.tasks:
+            lines = [self.t("patrol_tasks_header", count=len(notice.tasks)), *notice.tasks[:LISTED]]
+            if len(notice.tasks) > LISTED:
+                lines.append(self.t("patrol_tasks_more", count=len(notice.tasks) - LISTED))
+            lines += notice.task_footers
+            sections.append("\n".join(lines))
+        sections += notice.informs
         return "\n\n".join(sections)
 
     # ---------------------------------------------------------------- the digest
@@ -243,8 +320,11 @@ async def patrol(
     for case in work.touched.values():
         case.next_check_at = deadlines.next_check(office, case)
         await uow.cases.update(case)
+    await work.tasks(batch)
+    work.held_informs()
     for chat_id, notice in work.notices.items():
         text = work.compose(notice)
-        await work.desk.tell(Recipient(Channel.TELEGRAM, chat_id), text)
+        chat = Recipient(Channel.TELEGRAM, chat_id)
+        await work.desk.tell(chat, text, copyable=tuple(notice.copyable))
     await work.digest()
     return work.round

@@ -15,6 +15,9 @@ class Audience(StrEnum):
     # An officer (a member of the officers' group, or listed in officer_ids) or a listed
     # liaison in their own private chat with the bot: where complaints are entered.
     STAFF_PRIVATE = "staff_private"
+    # The liaison's group (`[lapor] liaison_chat_id`) when it is none of the above: where
+    # the liaison enters complaints into SP4N-LAPOR! and records their numbers.
+    LIAISON = "liaison"
     STRANGER = "stranger"  # a group the agency file does not know
 
 
@@ -49,7 +52,7 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.CLOSE: frozenset({Audience.OFFICERS}),
     Action.QUEUE: frozenset({Audience.OFFICERS}),
     Action.SHOW_CASE: frozenset(
-        {Audience.OFFICERS, Audience.UNIT, Audience.STAFF_PRIVATE}
+        {Audience.OFFICERS, Audience.UNIT, Audience.STAFF_PRIVATE, Audience.LIAISON}
     ),  # units: own cases only
     Action.ANSWER: frozenset({Audience.UNIT}),  # only for cases disposed to that unit
     Action.RETURN: frozenset({Audience.UNIT}),
@@ -58,7 +61,7 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.RECAP: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
     Action.EXPORT: frozenset({Audience.OFFICERS}),
     # Also the liaison's chat (`Office.is_liaison`), whichever audience that is.
-    Action.LAPOR: frozenset({Audience.OFFICERS, Audience.STAFF_PRIVATE}),
+    Action.LAPOR: frozenset({Audience.OFFICERS, Audience.STAFF_PRIVATE, Audience.LIAISON}),
     Action.STUCK: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
     Action.BLOCK: frozenset({Audience.OFFICERS}),
     Action.UNBLOCK: frozenset({Audience.OFFICERS}),
@@ -83,6 +86,8 @@ def audience_of(office: Office, chat_id: str, *, private: bool) -> Audience:
         return Audience.UNIT
     if chat_id == office.supervisor_chat_id:
         return Audience.SUPERVISOR
+    if chat_id == office.lapor.liaison_chat_id:
+        return Audience.LIAISON
     return Audience.STRANGER
 
 

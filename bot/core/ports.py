@@ -121,6 +121,9 @@ class CaseRepository(Protocol):
 
     async def code_exists(self, code: str) -> bool: ...
 
+    async def code_with_lapor_number(self, number: str) -> str | None:
+        """The code of the case that has this SP4N-LAPOR! number (the oldest, if several)."""
+
     async def get(self, case_id: int) -> Case | None: ...
 
     async def get_by_code(self, code: str) -> Case | None: ...

@@ -282,6 +282,15 @@ class SqlCaseRepository(Part):
         found = await self._session.scalar(select(exists().where(CaseRecord.code == code)))
         return bool(found)
 
+    async def code_with_lapor_number(self, number: str) -> str | None:
+        code: str | None = await self._session.scalar(
+            select(CaseRecord.code)
+            .where(CaseRecord.lapor_number == number)
+            .order_by(CaseRecord.id)
+            .limit(1)
+        )
+        return code
+
     async def get(self, case_id: int) -> Case | None:
         cases = await self._cases(select(CaseRecord).where(CaseRecord.id == case_id))
         return cases[0] if cases else None

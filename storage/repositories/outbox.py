@@ -120,6 +120,10 @@ class SqlOutbox(Part):
         while still on hold: the sender never reads a held row, and the join is a
         conditional UPDATE, so an item that comes too late goes out on its own.
         """
+        if message.recipient.channel is Channel.MANUAL:
+            # No chat reaches a reporter informed by hand: the desk makes the message an
+            # INFORM task (`CaseDesk.tell`); a row here would wait for a sender forever.
+            raise ValueError(f"no chat reaches {message.recipient}: an officer informs them")
         payload = message.to_dict()
         now = self._clock.now()
         if message.album_key is not None and await self._join_album(message, payload, now):

@@ -35,6 +35,7 @@ TABLE: dict[str, set[str]] = {
     "/blokir": {OFFICERS_GROUP},
     "/bukablokir": {OFFICERS_GROUP},
     "/identitas": {OFFICERS_GROUP},
+    "/dikabari": {OFFICERS_GROUP},
     "/kasus": {OFFICERS_GROUP, UNIT},
     "/cari": {OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT},
     "/gabung": {OFFICERS_GROUP},
