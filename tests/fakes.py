@@ -189,7 +189,7 @@ class FakeCaseRepository:
 
     async def count_filed_since(self, reporter_id: int, since: datetime) -> int:
         return sum(
-            c.reporter_id == reporter_id and c.created_at >= _utc(since)
+            c.reporter_id == reporter_id and c.created_at >= _utc(since) and c.intake is None
             for c in self._cases.values()
         )
 

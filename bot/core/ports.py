@@ -121,7 +121,8 @@ class CaseRepository(Protocol):
         the longest overdue first."""
 
     async def count_filed_since(self, reporter_id: int, since: datetime) -> int:
-        """How many cases the reporter filed at or after `since`."""
+        """How many cases the reporter filed at or after `since` themselves (a case an
+        officer entered for them does not count against their limit)."""
 
     async def count_open(self) -> int:
         """How many cases are open (for the operators' metrics)."""
