@@ -188,6 +188,9 @@ class TaskRepository(Protocol):
 class DialogueRepository(Protocol):
     async def load(self, reporter_id: int) -> DialogueState | None: ...
 
+    async def step_in(self, channel: Channel, address: str) -> str | None:
+        """The step of the dialogue stored for that chat's reporter (None: none)."""
+
     async def save(self, reporter_id: int, state: DialogueState) -> None: ...
 
     async def clear(self, reporter_id: int) -> None: ...
