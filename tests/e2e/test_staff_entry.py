@@ -260,9 +260,18 @@ async def test_staff_commands_in_an_officers_private_chat(world: World) -> None:
     await world.expect(officer.id, "hanya dapat dipakai di grup petugas pengaduan")
     await world.says(officer, "/kasus ADU-XXXXXX")
     await world.expect(officer.id, "Kasus ADU-XXXXXX tidak ditemukan")
-    # a plain message is the officer's own complaint beginning
-    await world.says(officer, "Saya ingin melaporkan jalan rusak di depan kantor kelurahan.")
-    await world.expect(officer.id, "Selamat datang di layanan pengaduan")
+    await world.says(officer, "/catat", chat=world.officers)  # entering is done in private
+    await world.expect(OFFICERS, "hanya dapat dipakai petugas di chat pribadi")
+
+    # A plain message is the officer's own complaint beginning; an entry meanwhile sets
+    # it aside, and it carries on where it was once the entry is done.
+    entering = Entering(world, officer)
+    await entering.answer("halo", "Ceritakan apa yang terjadi")
+    await entering.answer("/catat", "Dari mana pengaduan ini diterima")
+    await entering.answer("/batal", "Pencatatan dibatalkan")
+    await entering.answer(
+        "Jalan di depan kantor kelurahan rusak parah sejak banjir.", "Di mana kejadiannya"
+    )
 
 
 async def test_a_liaison_may_use_lapor_but_not_enter(
