@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.core import search, views
 from bot.core.cases import CaseDesk, Refusal
-from bot.core.commands import STAFF_WORDS
+from bot.core.commands import CITIZEN_WORDS, STAFF_WORDS
 from bot.core.model import Actor, Attachment, Channel, Recipient
 from bot.core.office import Unit
 from bot.core.permissions import Action
@@ -70,6 +70,15 @@ def parse_command(text: str) -> Command | None:
         return None
     name = match.group(1).lower()
     return Command(name, STAFF_WORDS.get(name), (match.group(3) or "").strip(), match.group(2))
+
+
+def private_staff_command(text: str) -> Command | None:
+    """A staff command typed in a private chat: a staff word that is not also a citizen's
+    (/start and /bantuan stay the citizen's there, whoever types them)."""
+    command = parse_command(text)
+    if command is None or command.action is None or command.name in CITIZEN_WORDS:
+        return None
+    return command
 
 
 def split_args(args: str, count: int) -> list[str]:

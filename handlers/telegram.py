@@ -17,8 +17,9 @@ from bot.core.dialogue import CitizenInput, Rejected
 from bot.core.model import Attachment, AttachmentKind, Channel, Location, OutgoingMessage, Recipient
 from bot.core.permissions import Action, Audience, audience_of, refusal_for
 from bot.core.reception import CitizenMessage
-from handlers import citizens, officers, units
-from handlers.staff import StaffMessage, parse_command
+from bot.inbox.envelope import Standing
+from handlers import citizens, entry, officers, units
+from handlers.staff import StaffMessage, parse_command, private_staff_command
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,14 @@ async def handle_update(
     me: BotIdentity,
     original_chat: Callable[[str], Awaitable[str]],
     rejected: tuple[Rejected, ...] = (),
+    standing: Standing | None = None,
 ) -> None:
     """Translates one Telegram update and hands it to the handler of its audience.
 
     `original_chat` maps a group that migrated to a supergroup back to the id the
     agency file knows it by; `rejected` names the citizen's files refused before (the
-    update no longer carries them).
+    update no longer carries them); `standing` says whether the sender of a staff
+    command in a private chat is an officer (found out before the transaction).
     """
     update = Update.de_json(data, None)
     if update.callback_query is not None:
@@ -79,7 +82,16 @@ async def handle_update(
         kind = next((k for k in data if k != "update_id"), "unknown")
         log.info("ignored telegram update %s of kind %s", update.update_id, kind)
         return
-    await _route(desk, message, me, original_chat, tap=None, tapper=None, rejected=rejected)
+    await _route(
+        desk,
+        message,
+        me,
+        original_chat,
+        tap=None,
+        tapper=None,
+        rejected=rejected,
+        standing=standing,
+    )
 
 
 GONE = frozenset({"left", "kicked"})  # chat member statuses of a bot no longer in the chat
@@ -133,16 +145,13 @@ async def _route(
     tap: str | None,
     tapper: Any,
     rejected: tuple[Rejected, ...] = (),
+    standing: Standing | None = None,
 ) -> None:
     user = tapper.from_user if tapper is not None else message.from_user
     if user is None or user.is_bot:
         return
     private = message.chat.type == "private"
     chat_id = str(message.chat.id) if private else await original_chat(str(message.chat.id))
-    if private:
-        await _citizen(desk, message, chat_id, user.full_name, tap, rejected)
-        return
-    audience = audience_of(desk.office, chat_id, private=False)
     staff = StaffMessage(
         chat_id=chat_id,
         user_id=str(user.id),
@@ -151,6 +160,21 @@ async def _route(
         attachments=attachments_of(message) if tap is None else (),
         album_id=message.media_group_id if tap is None else None,
     )
+    if private:
+        inp = citizen_input(message, tap, rejected)
+        if await _staff_private(desk, staff, inp, standing):
+            return
+        command = parse_command(inp.text or "") if inp.text else None
+        if command is not None and command.name not in CITIZEN_WORDS:
+            action = STAFF_WORDS.get(command.name)
+            key = refusal_for(action, Audience.CITIZEN) if action else "err_unknown_command"
+            await desk.tell(staff.chat, desk.t(key or "err_unknown_command"))
+            return
+        await citizens.on_message(
+            desk, CitizenMessage(Channel.TELEGRAM, chat_id, user.full_name or None, inp)
+        )
+        return
+    audience = audience_of(desk.office, chat_id, private=False)
     try:
         await _staff(desk, staff, audience, message, me, tap)
     except Refusal as refusal:
@@ -213,21 +237,56 @@ def _check(desk: CaseDesk, action: Action, audience: Audience, msg: StaffMessage
         officers.require_officer(desk, msg)
 
 
-async def _citizen(
-    desk: CaseDesk,
-    message: Message,
-    chat_id: str,
-    name: str,
-    tap: str | None,
-    rejected: tuple[Rejected, ...],
-) -> None:
+async def _staff_private(
+    desk: CaseDesk, msg: StaffMessage, inp: CitizenInput, standing: Standing | None
+) -> bool:
+    """A private chat as an officer's or a liaison's (`Audience.STAFF_PRIVATE`): their
+    staff commands, and every message of their complaint entry under way. False: the
+    message is the citizen's (an officer may complain as a citizen too).
+
+    An officer is listed in `officer_ids` when the agency file lists any, else a member
+    of the officers' group (`standing`, asked of Telegram before the transaction); a
+    liaison is listed in `[lapor] liaison_ids`. /catat is an officer's alone.
+    """
+    office = desk.office
+    command = private_staff_command(msg.text) if inp.action is None else None
+    if command is None or command.action is None:
+        if not await entry.in_progress(desk, msg.chat_id):
+            return False
+        desk.staff_chats.add(msg.chat)
+        await entry.on_input(desk, msg, inp)
+        return True
+    if office.officer_ids:
+        officer = msg.user_id in office.officer_ids
+    else:
+        officer = standing is Standing.OFFICER
+    liaison = office.is_liaison(msg.chat_id)
+    unknown = standing is Standing.UNKNOWN
+    if not officer and not liaison and not unknown:
+        return False  # the citizen's chat: staff words get the citizen's refusal
+    try:
+        if not officer and not liaison:
+            raise Refusal("entry_check_failed")
+        key = refusal_for(command.action, Audience.STAFF_PRIVATE)
+        if key is not None:
+            raise Refusal(key, chat_id=msg.chat_id)
+        desk.staff_chats.add(msg.chat)
+        if command.action is Action.ENTER:
+            if not officer:  # a liaison who is not an officer
+                raise Refusal("entry_check_failed" if unknown else "err_staff_private_only")
+            await entry.begin(desk, msg)
+        else:
+            await officers.on_command(desk, msg, command.action, command.args)
+    except Refusal as refusal:
+        await desk.tell(msg.chat, desk.t(refusal.key, **refusal.params))
+    return True
+
+
+def citizen_input(
+    message: Message, tap: str | None, rejected: tuple[Rejected, ...]
+) -> CitizenInput:
+    """What a person sent in their private chat, channel-free."""
     text = message.text or message.caption if tap is None else None
-    command = parse_command(text or "") if text else None
-    if command is not None and command.name not in CITIZEN_WORDS:
-        action = STAFF_WORDS.get(command.name)
-        key = refusal_for(action, Audience.CITIZEN) if action else "err_unknown_command"
-        await desk.tell(Recipient(Channel.TELEGRAM, chat_id), desk.t(key or "err_unknown_command"))
-        return
     contact = None
     if tap is None and message.contact is not None:
         contact = message.contact.phone_number
@@ -237,7 +296,7 @@ async def _citizen(
         label = message.venue.title if message.venue is not None else None
         location = Location(loc.latitude, loc.longitude, label)
     supported = bool(text or contact or location or attachments_of(message))
-    inp = CitizenInput(
+    return CitizenInput(
         text=text,
         attachments=attachments_of(message) if tap is None else (),
         location=location,
@@ -246,9 +305,6 @@ async def _citizen(
         album_id=message.media_group_id if tap is None else None,
         unsupported=tap is None and not supported,
         rejected=rejected,
-    )
-    await citizens.on_message(
-        desk, CitizenMessage(Channel.TELEGRAM, chat_id, name or None, inp, channel_contact=None)
     )
 
 

@@ -203,7 +203,7 @@ class FakeCaseRepository:
 
     async def count_filed_since(self, reporter_id: int, since: datetime) -> int:
         return sum(
-            c.reporter_id == reporter_id and c.created_at >= _utc(since)
+            c.reporter_id == reporter_id and c.created_at >= _utc(since) and c.intake is None
             for c in self._cases.values()
         )
 
@@ -366,8 +366,14 @@ class FakeReporterRepository:
 
 
 class FakeDialogueRepository:
-    def __init__(self) -> None:
+    def __init__(self, reporters: FakeReporterRepository | None = None) -> None:
         self._states: dict[int, tuple[str, str]] = {}
+        self._reporters = reporters or FakeReporterRepository()
+
+    async def step_in(self, channel: Channel, address: str) -> str | None:
+        reporter = await self._reporters.find(channel, address)
+        saved = self._states.get(reporter.id or 0) if reporter is not None else None
+        return saved[0] if saved is not None else None
 
     async def load(self, reporter_id: int) -> DialogueState | None:
         saved = self._states.get(reporter_id)
@@ -533,7 +539,7 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.cases = FakeCaseRepository()
         self.reporters = FakeReporterRepository()
-        self.dialogues = FakeDialogueRepository()
+        self.dialogues = FakeDialogueRepository(self.reporters)
         self.outbox = FakeOutbox()
         self.marks = FakeMarks()
         self.reports = FakeReportQueue()

@@ -14,6 +14,7 @@ from bot.core import buttons, deadlines, recap, tasks, views
 from bot.core.buttons import Tap
 from bot.core.codes import new_code
 from bot.core.dialogue import Submission
+from bot.core.entry import Entry
 from bot.core.lifecycle import Move, allows
 from bot.core.model import (
     SYSTEM,
@@ -24,7 +25,9 @@ from bot.core.model import (
     CaseEvent,
     CaseStatus,
     Channel,
+    ContactDetails,
     EventKind,
+    Intake,
     OutgoingMessage,
     Recipient,
     Relays,
@@ -32,7 +35,7 @@ from bot.core.model import (
     Step,
     TaskKind,
 )
-from bot.core.office import MAX_CATEGORY, Office, Unit
+from bot.core.office import MAX_CATEGORY, Office, Unit, is_lapor_source
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
@@ -85,6 +88,9 @@ class CaseDesk:
         # "Kabari pelapor" messages kept back instead of sent (text, command to copy):
         # the patrol sends them within its one message per chat of a round.
         self.held_informs: list[tuple[str, str]] | None = None
+        # Private chats found to be a staff member's in this transaction (an officer's or
+        # a liaison's, `Audience.STAFF_PRIVATE`): what they get is read as staff read it.
+        self.staff_chats: set[Recipient] = set()
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -114,7 +120,7 @@ class CaseDesk:
         if recipient.channel is Channel.MANUAL:  # a reporter in no chat: an officer tells them
             await self._inform_by_hand(recipient, text, case, template, bool(attachments))
             return
-        if views.staff_chat(self.office, recipient):
+        if views.staff_chat(self.office, recipient) or recipient in self.staff_chats:
             text = views.for_staff(text)
         await self.uow.outbox.enqueue(
             OutgoingMessage(
@@ -338,14 +344,75 @@ class CaseDesk:
             reporter_contact=submission.contact,
             attachments=list(submission.attachments),
         )
+        actor = Actor("reporter", reporter.address, submission.name)
+        return await self._open(case, reporter, actor)
+
+    async def enter(self, entry: Entry, officer: Actor, chat: Recipient) -> Case:
+        """Records a complaint an officer entered from their private chat (`/catat`, SOP
+        001 step 2) and starts its cycle as `submit` does: the officers' group gets it
+        with who entered it, from which source, received when and its SP4N-LAPOR!
+        number; the officer gets its code in `chat`.
+
+        The officer is never its reporter. A reporter who agreed to news by WhatsApp is
+        the WhatsApp reporter of that number (the acknowledgement and all later news go
+        there as approved templates: they never wrote, so WhatsApp's window is shut);
+        any other is a reporter of their own in no chat (Channel.MANUAL, one per case),
+        told by an officer by hand. Nothing here counts against a reporter's limits.
+        """
+        code = await self._new_code()
+        if entry.whatsapp and entry.whatsapp_news and Channel.WHATSAPP in self.office.reachable:
+            reporter = await self.uow.reporters.get_or_create(
+                Channel.WHATSAPP, entry.whatsapp, entry.name
+            )
+        else:
+            reporter = await self.uow.reporters.get_or_create(Channel.MANUAL, code, entry.name)
+        assert reporter.id is not None
+        case = Case(
+            code=code,
+            reporter_id=reporter.id,
+            channel=reporter.channel,
+            description=entry.description,
+            created_at=self.now,
+            updated_at=self.now,
+            privacy=entry.privacy,
+            location_text=entry.location_text,
+            location=entry.location,
+            occurred_text=entry.occurred_text,
+            reporter_name=entry.name,
+            reporter_contact=entry.phone,
+            attachments=list(entry.attachments),
+            intake=Intake(
+                source=entry.source,
+                received_on=entry.received_on,
+                entered_by_id=officer.user_id or "",
+                entered_by_name=officer.describe(),
+            ),
+            contacts=ContactDetails(entry.whatsapp, entry.email, entry.address),
+            lapor_number=entry.lapor_number if is_lapor_source(entry.source) else None,
+        )
+        received = entry.received_on.strftime(self.t("date_only_format"))
+        note = self.t("entry_event_note", source=entry.source, received=received)
+        await self._open(case, reporter, officer, note)
+        if reporter.channel is Channel.WHATSAPP:
+            line = self.t("entry_done_whatsapp", number=reporter.address)
+        else:
+            line = self.t("entry_done_manual")
+        await self.tell(chat, self.t("entry_done", code=case.code, reporter_line=line), case)
+        return case
+
+    async def _open(
+        self, case: Case, reporter: Reporter, actor: Actor, note: str | None = None
+    ) -> Case:
+        """Stores a new case, records its submission, acknowledges it to the reporter (the
+        SOP's sentence, with the code) and relays it to the officers."""
         deadlines.follow(self.office, case, EventKind.SUBMITTED, self.now)
         recap.mark_milestones(self.office.calendar, case)
         CURRENT_CASE.set(case.code)
         await self.uow.cases.add(case)
         assert case.id is not None
-        actor = Actor("reporter", reporter.address, submission.name)
         await self.uow.cases.add_event(
-            case.id, CaseEvent(EventKind.SUBMITTED, self.now, actor, status_after=case.status)
+            case.id,
+            CaseEvent(EventKind.SUBMITTED, self.now, actor, note=note, status_after=case.status),
         )
         await self.tell_reporter(
             reporter,

@@ -161,7 +161,7 @@ class IntakeDialogue:
         new_album = remember_album(data, inp.album_id)
 
         if inp.attachments:
-            self._keep_attachments(data, inp.attachments, (inp.text or "").strip())
+            keep_attachments(data, inp.attachments, (inp.text or "").strip())
             # What comes with files is their caption; only the story may also be told so.
             if state.step != "description" or not text:
                 if new_album:
@@ -374,20 +374,6 @@ class IntakeDialogue:
         return match_choice(self._choices(state), inp)
 
     # ------------------------------------------------------------------ results
-    def _keep_attachments(
-        self, data: dict[str, Any], attachments: tuple[Attachment, ...], caption: str
-    ) -> None:
-        """Keeps the message's files, its text as the caption of the first of them."""
-        kept: list[dict[str, Any]] = data.setdefault("attachments", [])
-        refs = {a["ref"] for a in kept}
-        if caption:
-            first, *rest = attachments
-            attachments = (replace(first, caption=caption[:MAX_DESCRIPTION]), *rest)
-        for attachment in attachments:
-            if attachment.ref not in refs and len(kept) < MAX_ATTACHMENTS:
-                kept.append(attachment.to_dict())
-                refs.add(attachment.ref)
-
     def summary(self, data: dict[str, Any]) -> str:
         t = self.t
         dash = t("not_specified")
@@ -395,7 +381,7 @@ class IntakeDialogue:
         return t(
             "summary",
             description=data.get("description") or dash,
-            location=describe_location(t, data.get("location_text"), _location(data)),
+            location=describe_location(t, data.get("location_text"), location_of(data)),
             occurred=data.get("occurred_text") or dash,
             attachments=t("attachment_count", count=count) if count else t("no_attachments"),
             name=data.get("name") or dash,
@@ -407,13 +393,29 @@ class IntakeDialogue:
         return Submission(
             description=data["description"],
             location_text=data.get("location_text"),
-            location=_location(data),
+            location=location_of(data),
             occurred_text=data.get("occurred_text"),
             attachments=tuple(Attachment.from_dict(a) for a in data.get("attachments", [])),
             privacy=Privacy(data.get("privacy", Privacy.NORMAL.value)),
             name=data.get("name"),
             contact=data.get("contact"),
         )
+
+
+def keep_attachments(
+    data: dict[str, Any], attachments: tuple[Attachment, ...], caption: str
+) -> None:
+    """Keeps a message's files in a dialogue's `data` (each once, up to MAX_ATTACHMENTS),
+    its text as the caption of the first of them."""
+    kept: list[dict[str, Any]] = data.setdefault("attachments", [])
+    refs = {a["ref"] for a in kept}
+    if caption:
+        first, *rest = attachments
+        attachments = (replace(first, caption=caption[:MAX_DESCRIPTION]), *rest)
+    for attachment in attachments:
+        if attachment.ref not in refs and len(kept) < MAX_ATTACHMENTS:
+            kept.append(attachment.to_dict())
+            refs.add(attachment.ref)
 
 
 def match_choice(choices: tuple[Choice, ...], inp: CitizenInput) -> str | None:
@@ -465,6 +467,6 @@ def describe_location(t: Texts, location_text: str | None, location: Location | 
     return "; ".join(parts) or t("not_specified")
 
 
-def _location(data: dict[str, Any]) -> Location | None:
+def location_of(data: dict[str, Any]) -> Location | None:
     loc = data.get("location")
     return Location(loc[0], loc[1], loc[2]) if loc else None

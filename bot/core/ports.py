@@ -154,7 +154,8 @@ class CaseRepository(Protocol):
         the longest overdue first."""
 
     async def count_filed_since(self, reporter_id: int, since: datetime) -> int:
-        """How many cases the reporter filed at or after `since`."""
+        """How many cases the reporter filed at or after `since` themselves (a case an
+        officer entered for them does not count against their limit)."""
 
     async def count_open(self) -> int:
         """How many cases are open (for the operators' metrics)."""
@@ -230,6 +231,9 @@ class TaskRepository(Protocol):
 
 class DialogueRepository(Protocol):
     async def load(self, reporter_id: int) -> DialogueState | None: ...
+
+    async def step_in(self, channel: Channel, address: str) -> str | None:
+        """The step of the dialogue stored for that chat's reporter (None: none)."""
 
     async def save(self, reporter_id: int, state: DialogueState) -> None: ...
 

@@ -32,6 +32,7 @@ from bot.core.files import BY_MIME, content_kind, names_of
 from bot.core.model import Attachment, Button, Case, CaseStatus, Channel, Reporter
 from bot.core.office import Office
 from bot.core.ports import DialogueState, UnitOfWork
+from bot.core.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -138,26 +139,7 @@ class Reception:
             await self.say(reporter, Reply(self.t(refusal.key, **refusal.params)))
 
     def _rejection(self, rejected: Rejected) -> str:
-        """Why a file was refused, saying what it really is: "berkas ini adalah program,
-        bukan PDF" (not the accepted types, PDF among them, to whoever sent a ".pdf")."""
-        key = rejected.reason
-        if key == "media_type_not_allowed" and rejected.claimed:
-            key = "media_type_disguised"
-        reason = self.t(
-            key,
-            accepted=names_of(self.desk.office.accepted_files),
-            actual=self._kind_of(rejected.actual),
-            claimed=(rejected.claimed or "").upper(),
-        )
-        if rejected.name:
-            return self.t("media_rejected_named", name=rejected.name, reason=reason)
-        return self.t("media_rejected", number=rejected.number, reason=reason)
-
-    def _kind_of(self, mime: str | None) -> str:
-        kind, found = content_kind(mime), BY_MIME.get(mime or "")
-        if found is not None and kind != "text":
-            return self.t("file_kind_named", name=found.name.upper())
-        return self.t(f"file_kind_{kind}")
+        return rejection_text(self.t, self.desk.office, rejected)
 
     async def _route(
         self, reporter: Reporter, message: CitizenMessage, inp: CitizenInput, state: DialogueState
@@ -171,7 +153,7 @@ class Reception:
             await self._rate_tapped(reporter, inp.action)
             return
         if state.step not in (IDLE, CHOOSE_CASE):
-            outcome = self.dialogue.advance(state, _strip_choice(inp))
+            outcome = self.dialogue.advance(state, strip_choice(inp))
             await self._finish_dialogue(reporter, outcome)
             return
         if state.step == CHOOSE_CASE:  # "2" here picks a case; it is not a rating
@@ -435,8 +417,37 @@ class Reception:
             if reply.choices and all(PATTERN.fullmatch(c.value) for c in reply.choices)
             else Tap.CHOICE
         )
-        rows = tuple((Button(c.label, buttons.data(kind, c.value)),) for c in reply.choices)
-        await self.desk.tell(reporter.recipient, reply.text, buttons=_compact(rows))
+        await self.desk.tell(reporter.recipient, reply.text, buttons=choice_rows(reply, kind))
+
+
+def rejection_text(t: Texts, office: Office, rejected: Rejected) -> str:
+    """Why a file was refused, saying what it really is: "berkas ini adalah program,
+    bukan PDF" (not the accepted types, PDF among them, to whoever sent a ".pdf")."""
+    key = rejected.reason
+    if key == "media_type_not_allowed" and rejected.claimed:
+        key = "media_type_disguised"
+    reason = t(
+        key,
+        accepted=names_of(office.accepted_files),
+        actual=_kind_of(t, rejected.actual),
+        claimed=(rejected.claimed or "").upper(),
+    )
+    if rejected.name:
+        return t("media_rejected_named", name=rejected.name, reason=reason)
+    return t("media_rejected", number=rejected.number, reason=reason)
+
+
+def _kind_of(t: Texts, mime: str | None) -> str:
+    kind, found = content_kind(mime), BY_MIME.get(mime or "")
+    if found is not None and kind != "text":
+        return t("file_kind_named", name=found.name.upper())
+    return t(f"file_kind_{kind}")
+
+
+def choice_rows(reply: Reply, kind: Tap = Tap.CHOICE) -> tuple[tuple[Button, ...], ...]:
+    """A reply's choices as buttons (numbered choices on WhatsApp)."""
+    rows = tuple((Button(c.label, buttons.data(kind, c.value)),) for c in reply.choices)
+    return _compact(rows)
 
 
 def _compact(rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], ...]:
@@ -447,7 +458,7 @@ def _compact(rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], 
     return rows
 
 
-def _strip_choice(inp: CitizenInput) -> CitizenInput:
+def strip_choice(inp: CitizenInput) -> CitizenInput:
     """A tapped dialogue choice ("c:value") as the value the dialogue offered."""
     value = buttons.value_of(inp.action, Tap.CHOICE)
     return inp if value is None else replace(inp, action=value)

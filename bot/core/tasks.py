@@ -46,7 +46,7 @@ SHOWN_INPUT = 40  # characters of a refused number repeated in the answer
 def lapor_number(text: str) -> str | None:
     """The SP4N-LAPOR! number `text` is, in the one form cases keep (capitals, without
     the "#" LAPOR's pages put before it), or None when it is none."""
-    number = text.strip().removeprefix("#").upper()
+    number = text.strip().removeprefix("#").strip().upper()
     if not _LAPOR_NUMBER.fullmatch(number) or not any(c.isdigit() for c in number):
         return None
     return number

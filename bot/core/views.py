@@ -127,6 +127,7 @@ def officers_case_message(office: Office, t: Texts, case: Case) -> str:
     return t(
         "officers_new_case",
         code=case.code,
+        intake=intake_lines(t, case),
         channel=t(f"channel_{case.channel.value}"),
         privacy=t(f"privacy_{case.privacy.value}"),
         name=case.reporter_name or dash,
@@ -136,6 +137,23 @@ def officers_case_message(office: Office, t: Texts, case: Case) -> str:
         occurred=case.occurred_text or dash,
         attachments=attachments_line(t, case),
     )
+
+
+def intake_lines(t: Texts, case: Case) -> str:
+    """For a complaint an officer entered (`/catat`): who entered it, from which source,
+    received when, and its SP4N-LAPOR! number; nothing for one the reporter sent."""
+    intake = case.intake
+    if intake is None:
+        return ""
+    lines = t(
+        "officers_entry_lines",
+        actor=intake.entered_by_name or f"#{intake.entered_by_id}",
+        source=intake.source,
+        received=intake.received_on.strftime(t("date_only_format")),
+    )
+    if case.lapor_number:
+        lines += t("officers_entry_lapor", number=case.lapor_number)
+    return lines
 
 
 def officers_case_buttons(office: Office, t: Texts, case: Case) -> tuple[tuple[Button, ...], ...]:

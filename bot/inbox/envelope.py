@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from bot.core.dialogue import Rejected
@@ -27,18 +28,29 @@ if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
 
 
+class Standing(StrEnum):
+    """Whether the sender of a staff command in a private chat is an officer (a member
+    of the officers' group), as the channel found out before the handling."""
+
+    OFFICER = "officer"
+    NOT_OFFICER = "not_officer"
+    UNKNOWN = "unknown"  # the channel could not tell (its API failed): refused, try again
+
+
 @dataclass(frozen=True)
 class Envelope:
     """A recorded update as its channel prepared it for handling.
 
     `update` is the channel's own payload (a Telegram update, Twilio's form), less any
     file that was refused; `attachments` the files kept on this service's disk for it;
-    `refused` the files not taken, as the reporter is told them.
+    `refused` the files not taken, as the reporter is told them; `standing` whether the
+    sender of a staff command in a private chat is an officer (None: not asked).
     """
 
     update: dict[str, Any]
     attachments: tuple[Attachment, ...] = ()
     refused: tuple[Rejected, ...] = ()
+    standing: Standing | None = None
 
 
 SourceHandler = Callable[["SqlUnitOfWork", "CaseDesk", Envelope], Awaitable[None]]

@@ -354,7 +354,11 @@ class SqlCaseRepository(Part):
         count = await self._session.scalar(
             select(func.count())
             .select_from(CaseRecord)
-            .where(CaseRecord.reporter_id == reporter_id, CaseRecord.created_at >= since)
+            .where(
+                CaseRecord.reporter_id == reporter_id,
+                CaseRecord.created_at >= since,
+                CaseRecord.source.is_(None),  # a case staff entered is not the reporter's doing
+            )
         )
         return int(count or 0)
 

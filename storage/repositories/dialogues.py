@@ -6,13 +6,25 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 
+from bot.core.model import Channel
 from bot.core.ports import DialogueState
-from storage.models import DialogueRecord
+from storage.models import DialogueRecord, ReporterRecord
 from storage.repositories.base import NO_SYNC, Part, per_dialect, table
 
 _DIALOGUES = table(DialogueRecord)
 _LOAD_DIALOGUE = select(_DIALOGUES.c.step, _DIALOGUES.c.data).where(
     _DIALOGUES.c.reporter_id == bindparam("p_reporter")
+)
+
+_REPORTERS = table(ReporterRecord)
+# The step under way in a chat, found by the chat (one statement, on the routing's path).
+_STEP_IN_CHAT = (
+    select(_DIALOGUES.c.step)
+    .select_from(_DIALOGUES.join(_REPORTERS, _REPORTERS.c.id == _DIALOGUES.c.reporter_id))
+    .where(
+        _REPORTERS.c.channel == bindparam("p_channel"),
+        _REPORTERS.c.address == bindparam("p_address"),
+    )
 )
 
 
@@ -35,6 +47,12 @@ class SqlDialogueRepository(Part):
     async def load(self, reporter_id: int) -> DialogueState | None:
         row = (await self._core(_LOAD_DIALOGUE, {"p_reporter": reporter_id})).first()
         return DialogueState(step=row.step, data=row.data) if row else None
+
+    async def step_in(self, channel: Channel, address: str) -> str | None:
+        row = (
+            await self._core(_STEP_IN_CHAT, {"p_channel": channel.value, "p_address": address})
+        ).first()
+        return str(row.step) if row else None
 
     async def save(self, reporter_id: int, state: DialogueState) -> None:
         await self._core(

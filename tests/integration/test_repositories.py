@@ -25,6 +25,7 @@ from bot.core.model import (
     Channel,
     ContactDetails,
     EventKind,
+    Intake,
     Location,
     OutgoingMessage,
     Privacy,
@@ -547,6 +548,18 @@ async def test_cases_filed_by_a_reporter_since_a_moment_are_counted(store: Store
         assert await uow.cases.count_filed_since(siti.id, T0 + timedelta(seconds=1)) == 0
 
 
+async def test_cases_staff_entered_for_a_reporter_are_not_theirs_to_count(store: Store) -> None:
+    entered = Intake("Telepon", T0.date(), "7001", "Budi Petugas")
+    async with store.transaction() as uow:
+        siti = await uow.reporters.get_or_create(Channel.WHATSAPP, "+6281234567890", "Siti")
+        assert siti.id is not None
+        for n in range(3):
+            await uow.cases.add(a_case(siti.id, f"ADU-E{n}", T0, intake=entered))
+        await uow.cases.add(a_case(siti.id, "ADU-S1", T0))
+    async with store.transaction() as uow:
+        assert await uow.cases.count_filed_since(siti.id, T0) == 1
+
+
 async def test_touch_records_the_time_and_the_current_name(store: Store) -> None:
     async with store.transaction() as uow:
         budi = await uow.reporters.get_or_create(Channel.TELEGRAM, "5551", "Budi")
@@ -599,6 +612,21 @@ async def test_dialogue_state_saves_loads_and_clears(store: Store) -> None:
 
     async with store.transaction() as uow:
         assert await uow.dialogues.load(budi) is None
+
+
+async def test_the_step_in_a_chat_is_found_by_the_chat(store: Store) -> None:
+    async with store.transaction() as uow:
+        assert await uow.dialogues.step_in(Channel.TELEGRAM, CITIZEN.address) is None
+        budi = await reporter_id(uow)
+        other = await reporter_id(uow, "7001")
+        await uow.dialogues.save(budi, DialogueState("location", {}))
+        await uow.dialogues.save(other, DialogueState("catat:source", {}))
+
+    async with store.transaction() as uow:
+        assert await uow.dialogues.step_in(Channel.TELEGRAM, CITIZEN.address) == "location"
+        assert await uow.dialogues.step_in(Channel.TELEGRAM, "7001") == "catat:source"
+        assert await uow.dialogues.step_in(Channel.WHATSAPP, "7001") is None
+        assert await uow.dialogues.step_in(Channel.TELEGRAM, "7002") is None
 
 
 # --- outbox ----------------------------------------------------------------------------

@@ -143,6 +143,7 @@ async def test_submit_relays_everything_to_officers_with_one_tap_actions(world: 
     assert relay.text == T(
         "officers_new_case",
         code=case.code,
+        intake="",  # the reporter sent it: no lines about who entered it
         channel="WhatsApp",
         privacy="rahasia",
         name=NAME,

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from telegram import (
     Bot,
+    ChatMemberRestricted,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaDocument,
@@ -960,3 +961,104 @@ async def test_json_form_and_get_requests_and_case_insensitive_methods(
             assert (await response.json())["description"] == "Not Found"
 
     assert tg.messages(CITIZEN.id)[0].keyboard == [[("A", "a")]]
+
+
+# ------------------------------------------------------------------------------- chat members
+
+
+async def test_who_posts_in_a_group_is_a_member(tg: TelegramStandIn, bot: Bot) -> None:
+    await tg.user_says(OFFICER, "/antrian", chat=GROUP)
+    await tg.user_says(CITIZEN, "halo")  # a private chat makes nobody a member of the group
+
+    member = await bot.get_chat_member(GROUP.id, OFFICER.id)
+    assert (member.status, member.user.id, member.user.first_name) == ("member", OFFICER.id, "Budi")
+    assert (await bot.get_chat_member(GROUP.id, CITIZEN.id)).status == "left"
+    assert tg.is_member(GROUP.id, OFFICER.id) and not tg.is_member(GROUP.id, CITIZEN.id)
+    assert [c.method for c in tg.calls("get_chat_member")] == ["getChatMember"] * 2
+
+
+async def test_members_are_added_and_removed_by_the_test(tg: TelegramStandIn, bot: Bot) -> None:
+    tg.add_member(GROUP.id, CITIZEN)
+    assert (await bot.get_chat_member(GROUP.id, CITIZEN.id)).status == "member"
+
+    tg.remove_member(GROUP.id, CITIZEN)
+    assert (await bot.get_chat_member(GROUP.id, CITIZEN.id)).status == "left"
+    tg.remove_member(GROUP.id, CITIZEN, banned=True)
+    banned = await bot.get_chat_member(GROUP.id, CITIZEN.id)
+    assert banned.status == "kicked"
+    assert tg.member_status(GROUP.id, CITIZEN.id) == "kicked"
+
+    await tg.user_says(CITIZEN, "kembali lagi", chat=GROUP)  # posting again: back in
+    assert tg.is_member(GROUP.id, CITIZEN.id)
+
+
+@pytest.mark.parametrize(
+    ("status", "is_member", "member"),
+    [
+        ("creator", True, True),
+        ("administrator", True, True),
+        ("member", True, True),
+        ("restricted", True, True),
+        ("restricted", False, False),
+        ("left", False, False),
+        ("kicked", False, False),
+    ],
+)
+async def test_every_status_is_answered_as_ptb_reads_it(
+    tg: TelegramStandIn, bot: Bot, status: str, is_member: bool, member: bool
+) -> None:
+    tg.set_member(GROUP.id, OFFICER, status, is_member=is_member)
+
+    found = await bot.get_chat_member(GROUP.id, OFFICER.id)
+
+    assert found.status == status
+    if isinstance(found, ChatMemberRestricted):
+        assert found.is_member is is_member
+    assert tg.is_member(GROUP.id, OFFICER.id) is member
+    # a posting member keeps their status (an administrator stays one)
+    if member:
+        await tg.user_says(OFFICER, "/antrian", chat=GROUP)
+        assert tg.member_status(GROUP.id, OFFICER.id) == status
+
+
+async def test_unknown_status_is_refused(tg: TelegramStandIn) -> None:
+    with pytest.raises(ValueError, match="unknown chat member status"):
+        tg.set_member(GROUP.id, OFFICER, "owner")
+
+
+async def test_get_chat_member_fails_as_telegram_does(tg: TelegramStandIn, bot: Bot) -> None:
+    tg.add_member(GROUP.id, OFFICER)
+    with pytest.raises(BadRequest, match=described("user not found")):
+        await bot.get_chat_member(GROUP.id, 987654)  # nobody the stand-in knows
+
+    tg.block(GROUP.id)  # the bot was removed from the group
+    with pytest.raises(Forbidden):
+        await bot.get_chat_member(GROUP.id, OFFICER.id)
+    tg.unblock(GROUP.id)
+
+    tg.fail_next("getChatMember", status=500, description="Internal Server Error")
+    with pytest.raises(NetworkError):
+        await bot.get_chat_member(GROUP.id, OFFICER.id)
+    assert (await bot.get_chat_member(GROUP.id, OFFICER.id)).status == "member"
+
+
+async def test_members_move_with_a_migrated_group(tg: TelegramStandIn, bot: Bot) -> None:
+    old = Chat.group(-4002, "Grup Lama", supergroup=False)
+    tg.add_member(old.id, OFFICER)
+
+    await tg.migrate(old.id, -1004002, by=OFFICER, deliver=False)
+
+    with pytest.raises(ChatMigrated) as caught:
+        await bot.get_chat_member(old.id, OFFICER.id)
+    assert caught.value.new_chat_id == -1004002
+    assert (await bot.get_chat_member(-1004002, OFFICER.id)).status == "member"
+
+
+async def test_members_are_kept_with_the_conversations(tg: TelegramStandIn) -> None:
+    tg.add_member(GROUP.id, OFFICER)
+    saved = tg.saved()
+    async with TelegramStandIn(token=TOKEN) as later:
+        later.resume(saved)
+        assert later.is_member(GROUP.id, OFFICER.id)
+        later.forget_conversations()
+        assert not later.is_member(GROUP.id, OFFICER.id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
+from typing import Any
 
 from aiohttp import web
 from telegram.error import TelegramError
@@ -17,12 +19,13 @@ from bot.agency import load_telegram_options
 from bot.channels.registration import ChannelContext, ChannelParts, ChannelRegistration
 from bot.channels.telegram.files import TelegramFileCheck, TelegramFiles
 from bot.channels.telegram.intake import SOURCE
+from bot.channels.telegram.members import OfficerCheck
 from bot.channels.telegram.polling import ALLOWED_UPDATES, poll
 from bot.channels.telegram.sender import TelegramChannel, make_bot, telegram_limits
 from bot.channels.telegram.source import telegram_source
 from bot.channels.telegram.webhook import telegram_webhook
 from bot.core.model import Channel
-from bot.inbox.envelope import InboxSource, turned_away
+from bot.inbox.envelope import Envelope, InboxSource, turned_away
 from bot.settings import Settings
 from handlers.telegram import BotIdentity
 
@@ -97,6 +100,14 @@ def build(context: ChannelContext) -> ChannelParts:
         office.accepted_files,
         turned_away(context.db, office, context.clock),
     )
+    officers = OfficerCheck(telegram.bot, office)
+
+    async def prepare(payload: dict[str, Any]) -> Envelope:
+        """The citizen's files checked; the sender of a private staff command known."""
+        envelope = await check.prepare(payload)
+        standing = await officers.standing_of(envelope.update)
+        return envelope if standing is None else replace(envelope, standing=standing)
+
     return ChannelParts(
         channel=Channel.TELEGRAM,
         sender=TelegramChannel(
@@ -111,7 +122,7 @@ def build(context: ChannelContext) -> ChannelParts:
                 telegram_webhook(context.intake, context.settings.telegram_webhook_secret),
             )
         ],
-        sources=[InboxSource(SOURCE, telegram_source(telegram.me), check.prepare)],
+        sources=[InboxSource(SOURCE, telegram_source(telegram.me), prepare)],
         start=telegram.start,
         stop=telegram.stop,
         fetch_file=TelegramFiles(telegram.bot).download,

@@ -26,6 +26,8 @@ def telegram_source(me: Callable[[], BotIdentity]) -> SourceHandler:
             return
         if "migrate_from_chat_id" in message:
             return
-        await handle_update(desk, envelope.update, me(), uow.chats.original, envelope.refused)
+        await handle_update(
+            desk, envelope.update, me(), uow.chats.original, envelope.refused, envelope.standing
+        )
 
     return handle

@@ -42,6 +42,7 @@ SUPPORTED_METHODS: tuple[str, ...] = (
     "answerCallbackQuery",
     "editMessageReplyMarkup",
     "getFile",
+    "getChatMember",
 )
 """The Bot API methods the service calls, and so the only ones the stand-in answers."""
 _METHOD_BY_KEY = {name.lower(): name for name in SUPPORTED_METHODS}

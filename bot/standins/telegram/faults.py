@@ -117,6 +117,7 @@ class FaultInjection(UpdateBuilders):
         """
         updates = self.migration_updates(old_chat_id, new_chat_id, by=by)
         self._chats[old_chat_id].migrated_to = new_chat_id
+        self._members[new_chat_id] = dict(self._members.get(old_chat_id, {}))  # all moved
         if deliver:
             for update in updates:
                 await self.deliver(update)

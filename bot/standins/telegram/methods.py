@@ -83,6 +83,7 @@ class BotApiMethods(FaultInjection):
             "answerCallbackQuery": self._answer_callback_query,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "getFile": self._get_file,
+            "getChatMember": self._get_chat_member,
         }
 
     # ---------------------------------------------------------------- the bot and its updates
@@ -454,6 +455,23 @@ class BotApiMethods(FaultInjection):
             "file_path": stored.file_path,
         }
 
+    # ---------------------------------------------------------------- chat members
+
+    async def _get_chat_member(self, p: Params) -> JSONDict:
+        state = self._target(p)  # an unknown, migrated or left chat answers as Telegram
+        user_id = p.get_int("user_id")
+        if user_id is None:
+            raise bad_request("invalid user_id specified")
+        user = self._users.get(user_id)
+        if user is None:
+            raise bad_request("user not found")
+        if not state.chat.is_group:
+            if state.chat.id != user_id:
+                raise bad_request("user not found")
+            return {"status": "member", "user": user.to_dict()}
+        status, member = self._members.get(state.chat.id, {}).get(user_id, ("left", False))
+        return _chat_member(user.to_dict(), status, member)
+
     # ---------------------------------------------------------------- helpers: chats and messages
 
     @staticmethod
@@ -758,3 +776,54 @@ class BotApiMethods(FaultInjection):
             message["caption"] = caption
             if entities:
                 message["caption_entities"] = entities
+
+
+_ADMINISTRATOR_RIGHTS = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_pin_messages": True,
+    "can_manage_topics": False,
+}
+_RESTRICTIONS = {
+    "can_send_messages": False,
+    "can_send_audios": False,
+    "can_send_documents": False,
+    "can_send_photos": False,
+    "can_send_videos": False,
+    "can_send_video_notes": False,
+    "can_send_voice_notes": False,
+    "can_send_polls": False,
+    "can_send_other_messages": False,
+    "can_add_web_page_previews": False,
+    "can_change_info": False,
+    "can_invite_users": False,
+    "can_pin_messages": False,
+    "can_manage_topics": False,
+    "can_edit_tag": False,
+    "can_react_to_messages": False,
+    "until_date": 0,
+}
+
+
+def _chat_member(user: JSONDict, status: str, member: bool) -> JSONDict:
+    """The Bot API ``ChatMember`` object of that status, with the fields it requires."""
+    found: JSONDict = {"status": status, "user": user}
+    if status == "creator":
+        found["is_anonymous"] = False
+    elif status == "administrator":
+        found.update(_ADMINISTRATOR_RIGHTS)
+    elif status == "restricted":
+        found.update(_RESTRICTIONS, is_member=member)
+    elif status == "kicked":
+        found["until_date"] = 0
+    return found

@@ -53,6 +53,7 @@ _MESSAGE_CONTENT_KINDS = (
     "contact",
     "sticker",
 )
+CHAT_MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 _FILE_DIRS = {
     "photo": ("photos", ".jpg"),
     "document": ("documents", ""),
@@ -417,6 +418,7 @@ class TelegramState(Recording[TranscriptEntry, SentMessage, int | None], Resumab
         "_transcript",
         "_next_update_id",
         "_delivered_ids",
+        "_members",
     )
 
     def __init__(
@@ -463,6 +465,9 @@ class TelegramState(Recording[TranscriptEntry, SentMessage, int | None], Resumab
         self._transcript: list[TranscriptEntry] = []
         self._next_update_id = first_update_id
         self._delivered_ids: set[int] = set()
+        # Who is in each group, as getChatMember answers: chat id → user id → (status,
+        # whether a restricted user is still a member). Anyone who posts joins.
+        self._members: dict[int, dict[int, tuple[str, bool]]] = {}
 
         self._callbacks: dict[str, CallbackState] = {}
         self._limiter = RateLimiter(clock)
@@ -627,6 +632,39 @@ class TelegramState(Recording[TranscriptEntry, SentMessage, int | None], Resumab
         return self._store_file(kind, data, meta, file_name).file_id
 
     # ---------------------------------------------------------------- people and chats
+
+    def set_member(
+        self, chat_id: int, user: User, status: str = "member", *, is_member: bool = True
+    ) -> None:
+        """Sets `user`'s standing in the group `chat_id`, as getChatMember answers it:
+        ``creator``, ``administrator``, ``member``, ``restricted`` (still a member unless
+        `is_member` is false), ``left`` or ``kicked``. A user who posts in a group is
+        made a member by that (unless they already are one)."""
+        if status not in CHAT_MEMBER_STATUSES:
+            raise ValueError(f"unknown chat member status {status!r}")
+        self.add_user(user)
+        self._state(chat_id)
+        still_in = status != "restricted" or is_member
+        self._members.setdefault(chat_id, {})[user.id] = (status, still_in)
+
+    def add_member(self, chat_id: int, user: User) -> None:
+        """`user` joins the group `chat_id` (as a plain member)."""
+        self.set_member(chat_id, user, "member")
+
+    def remove_member(self, chat_id: int, user: User, *, banned: bool = False) -> None:
+        """`user` leaves the group `chat_id` (or, `banned`, is removed and banned)."""
+        self.set_member(chat_id, user, "kicked" if banned else "left", is_member=False)
+
+    def member_status(self, chat_id: int, user_id: int) -> str:
+        """`user_id`'s status in `chat_id` (``left`` for someone never in it)."""
+        return self._members.get(chat_id, {}).get(user_id, ("left", False))[0]
+
+    def is_member(self, chat_id: int, user_id: int) -> bool:
+        """Whether `user_id` is in the group `chat_id` now."""
+        status, member = self._members.get(chat_id, {}).get(user_id, ("left", False))
+        return status in ("creator", "administrator", "member") or (
+            status == "restricted" and member
+        )
 
     def add_user(self, user: User) -> None:
         """Makes `user` known (done automatically by every builder)."""

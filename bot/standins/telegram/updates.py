@@ -539,6 +539,8 @@ class UpdateBuilders(TelegramState):
     ) -> tuple[ChatState, JSONDict]:
         self.add_user(user)
         state = self._ensure_chat(chat or Chat.private(user))
+        if state.chat.is_group and not self.is_member(state.chat.id, user.id):
+            self.set_member(state.chat.id, user)  # who posts in a group is in it
         message: JSONDict = {
             "message_id": state.take_message_id(),
             "from": user.to_dict(),
