@@ -324,6 +324,25 @@ async def test_status_without_cases(world: World) -> None:
     assert texts(await world.send("/status")) == [T("status_none")]
 
 
+async def test_status_shows_the_lapor_number_and_the_main_case_of_a_duplicate(
+    world: World,
+) -> None:
+    case = await world.file_case()
+    stored = await world.case(case.code)
+    stored.lapor_number = "4123987"
+    await world.uow.cases.update(stored)
+    [detail] = await world.send(f"/status {case.code}")
+    assert detail.text.endswith(f"Kejadian: {DESCRIPTION}\nNomor SP4N-LAPOR!: 4123987")
+
+    stored.merged_into = "ADU-MAIN01"
+    await world.uow.cases.update(stored)
+    [detail] = await world.send(f"/status {case.code}")
+    assert detail.text.endswith(
+        "Nomor SP4N-LAPOR!: 4123987\n"
+        "Digabung dengan pengaduan ADU-MAIN01; kabar selanjutnya mengikuti pengaduan tersebut."
+    )
+
+
 # ---------------------------------------------------------------------- follow-ups
 async def test_follow_up_with_one_open_case_is_appended_and_relayed(world: World) -> None:
     case = await world.file_case()
