@@ -385,6 +385,13 @@ async def test_the_recap_counts_by_source_and_each_merged_pair_once(
     assert f.by_status == {"didisposisi": 1, "baru": 6}
     assert f.by_unit == {"YANKES": 1, NO_UNIT: 6}
     assert f.disposition_minutes == ((60, 1),)  # the main case's; not the duplicate's
+    # open at the end, all of them late (verification, or YANKES's answer to the first);
+    # not the duplicates, open as they are (P2P holds one)
+    assert (f.open_at_end, f.overdue_at_end) == (7, 7)
+    assert {code: (t.open_at_end, t.overdue_at_end) for code, t in f.units.items()} == {
+        "YANKES": (1, 1),
+        "P2P": (0, 0),
+    }
     assert sum(f.by_privacy.values()) == sum(f.by_category.values()) == 7
 
 
@@ -431,12 +438,16 @@ async def test_the_case_list_holds_the_duplicates_with_where_every_case_came_fro
 async def test_the_recap_reads_the_period_from_its_covering_index(
     database: Database, by_source: RecapFigures, clock: FixedClock
 ) -> None:
-    """Every count over the period's cases is answered from ix_cases_recap alone."""
+    """Every count over the period's cases is answered from ix_cases_recap alone; the
+    duplicates among the cases open at its end are found through ix_cases_merged_into."""
     seen: list[tuple[str, Any]] = []
+    duplicates: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if "FROM cases" in statement and "JOIN" not in statement and "created_at >=" in statement:
             seen.append((statement, parameters))
+        elif "merged_into >" in statement:
+            duplicates.append((statement, parameters))
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
     try:
@@ -459,3 +470,7 @@ async def test_the_recap_reads_the_period_from_its_covering_index(
                 assert "Index Only Scan using ix_cases_recap" in plan, plan
             else:
                 assert "COVERING INDEX ix_cases_recap" in plan, (statement, plan)
+        [(statement, parameters)] = duplicates
+        result = await connection.exec_driver_sql(explain + statement, parameters)
+        plan = " ".join(str(value) for line in result.all() for value in line)
+        assert "ix_cases_merged_into" in plan, plan
