@@ -9,7 +9,7 @@ from bot.core.buttons import Tap
 from bot.core.cases import PROMPT_INFO, PROMPT_REFUSE, CaseDesk, Refusal
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
-from handlers.staff import StaffMessage, require, say, show_case, split_args
+from handlers.staff import StaffMessage, find_cases, require, say, show_case, split_args
 
 QUEUE_LINES = 40
 TROUBLE_LINES = 20  # stuck chats, and failed messages, listed by /macet
@@ -64,6 +64,13 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
     elif action is Action.REVEAL:
         code, reason = split_args(args, 1)
         await desk.reveal_identity(require(code, action), require(reason, action), msg.actor)
+    elif action is Action.SEARCH:
+        await find_cases(desk, msg, args, unit=None)
+    elif action is Action.MERGE:
+        duplicate, main, rest = split_args(args, 2)
+        if rest or not main:
+            require("", action)
+        await desk.merge(require(duplicate, action), main, msg.actor)
     elif action is Action.STUCK:
         since = desk.now - FAILED_WINDOW
         report = await desk.uow.outbox.trouble(since, TROUBLE_LINES)

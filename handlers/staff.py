@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.core import views
+from bot.core import search, views
 from bot.core.cases import CaseDesk, Refusal
 from bot.core.commands import STAFF_WORDS
 from bot.core.model import Actor, Attachment, Channel, Recipient
+from bot.core.office import Unit
 from bot.core.permissions import Action
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
@@ -28,6 +29,8 @@ USAGE: dict[Action, str] = {
     Action.BLOCK: "/blokir KODE [alasan]",
     Action.UNBLOCK: "/bukablokir KODE",
     Action.REVEAL: "/identitas KODE alasan",
+    Action.SEARCH: "/cari kata… [hal N]",
+    Action.MERGE: "/gabung KODE_LAMA KODE_UTAMA",
 }
 
 
@@ -95,3 +98,9 @@ async def show_case(desk: CaseDesk, msg: StaffMessage, code: str, *, unit_code: 
         desk.office, desk.t, case, events, desk.now, for_unit=unit_code is not None
     )
     await desk.tell(msg.chat, text, case)
+
+
+async def find_cases(desk: CaseDesk, msg: StaffMessage, args: str, *, unit: Unit | None) -> None:
+    """`/cari kata… [hal N]`: officers and the supervisor find any case; a unit only its
+    own, never by the reporter's identity."""
+    await search.find(desk, msg.chat, args, USAGE[Action.SEARCH], unit=unit)

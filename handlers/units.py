@@ -6,7 +6,7 @@ from bot.core.cases import CASE_MESSAGE, CaseDesk, Refusal
 from bot.core.office import Unit
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
-from handlers.staff import StaffMessage, require, say, show_case, split_args
+from handlers.staff import StaffMessage, find_cases, require, say, show_case, split_args
 
 
 async def on_command(
@@ -27,6 +27,8 @@ async def on_command(
         )
     elif action is Action.SHOW_CASE:
         await show_case(desk, msg, split_args(args, 1)[0], unit_code=unit.code)
+    elif action is Action.SEARCH:
+        await find_cases(desk, msg, args, unit=unit)
     elif action is Action.HELP:
         await say(desk, msg, desk.t("help_unit", unit=unit.name))
     else:  # the permission table keeps officers' actions away from here

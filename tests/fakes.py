@@ -26,7 +26,15 @@ from bot.core.model import (
     Task,
     TaskKind,
 )
-from bot.core.ports import DeliveryTrouble, DialogueState, DigestCounts, SentRef
+from bot.core.ports import (
+    PHONE_SEPARATORS,
+    CaseSearch,
+    DeliveryTrouble,
+    DialogueState,
+    DigestCounts,
+    SearchTerm,
+    SentRef,
+)
 
 _DAWN = datetime.min.replace(tzinfo=UTC)
 
@@ -82,6 +90,7 @@ class FakeCaseRepository:
     def __init__(self) -> None:
         self._cases: dict[int, Case] = {}
         self._events: dict[int, list[CaseEvent]] = {}
+        self._anonymised: set[int] = set()
         self._next_id = 1
 
     async def add(self, case: Case) -> Case:
@@ -213,6 +222,53 @@ class FakeCaseRepository:
             ),
         )
 
+    async def search(self, search: CaseSearch, offset: int, limit: int) -> list[Case]:
+        found = (
+            c
+            for c in self._cases.values()
+            if all(self._finds(term, c, search.identity) for term in search.terms)
+            and (search.unit_code is None or c.unit_code == search.unit_code)
+        )
+        return self._sorted(found, newest_first=True)[offset : offset + limit]
+
+    def _finds(self, term: SearchTerm, case: Case, identity: bool) -> bool:
+        if case.code == term.text.upper():
+            return True
+        if case.id in self._anonymised:
+            return False
+        fields = [case.description, case.location_text, case.lapor_number]
+        if identity:
+            fields.append(case.reporter_name)
+        if any(term.text.lower() in (field or "").lower() for field in fields):
+            return True
+        phones = (case.reporter_contact, case.contacts.whatsapp) if identity else ()
+        return any(_bare_phone(phone) in term.phones for phone in phones if phone is not None)
+
+    async def merged_into(self, code: str) -> list[Case]:
+        return self._sorted(c for c in self._cases.values() if c.merged_into == code)
+
+    async def mains_of_reporter(self, reporter_id: int) -> list[Case]:
+        mains = {
+            c.merged_into
+            for c in self._cases.values()
+            if c.reporter_id == reporter_id and c.merged_into is not None
+        }
+        return self._sorted(
+            (c for c in self._cases.values() if c.code in mains and c.status.is_open),
+            newest_first=True,
+        )
+
+    def anonymise(self, case_id: int, placeholder: str) -> None:
+        """What storage's retention does to an old closed case (`PersonalData.anonymise`),
+        as far as the case's own fields go."""
+        case = self._cases[case_id]
+        case.description = placeholder
+        case.location_text = case.location = case.occurred_text = None
+        case.reporter_name = case.reporter_contact = None
+        case.contacts = dataclasses.replace(case.contacts, whatsapp=None, email=None, address=None)
+        case.attachments = []
+        self._anonymised.add(case_id)
+
     async def add_event(self, case_id: int, event: CaseEvent) -> None:
         if case_id not in self._cases:
             raise LookupError(f"case {case_id} not found")
@@ -226,6 +282,13 @@ class FakeCaseRepository:
     def _sorted(cases: Iterable[Case], *, newest_first: bool = False) -> list[Case]:
         ordered = sorted(cases, key=lambda c: (c.created_at, c.id), reverse=newest_first)
         return [copy.deepcopy(c) for c in ordered]
+
+
+def _bare_phone(stored: str) -> str:
+    """A stored phone number as `SearchTerm.phones` spells it: without separators."""
+    for separator in PHONE_SEPARATORS:
+        stored = stored.replace(separator, "")
+    return stored
 
 
 class FakeReporterRepository:

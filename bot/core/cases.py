@@ -49,8 +49,9 @@ RESHAPES_BUTTONS = {
     EventKind.REFUSED,
     EventKind.CLOSED,
     EventKind.EXPIRED,
+    EventKind.MERGED,
 }
-CLOSING = (EventKind.CLOSED, EventKind.REFUSED, EventKind.EXPIRED)
+CLOSING = (EventKind.CLOSED, EventKind.REFUSED, EventKind.EXPIRED, EventKind.MERGED)
 
 # What one case can push into a staff group: its reporter's text follow-ups beyond
 # RELAYS_PER_MINUTE in a minute wait, and go as one digest when the minute is over.
@@ -154,9 +155,36 @@ class CaseDesk:
         attachments: tuple[Attachment, ...] = (),
         album_key: str | None = None,
         purpose: str | None = None,
+        to_merged: bool = True,
         **params: object,
     ) -> None:
-        """Tells the reporter one of the templates (which the channel may need to know)."""
+        """Tells the reporter one of the templates (which the channel may need to know).
+
+        News of a case reaches the reporters of the duplicates merged into it as well
+        (`merged_reporters`), unless `to_merged` is False: the answer to what this
+        reporter just did. Buttons (the rating) are the case's own reporter's alone.
+        """
+        await self._tell_reporter(
+            reporter, key, case, buttons, attachments, album_key, purpose, params
+        )
+        if not to_merged or buttons:
+            return
+        for other, duplicate in await self.merged_reporters(case):
+            await self._tell_reporter(
+                other, key, duplicate, (), attachments, album_key, None, params
+            )
+
+    async def _tell_reporter(
+        self,
+        reporter: Reporter,
+        key: str,
+        case: Case,
+        buttons: tuple[tuple[Button, ...], ...],
+        attachments: tuple[Attachment, ...],
+        album_key: str | None,
+        purpose: str | None,
+        params: dict[str, object],
+    ) -> None:
         await self.tell(
             reporter.recipient,
             self.t(key, **params),
@@ -168,6 +196,18 @@ class CaseDesk:
             template=key,
             params=tuple((name, str(value)) for name, value in params.items()),
         )
+
+    async def merged_reporters(self, case: Case) -> list[tuple[Reporter, Case]]:
+        """The reporters of the duplicates merged into the case, each with their
+        duplicate, once each and without the case's own reporter."""
+        seen = {case.reporter_id}
+        found: list[tuple[Reporter, Case]] = []
+        for duplicate in await self.uow.cases.merged_into(case.code):
+            if duplicate.reporter_id in seen:
+                continue
+            seen.add(duplicate.reporter_id)
+            found.append((await self.reporter_of(duplicate), duplicate))
+        return found
 
     async def reporter_of(self, case: Case) -> Reporter:
         reporter = await self.uow.reporters.get(case.reporter_id)
@@ -183,6 +223,8 @@ class CaseDesk:
         return case
 
     def _require(self, case: Case, move: Move) -> None:
+        if case.merged_into is not None:
+            raise Refusal("err_case_merged", code=case.code, main=case.merged_into)
         if not allows(case.status, move):
             raise Refusal(
                 "err_bad_status", code=case.code, status=self.t(f"status_{case.status.value}")
@@ -254,7 +296,12 @@ class CaseDesk:
             case.id, CaseEvent(EventKind.SUBMITTED, self.now, actor, status_after=case.status)
         )
         await self.tell_reporter(
-            reporter, "acknowledgement", case, purpose=ACKNOWLEDGEMENT, code=case.code
+            reporter,
+            "acknowledgement",
+            case,
+            purpose=ACKNOWLEDGEMENT,
+            to_merged=False,  # a new case has no duplicates yet
+            code=case.code,
         )
         await self.tell(
             self.officers,
@@ -548,6 +595,75 @@ class CaseDesk:
             )
         return case
 
+    async def merge(self, duplicate_code: str, main_code: str, actor: Actor) -> Case:
+        """Joins a duplicate report to the main case (`/gabung`): the duplicate is closed
+        as merged, both histories name the other, and from now on the duplicate's
+        reporter hears the main case's news (`tell_reporter`). Returns the duplicate."""
+        if duplicate_code.upper() == main_code.upper():
+            raise Refusal("err_merge_same", code=duplicate_code.upper())
+        duplicate = await self.find(duplicate_code)
+        main = await self.find(main_code)
+        if duplicate.merged_into is not None:
+            raise Refusal("err_merge_already", code=duplicate.code, main=duplicate.merged_into)
+        if not duplicate.status.is_open:
+            status = self.t(f"status_{duplicate.status.value}")
+            raise Refusal("err_merge_closed", code=duplicate.code, status=status)
+        if main.merged_into == duplicate.code:
+            raise Refusal("err_merge_into_own_duplicate", code=main.code, duplicate=duplicate.code)
+        if main.merged_into is not None:
+            raise Refusal(
+                "err_merge_main_merged",
+                code=main.code,
+                main=main.merged_into,
+                duplicate=duplicate.code,
+            )
+        if not main.status.is_open:
+            status = self.t(f"status_{main.status.value}")
+            raise Refusal("err_merge_main_closed", code=main.code, status=status)
+        holder = views.holding_unit(duplicate)
+        # The duplicate's own duplicates follow it: their reporters hear the main's news.
+        for earlier in await self.uow.cases.merged_into(duplicate.code):
+            earlier.merged_into = main.code
+            await self._record(earlier, EventKind.MERGED, actor, main.code)
+            await self._record(main, EventKind.MERGED_IN, actor, earlier.code)
+            await self._tell_merged(earlier, main)
+        duplicate.status = CaseStatus.CLOSED
+        duplicate.closed_at = self.now
+        duplicate.status_before_info_request = None
+        duplicate.merged_into = main.code
+        await self._record(duplicate, EventKind.MERGED, actor, main.code)
+        await self._record(main, EventKind.MERGED_IN, actor, duplicate.code)
+        await self._tell_merged(duplicate, main)
+        unit = self.office.unit(holder) if holder else None
+        if unit is not None:
+            text = self.t("unit_case_merged", code=duplicate.code, main=main.code)
+            await self.tell(self.unit_chat(unit), text, duplicate)
+        await self.tell(
+            self.officers,
+            self.t(
+                "officers_merged",
+                code=duplicate.code,
+                main=main.code,
+                actor=actor.describe(),
+                status=self.t(f"status_{main.status.value}"),
+                unit=views.unit_label(self.office, views.holding_unit(main)),
+            ),
+            duplicate,
+        )
+        CURRENT_CASE.set(duplicate.code)
+        return duplicate
+
+    async def _tell_merged(self, duplicate: Case, main: Case) -> None:
+        reporter = await self.reporter_of(duplicate)
+        await self.tell_reporter(
+            reporter,
+            "reporter_merged",
+            duplicate,
+            to_merged=False,
+            code=duplicate.code,
+            main=main.code,
+        )
+
     async def answer(
         self,
         code: str,
@@ -581,13 +697,14 @@ class CaseDesk:
                 answer=body,
             )
         else:  # more files of an album whose text came with its first item
-            await self.tell(
-                reporter.recipient,
-                "",
-                case,
-                attachments=attachments,
-                album_key=album_key and f"{album_key}:r",
-            )
+            for told, about in [(reporter, case), *await self.merged_reporters(case)]:
+                await self.tell(
+                    told.recipient,
+                    "",
+                    about,
+                    attachments=attachments,
+                    album_key=album_key and f"{album_key}:r",
+                )
         await self.tell(
             self.officers,
             self.t("officers_answered", code=case.code, unit=unit.code, answer=body)
@@ -627,14 +744,16 @@ class CaseDesk:
         attachments: tuple[Attachment, ...],
         album_id: str | None,
         first_of_album: bool,
+        via: Case | None = None,
     ) -> Case:
         """Appends what the reporter sent to their case and relays it to whoever holds it.
 
         After `/lengkapi` this completes the report and the case moves on from where it
-        was; otherwise it is a follow-up message.
+        was; otherwise it is a follow-up message. `via` is the reporter's duplicate that
+        was merged into `case`, when the case is not their own: staff are told so.
         """
         completing = case.status is CaseStatus.NEEDS_INFO
-        actor = Actor("reporter", reporter.address, case.reporter_name)
+        actor = Actor("reporter", reporter.address, (via or case).reporter_name)
         if completing:
             case.status = case.status_before_info_request or CaseStatus.NEW
             case.status_before_info_request = None
@@ -642,9 +761,13 @@ class CaseDesk:
         held = kind is EventKind.FOLLOW_UP and not attachments and self._hold(case)
         await self._record(case, kind, actor, text or None, attachments)
         if held:  # relayed with the others in one digest (`relay_digest`)
-            await self.tell_reporter(reporter, "followup_added", case, code=case.code)
+            await self.tell_reporter(
+                reporter, "followup_added", case, to_merged=False, code=case.code
+            )
             return case
         body = views.relayed_text(self.t, text, case.code) if text else self.t("not_specified")
+        if via is not None:
+            body = self.t("followup_from_duplicate", code=via.code, text=body)
         album_key = f"reporter:{case.id}:{album_id}" if album_id else None
         show_text = bool(text) or first_of_album
         key = "officers_info_added" if kind is EventKind.INFO_ADDED else "officers_followup"
@@ -667,7 +790,7 @@ class CaseDesk:
             )
         if first_of_album:
             reply = "info_added" if completing else "followup_added"
-            await self.tell_reporter(reporter, reply, case, code=case.code)
+            await self.tell_reporter(reporter, reply, case, to_merged=False, code=case.code)
         return case
 
     def _hold(self, case: Case) -> bool:
@@ -741,7 +864,9 @@ class CaseDesk:
         actor = Actor("reporter", reporter.address, case.reporter_name)
         await self._record(case, EventKind.RATED, actor, str(rating))
         await self.edit_buttons(reporter.recipient, case, RATING)
-        await self.tell_reporter(reporter, "rating_thanks", case, code=case.code, rating=rating)
+        await self.tell_reporter(
+            reporter, "rating_thanks", case, to_merged=False, code=case.code, rating=rating
+        )
         await self.tell(
             self.officers, self.t("officers_rated", code=case.code, rating=rating), case
         )

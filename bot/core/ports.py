@@ -85,6 +85,36 @@ class DigestCounts:
     closed: int  # closed or refused since the previous digest's moment
 
 
+# What `SearchTerm.phones` is compared with: a stored phone number without these.
+PHONE_SEPARATORS = (" ", "-", ".", "(", ")")
+
+
+@dataclass(frozen=True)
+class SearchTerm:
+    """One word of a search (`bot.core.search`): `text` as typed, matched case-insensitively
+    and literally (a typed "%" or "_" is itself) inside the story, the place, the LAPOR
+    number and the reporter's name, or as the whole case code. `phones` are the stored
+    forms of the number the word is, if it is one (0812…, 62812…, +62812…), matched
+    against a reporter's phone and WhatsApp number without PHONE_SEPARATORS."""
+
+    text: str
+    phones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """What `/cari` looks for: cases matching every term (each in any field).
+
+    `unit_code` keeps to that unit's cases; `identity` False never matches the
+    reporter's name or phone (a unit's search). An anonymised case matches by its code
+    alone.
+    """
+
+    terms: tuple[SearchTerm, ...]
+    unit_code: str | None = None
+    identity: bool = True
+
+
 class CaseRepository(Protocol):
     async def add(self, case: Case) -> Case:
         """Stores a new case with its intake attachments and gives it an id."""
@@ -127,6 +157,17 @@ class CaseRepository(Protocol):
         """How many cases are open (for the operators' metrics)."""
 
     async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts: ...
+
+    async def search(self, search: CaseSearch, offset: int, limit: int) -> list[Case]:
+        """The cases `search` finds, newest first: `limit` of them after the first
+        `offset`."""
+
+    async def merged_into(self, code: str) -> list[Case]:
+        """The duplicates merged into the case with this code, oldest first."""
+
+    async def mains_of_reporter(self, reporter_id: int) -> list[Case]:
+        """The open cases into which the reporter's duplicates were merged (whoever
+        reported them), newest first."""
 
     async def add_event(self, case_id: int, event: CaseEvent) -> None: ...
 
@@ -266,8 +307,10 @@ class Clock(Protocol):
 
 
 __all__ = [
+    "PHONE_SEPARATORS",
     "Attachment",
     "CaseRepository",
+    "CaseSearch",
     "Clock",
     "DialogueRepository",
     "DialogueState",
@@ -276,6 +319,7 @@ __all__ = [
     "Outbox",
     "ReportQueue",
     "ReporterRepository",
+    "SearchTerm",
     "SentRef",
     "TaskRepository",
     "UnitOfWork",

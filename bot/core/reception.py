@@ -226,7 +226,7 @@ class Reception:
             text = t(
                 "status_detail",
                 code=case.code,
-                status=t(f"status_{case.status.value}"),
+                status=self._status_of(case),
                 date=views.local_time(office, t, case.created_at),
                 description=case.description,
                 unit_line=t("status_unit_line", unit=unit.name) if unit else "",
@@ -247,12 +247,19 @@ class Reception:
             t(
                 "status_line",
                 code=c.code,
-                status=t(f"status_{c.status.value}"),
+                status=self._status_of(c),
                 date=views.local_time(office, t, c.created_at),
             )
             for c in cases
         ]
         await self.say(reporter, Reply("\n".join(lines)))
+
+    def _status_of(self, case: Case) -> str:
+        """The case's status for its reporter; a duplicate names the case it joined."""
+        status = self.t(f"status_{case.status.value}")
+        if case.merged_into is None:
+            return status
+        return self.t("merged_status", status=status, main=case.merged_into)
 
     async def _filed_enough_today(self, reporter: Reporter) -> bool:
         """Whether the reporter filed the day's allowance of complaints (they are told)."""
@@ -317,7 +324,7 @@ class Reception:
             help_text = self.t("help_citizen", agency=self.desk.office.name)
             await self.say(reporter, Reply(self.t(key) + "\n\n" + help_text))
             return
-        open_cases = await uow.cases.open_cases_of_reporter(reporter.id)
+        open_cases = await self._open_cases(reporter)
         waiting = [c for c in open_cases if c.status is CaseStatus.NEEDS_INFO]
         targets = waiting if len(waiting) == 1 else open_cases
         if not targets:  # the dialogue gives the 112 advice and remembers the album itself
@@ -393,6 +400,19 @@ class Reception:
         )
         await self._add(reporter, case, restored, first_of_album=True)
 
+    async def _open_cases(self, reporter: Reporter) -> list[Case]:
+        """The open cases the reporter's message may be for, newest first: their own,
+        and the main cases their duplicates were merged into (`/gabung`), whose news
+        they get."""
+        assert reporter.id is not None
+        cases = self.desk.uow.cases
+        own = await cases.open_cases_of_reporter(reporter.id)
+        codes = {c.code for c in own}
+        joined = [c for c in await cases.mains_of_reporter(reporter.id) if c.code not in codes]
+        if not joined:
+            return own
+        return sorted([*own, *joined], key=lambda c: (c.created_at, c.id or 0), reverse=True)
+
     def _case_choices(self, state: DialogueState) -> tuple[Choice, ...]:
         return tuple(Choice(code, code) for code in state.data.get("choices", []))
 
@@ -403,8 +423,15 @@ class Reception:
         if not text and not inp.attachments:
             await self.say(reporter, Reply(self.t("unsupported_input")))
             return
+        via = None
+        if case.reporter_id != reporter.id:  # a main case their duplicate was merged into
+            duplicates = await self.desk.uow.cases.merged_into(case.code)
+            via = next((d for d in duplicates if d.reporter_id == reporter.id), None)
+            if via is None:  # never someone else's case
+                await self.say(reporter, Reply(self.t("followup_closed_case", code=case.code)))
+                return
         await self.desk.add_from_reporter(
-            case, reporter, text, inp.attachments, inp.album_id, first_of_album
+            case, reporter, text, inp.attachments, inp.album_id, first_of_album, via
         )
 
     # ------------------------------------------------------------------ output

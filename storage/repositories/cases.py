@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.lifecycle import Holder, staff_steps, statuses_held_by
@@ -28,7 +28,7 @@ from bot.core.model import (
     Step,
     Watch,
 )
-from bot.core.ports import DigestCounts
+from bot.core.ports import PHONE_SEPARATORS, CaseSearch, DigestCounts, SearchTerm
 from storage.models import CaseAttachmentRecord, CaseEventRecord, CaseRecord
 from storage.repositories.base import FRESH, Part
 from storage.repositories.recaps import pin
@@ -42,6 +42,35 @@ _IS_OPEN = CaseRecord.status.in_(
 WAITING_STATUSES = tuple(status.value for status in statuses_held_by(Holder.OFFICERS))
 STAFF_STEPS = tuple(step.value for step in staff_steps())
 FINISHED_STATUSES = (CaseStatus.CLOSED.value, CaseStatus.REFUSED.value)
+
+
+# --- what /cari compares
+
+
+def _stored_phone(column: Any) -> Any:
+    """A stored phone number as `SearchTerm.phones` spells it: without separators."""
+    for separator in PHONE_SEPARATORS:
+        column = func.replace(column, separator, "")
+    return column
+
+
+def _matches(term: SearchTerm, identity: bool) -> ColumnElement[bool]:
+    """A case the term finds: by its whole code (any case), or, unless it is anonymised,
+    inside a field (lower() both sides, LIKE with % and _ escaped: on SQLite and
+    PostgreSQL alike), or as the reporter's phone in any stored form."""
+    fields = [CaseRecord.description, CaseRecord.location_text, CaseRecord.lapor_number]
+    if identity:
+        fields.append(CaseRecord.reporter_name)
+    inside = [field.icontains(term.text, autoescape=True) for field in fields]
+    if identity and term.phones:
+        inside += [
+            _stored_phone(CaseRecord.reporter_contact).in_(term.phones),
+            _stored_phone(CaseRecord.reporter_whatsapp).in_(term.phones),
+        ]
+    return or_(
+        CaseRecord.code == term.text.upper(),
+        and_(CaseRecord.anonymised_at.is_(None), or_(*inside)),
+    )
 
 
 # --- mapping between records and the core's dataclasses
@@ -377,6 +406,40 @@ class SqlCaseRepository(Part):
             )
         ).one()
         return DigestCounts(*(int(value or 0) for value in row))
+
+    async def search(self, search: CaseSearch, offset: int, limit: int) -> list[Case]:
+        # A scan of the cases (LIKE '%…%' uses no index); an office's few thousand a year
+        # take milliseconds. The code alone would use its unique index.
+        statement = select(CaseRecord).where(*(_matches(t, search.identity) for t in search.terms))
+        if search.unit_code is not None:
+            statement = statement.where(CaseRecord.unit_code == search.unit_code)
+        return await self._cases(
+            statement.order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+
+    async def merged_into(self, code: str) -> list[Case]:
+        return await self._cases(
+            select(CaseRecord)
+            .where(CaseRecord.merged_into == code)
+            .order_by(CaseRecord.created_at, CaseRecord.id)
+        )
+
+    async def mains_of_reporter(self, reporter_id: int) -> list[Case]:
+        mains = (
+            select(CaseRecord.merged_into)
+            .where(CaseRecord.reporter_id == reporter_id, CaseRecord.merged_into.is_not(None))
+            .scalar_subquery()
+        )
+        # Open ones are picked here: a status condition would have SQLite read every
+        # open case (ix_cases_status) instead of these few by their codes.
+        found = await self._cases(
+            select(CaseRecord)
+            .where(CaseRecord.code.in_(mains))
+            .order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
+        )
+        return [case for case in found if case.status.is_open]
 
     async def add_event(self, case_id: int, event: CaseEvent) -> None:
         record = CaseEventRecord(

@@ -36,6 +36,8 @@ TABLE: dict[str, set[str]] = {
     "/bukablokir": {OFFICERS_GROUP},
     "/identitas": {OFFICERS_GROUP},
     "/kasus": {OFFICERS_GROUP, UNIT},
+    "/cari": {OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT},
+    "/gabung": {OFFICERS_GROUP},
     "/rekap": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/macet": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/jawab": {UNIT},

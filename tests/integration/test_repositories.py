@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.core import search
 from bot.core.model import (
     Actor,
     Attachment,
@@ -22,6 +23,7 @@ from bot.core.model import (
     CaseEvent,
     CaseStatus,
     Channel,
+    ContactDetails,
     EventKind,
     Location,
     OutgoingMessage,
@@ -30,9 +32,10 @@ from bot.core.model import (
     Step,
     Watch,
 )
-from bot.core.ports import DialogueState, DigestCounts, SentRef, UnitOfWork
+from bot.core.ports import CaseSearch, DialogueState, DigestCounts, SentRef, UnitOfWork
 from storage import Database
 from storage.models import OutboxRecord
+from storage.repositories.privacy import Erased
 from storage.testing import database_params, fresh_database
 from tests.fakes import FakeUnitOfWork, FixedClock
 
@@ -58,6 +61,12 @@ class Store(Protocol):
         self, recipient: Recipient, message_id: str, case_id: int | None, purpose: str | None
     ) -> None:
         """The bot sent a message that got this id from the channel."""
+
+    async def anonymise(self, case_id: int) -> None:
+        """What the retention does to an old closed case (storage's `PersonalData`)."""
+
+
+ANONYMISED = "(dihapus)"
 
 
 class SqlStore:
@@ -102,6 +111,10 @@ class SqlStore:
             await uow.sending.part_sent(row.id, 1, [message_id])
             await uow.sending.mark_sent(row.id, FAR_FUTURE)
 
+    async def anonymise(self, case_id: int) -> None:
+        async with self.database.transaction() as uow:
+            await uow.privacy.anonymise([case_id], ANONYMISED, Erased())
+
 
 class FakeStore:
     def __init__(self) -> None:
@@ -129,6 +142,9 @@ class FakeStore:
     ) -> None:
         self.uow.outbox.remember_sent(recipient, message_id, case_id, purpose)
 
+    async def anonymise(self, case_id: int) -> None:
+        self.uow.cases.anonymise(case_id, ANONYMISED)
+
 
 @pytest.fixture(params=[*database_params(), pytest.param("fake", id="fake")])
 async def store(
@@ -146,11 +162,11 @@ def photo(ref: str, **extra: object) -> Attachment:
 
 
 def a_case(reporter_id: int, code: str, created_at: datetime = T0, **fields: object) -> Case:
+    fields.setdefault("description", f"Jalan rusak ({code})")
     return Case(
         code=code,
         reporter_id=reporter_id,
         channel=Channel.TELEGRAM,
-        description=f"Jalan rusak ({code})",
         created_at=created_at,
         **fields,  # type: ignore[arg-type]
     )
@@ -977,6 +993,199 @@ async def test_digest_counts_each_number(store: Store) -> None:
         assert await uow.cases.digest_counts(since - hour, NOW - hour) == DigestCounts(
             new=4, waiting=6, overdue=2, answered=2, closed=4
         )
+
+
+# --- search and merged duplicates (/cari, /gabung) -------------------------------------
+
+
+def looking_for(text: str, *, unit: str | None = None) -> CaseSearch:
+    """What `/cari text` asks the repository (a unit's search: none by identity)."""
+    terms = search.parse(text, "usage").terms
+    return CaseSearch(terms, unit_code=unit, identity=unit is None)
+
+
+async def found(uow: UnitOfWork, text: str, *, unit: str | None = None) -> list[str]:
+    return codes_of(await uow.cases.search(looking_for(text, unit=unit), 0, 50))
+
+
+async def test_search_finds_by_code_lapor_number_name_phone_and_words(store: Store) -> None:
+    async with store.transaction() as uow:
+        siti, joko = await reporter_id(uow, "1"), await reporter_id(uow, "2")
+        road = await uow.cases.add(
+            a_case(
+                siti,
+                "ADU-ROAD22",
+                T0,
+                description="Jalan berlubang di depan SD Negeri 3, sudah dua motor jatuh",
+                location_text="Jl. Melati",
+                reporter_name="Siti Aminah",
+                reporter_contact="081234567890",
+                lapor_number="LPR-2026-0042",
+                unit_code="YANKES",
+            )
+        )
+        lamp = await uow.cases.add(
+            a_case(
+                joko,
+                "ADU-LAMP33",
+                T0 + timedelta(hours=1),
+                description="Lampu jalan mati sejak Senin",
+                location_text="Gang Mawar",
+                reporter_name="Joko",
+                contacts=ContactDetails(whatsapp="+62 813-1111-2222"),
+                unit_code="P2P",
+            )
+        )
+        trash = await uow.cases.add(
+            a_case(
+                joko,
+                "ADU-TRSH44",
+                T0 + timedelta(hours=2),
+                description="Bak sampah 100% penuh, truk lewat 40 km/jam \\ tidak berhenti",
+                location_text="Pasar_Baru",
+                reporter_contact="+6285699998888",
+            )
+        )
+        # by the whole code, in any case; a part of a code is not a code
+        assert await found(uow, "adu-road22") == [road.code]
+        assert await found(uow, "ROAD22") == []
+        # the LAPOR number, whole or in part
+        assert await found(uow, "LPR-2026-0042") == [road.code]
+        assert await found(uow, "lpr-2026") == [road.code]
+        # the reporter's name, any case, any part
+        assert await found(uow, "SITI") == [road.code]
+        assert await found(uow, "siti aminah") == [road.code]
+        # one phone number, typed as people type it, stored as it was given
+        for typed in ("081234567890", "+6281234567890", "6281234567890", "0812-3456-7890"):
+            assert await found(uow, typed) == [road.code], typed
+        assert await found(uow, "0812 3456 7890") == [road.code]
+        for typed in ("081311112222", "+62 813 1111 2222", "6281311112222"):
+            assert await found(uow, typed) == [lamp.code], typed  # its WhatsApp number
+        assert await found(uow, "085699998888") == [trash.code]
+        assert await found(uow, "081234567891") == []
+        # words of the story or the place: every word, each in any field; newest first
+        assert await found(uow, "jalan") == [lamp.code, road.code]
+        assert await found(uow, "JALAN melati") == [road.code]
+        assert await found(uow, "jalan mawar") == [lamp.code]
+        assert await found(uow, "jalan sampah") == []
+        assert await found(uow, "siti berlubang adu-road22") == [road.code]
+        # % and _ are themselves, not LIKE's wildcards
+        assert await found(uow, "100%") == [trash.code]
+        assert await found(uow, "%") == [trash.code]
+        assert await found(uow, "_") == [trash.code]
+        assert await found(uow, "pasar_baru") == [trash.code]
+        assert await found(uow, "lampu_jalan") == []
+        assert await found(uow, "pasar%baru") == []
+        assert await found(uow, "km/jam") == [trash.code]  # the escape character itself
+        assert await found(uow, "/") == [trash.code]
+        assert await found(uow, "\\") == [trash.code]
+        assert await found(uow, "km//jam") == []
+
+
+async def test_a_units_search_keeps_to_its_cases_and_never_the_identity(store: Store) -> None:
+    async with store.transaction() as uow:
+        siti = await reporter_id(uow)
+        mine = await uow.cases.add(
+            a_case(
+                siti,
+                "ADU-MINE22",
+                description="Obat habis di puskesmas",
+                reporter_name="Siti Aminah",
+                reporter_contact="081234567890",
+                lapor_number="LPR-77",
+                unit_code="YANKES",
+            )
+        )
+        theirs = await uow.cases.add(
+            a_case(siti, "ADU-THEI33", description="Obat kedaluwarsa", unit_code="P2P")
+        )
+        await uow.cases.add(a_case(siti, "ADU-NONE44", description="Obat mahal"))
+        assert await found(uow, "obat") == ["ADU-NONE44", theirs.code, mine.code]
+        assert await found(uow, "obat", unit="YANKES") == [mine.code]
+        assert await found(uow, "obat", unit="P2P") == [theirs.code]
+        assert await found(uow, "lpr-77", unit="YANKES") == [mine.code]
+        assert await found(uow, "adu-mine22", unit="YANKES") == [mine.code]
+        assert await found(uow, "adu-mine22", unit="P2P") == []  # not theirs
+        # who reported it is no way in for a unit
+        assert await found(uow, "siti", unit="YANKES") == []
+        assert await found(uow, "081234567890", unit="YANKES") == []
+        assert await found(uow, "siti") == [mine.code]
+
+
+async def test_search_pages_newest_first(store: Store) -> None:
+    async with store.transaction() as uow:
+        budi = await reporter_id(uow)
+        for n in range(12):
+            await uow.cases.add(
+                a_case(budi, f"ADU-P{n:02d}", T0 + timedelta(minutes=n), description="Banjir")
+            )
+        # two filed at the same moment: the later id first
+        await uow.cases.add(a_case(budi, "ADU-P99", T0, description="banjir lagi"))
+        wanted = looking_for("banjir")
+        first = codes_of(await uow.cases.search(wanted, 0, 11))
+        assert first == [f"ADU-P{n:02d}" for n in range(11, 0, -1)]
+        rest = codes_of(await uow.cases.search(wanted, 10, 11))
+        assert rest == ["ADU-P01", "ADU-P99", "ADU-P00"]
+        assert await uow.cases.search(wanted, 20, 11) == []
+
+
+async def test_an_anonymised_case_is_found_by_its_code_alone(store: Store) -> None:
+    async with store.transaction() as uow:
+        siti = await reporter_id(uow)
+        old = await uow.cases.add(
+            a_case(
+                siti,
+                "ADU-OLD222",
+                description="Jalan rusak di Jl. Melati",
+                location_text="Jl. Melati",
+                reporter_name="Siti Aminah",
+                reporter_contact="081234567890",
+                lapor_number="LPR-9",
+                status=CaseStatus.CLOSED,
+                closed_at=T0,
+            )
+        )
+        new = await uow.cases.add(a_case(siti, "ADU-NEW333", description="Jalan rusak lagi"))
+    assert old.id is not None
+    await store.anonymise(old.id)
+    async with store.transaction() as uow:
+        assert await found(uow, "jalan") == [new.code]
+        for gone in ("melati", "siti", "081234567890", "LPR-9", ANONYMISED):
+            assert await found(uow, gone) == [], gone
+        assert await found(uow, "adu-old222") == [old.code]
+
+
+async def test_duplicates_are_found_by_their_main_case_and_their_reporter(store: Store) -> None:
+    async with store.transaction() as uow:
+        siti, joko, ani = [await reporter_id(uow, a) for a in ("1", "2", "3")]
+        main = await uow.cases.add(a_case(siti, "ADU-MAIN22", T0))
+        first = await uow.cases.add(
+            a_case(
+                joko,
+                "ADU-DUP333",
+                T0 + timedelta(hours=2),
+                status=CaseStatus.CLOSED,
+                merged_into=main.code,
+            )
+        )
+        second = await uow.cases.add(
+            a_case(
+                ani,
+                "ADU-DUP444",
+                T0 + timedelta(hours=1),
+                status=CaseStatus.CLOSED,
+                merged_into=main.code,
+            )
+        )
+        other = await uow.cases.add(a_case(joko, "ADU-OTHR55", T0 + timedelta(hours=3)))
+        assert codes_of(await uow.cases.merged_into(main.code)) == [second.code, first.code]
+        assert await uow.cases.merged_into(other.code) == []
+        assert codes_of(await uow.cases.mains_of_reporter(joko)) == [main.code]
+        assert codes_of(await uow.cases.mains_of_reporter(ani)) == [main.code]
+        assert await uow.cases.mains_of_reporter(siti) == []  # none of hers was merged
+        main.status = CaseStatus.CLOSED
+        await uow.cases.update(main)
+        assert await uow.cases.mains_of_reporter(joko) == []  # open ones only
 
 
 # --- marks -----------------------------------------------------------------------------

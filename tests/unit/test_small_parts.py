@@ -19,8 +19,8 @@ from bot.core import views
 from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
 from bot.core.files import ALL_TYPES, names_of
-from bot.core.model import Channel, Recipient
-from bot.core.office import Deadlines
+from bot.core.model import Channel, Recipient, TaskKind
+from bot.core.office import Deadlines, is_lapor_source
 from bot.core.ports import DeliveryTrouble
 from bot.core.reception import citizen_command
 from bot.ratelimit import Limit, RateLimiter
@@ -92,6 +92,30 @@ def test_office_parses_and_upper_cases_unit_codes() -> None:
     assert names_of(strict.accepted_files) == "JPG, PDF"
 
 
+def test_intake_sources_and_the_lapor_liaison() -> None:
+    office = parse_office(OFFICE)
+    assert office.intake_sources[0] == "Datang langsung/loket"
+    assert [s for s in office.intake_sources if is_lapor_source(s)] == ["SP4N-LAPOR!"]
+    assert not office.lapor.enter_all and office.lapor.liaison_chats() == ()
+    own = parse_office(
+        {
+            **OFFICE,
+            "intake": {"sources": [" Surat  masuk ", "Lapor.go.id"]},
+            "lapor": {"enter_all": True, "liaison_ids": [7003, 7002]},
+            "deadlines": {"liaison_days": 2, "lapor_monitor_days": 4, "inform_days": 3},
+        }
+    )
+    assert own.intake_sources == ("Surat masuk", "Lapor.go.id")
+    assert is_lapor_source("Lapor.go.id")
+    assert own.lapor.enter_all and own.lapor.liaison_chats() == ("7002", "7003")
+    assert own.is_liaison("7003") and not own.is_liaison("7001")
+    assert own.deadlines.task_budget(TaskKind.LAPOR_ENTRY) == 2
+    assert own.deadlines.task_budget(TaskKind.LAPOR_MONITOR) == 4
+    assert own.deadlines.task_budget(TaskKind.INFORM) == 3
+    chat = parse_office({**OFFICE, "lapor": {"enter_all": True, "liaison_chat_id": -300}})
+    assert chat.lapor.liaison_chats() == ("-300",) and chat.is_liaison("-300")
+
+
 def test_listed_officers_are_the_only_officers() -> None:
     groups = {"officers_chat_id": -100, "officer_ids": [7001, 7002]}
     office = parse_office({**OFFICE, "groups": groups})
@@ -118,6 +142,15 @@ def test_listed_officers_are_the_only_officers() -> None:
         ({"files": {"accepted": []}}, "accepted must be a list"),
         ({"files": {"accepted": "pdf"}}, "accepted must be a list"),
         ({"files": {"types": ["pdf"]}}, "types"),
+        ({"intake": {"sources": []}}, r"\[intake\] sources must be a list"),
+        ({"intake": {"sources": ["Telepon", " telepon "]}}, "listed twice"),
+        ({"intake": {"sources": ["x" * 41]}}, "longer than 40"),
+        ({"intake": {"channels": ["Telepon"]}}, "channels"),
+        ({"lapor": {"enter_all": "yes"}}, "enter_all must be true or false"),
+        ({"lapor": {"enter_all": True}}, "needs the liaison"),
+        ({"lapor": {"liaison_ids": ["7001"]}}, "liaison_ids"),
+        ({"lapor": {"liaison_chat_id": "grup"}}, "liaison_chat_id"),
+        ({"deadlines": {"inform_days": 0}}, "inform_days"),
     ],
 )
 def test_office_errors_name_the_key(patch: dict[str, object], named: str) -> None:
