@@ -233,9 +233,6 @@ class Reception:
                 lapor_line=(
                     t("status_lapor_line", number=case.lapor_number) if case.lapor_number else ""
                 ),
-                merged_line=(
-                    t("status_merged_line", main=case.merged_into) if case.merged_into else ""
-                ),
             )
             await self.say(reporter, Reply(text))
             return

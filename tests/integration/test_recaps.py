@@ -328,8 +328,9 @@ async def inform_task(
 async def by_source(database: Database, clock: FixedClock) -> RecapFigures:
     office = Office(database, clock)
     # Sent by the reporters themselves: two on Telegram (one since linked to LAPOR), one
-    # on WhatsApp, and a WhatsApp duplicate of the first, merged into it after its
-    # disposition (which then counts nowhere: the main case's does).
+    # on WhatsApp, and a WhatsApp duplicate of the first, disposed to P2P and merged
+    # into it after the period (`/gabung` closes it): then it counts nowhere, not even
+    # among the cases open at the period's end.
     t1 = await office.file(wib(2, 9))
     await office.at(wib(2, 10), lambda d: d.dispose(t1, "YANKES", None, OFFICER))
     t2 = await office.file(wib(3, 9))
@@ -337,7 +338,7 @@ async def by_source(database: Database, clock: FixedClock) -> RecapFigures:
     await office.file(wib(4, 10), channel=Channel.WHATSAPP)
     w2 = await office.file(wib(4, 11), channel=Channel.WHATSAPP)
     await office.at(wib(4, 12), lambda d: d.dispose(w2, "P2P", None, OFFICER))
-    await change(database, w2, merged_into=t1)
+    await office.at(wib(16, 9), lambda d: d.merge(w2, t1, OFFICER))
     # Entered by officers: a phone call (its reporter told by hand), a letter about the
     # same thing (merged into the call), two from SP4N-LAPOR! (one reporter reached on
     # WhatsApp), one from a source since taken off the agency file's list, and one
@@ -385,6 +386,7 @@ async def test_the_recap_counts_by_source_and_each_merged_pair_once(
     assert f.by_status == {"didisposisi": 1, "baru": 6}
     assert f.by_unit == {"YANKES": 1, NO_UNIT: 6}
     assert f.disposition_minutes == ((60, 1),)  # the main case's; not the duplicate's
+    assert f.closure_minutes == () and f.closed_within_case_budget == 0  # merging closes
     # open at the end, all of them late (verification, or YANKES's answer to the first);
     # not the duplicates, open as they are (P2P holds one)
     assert (f.open_at_end, f.overdue_at_end) == (7, 7)
