@@ -97,8 +97,8 @@ async def write_recap_xlsx(
     )
     listed = 0
     try:
-        if recap.figures.received > limit:
-            note = t("xlsx_cases_omitted", count=recap.figures.received, limit=limit)
+        if recap.figures.listed > limit:  # the duplicates merged are listed too
+            note = t("xlsx_cases_omitted", count=recap.figures.listed, limit=limit)
             await asyncio.to_thread(book.omit_cases, note)
         else:
             listed = await _list_cases(db, book, start, end, progress)

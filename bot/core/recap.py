@@ -229,6 +229,33 @@ class RecapFigures:
     units: dict[str, UnitTally] = field(default_factory=dict)
     turnbacks: tuple[Turnback, ...] = ()  # listed, up to a sheet's worth
     turnback_counts: dict[str, int] = field(default_factory=dict)  # kind → all in the period
+    # By source (issue 20): a case the reporter sent the bot counts under its channel, one
+    # an officer entered (`/catat`) under its source (sumber).
+    self_reported: dict[str, int] = field(default_factory=dict)  # Channel value → how many
+    staff_entered: dict[str, int] = field(default_factory=dict)  # source → how many
+    lapor_linked: int = 0  # with an SP4N-LAPOR! tracking number
+    informed_tasks: int = 0  # "kabari pelapor" tasks an officer recorded done in the period
+    # Duplicates filed in the period and merged into another case: the same complaint as
+    # their main case, so in none of the counts above (but listed with the cases).
+    merged: int = 0
+
+    @property
+    def self_reported_total(self) -> int:
+        return sum(self.self_reported.values())
+
+    @property
+    def staff_entered_total(self) -> int:
+        return sum(self.staff_entered.values())
+
+    @property
+    def informed_by_hand(self) -> int:
+        """Cases whose reporter is in no chat and hears the news from an officer."""
+        return self.by_channel.get(Channel.MANUAL.value, 0)
+
+    @property
+    def listed(self) -> int:
+        """The cases the recap's case list holds: those counted, and the duplicates."""
+        return self.received + self.merged
 
 
 @dataclass(frozen=True)
@@ -253,6 +280,14 @@ class CaseRow:
     closure_minutes: int | None
     rating: int | None
     location: Location | None = None  # a shared pin
+    source: str | None = None  # staff-entered: where the complaint came from
+    lapor_number: str | None = None
+    merged_into: str | None = None  # a duplicate: its main case's code
+
+
+# The channels a reporter can send the bot a complaint through (a MANUAL reporter is in
+# no chat: their complaint was entered by an officer).
+SELF_REPORT_CHANNELS = tuple(c.value for c in Channel if c is not Channel.MANUAL)
 
 
 def percentile(histogram: Histogram, q: float) -> float | None:
@@ -337,6 +372,7 @@ class Recap:
     closure: Timing  # working minutes from filing; within: the case budget (calendar days)
     case_days: int
     units: tuple[UnitRow, ...]
+    sources: tuple[str, ...] = ()  # the office's sources (sumber), in the agency file's order
 
     @property
     def rating_average(self) -> float | None:
@@ -353,6 +389,30 @@ class Recap:
     def rating_response_rate(self) -> float | None:
         requests = self.figures.rating_requests
         return self.rating_count / requests if requests else None
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    """One source's count: a channel of self-reported cases, or a staff-entered source."""
+
+    name: str  # a Channel value (self-reported) or the source as stored (staff-entered)
+    staff: bool
+    count: int
+
+
+def source_counts(recap: Recap, *, zeros: bool = True) -> list[SourceCount]:
+    """The period's cases by source: the channels reporters write in first, then the
+    office's sources in the agency file's order, then any others (a source since taken
+    off the list), alphabetically. `zeros`: every known source, even at 0 (periods
+    compare line by line); without, only the channels and the sources that have cases."""
+    f = recap.figures
+    channels = [*SELF_REPORT_CHANNELS, *sorted(set(f.self_reported) - set(SELF_REPORT_CHANNELS))]
+    known = [s for s in recap.sources if zeros or f.staff_entered.get(s)]
+    others = sorted(set(f.staff_entered) - set(recap.sources), key=str.casefold)
+    return [
+        *(SourceCount(c, False, f.self_reported.get(c, 0)) for c in channels),
+        *(SourceCount(s, True, f.staff_entered.get(s, 0)) for s in [*known, *others]),
+    ]
 
 
 def day_minutes(office: Office) -> int:
@@ -409,6 +469,7 @@ def build_recap(
         ),
         case_days=office.deadlines.case_days,
         units=tuple(units),
+        sources=office.intake_sources,
     )
 
 
@@ -500,6 +561,12 @@ def decimal(t: Texts, value: float) -> str:
     return f"{value:.1f}".replace(".", t.raw("recap_decimal_mark"))
 
 
+def channel_name(t: Texts, channel: str) -> str:
+    """A channel's name; its value for one no template names."""
+    key = f"channel_{channel}"
+    return t(key) if key in t else channel
+
+
 def status_counts(t: Texts, figures: RecapFigures) -> str:
     return ", ".join(
         f"{t(f'status_{status.value}')} {whole(t, figures.by_status[status.value])}"
@@ -512,9 +579,17 @@ def summary(t: Texts, recap: Recap) -> str:
     """The short chat message that goes with the spreadsheet and the chart."""
     f = recap.figures
     day = recap.day_minutes
-    channels = ", ".join(
-        f"{t(f'channel_{c.value}')} {whole(t, f.by_channel.get(c.value, 0))}" for c in Channel
+    sources = ", ".join(
+        f"{item.name if item.staff else channel_name(t, item.name)} {whole(t, item.count)}"
+        for item in source_counts(recap, zeros=False)
     )
+    informed_line = ""
+    if f.informed_by_hand or f.informed_tasks:
+        informed_line = t(
+            "recap_informed_line",
+            cases=whole(t, f.informed_by_hand),
+            done=whole(t, f.informed_tasks),
+        )
     busiest = sorted(
         ((row.tally.received, row.name) for row in recap.units if row.tally.received),
         reverse=True,
@@ -529,7 +604,12 @@ def summary(t: Texts, recap: Recap) -> str:
         period=recap.period.title(t),
         received=whole(t, f.received),
         statuses=status_counts(t, f) or "–",
-        channels=channels,
+        sources=sources,
+        self_reported=whole(t, f.self_reported_total),
+        staff_entered=whole(t, f.staff_entered_total),
+        lapor_linked=whole(t, f.lapor_linked),
+        informed_line=informed_line,
+        merged_line=t("recap_merged_line", count=whole(t, f.merged)) if f.merged else "",
         units=units,
         private=whole(t, privacy),
         ack_median=clock_time(t, recap.acknowledgement.median),

@@ -212,6 +212,9 @@ class Reception:
                 date=views.local_time(office, t, case.created_at),
                 description=case.description,
                 unit_line=t("status_unit_line", unit=unit.name) if unit else "",
+                lapor_line=(
+                    t("status_lapor_line", number=case.lapor_number) if case.lapor_number else ""
+                ),
             )
             await self.say(reporter, Reply(text))
             return

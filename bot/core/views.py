@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ParamSpec
 
-from bot.core import buttons, deadlines
+from bot.core import buttons, deadlines, recap
 from bot.core.buttons import Tap
 from bot.core.dialogue import describe_location
 from bot.core.model import (
@@ -220,6 +220,34 @@ def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) ->
     )
 
 
+def intake_line(t: Texts, case: Case) -> str:
+    """Where a staff-entered complaint came from, when the office received it, who
+    entered it; nothing for one the reporter sent the bot."""
+    intake = case.intake
+    if intake is None:
+        return ""
+    return t(
+        "case_intake_line",
+        source=intake.source,
+        received=recap.long_date(t, intake.received_on),
+        entered_by=intake.entered_by_name or f"#{intake.entered_by_id}",
+    )
+
+
+def contacts_line(t: Texts, case: Case) -> str:
+    """The reporter's contact details besides the phone (officers only, like the phone)."""
+    details = [
+        t(key, value=value)
+        for key, value in (
+            ("contact_whatsapp", case.contacts.whatsapp),
+            ("contact_email", case.contacts.email),
+            ("contact_address", case.contacts.address),
+        )
+        if value
+    ]
+    return t("case_contacts_line", details=" · ".join(details)) if details else ""
+
+
 def case_detail(
     office: Office,
     t: Texts,
@@ -250,12 +278,16 @@ def case_detail(
         "case_detail",
         code=case.code,
         status=t(f"status_{case.status.value}"),
+        merged=t("case_merged", main=case.merged_into) if case.merged_into else "",
         date=local_time(office, t, case.created_at),
         channel=t(f"channel_{case.channel.value}"),
         privacy=t(f"privacy_{case.privacy.value}"),
+        intake_line=intake_line(t, case),
         name=name,
         contact=dash if for_unit else (case.reporter_contact or dash),
+        contacts_line="" if for_unit else contacts_line(t, case),
         unit=unit_label(office, case.unit_code),
+        lapor_line=t("case_lapor_line", number=case.lapor_number) if case.lapor_number else "",
         description=case.description,
         location=staff_location(t, case.location_text, case.location),
         occurred=case.occurred_text or dash,
@@ -456,13 +488,18 @@ def lapor_form(office: Office, t: Texts, case: Case, events: list[CaseEvent]) ->
         )
     else:
         reporter = t("lapor_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
+    received = local_time(office, t, case.created_at)
+    if case.intake is not None:  # the day the office got it, and how
+        day = recap.long_date(t, case.intake.received_on)
+        received = t("lapor_received_staff", date=day, source=case.intake.source)
     return t(
         "lapor_form",
         code=case.code,
+        lapor_line=t("lapor_form_number", number=case.lapor_number) if case.lapor_number else "",
         title=title,
         description=case.description,
         occurred=case.occurred_text or dash,
-        received=local_time(office, t, case.created_at),
+        received=received,
         location=staff_location(t, case.location_text, case.location),
         agency=office.name,
         unit=unit_label(office, case.unit_code),

@@ -1,9 +1,9 @@
-"""The recap as one picture for the chat: where complaints went, where they stand, and
-how often each step kept its deadline.
+"""The recap as one picture for the chat: where complaints went, where they came from,
+where they stand, and how often each step kept its deadline.
 
 Drawn with matplotlib's object API (`Figure` + the Agg canvas), never pyplot: pyplot
 keeps global figures and a GUI backend, neither welcome in a server that draws from
-several tasks. Sizes are chosen for a phone screen: 1200 × 900 pixels, large type,
+several tasks. Sizes are chosen for a phone screen: 1200 × 1200 pixels, large type,
 counts written on the bars rather than read off an axis.
 """
 
@@ -17,18 +17,21 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 
 from bot.core.model import CaseStatus
-from bot.core.recap import NO_UNIT, Recap, percent, whole
+from bot.core.recap import NO_UNIT, Recap, channel_name, percent, source_counts, whole
 from bot.core.texts import Texts
 from bot.exports.content import label, unit_name, unit_names_of
 
 WIDTH_INCHES = 12
-HEIGHT_INCHES = 9
-DPI = 100  # 1200 × 900 pixels
+HEIGHT_INCHES = 12
+DPI = 100  # 1200 × 1200 pixels
 MAX_UNITS = 12  # the busiest units get a bar each; the rest share one
+MAX_SOURCES = 12  # the channels and the office's sources; past that the rest share one
 LABEL_WIDTH = 22  # characters per line of a bar's name
 BAR_COLOUR = "#2E75B6"
+STAFF_COLOUR = "#7B5EA7"  # sources of complaints an officer entered
 GOOD, FAIR, POOR = "#2E8B57", "#E69F00", "#C0392B"  # share within the deadline
 GOOD_SHARE, FAIR_SHARE = 0.8, 0.5
+PANEL_HEIGHTS = (3.0, 4.8, 2.2)  # status, sources, deadlines
 TITLE_SIZE = 20
 PANEL_TITLE_SIZE = 16
 TEXT_SIZE = 13
@@ -53,10 +56,13 @@ def render_recap_chart(recap: Recap, t: Texts, unit_names: Mapping[str, str]) ->
     if recap.figures.received:
         # Each panel is a sub-figure so its title centres over the labels and bars
         # together, rather than over the bars alone and off the picture's edge.
-        grid = figure.add_gridspec(2, 2)
+        # The units down the left; status, sources and deadlines on the right, each as
+        # tall as its bars need (7 statuses, up to MAX_SOURCES sources, 4 steps).
+        grid = figure.add_gridspec(3, 2, height_ratios=PANEL_HEIGHTS)
         _units_panel(figure.add_subfigure(grid[:, 0]), recap, t, unit_names)
         _status_panel(figure.add_subfigure(grid[0, 1]), recap, t)
-        _deadline_panel(figure.add_subfigure(grid[1, 1]), recap, t)
+        _source_panel(figure.add_subfigure(grid[1, 1]), recap, t)
+        _deadline_panel(figure.add_subfigure(grid[2, 1]), recap, t)
     else:
         axes = figure.add_subplot()
         axes.axis("off")
@@ -89,6 +95,50 @@ def unit_bars(
         total = sum(n for _, n, _ in rest)
         shown.append((t("chart_other_units", count=len(rest)), whole(t, total), float(total)))
     return shown
+
+
+def source_bars(recap: Recap, t: Texts) -> list[tuple[str, str, float, str]]:
+    """A bar per source: the channels reporters write in (self-reported), then the
+    office's sources (entered by officers) in its order, each even at 0. Past MAX_SOURCES
+    bars the busiest sources keep theirs, busiest first, and the rest share one. Each
+    (name, written count, length, colour)."""
+    items = source_counts(recap)
+    if len(items) > MAX_SOURCES:
+        channels = [item for item in items if not item.staff]
+        ranked = sorted((item for item in items if item.staff), key=lambda item: -item.count)
+        keep = max(MAX_SOURCES - 1 - len(channels), 0)
+        items, rest = [*channels, *ranked[:keep]], ranked[keep:]
+    else:
+        rest = []
+    bars = [
+        (
+            item.name if item.staff else t("chart_source_self", channel=channel_name(t, item.name)),
+            whole(t, item.count),
+            float(item.count),
+            STAFF_COLOUR if item.staff else BAR_COLOUR,
+        )
+        for item in items
+    ]
+    if rest:
+        total = sum(item.count for item in rest)
+        name = t("chart_other_sources", count=len(rest))
+        bars.append((name, whole(t, total), float(total), STAFF_COLOUR))
+    return bars
+
+
+def _source_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:
+    f = recap.figures
+    bars = source_bars(recap, t)
+    _horizontal_bars(
+        panel,
+        t(
+            "chart_sources",
+            self_reported=whole(t, f.self_reported_total),
+            staff_entered=whole(t, f.staff_entered_total),
+        ),
+        [(name, text, length) for name, text, length, _ in bars],
+        colours=[colour for _, _, _, colour in bars],
+    )
 
 
 def _status_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:

@@ -14,8 +14,16 @@ from datetime import UTC, datetime
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from bot.core.model import Actor, CaseEvent, CaseStatus, Channel, EventKind, Privacy
-from bot.core.recap import NO_CATEGORY, NO_UNIT, Recap, Timing
+from bot.core.model import Actor, CaseEvent, CaseStatus, Channel, EventKind, Intake, Privacy
+from bot.core.recap import (
+    NO_CATEGORY,
+    NO_UNIT,
+    Recap,
+    SourceCount,
+    Timing,
+    channel_name,
+    source_counts,
+)
 from bot.core.texts import Texts
 
 DESCRIPTION_LIMIT = 500  # characters of a description in the recap's case list
@@ -67,6 +75,25 @@ def unit_name(t: Texts, code: str | None, names: Mapping[str, str]) -> str:
 
 def category_name(t: Texts, category: str | None) -> str:
     return t("xlsx_no_category") if category is None or category == NO_CATEGORY else category
+
+
+def source_name(t: Texts, channel: str, source: str | None) -> str:
+    """Where a case came from: a staff-entered one's source, else the reporter's channel
+    ("Telegram (lapor sendiri)")."""
+    if source is not None:
+        return source
+    return t("source_self", channel=channel_name(t, channel))
+
+
+def entered_by(intake: Intake | None) -> str | None:
+    """Who entered a staff-entered complaint: their name, else their id."""
+    if intake is None:
+        return None
+    return intake.entered_by_name or f"#{intake.entered_by_id}"
+
+
+def source_count_name(t: Texts, item: SourceCount) -> str:
+    return item.name if item.staff else source_name(t, item.name, None)
 
 
 def role_name(t: Texts, role: str) -> str:
@@ -153,6 +180,29 @@ def summary_sections(recap: Recap, t: Texts, names: Mapping[str, str]) -> list[S
             t("xlsx_section_channel"),
             ((label(t, f"channel_{c}", c), f.by_channel.get(c, 0)) for c in channels),
             f.received,
+        ),
+        tally(
+            t("xlsx_section_source"),
+            ((source_count_name(t, item), item.count) for item in source_counts(recap)),
+            f.received,
+        ),
+        tally(
+            t("xlsx_section_intake"),
+            (
+                (t("xlsx_self_reported"), f.self_reported_total),
+                (t("xlsx_staff_entered"), f.staff_entered_total),
+                (t("xlsx_lapor_linked"), f.lapor_linked),
+                (t("xlsx_informed_by_hand"), f.informed_by_hand),
+            ),
+            f.received,
+        ),
+        Section(
+            t("xlsx_section_by_hand"),
+            (count,),
+            (
+                Line(t("xlsx_informed_tasks"), (Value(f.informed_tasks),)),
+                Line(t("xlsx_merged"), (Value(f.merged),)),
+            ),
         ),
         tally(t("xlsx_section_unit"), units, f.received),
         tally(

@@ -24,7 +24,9 @@ from bot.exports.content import (
     HISTORY_COLUMNS,
     Measure,
     Value,
+    entered_by,
     history_rows,
+    source_name,
     summary_sections,
     unit_names_of,
 )
@@ -34,6 +36,14 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # office wall-clock time; ISO order parses ev
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DECIMALS = {Measure.COUNT: 0, Measure.SHARE: 1, Measure.DAYS: 2, Measure.MINUTES: 2}
 AVERAGE_DECIMALS = 2
+# The case's own facts, after the history's columns on every row of a case's CSV.
+CASE_FACT_COLUMNS = (
+    "xlsx_col_source",
+    "xlsx_field_received_on",
+    "xlsx_field_entered_by",
+    "xlsx_col_lapor_number",
+    "xlsx_col_merged_into",
+)
 
 
 def number(value: Value) -> str:
@@ -100,8 +110,24 @@ def write_case_csv(
     unit_names: Mapping[str, str],
 ) -> None:
     """A case's whole history, one event a row, the case code first on every row (so
-    several cases' files can be joined into one table)."""
-    rows: list[Sequence[str]] = [(t("xlsx_col_code"), *(t(key) for key in HISTORY_COLUMNS))]
+    several cases' files can be joined into one table) and where the case came from last
+    (source, day received, who entered it, its SP4N-LAPOR! number, the main case of a
+    duplicate). Like the history, no reporter identity: the XLSX file carries that."""
+    intake = case.intake
+    facts = (
+        source_name(t, case.channel.value, intake.source if intake else None),
+        intake.received_on.isoformat() if intake else "",
+        entered_by(intake) or "",
+        case.lapor_number or "",
+        case.merged_into or "",
+    )
+    rows: list[Sequence[str]] = [
+        (
+            t("xlsx_col_code"),
+            *(t(key) for key in HISTORY_COLUMNS),
+            *(t(key) for key in CASE_FACT_COLUMNS),
+        )
+    ]
     for line in history_rows(events, t, tz, unit_names):
         rows.append(
             (
@@ -114,6 +140,7 @@ def write_case_csv(
                 line.status_after,
                 line.note,
                 str(line.attachments),
+                *facts,
             )
         )
     _write(path, rows)

@@ -33,10 +33,12 @@ from bot.exports.content import (
     Measure,
     Value,
     category_name,
+    entered_by,
     history_rows,
     label,
     local,
     shorten,
+    source_name,
     summary_sections,
     unit_name,
     unit_names_of,
@@ -100,6 +102,9 @@ CASE_COLUMNS = (
     ("xlsx_col_first_answer_days", 14),
     ("xlsx_col_closure_days", 14),
     ("xlsx_col_rating", 11),
+    ("xlsx_col_source", 26),
+    ("xlsx_col_lapor_number", 18),
+    ("xlsx_col_merged_into", 14),
 )
 HISTORY_WIDTHS = (17, 24, 10, 24, 32, 24, 60, 10)
 SUMMARY_WIDTHS = (58, 16, 16, 16, 16, 16, 16)
@@ -329,6 +334,9 @@ class RecapWorkbook:
             Value(working_days(case.first_answer_minutes, day), Measure.DAYS),
             Value(working_days(case.closure_minutes, day), Measure.DAYS),
             case.rating,
+            source_name(t, case.channel, case.source),
+            case.lapor_number,
+            case.merged_into,
         )
         for col, value in enumerate(values):
             self._cells.put(self._cases, row, col, value)
@@ -358,10 +366,16 @@ def write_case_workbook(
     _widths(sheet, CASE_FIELD_WIDTHS)
     sheet.freeze_panes(1, 0)
     location = case.location
+    intake = case.intake
     fields: tuple[tuple[str, Cell], ...] = (
         ("xlsx_col_code", case.code),
         ("xlsx_col_created", local(case.created_at, tz)),
         ("xlsx_col_channel", label(t, f"channel_{case.channel.value}", case.channel.value)),
+        ("xlsx_col_source", source_name(t, case.channel.value, intake.source if intake else None)),
+        ("xlsx_field_received_on", intake.received_on if intake else None),
+        ("xlsx_field_entered_by", entered_by(intake)),
+        ("xlsx_col_lapor_number", case.lapor_number),
+        ("xlsx_col_merged_into", case.merged_into),
         ("xlsx_col_privacy", label(t, f"privacy_{case.privacy.value}", case.privacy.value)),
         ("xlsx_col_status", label(t, f"status_{case.status.value}", case.status.value)),
         ("xlsx_col_category", category_name(t, case.category)),
@@ -376,6 +390,9 @@ def write_case_workbook(
         ("xlsx_field_occurred", case.occurred_text),
         ("xlsx_field_reporter_name", case.reporter_name),
         ("xlsx_field_reporter_contact", case.reporter_contact),
+        ("xlsx_field_reporter_whatsapp", case.contacts.whatsapp),
+        ("xlsx_field_reporter_email", case.contacts.email),
+        ("xlsx_field_reporter_address", case.contacts.address),
         ("xlsx_col_acknowledged", _local_or_none(case.acknowledged_at, tz)),
         ("xlsx_col_first_disposed", _local_or_none(case.first_disposed_at, tz)),
         ("xlsx_field_last_disposed", _local_or_none(case.disposed_at, tz)),

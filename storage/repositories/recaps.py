@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.model import CaseStatus, EventKind, Location
+from bot.core.model import CaseStatus, EventKind, Location, TaskKind
 from bot.core.recap import (
     NO_CATEGORY,
     NO_UNIT,
@@ -38,7 +38,7 @@ from bot.core.recap import (
     Turnback,
     UnitTally,
 )
-from storage.models import CaseEventRecord, CaseRecord
+from storage.models import CaseEventRecord, CaseRecord, CaseTaskRecord
 
 C = CaseRecord
 TURNBACKS = (EventKind.REFUSED.value, EventKind.RETURNED.value)
@@ -63,7 +63,13 @@ class SqlRecaps:
         return self._session.get_bind().dialect.name
 
     async def figures(self, q: RecapQuery) -> RecapFigures:
-        filed = and_(C.created_at >= q.start, C.created_at < q.end)
+        in_period = and_(C.created_at >= q.start, C.created_at < q.end)
+        # A duplicate merged into another case is the same complaint: counted once, as
+        # its main case, so in none of the figures below. Tested through coalesce() so
+        # that no planner takes ix_cases_merged_into for "IS NULL" (nearly every case)
+        # over the period's range in the covering index.
+        merged_into = func.coalesce(C.merged_into, "")
+        filed = and_(in_period, merged_into == "")
         units: dict[str, dict[str, Any]] = defaultdict(dict)
         f = await self._breakdown(q, filed, units)
         seconds = _seconds(self._dialect, C.acknowledged_at, C.created_at)
@@ -89,6 +95,7 @@ class SqlRecaps:
         turnbacks, counts, returned = await self._turnbacks(q)
         for code, count in returned.items():
             units[code]["returned"] = count
+        merged = await self._count(in_period, merged_into != "")
         tallies = {code: UnitTally(**values) for code, values in units.items() if code != NO_UNIT}
         return replace(
             f,
@@ -102,12 +109,15 @@ class SqlRecaps:
             units=tallies,
             turnbacks=tuple(turnbacks),
             turnback_counts=counts,
+            merged=merged,
+            informed_tasks=await self._informed_tasks(q),
         )
 
     async def _breakdown(
         self, q: RecapQuery, filed: ColumnElement[bool], units: dict[str, dict[str, Any]]
     ) -> RecapFigures:
-        """One grouped scan: counts by status, channel, unit, category, privacy, rating."""
+        """One grouped scan: counts by status, channel, unit, category, privacy, rating,
+        source (NULL: the reporter sent it), and how many have a LAPOR number."""
         closed_in_budget = case(
             (
                 and_(
@@ -120,7 +130,8 @@ class SqlRecaps:
         )
         asked = case((or_(C.rating_requested, C.rating.is_not(None)), 1), else_=0)
         answered = case((C.answered_at.is_not(None), 1), else_=0)
-        keys = (C.status, C.channel, C.unit_code, C.category, C.privacy, C.rating)
+        linked = case((C.lapor_number.is_not(None), 1), else_=0)
+        keys = (C.status, C.channel, C.unit_code, C.category, C.privacy, C.rating, C.source)
         rows = await self._session.execute(
             select(
                 *keys,
@@ -128,6 +139,7 @@ class SqlRecaps:
                 func.sum(answered),
                 func.sum(closed_in_budget),
                 func.sum(asked),
+                func.sum(linked),
             )
             .where(filed)
             .group_by(*keys)
@@ -136,7 +148,9 @@ class SqlRecaps:
             name: defaultdict(int) for name in ("status", "channel", "unit", "category", "privacy")
         }
         ratings: dict[int, int] = defaultdict(int)
-        received = within = requests = 0
+        self_reported: dict[str, int] = defaultdict(int)
+        staff_entered: dict[str, int] = defaultdict(int)
+        received = within = requests = lapor = 0
         for (
             status,
             channel,
@@ -144,17 +158,24 @@ class SqlRecaps:
             category,
             privacy,
             rating,
+            source,
             n,
             n_answered,
             n_within,
             n_asked,
+            n_linked,
         ) in rows:
-            n, n_answered, n_within, n_asked = (
-                int(v or 0) for v in (n, n_answered, n_within, n_asked)
+            n, n_answered, n_within, n_asked, n_linked = (
+                int(v or 0) for v in (n, n_answered, n_within, n_asked, n_linked)
             )
             received += n
             within += n_within
             requests += n_asked
+            lapor += n_linked
+            if source is None:
+                self_reported[channel] += n
+            else:
+                staff_entered[source] += n
             by["status"][status] += n
             by["channel"][channel] += n
             by["unit"][unit or NO_UNIT] += n
@@ -180,7 +201,26 @@ class SqlRecaps:
             closed_within_case_budget=within,
             ratings=dict(ratings),
             rating_requests=requests,
+            self_reported=dict(self_reported),
+            staff_entered=dict(staff_entered),
+            lapor_linked=lapor,
         )
+
+    async def _count(self, *conditions: ColumnElement[bool]) -> int:
+        return int(await self._session.scalar(select(func.count()).where(*conditions)) or 0)
+
+    async def _informed_tasks(self, q: RecapQuery) -> int:
+        """ "Kabari pelapor" tasks an officer recorded done in the period (`/dikabari`).
+
+        A scan of case_tasks, which holds a few rows per case whose reporter is in no
+        chat: far fewer than the cases."""
+        T = CaseTaskRecord
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(T)
+            .where(T.kind == TaskKind.INFORM.value, T.done_at >= q.start, T.done_at < q.end)
+        )
+        return int(count or 0)
 
     async def _histogram(
         self, value: ColumnElement[Any], *conditions: ColumnElement[bool]
@@ -210,7 +250,9 @@ class SqlRecaps:
         many of those were past the verification or the unit's answer budget then.
 
         Read from the covering index `ix_cases_backlog`: still open (NULL), or closed after
-        the end.
+        the end. The duplicates merged into another case among them are then taken off
+        (their main case is the complaint): read through `ix_cases_merged_into`, a few
+        rows however long the history.
         """
         not_disposed = or_(C.first_disposed_at.is_(None), C.first_disposed_at >= q.end)
         not_answered = or_(C.answered_at.is_(None), C.answered_at >= q.end)
@@ -223,20 +265,35 @@ class SqlRecaps:
             ),
         )
         # The unit holding the case at the end is not kept; the current holder stands in.
-        open_total = late_total = 0
+        counted: list[tuple[int, str | None, int, int]] = []  # sign, unit, open, late
         for still_open in (C.closed_at.is_(None), C.closed_at >= q.end):
             rows = await self._session.execute(
                 select(C.unit_code, func.count(), func.sum(case((late, 1), else_=0)))
                 .where(still_open, C.created_at < q.end)
                 .group_by(C.unit_code)
             )
-            for unit, count, count_late in rows:
-                n, n_late = int(count), int(count_late or 0)
-                open_total += n
-                late_total += n_late
-                tally = units[unit or NO_UNIT]
-                tally["open_at_end"] = tally.get("open_at_end", 0) + n
-                tally["overdue_at_end"] = tally.get("overdue_at_end", 0) + n_late
+            counted += [(1, unit, count, count_late) for unit, count, count_late in rows]
+        # The duplicates: their WHERE names merged_into alone, as a range (SQLite takes no
+        # index for IS NOT NULL), so that a planner takes ix_cases_merged_into.
+        open_then = and_(C.created_at < q.end, or_(C.closed_at.is_(None), C.closed_at >= q.end))
+        rows = await self._session.execute(
+            select(
+                C.unit_code,
+                func.sum(case((open_then, 1), else_=0)),
+                func.sum(case((and_(open_then, late), 1), else_=0)),
+            )
+            .where(C.merged_into > "")
+            .group_by(C.unit_code)
+        )
+        counted += [(-1, unit, count, count_late) for unit, count, count_late in rows if count]
+        open_total = late_total = 0
+        for sign, unit, count, count_late in counted:
+            n, n_late = sign * int(count or 0), sign * int(count_late or 0)
+            open_total += n
+            late_total += n_late
+            tally = units[unit or NO_UNIT]
+            tally["open_at_end"] = tally.get("open_at_end", 0) + n
+            tally["overdue_at_end"] = tally.get("overdue_at_end", 0) + n_late
         return open_total, late_total
 
     async def _turnbacks(
@@ -289,15 +346,28 @@ class SqlRecaps:
                 C.latitude,
                 C.longitude,
                 C.location_label,
+                C.source,
+                C.lapor_number,
+                C.merged_into,
             )
             .where(C.created_at >= start, C.created_at < end, C.id > after_id)
             .order_by(C.id)
             .limit(limit)
         )
-        # The columns are selected in CaseRow's field order, the shared pin's parts last.
+        # The columns are selected in CaseRow's field order up to the rating, then the
+        # shared pin's parts, then where it came from.
         rows: list[tuple[Any, ...]] = [tuple(record) for record in records]
         return [
-            (row[0], CaseRow(*row[1:-3], location=pin(*row[-3:])))  # type: ignore[misc]
+            (
+                row[0],
+                CaseRow(  # type: ignore[misc]
+                    *row[1:18],
+                    location=pin(*row[18:21]),
+                    source=row[21],
+                    lapor_number=row[22],
+                    merged_into=row[23],
+                ),
+            )
             for row in rows
         ]
 

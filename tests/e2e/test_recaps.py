@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from bot.core.model import Case, Channel, ContactDetails, Intake
+from bot.core.recap import mark_milestones
 from bot.standins.telegram import Chat, SentMessage, TelegramStandIn, User
 from tests.e2e.conftest import (
     AGENCY,
@@ -96,6 +98,74 @@ async def test_officers_recap_export_and_lapor_text(world: World) -> None:
     assert "Kategori: Obat" in form.content
     assert "Pelapor: Siti Aminah, 081234567890" in form.content
     assert "Tindak lanjut: belum ada" in form.content
+
+
+async def enter_by_phone(world: World, code: str) -> None:
+    """A complaint an officer took by phone, stored as `/catat` stores it: its reporter is
+    in no chat and hears the news from an officer; SP4N-LAPOR! knows it already."""
+    now = world.service.clock.now()
+    async with world.service.db.transaction() as uow:
+        reporter = await uow.reporters.get_or_create(Channel.MANUAL, f"manual-{code}", "Darto")
+        assert reporter.id is not None
+        case = Case(
+            code=code,
+            reporter_id=reporter.id,
+            channel=Channel.MANUAL,
+            description="Ambulans desa tidak datang saat dipanggil.",
+            created_at=now,
+            updated_at=now,
+            reporter_name="Pak Darto",
+            reporter_contact="081211112222",
+            intake=Intake("Telepon", now.astimezone(WIB).date(), "700", "Petugas Sari"),
+            contacts=ContactDetails("081233334444", "darto@example.id", "Jl. Kenanga 5"),
+            lapor_number="4123987",
+        )
+        mark_milestones(world.service.office.calendar, case)
+        await uow.cases.add(case)
+
+
+async def test_the_recap_counts_by_source_and_a_case_shows_where_it_came_from(
+    world: World,
+) -> None:
+    await world.file_complaint(world.citizen, DESCRIPTION)
+    await enter_by_phone(world, "ADU-TLP001")
+    # another citizen writes about the same ambulance: a duplicate of the call
+    same = await world.file_complaint(world.other_citizen, "Ambulans desa tidak datang.")
+    await world.says(world.officer, f"/gabung {same} ADU-TLP001", chat=world.officers)
+    await world.expect(OFFICERS, f"{same} digabung ke ADU-TLP001")
+
+    await world.says(world.officer, "/rekap", chat=world.officers)
+    summary = (await world.expect(OFFICERS, "📊 Rekap pengaduan")).content
+    assert "\nDiterima: 2 (1 laporan ganda digabung, dihitung sekali)\n" in summary
+    assert "\nStatus: Baru (menunggu verifikasi) 2\n" in summary  # not the merged one
+    assert "\nSumber: Telegram 1, WhatsApp 0, Telepon 1\n" in summary
+    assert "\nLapor sendiri: 1 · Dicatat petugas: 1 · Terhubung SP4N-LAPOR!: 1\n" in summary
+    assert "\nDikabari petugas: 1 pelapor, 0 kabar disampaikan\n" in summary
+
+    await world.says(world.officer, "/kasus ADU-TLP001", chat=world.officers)
+    detail = (await world.expect(OFFICERS, "Kasus ADU-TLP001")).content
+    assert "Saluran: Dikabari petugas" in detail
+    assert "\nSumber: Telepon · diterima kantor " in detail
+    assert " · dicatat oleh Petugas Sari\n" in detail
+    others = "WhatsApp 081233334444 · email darto@example.id · alamat Jl. Kenanga 5"
+    assert f"\nKontak lain: {others}\n" in detail
+    assert "\nNomor SP4N-LAPOR!: 4123987\n" in detail
+    await world.says(world.officer, f"/kasus {same}", chat=world.officers)
+    await world.expect(OFFICERS, f"Kasus {same} — Selesai · digabung ke ADU-TLP001")
+
+    await world.says(world.officer, "/lapor ADU-TLP001", chat=world.officers)
+    form = (await world.expect(OFFICERS, "Form manual SP4N-LAPOR! — ADU-TLP001")).content
+    assert "\nSudah tercatat di SP4N-LAPOR! dengan nomor 4123987.\n" in form
+    assert ", melalui Telepon\n" in form
+
+    before = len(world.tg.messages(OFFICERS))
+    await world.says(world.officer, "/ekspor ADU-TLP001", chat=world.officers)
+    (export,) = await files_after(world, OFFICERS, before, 1)
+    fields = workbook(world, export)["Pengaduan"]
+    assert row_of(fields, "Sumber")[1] == "Telepon"
+    assert row_of(fields, "Dicatat oleh")[1] == "Petugas Sari"
+    assert row_of(fields, "Nomor SP4N-LAPOR!")[1] == "4123987"
+    assert row_of(fields, "Email pelapor")[1] == "darto@example.id"
 
 
 async def test_supervisor_asks_for_a_period_and_units_may_not(world: World) -> None:

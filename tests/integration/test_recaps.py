@@ -9,6 +9,7 @@ day) and the default budgets (verification 1 working day, answer 5, case 60 days
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,16 +17,27 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import event
 
 from bot.core.cases import CaseDesk
 from bot.core.dialogue import Submission
-from bot.core.model import Actor, Case, Channel, Privacy
+from bot.core.model import (
+    Actor,
+    Case,
+    Channel,
+    ContactDetails,
+    Intake,
+    Privacy,
+    Task,
+    TaskKind,
+)
 from bot.core.recap import (
     NO_CATEGORY,
     NO_UNIT,
     RecapFigures,
     UnitTally,
     build_recap,
+    mark_milestones,
     parse_period,
     recap_query,
 )
@@ -249,3 +261,218 @@ async def test_a_period_too_long_for_the_file_gets_a_note_instead_of_its_list(
     assert str(rows[1][0]).startswith("Daftar 6 pengaduan terlalu panjang untuk berkas ini")
     summary = list(book["Ringkasan"].iter_rows(values_only=True))
     assert next(row for row in summary if row[0] == "Diterima dalam periode")[1] == 6
+
+
+# ------------------------------------------------------------------ by source (issue 20)
+#
+# Complaints officers entered (stored directly, as `/catat` will store them), some with
+# an SP4N-LAPOR! number, two duplicates merged into their main case, and the "kabari
+# pelapor" tasks of a reporter who is in no chat.
+
+STAFF = Intake("Telepon", date(2026, 3, 5), "900", "Petugas Sari")
+
+
+async def enter(
+    database: Database,
+    moment: datetime,
+    code: str,
+    source: str,
+    *,
+    channel: Channel = Channel.MANUAL,
+    lapor_number: str | None = None,
+    merged_into: str | None = None,
+) -> Case:
+    """A complaint an officer entered: its source, the day received, who entered it."""
+    async with database.transaction() as uow:
+        reporter = await uow.reporters.get_or_create(channel, f"{channel.value}-{code}", "Darto")
+        assert reporter.id is not None
+        case = Case(
+            code=code,
+            reporter_id=reporter.id,
+            channel=channel,
+            description="Ambulans desa tidak datang saat dipanggil.",
+            created_at=moment,
+            updated_at=moment,
+            reporter_name="Darto",
+            reporter_contact="081211112222",
+            intake=replace(STAFF, source=source, received_on=moment.date()),
+            contacts=ContactDetails("081233334444", "darto@example.id", "Jl. Kenanga 5"),
+            lapor_number=lapor_number,
+            merged_into=merged_into,
+        )
+        mark_milestones(OFFICE.calendar, case)
+        await uow.cases.add(case)
+        return case
+
+
+async def change(database: Database, code: str, **values: Any) -> None:
+    async with database.transaction() as uow:
+        case = await uow.cases.get_by_code(code)
+        assert case is not None
+        for name, value in values.items():
+            setattr(case, name, value)
+        await uow.cases.update(case)
+
+
+async def inform_task(
+    database: Database, case: Case, kind: TaskKind, done: datetime | None
+) -> None:
+    assert case.id is not None
+    async with database.transaction() as uow:
+        await uow.tasks.add(
+            Task(case.id, kind, wib(5, 10), wib(6, 10), "Pengaduan diteruskan.", done_at=done)
+        )
+
+
+@pytest.fixture
+async def by_source(database: Database, clock: FixedClock) -> RecapFigures:
+    office = Office(database, clock)
+    # Sent by the reporters themselves: two on Telegram (one since linked to LAPOR), one
+    # on WhatsApp, and a WhatsApp duplicate of the first, disposed to P2P and merged
+    # into it after the period (`/gabung` closes it): then it counts nowhere, not even
+    # among the cases open at the period's end.
+    t1 = await office.file(wib(2, 9))
+    await office.at(wib(2, 10), lambda d: d.dispose(t1, "YANKES", None, OFFICER))
+    t2 = await office.file(wib(3, 9))
+    await change(database, t2, lapor_number="4100001")
+    await office.file(wib(4, 10), channel=Channel.WHATSAPP)
+    w2 = await office.file(wib(4, 11), channel=Channel.WHATSAPP)
+    await office.at(wib(4, 12), lambda d: d.dispose(w2, "P2P", None, OFFICER))
+    await office.at(wib(16, 9), lambda d: d.merge(w2, t1, OFFICER))
+    # Entered by officers: a phone call (its reporter told by hand), a letter about the
+    # same thing (merged into the call), two from SP4N-LAPOR! (one reporter reached on
+    # WhatsApp), one from a source since taken off the agency file's list, and one
+    # after the period.
+    m1 = await enter(database, wib(5, 10), "ADU-TLP001", "Telepon")
+    await enter(database, wib(5, 11), "ADU-SRT001", "Surat", merged_into=m1.code)
+    await enter(
+        database,
+        wib(6, 9),
+        "ADU-LPR001",
+        "SP4N-LAPOR!",
+        channel=Channel.WHATSAPP,
+        lapor_number="4123987",
+    )
+    await enter(database, wib(9, 9), "ADU-LPR002", "SP4N-LAPOR!", lapor_number="4123988")
+    await enter(database, wib(10, 9), "ADU-LKT001", "Loket lama")
+    await enter(database, wib(16, 9), "ADU-TLP002", "Telepon")
+    await enter(database, wib(16, 10), "ADU-SRT002", "Surat", merged_into="ADU-TLP002")
+    # The call's reporter was told twice by hand: once in the period, once after; a
+    # third piece of news is still owed; the liaison's LAPOR entry is not news.
+    await inform_task(database, m1, TaskKind.INFORM, wib(6, 10))
+    await inform_task(database, m1, TaskKind.INFORM, wib(16, 10))
+    await inform_task(database, m1, TaskKind.INFORM, None)
+    await inform_task(database, m1, TaskKind.LAPOR_ENTRY, wib(6, 11))
+
+    clock.set(wib(20, 9))
+    async with database.transaction(readonly=True) as uow:
+        return await uow.recaps.figures(recap_query(OFFICE, PERIOD, clock.now()))
+
+
+async def test_the_recap_counts_by_source_and_each_merged_pair_once(
+    by_source: RecapFigures,
+) -> None:
+    f = by_source
+    assert f.received == 7  # nine in the period, less the two duplicates
+    assert f.self_reported == {"telegram": 2, "whatsapp": 1}
+    assert f.staff_entered == {"Telepon": 1, "SP4N-LAPOR!": 2, "Loket lama": 1}
+    assert (f.self_reported_total, f.staff_entered_total) == (3, 4)
+    assert f.lapor_linked == 3
+    assert f.by_channel == {"telegram": 2, "whatsapp": 2, "manual": 3}
+    assert f.informed_by_hand == 3
+    assert f.informed_tasks == 1
+    assert f.merged == 2
+    # the duplicates are in no other count either
+    assert f.by_status == {"didisposisi": 1, "baru": 6}
+    assert f.by_unit == {"YANKES": 1, NO_UNIT: 6}
+    assert f.disposition_minutes == ((60, 1),)  # the main case's; not the duplicate's
+    assert f.closure_minutes == () and f.closed_within_case_budget == 0  # merging closes
+    # open at the end, all of them late (verification, or YANKES's answer to the first);
+    # not the duplicates, open as they are (P2P holds one)
+    assert (f.open_at_end, f.overdue_at_end) == (7, 7)
+    assert {code: (t.open_at_end, t.overdue_at_end) for code, t in f.units.items()} == {
+        "YANKES": (1, 1),
+        "P2P": (0, 0),
+    }
+    assert sum(f.by_privacy.values()) == sum(f.by_category.values()) == 7
+
+
+async def test_the_case_list_holds_the_duplicates_with_where_every_case_came_from(
+    database: Database, by_source: RecapFigures, clock: FixedClock, tmp_path: Path
+) -> None:
+    start, end = PERIOD.bounds(OFFICE)
+    async with database.transaction(readonly=True) as uow:
+        rows = [row for _, row in await uow.recaps.case_rows(start, end, 0, 100)]
+    staff = {row.code: (row.channel, row.source, row.lapor_number, row.merged_into) for row in rows}
+    assert len(rows) == by_source.listed == 9
+    assert {
+        code: facts for code, facts in staff.items() if code.startswith("ADU-") and facts[1]
+    } == {
+        "ADU-TLP001": ("manual", "Telepon", None, None),
+        "ADU-SRT001": ("manual", "Surat", None, "ADU-TLP001"),
+        "ADU-LPR001": ("whatsapp", "SP4N-LAPOR!", "4123987", None),
+        "ADU-LPR002": ("manual", "SP4N-LAPOR!", "4123988", None),
+        "ADU-LKT001": ("manual", "Loket lama", None, None),
+    }
+    assert sorted(facts[2] or "" for facts in staff.values() if not facts[1]) == [
+        "",
+        "",
+        "",
+        "4100001",
+    ]
+    # the workbook: the figures on the summary sheet, every case on the list
+    recap = await load_recap(database, OFFICE, PERIOD, clock)
+    path = tmp_path / "rekap.xlsx"
+    assert await write_recap_xlsx(database, OFFICE, T, recap, path) == 9
+    book = load_workbook(path, read_only=True)
+    summary = list(book["Ringkasan"].iter_rows(values_only=True))
+    assert next(row for row in summary if row[0] == "Telepon")[1] == 1
+    assert next(row for row in summary if row[0] == "Dicatat petugas")[1] == 4
+    assert next(row for row in summary if row[0] and "ganda digabung" in row[0])[1] == 2
+    listed = list(book["Daftar Pengaduan"].iter_rows(values_only=True))
+    assert ("ADU-SRT001", "Surat", None, "ADU-TLP001") in [
+        (row[0], row[17], row[18], row[19]) for row in listed
+    ]
+    # a period too long for the file counts its duplicates among the cases to list
+    assert await write_recap_xlsx(database, OFFICE, T, recap, tmp_path / "k.xlsx", limit=8) == 0
+
+
+async def test_the_recap_reads_the_period_from_its_covering_index(
+    database: Database, by_source: RecapFigures, clock: FixedClock
+) -> None:
+    """Every count over the period's cases is answered from ix_cases_recap alone; the
+    duplicates among the cases open at its end are found through ix_cases_merged_into."""
+    seen: list[tuple[str, Any]] = []
+    duplicates: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM cases" in statement and "JOIN" not in statement and "created_at >=" in statement:
+            seen.append((statement, parameters))
+        elif "merged_into >" in statement:
+            duplicates.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with database.transaction(readonly=True) as uow:
+            await uow.recaps.figures(recap_query(OFFICE, PERIOD, clock.now()))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+    assert len(seen) == 8  # the breakdown, six histograms, the duplicates
+    async with database.engine.connect() as connection:
+        if database.dialect == "postgresql":
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+            await connection.exec_driver_sql("SET enable_bitmapscan = off")
+            explain = "EXPLAIN "
+        else:
+            explain = "EXPLAIN QUERY PLAN "
+        for statement, parameters in seen:
+            result = await connection.exec_driver_sql(explain + statement, parameters)
+            plan = " ".join(str(value) for line in result.all() for value in line)
+            if database.dialect == "postgresql":
+                assert "Index Only Scan using ix_cases_recap" in plan, plan
+            else:
+                assert "COVERING INDEX ix_cases_recap" in plan, (statement, plan)
+        [(statement, parameters)] = duplicates
+        result = await connection.exec_driver_sql(explain + statement, parameters)
+        plan = " ".join(str(value) for line in result.all() for value in line)
+        assert "ix_cases_merged_into" in plan, plan

@@ -11,7 +11,8 @@ import csv
 import io
 import struct
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,13 @@ from bot.core.model import (
     CaseEvent,
     CaseStatus,
     Channel,
+    ContactDetails,
     EventKind,
+    Intake,
     Location,
     Privacy,
 )
-from bot.core.office import Unit
+from bot.core.office import DEFAULT_SOURCES, Unit
 from bot.core.recap import (
     CaseRow,
     Recap,
@@ -44,7 +47,14 @@ from bot.core.recap import (
     month_period,
 )
 from bot.core.texts import load_texts
-from bot.exports.chart import BAR_COLOUR, render_recap_chart, unit_bars
+from bot.exports.chart import (
+    BAR_COLOUR,
+    MAX_SOURCES,
+    STAFF_COLOUR,
+    render_recap_chart,
+    source_bars,
+    unit_bars,
+)
 from bot.exports.content import Measure, Value
 from bot.exports.tables import number, safe, write_case_csv, write_recap_csv
 from bot.exports.workbook import (
@@ -236,7 +246,7 @@ def test_recap_workbook_layout(workbook: openpyxl.Workbook) -> None:
     assert units.freeze_panes == "C2"  # header row, code and name stay in view
     assert turnbacks.freeze_panes == "A2"
     assert cases.freeze_panes == "B2"  # header row and the case code
-    assert cases.auto_filter.ref == "A1:Q4"
+    assert cases.auto_filter.ref == "A1:T4"
     assert _width(summary, "A") >= 58
     assert _width(cases, "H") >= 60  # the description
     assert 14 <= _width(cases, "A") < 16
@@ -304,6 +314,78 @@ def test_summary_timings_are_numbers(workbook: openpyxl.Workbook) -> None:
     assert row[6].number_format == "0%"
     disposition = next(r for r in sheet.iter_rows() if str(r[0].value).startswith("Disposisi"))
     assert disposition[2].number_format == "0.0"
+
+
+# The period's cases by source (issue 20): 6 the reporters sent, 5 officers entered
+# (one from a source since taken off the agency file's list), 2 duplicates merged.
+BY_SOURCE = replace(
+    FIGURES,
+    received=11,
+    by_channel={"telegram": 4, "whatsapp": 3, "manual": 4},
+    self_reported={"telegram": 4, "whatsapp": 2},
+    staff_entered={"Telepon": 2, "Surat": 1, "SP4N-LAPOR!": 1, "Loket lama": 1},
+    lapor_linked=3,
+    informed_tasks=6,
+    merged=2,
+)
+
+
+def test_summary_sheet_by_source(tmp_path: Path) -> None:
+    path = tmp_path / "rekap.xlsx"
+    with RecapWorkbook(path, _recap(BY_SOURCE), T, TZ, {}) as book:
+        book.add_cases([])
+    sheet = openpyxl.load_workbook(path)["Ringkasan"]
+    source = "Menurut sumber"
+    assert _line(sheet, source)[:2] == ["Jumlah", "%"]
+    lines = {
+        name: _line(sheet, name, after=source)[:2]
+        for name in (
+            "Telegram (lapor sendiri)",
+            "WhatsApp (lapor sendiri)",
+            *DEFAULT_SOURCES,
+            "Loket lama",
+        )
+    }
+    assert lines == {
+        "Telegram (lapor sendiri)": [4, pytest.approx(4 / 11)],
+        "WhatsApp (lapor sendiri)": [2, pytest.approx(2 / 11)],
+        "Datang langsung/loket": [0, 0],  # every source of the office, even without cases
+        "Telepon": [2, pytest.approx(2 / 11)],
+        "Surat": [1, pytest.approx(1 / 11)],
+        "Email": [0, 0],
+        "Media sosial": [0, 0],
+        "SP4N-LAPOR!": [1, pytest.approx(1 / 11)],
+        "Aplikasi daerah (LAKSA)": [0, 0],
+        "Lainnya": [0, 0],
+        "Loket lama": [1, pytest.approx(1 / 11)],
+    }
+    rows = [row[0].value for row in sheet.iter_rows()]
+    start = rows.index(source)
+    assert rows[start + 1 : start + 13] == [
+        "Telegram (lapor sendiri)",
+        "WhatsApp (lapor sendiri)",
+        *DEFAULT_SOURCES,
+        "Loket lama",
+        None,
+    ]
+    intake = "Lapor sendiri & dicatat petugas"
+    assert _line(sheet, "Lapor sendiri lewat bot", after=intake)[:2] == [6, pytest.approx(6 / 11)]
+    assert _line(sheet, "Dicatat petugas", after=intake)[:2] == [5, pytest.approx(5 / 11)]
+    assert _line(sheet, "Terhubung SP4N-LAPOR! (ada nomornya)")[:2] == [3, pytest.approx(3 / 11)]
+    assert _line(sheet, "Pelapor dikabari petugas (tidak di chat)")[:2] == [
+        4,
+        pytest.approx(4 / 11),
+    ]
+    assert _line(sheet, "Kabar yang disampaikan petugas dalam periode")[:2] == [6, None]
+    assert _line(sheet, "Laporan ganda digabung (tidak dihitung di atas)")[:2] == [2, None]
+    # the same figures in the CSV
+    write_recap_csv(tmp_path / "rekap.csv", _recap(BY_SOURCE), T)
+    values = {(section, item): value for section, item, value in _csv(tmp_path / "rekap.csv")[1:]}
+    assert values[source, "Telepon – Jumlah"] == "2"
+    assert values[source, "Datang langsung/loket – Jumlah"] == "0"
+    assert values[intake, "Terhubung SP4N-LAPOR! (ada nomornya) – %"] == "27.3"
+    by_hand = "Kabar lewat petugas & laporan ganda"
+    assert values[by_hand, "Laporan ganda digabung (tidak dihitung di atas)"] == "2"
 
 
 def test_unit_sheet(workbook: openpyxl.Workbook) -> None:
@@ -388,6 +470,9 @@ def test_case_list(workbook: openpyxl.Workbook) -> None:
         2.5,
         4.0,
         5,
+        "Telegram (lapor sendiri)",  # where it came from: the reporter wrote the bot
+        None,
+        None,
     )
     assert secret[:9] == (
         "ADU-0002",
@@ -400,7 +485,7 @@ def test_case_list(workbook: openpyxl.Workbook) -> None:
         "(rahasia)",
         "(rahasia)",
     )
-    assert secret[10:] == (None,) * 7
+    assert secret[10:17] == (None,) * 7
     assert all(SECRET not in str(cell) and "Rahasia 7" not in str(cell) for cell in secret)
     assert not any("6.12345" in str(cell) for cell in secret)  # nor its pin
     assert long[2] == "WhatsApp"
@@ -416,6 +501,23 @@ def test_case_list(workbook: openpyxl.Workbook) -> None:
     assert cells[1].is_date and cells[1].number_format == DATE_TIME_FORMAT
     assert cells[13].data_type == "n" and cells[13].number_format == "0.0"
     assert cells[16].data_type == "n"
+
+
+def test_case_list_says_where_each_case_came_from(tmp_path: Path) -> None:
+    path = tmp_path / "rekap.xlsx"
+    rows = [
+        _case_row("ADU-0005", channel="manual", source="Surat", lapor_number="4123987"),
+        _case_row("ADU-0006", channel="whatsapp", source="Telepon", merged_into="ADU-0005"),
+    ]
+    _write_recap(path, rows=rows)
+    sheet = openpyxl.load_workbook(path)["Daftar Pengaduan"]
+    cells = list(sheet.iter_rows(values_only=True))
+    assert cells[0][17:] == ("Sumber", "Nomor SP4N-LAPOR!", "Digabung ke")
+    assert cells[1][2] == "Dikabari petugas"  # the channel: an officer tells the reporter
+    assert cells[1][17:] == ("Surat", "4123987", None)
+    assert cells[2][17:] == ("Telepon", None, "ADU-0005")
+    assert sheet.auto_filter.ref == "A1:T3"
+    assert _width(sheet, "R") >= 24
 
 
 def test_case_list_keeps_formulas_as_text(tmp_path: Path) -> None:
@@ -545,7 +647,7 @@ def _has_colour(png: bytes, colour: str) -> bool:
 
 def test_recap_chart() -> None:
     png = render_recap_chart(_recap(), T, {})
-    assert _png_size(png) == (1200, 900)
+    assert _png_size(png) == (1200, 1200)
     assert _has_colour(png, BAR_COLOUR)  # the bars are drawn
 
 
@@ -564,9 +666,37 @@ def test_the_chart_shows_every_unit_of_the_agency_also_without_cases() -> None:
     assert _has_colour(render_recap_chart(recap, T, {}), BAR_COLOUR)
 
 
+def test_the_chart_has_a_bar_per_source_those_entered_by_staff_in_their_own_colour() -> None:
+    bars = source_bars(_recap(BY_SOURCE), T)
+    assert [(name, text, colour) for name, text, _, colour in bars] == [
+        ("Telegram\n(lapor sendiri)", "4", BAR_COLOUR),
+        ("WhatsApp\n(lapor sendiri)", "2", BAR_COLOUR),
+        ("Datang langsung/loket", "0", STAFF_COLOUR),
+        ("Telepon", "2", STAFF_COLOUR),
+        ("Surat", "1", STAFF_COLOUR),
+        ("Email", "0", STAFF_COLOUR),
+        ("Media sosial", "0", STAFF_COLOUR),
+        ("SP4N-LAPOR!", "1", STAFF_COLOUR),
+        ("Aplikasi daerah (LAKSA)", "0", STAFF_COLOUR),
+        ("Lainnya", "0", STAFF_COLOUR),
+        ("Loket lama", "1", STAFF_COLOUR),
+    ]
+    png = render_recap_chart(_recap(BY_SOURCE), T, {})
+    assert _png_size(png) == (1200, 1200)
+    assert _has_colour(png, STAFF_COLOUR)
+    # an agency listing many sources: the busiest keep a bar, the rest share one
+    many = {f"Sumber {n:02}": n for n in range(1, 16)}
+    crowded = replace(BY_SOURCE, staff_entered=many)
+    bars = source_bars(_recap(crowded), T)
+    assert len(bars) == MAX_SOURCES
+    assert [name for name, _, _, _ in bars[2:5]] == ["Sumber 15", "Sumber 14", "Sumber 13"]
+    assert bars[-1][:2] == ("14 sumber lainnya", "21")  # 01 to 06, and the 8 without cases
+    assert sum(length for _, _, length, _ in bars) == 6 + sum(many.values())
+
+
 def test_empty_recap_chart() -> None:
     png = render_recap_chart(_recap(RecapFigures()), EN, {})
-    assert _png_size(png) == (1200, 900)
+    assert _png_size(png) == (1200, 1200)
     assert not _has_colour(png, BAR_COLOUR)  # a notice, no bars
 
 
@@ -641,6 +771,11 @@ def test_case_workbook(tmp_path: Path) -> None:
         "Kode": "ADU-7K3Q9X",
         "Diterima": wall(2026, 11, 3, 9, 0),
         "Kanal": "WhatsApp",
+        "Sumber": "WhatsApp (lapor sendiri)",
+        "Tanggal diterima kantor": None,
+        "Dicatat oleh": None,
+        "Nomor SP4N-LAPOR!": None,
+        "Digabung ke": None,
         "Jenis identitas": "anonim",
         "Status": "Selesai",
         "Kategori": "obat",
@@ -652,6 +787,9 @@ def test_case_workbook(tmp_path: Path) -> None:
         "Waktu kejadian": "kemarin sore",
         "Nama pelapor": "Budi",
         "Kontak pelapor": "081234567890",
+        "WhatsApp pelapor": None,
+        "Email pelapor": None,
+        "Alamat pelapor": None,
         "Tanda terima": None,
         "Disposisi pertama": wall(2026, 11, 3, 11, 0),
         "Disposisi terakhir": wall(2026, 11, 3, 11, 0),
@@ -718,11 +856,67 @@ def test_case_workbook(tmp_path: Path) -> None:
     assert history["G3"].data_type == "s"  # the note stays text, not a formula
 
 
+STAFF_CASE = replace(
+    CASE,
+    channel=Channel.MANUAL,
+    privacy=Privacy.NORMAL,
+    intake=Intake("Surat", date(2026, 11, 2), "900", "Petugas Sari"),
+    contacts=ContactDetails("081299990000", "budi@example.id", "Jl. Melati 7"),
+    lapor_number="4123987",
+    merged_into="ADU-MAIN01",
+)
+
+
+def test_case_workbook_of_a_staff_entered_case(tmp_path: Path) -> None:
+    path = tmp_path / "kasus.xlsx"
+    write_case_workbook(path, STAFF_CASE, EVENTS, T, TZ, {})
+    fields = {
+        row[0]: row[1]
+        for row in openpyxl.load_workbook(path)["Pengaduan"].iter_rows(min_row=2, values_only=True)
+    }
+    assert {key: fields[key] for key in list(fields)[2:8]} == {
+        "Kanal": "Dikabari petugas",
+        "Sumber": "Surat",
+        "Tanggal diterima kantor": wall(2026, 11, 2),
+        "Dicatat oleh": "Petugas Sari",
+        "Nomor SP4N-LAPOR!": "4123987",
+        "Digabung ke": "ADU-MAIN01",
+    }
+    assert (
+        fields["Nama pelapor"],
+        fields["Kontak pelapor"],
+        fields["WhatsApp pelapor"],
+        fields["Email pelapor"],
+        fields["Alamat pelapor"],
+    ) == ("Budi", "081234567890", "081299990000", "budi@example.id", "Jl. Melati 7")
+    cell = next(
+        row[1]
+        for row in openpyxl.load_workbook(path)["Pengaduan"].iter_rows()
+        if row[0].value == "Tanggal diterima kantor"
+    )
+    assert cell.is_date and cell.number_format == "dd/mm/yyyy"
+
+
+def test_case_csv_of_a_staff_entered_case(tmp_path: Path) -> None:
+    path = tmp_path / "kasus.csv"
+    write_case_csv(path, STAFF_CASE, EVENTS, T, TZ, {})
+    rows = _csv(path)
+    assert {tuple(row[9:]) for row in rows[1:]} == {
+        ("Surat", "2026-11-02", "Petugas Sari", "4123987", "ADU-MAIN01")
+    }
+    assert not any("budi@" in cell or "Melati" in cell for row in rows for cell in row)
+
+
 def test_case_csv(tmp_path: Path) -> None:
     path = tmp_path / "kasus.csv"
     write_case_csv(path, CASE, EVENTS, T, TZ, {"YANKES": "Bidang Yankes"})
     rows = _csv(path)
-    assert rows == [
+    # the history's columns, then where the case came from (the same on every row)
+    assert [row[9:] for row in rows] == [
+        ["Sumber", "Tanggal diterima kantor", "Dicatat oleh", "Nomor SP4N-LAPOR!", "Digabung ke"],
+        *[["WhatsApp (lapor sendiri)", "", "", "", ""]] * 4,
+    ]
+    assert [row[:9] for row in rows] == [
         [
             "Kode",
             "Waktu",

@@ -3,6 +3,7 @@ form, and the chat summary, on the in-memory fakes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -25,8 +26,10 @@ from bot.core.recap import (
     periods_ended_by,
     queue_automatic,
     recap_query,
+    source_counts,
     summary,
 )
+from bot.core.texts import load_texts
 from bot.settings import ConfigError
 from tests.fakes import FakeUnitOfWork
 from tests.unit.sample import DESCRIPTION, OFFICERS, P2P, YANKES, OfficeWorld, T, sample_office
@@ -261,6 +264,77 @@ def test_the_chat_summary_of_an_empty_period_says_so_plainly() -> None:
     assert "Periode: Oktober 2026" in text
     assert "Diterima: 0\n" in text
     assert "Disposisi: median –, – tepat waktu" in text
+
+
+BY_SOURCE = RecapFigures(
+    received=9,
+    by_status={"baru": 4, "selesai": 5},
+    by_channel={"telegram": 4, "whatsapp": 2, "manual": 3},
+    self_reported={"telegram": 4, "whatsapp": 1},
+    staff_entered={"Telepon": 2, "SP4N-LAPOR!": 1, "Loket lama": 1},
+    lapor_linked=2,
+    informed_tasks=5,
+    merged=2,
+)
+
+
+def test_the_chat_summary_counts_by_source_and_says_how_many_duplicates_were_merged() -> None:
+    office = replace(
+        sample_office(YANKES), intake_sources=("Datang langsung", "Telepon", "Surat", "SP4N-LAPOR!")
+    )
+    recap = build_recap(office, parse_period("2026-11", TODAY), BY_SOURCE, datetime.now(UTC))
+    lines = summary(T, recap).splitlines()
+    start = lines.index("Diterima: 9 (2 laporan ganda digabung, dihitung sekali)")
+    assert lines[start + 2 : start + 5] == [
+        # the channels always; the office's sources that had cases, in its order, then
+        # one since taken off its list
+        "Sumber: Telegram 4, WhatsApp 1, Telepon 2, SP4N-LAPOR! 1, Loket lama 1",
+        "Lapor sendiri: 5 · Dicatat petugas: 4 · Terhubung SP4N-LAPOR!: 2",
+        "Dikabari petugas: 3 pelapor, 5 kabar disampaikan",
+    ]
+    english = summary(load_texts("en"), recap)
+    assert "Received: 9 (2 duplicate reports merged, counted once)\n" in english
+    assert "\nSelf-reported: 5 · Entered by staff: 4 · Linked to SP4N-LAPOR!: 2\n" in english
+
+
+def test_a_summary_without_staff_entries_or_duplicates_keeps_to_the_channels() -> None:
+    figures = RecapFigures(received=3, by_channel={"telegram": 3}, self_reported={"telegram": 3})
+    recap = build_recap(
+        sample_office(YANKES), parse_period("2026-11", TODAY), figures, datetime.now(UTC)
+    )
+    text = summary(T, recap)
+    assert "\nDiterima: 3\nStatus: –\nSumber: Telegram 3, WhatsApp 0\n" in text
+    assert "Lapor sendiri: 3 · Dicatat petugas: 0 · Terhubung SP4N-LAPOR!: 0\nUnit" in text
+    assert "digabung" not in text and "Dikabari" not in text
+
+
+def test_sources_in_order_known_ones_even_at_zero() -> None:
+    office = replace(
+        sample_office(YANKES), intake_sources=("Datang langsung", "Telepon", "SP4N-LAPOR!")
+    )
+    recap = build_recap(office, parse_period("2026-11", TODAY), BY_SOURCE, datetime.now(UTC))
+    assert [(s.name, s.staff, s.count) for s in source_counts(recap)] == [
+        ("telegram", False, 4),
+        ("whatsapp", False, 1),
+        ("Datang langsung", True, 0),
+        ("Telepon", True, 2),
+        ("SP4N-LAPOR!", True, 1),
+        ("Loket lama", True, 1),
+    ]
+    assert [s.name for s in source_counts(recap, zeros=False)] == [
+        "telegram",
+        "whatsapp",
+        "Telepon",
+        "SP4N-LAPOR!",
+        "Loket lama",
+    ]
+    f = recap.figures
+    assert (f.self_reported_total, f.staff_entered_total, f.informed_by_hand, f.listed) == (
+        5,
+        4,
+        3,
+        11,
+    )
 
 
 def test_recap_settings_in_the_agency_file() -> None:

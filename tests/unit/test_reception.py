@@ -324,6 +324,21 @@ async def test_status_without_cases(world: World) -> None:
     assert texts(await world.send("/status")) == [T("status_none")]
 
 
+async def test_status_shows_the_lapor_number(world: World) -> None:
+    case = await world.file_case()
+    stored = await world.case(case.code)
+    stored.lapor_number = "4123987"
+    await world.uow.cases.update(stored)
+    [detail] = await world.send(f"/status {case.code}")
+    assert detail.text.endswith(f"Kejadian: {DESCRIPTION}\nNomor SP4N-LAPOR!: 4123987")
+    # a duplicate says once which case it joined (in its status), and keeps its number
+    stored.merged_into = "ADU-MAIN01"
+    await world.uow.cases.update(stored)
+    [detail] = await world.send(f"/status {case.code}")
+    assert detail.text.count("ADU-MAIN01") == 1
+    assert detail.text.endswith("\nNomor SP4N-LAPOR!: 4123987")
+
+
 # ---------------------------------------------------------------------- follow-ups
 async def test_follow_up_with_one_open_case_is_appended_and_relayed(world: World) -> None:
     case = await world.file_case()

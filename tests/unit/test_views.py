@@ -4,13 +4,28 @@ reorder or hide text; the record keeps it as it came."""
 from __future__ import annotations
 
 import csv
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import openpyxl
 
 from bot.core import views
 from bot.core.dialogue import Submission
-from bot.core.model import Actor, Attachment, AttachmentKind, Channel, Location, Privacy
+from bot.core.model import (
+    Actor,
+    Attachment,
+    AttachmentKind,
+    Case,
+    CaseStatus,
+    Channel,
+    ContactDetails,
+    Intake,
+    Location,
+    Privacy,
+)
+from bot.core.texts import Texts, load_texts
 from bot.exports.tables import write_case_csv
 from bot.exports.workbook import write_case_workbook
 from tests.unit.sample import OFFICERS, YANKES, YANKES_CHAT, OfficeWorld, T, sample_office
@@ -99,3 +114,103 @@ async def test_staff_read_each_photos_words_once_and_the_pin_as_a_map_link() -> 
     await world.desk().dispose(case.code, "YANKES", None, OFFICER)
     unit = world.to(YANKES_CHAT)[0]
     assert "• berkas 3: antre sejak subuh" in unit and f"Peta: {pin.map_url}" in unit
+
+
+# ------------------------------------------------------- where a case came from (issue 20)
+
+WIB = ZoneInfo("Asia/Jakarta")
+FILED = datetime(2026, 3, 4, 10, 30, tzinfo=WIB)
+
+
+def staff_entered_case(**changes: Any) -> Case:
+    """A complaint taken by phone and entered by an officer, its reporter in no chat."""
+    fields: dict[str, Any] = {
+        "code": "ADU-TLP001",
+        "reporter_id": 1,
+        "channel": Channel.MANUAL,
+        "description": "Ambulans desa tidak datang saat dipanggil.",
+        "created_at": FILED,
+        "privacy": Privacy.ANONYMOUS,
+        "status": CaseStatus.DISPOSED,
+        "unit_code": "YANKES",
+        "reporter_name": "Pak Darto",
+        "reporter_contact": "081211112222",
+        "intake": Intake("Telepon", date(2026, 3, 2), "900", "Petugas Sari"),
+        "contacts": ContactDetails("081233334444", "darto@example.id", "Jl. Kenanga 5, Sukamaju"),
+        "lapor_number": "4123987",
+    }
+    fields.update(changes)
+    return Case(**fields)
+
+
+def detail(case: Case, *, for_unit: bool, texts: Texts = T) -> str:
+    office = sample_office(YANKES)
+    return views.case_detail(office, texts, case, [], FILED, for_unit=for_unit)
+
+
+def test_officers_see_where_a_staff_entered_case_came_from_and_every_contact() -> None:
+    text = detail(staff_entered_case(), for_unit=False)
+    assert text.splitlines()[:6] == [
+        "Kasus ADU-TLP001 — Dalam Proses",
+        "Diterima: 04-03-2026 10:30 · Saluran: Dikabari petugas · Identitas: anonim",
+        "Sumber: Telepon · diterima kantor 2 Maret 2026 · dicatat oleh Petugas Sari",
+        "Pelapor: Pak Darto · Kontak: 081211112222",
+        "Kontak lain: WhatsApp 081233334444 · email darto@example.id · "
+        "alamat Jl. Kenanga 5, Sukamaju",
+        "Unit: Bidang Pelayanan Kesehatan (YANKES)",
+    ]
+    assert "\nNomor SP4N-LAPOR!: 4123987\n" in text
+    english = detail(staff_entered_case(), for_unit=False, texts=load_texts("en"))
+    assert "Source: Telepon · received by the office 2 March 2026 · entered by Petugas Sari" in (
+        english
+    )
+
+
+def test_a_unit_sees_the_source_and_the_lapor_number_but_no_contact_at_all() -> None:
+    text = detail(staff_entered_case(), for_unit=True)
+    assert "Sumber: Telepon · diterima kantor 2 Maret 2026 · dicatat oleh Petugas Sari" in text
+    assert "Nomor SP4N-LAPOR!: 4123987" in text
+    assert "Pelapor: disembunyikan (anonim) · Kontak: -\nUnit:" in text
+    for private in ("Darto", "0812", "darto@", "Kenanga", "Kontak lain"):
+        assert private not in text, private
+
+
+def test_a_merged_duplicate_names_its_main_case_and_a_bare_case_shows_nothing_new() -> None:
+    merged = staff_entered_case(status=CaseStatus.CLOSED, merged_into="ADU-MAIN01")
+    assert detail(merged, for_unit=True).startswith(
+        "Kasus ADU-TLP001 — Selesai · digabung ke ADU-MAIN01\n"
+    )
+    # only some contacts, an officer who has no name on Telegram
+    partial = staff_entered_case(
+        contacts=ContactDetails(email="darto@example.id"),
+        intake=Intake("Surat", date(2026, 3, 3), "900", ""),
+    )
+    text = detail(partial, for_unit=False)
+    assert "Sumber: Surat · diterima kantor 3 Maret 2026 · dicatat oleh #900\n" in text
+    assert "\nKontak lain: email darto@example.id\n" in text
+    # a complaint the reporter sent the bot: the lines it always had, nothing more
+    own = staff_entered_case(
+        channel=Channel.TELEGRAM, intake=None, contacts=ContactDetails(), lapor_number=None
+    )
+    text = detail(own, for_unit=False)
+    assert text.splitlines()[1:4] == [
+        "Diterima: 04-03-2026 10:30 · Saluran: Telegram · Identitas: anonim",
+        "Pelapor: Pak Darto · Kontak: 081211112222",
+        "Unit: Bidang Pelayanan Kesehatan (YANKES)",
+    ]
+    assert "SP4N-LAPOR" not in text and "Sumber" not in text
+
+
+def test_the_lapor_form_carries_the_number_the_source_and_the_day_received() -> None:
+    office = sample_office(YANKES)
+    form = views.lapor_form(office, T, staff_entered_case(privacy=Privacy.NORMAL), [])
+    assert form.splitlines()[:3] == [
+        "Form manual SP4N-LAPOR! — ADU-TLP001",
+        "Sudah tercatat di SP4N-LAPOR! dengan nomor 4123987.",
+        "",
+    ]
+    assert "\nDiterima: 2 Maret 2026, melalui Telepon\n" in form
+    assert "\nPelapor: Pak Darto, 081211112222\n" in form
+    # without a number yet: the form as it always was
+    bare = views.lapor_form(office, T, staff_entered_case(lapor_number=None), [])
+    assert bare.splitlines()[:2] == ["Form manual SP4N-LAPOR! — ADU-TLP001", ""]
