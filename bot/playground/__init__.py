@@ -319,12 +319,17 @@ class Playground:
             page.put_nowait(_CLOSING)
 
     def _introduce(self) -> None:
-        """Makes the people and the groups known to the Telegram stand-in."""
+        """Makes the people and the groups known to the Telegram stand-in, each group's
+        person a member of it: the officer is in the officers' group from the start, so
+        the bot takes her for an officer in her private chat (/catat) before she ever
+        writes in the group."""
         for pane in self.panes:
             if pane.user is not None:
                 self.telegram.add_user(pane.user)
             if pane.chat_id is not None and pane.chat_id < 0:
                 self.telegram.add_chat(Chat.group(pane.chat_id, pane.title))
+                if pane.user is not None:
+                    self.telegram.add_member(pane.chat_id, pane.user)
 
     async def _reset(self, request: web.Request) -> web.Response:
         """ "Mulai ulang": empties the database, the stored files and every chat."""

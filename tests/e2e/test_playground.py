@@ -327,6 +327,20 @@ async def test_an_officer_talks_to_the_bot_in_a_private_pane(
     await expect(site.pane(citizen).locator(".lead")).to_be_hidden()  # the others have none
 
     telegram = serving.playground.telegram
+    officers_group = panes["officers"].chat_id
+
+    async def standing(user_id: int) -> str:
+        """What the bot learns when it asks whether `user_id` is in the officers' group."""
+        url = f"{telegram.base_url}/bot{telegram.token}/getChatMember"
+        query = {"chat_id": officers_group, "user_id": user_id}
+        async with aiohttp.ClientSession() as http, http.post(url, json=query) as reply:
+            return str((await reply.json())["result"]["status"])
+
+    # she is in the group from the start, before writing there; the citizen is not
+    siti = panes[citizen].user
+    assert siti is not None
+    assert (await standing(person.id), await standing(siti.id)) == ("member", "left")
+
     await site.type(officer, "/bantuan")
     await expect(pane.locator(".msg.user .text")).to_have_text(["/bantuan"], timeout=WAIT_MS)
     answer = pane.locator(".msg.bot").first
@@ -370,6 +384,15 @@ async def test_an_officer_talks_to_the_bot_in_a_private_pane(
     for other in (citizen, "officers"):
         await expect(site.pane(other).locator(".msg")).to_have_count(0)
         await expect(site.pane(other).locator(".messages .empty")).to_be_visible()
+
+    # "Mulai ulang" empties every chat, and she is still in the group
+    async with (
+        aiohttp.ClientSession(serving.url) as http,
+        http.post("/playground/api/reset") as reply,
+    ):
+        assert reply.status == 200
+    assert telegram.transcript(person.id) == []
+    assert await standing(person.id) == "member"
 
 
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
