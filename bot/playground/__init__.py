@@ -4,7 +4,9 @@
 the Telegram Bot API and of Twilio's Messages API on loopback (the same ones the
 end-to-end tests use), points the unchanged service at them, and serves a page at
 `/playground` where a newcomer plays every person: a citizen on Telegram, a citizen on
-WhatsApp, the officers, each unit and the supervisor. What a person does on the page is
+WhatsApp, the officers (in their group, and one officer in a private chat with the bot,
+where complaints that came in other ways are entered), each unit and the supervisor. What
+a person does on the page is
 what the stand-in delivers to the bot as that person (an update, a Twilio webhook);
 what the bot sends is what the stand-in recorded, pushed to the page as it happens
 (server-sent events).
@@ -74,6 +76,8 @@ class Pane:
     chat_id: int | None = None  # Telegram
     user: User | None = None
     wa_user: WhatsAppUser | None = None
+    lead: str = ""  # how to start, under the title at all times (a /command in it: a chip)
+    tab: str = ""  # a shorter title for the phone's tabs (the title if empty)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,12 +86,15 @@ class Pane:
             "channel": self.channel,
             "person": self.person,
             "hint": self.hint,
+            "lead": self.lead,
+            "tab": self.tab or self.title,
             "group": self.chat_id is not None and self.chat_id < 0,
         }
 
 
 def panes_of(office: Office) -> list[Pane]:
-    """The citizens, then the officers, each unit and the supervisor (as the agency has)."""
+    """The citizens, then the officers' group and the same officer's private chat with the
+    bot, each unit and the supervisor (as the agency has)."""
     siti = User(5001, "Siti", "Aminah", username="siti_aminah")
     panes = [
         Pane(
@@ -119,6 +126,22 @@ def panes_of(office: Office) -> list[Pane]:
             "menampilkan perintah petugas.",
             int(office.officers_chat_id),
             officer,
+        )
+    )
+    panes.append(
+        Pane(
+            "officer-private",
+            "Petugas — chat pribadi",
+            "telegram",
+            officer.full_name,
+            f"Chat pribadi {officer.full_name} (anggota Grup petugas) dengan bot, untuk "
+            "pengaduan yang datang lewat loket, telepon, surat, email, media sosial atau "
+            "SP4N-LAPOR!: yang dicatat di sini mendapat kode dan diproses seperti pengaduan "
+            "lainnya.",
+            officer.id,  # a private chat has the user's id
+            officer,
+            lead="Mulai: ketik /catat untuk mencatat pengaduan dari loket, telepon, surat, dll.",
+            tab="Petugas (pribadi)",
         )
     )
     for index, unit in enumerate(office.units):
@@ -296,12 +319,17 @@ class Playground:
             page.put_nowait(_CLOSING)
 
     def _introduce(self) -> None:
-        """Makes the people and the groups known to the Telegram stand-in."""
+        """Makes the people and the groups known to the Telegram stand-in, each group's
+        person a member of it: the officer is in the officers' group from the start, so
+        the bot takes her for an officer in her private chat (/catat) before she ever
+        writes in the group."""
         for pane in self.panes:
             if pane.user is not None:
                 self.telegram.add_user(pane.user)
             if pane.chat_id is not None and pane.chat_id < 0:
                 self.telegram.add_chat(Chat.group(pane.chat_id, pane.title))
+                if pane.user is not None:
+                    self.telegram.add_member(pane.chat_id, pane.user)
 
     async def _reset(self, request: web.Request) -> web.Response:
         """ "Mulai ulang": empties the database, the stored files and every chat."""

@@ -4,7 +4,9 @@ A newcomer's first minute: a citizen files a complaint with a photo in the Teleg
 pane, the officers dispose it with a button, the unit answers in its pane, and the
 answer reaches the citizen - every step typed and tapped on the page, every message
 read off the page. And a reporter who fears retaliation files anonymously: their name
-reaches the officers' pane only, until an officer chooses to give it to the unit.
+reaches the officers' pane only, until an officer chooses to give it to the unit. And
+the officer has a private chat with the bot too, where complaints from elsewhere are
+entered (/catat).
 """
 
 from __future__ import annotations
@@ -84,10 +86,22 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
+@dataclass
+class Served:
+    url: str
+    playground: Playground  # its stand-ins: what reached the bot, and from whom
+
+
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[str]:
+async def served(serving: Served) -> str:
+    """The playground's address."""
+    return serving.url
+
+
+@pytest.fixture
+async def serving(tmp_path: Path) -> AsyncIterator[Served]:
     """The playground as `aduanbot playground` serves it (on SQLite, as it always runs, and
-    its agency file with the Telegram limits raised); yields its address."""
+    its agency file with the Telegram limits raised)."""
     agency = tmp_path / "agency.toml"
     agency.write_text(AGENCY.read_text(encoding="utf-8") + GENEROUS_LIMITS, encoding="utf-8")
     async with running(Playground()) as playground:
@@ -106,7 +120,7 @@ async def served(tmp_path: Path) -> AsyncIterator[str]:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
-            yield public
+            yield Served(public, playground)
         finally:
             await stop_bot(runner)
 
@@ -153,7 +167,7 @@ async def test_the_page_api_answers_what_it_cannot_do(served: str) -> None:
 async def test_a_complaint_travels_from_the_citizen_pane_to_the_unit_and_back(
     site: Site, tmp_path: Path
 ) -> None:
-    await expect(site.page.locator(".pane")).to_have_count(7, timeout=WAIT_MS)
+    await expect(site.page.locator(".pane")).to_have_count(8, timeout=WAIT_MS)
     await site.type("citizen-telegram", "/start")
     await site.sees("citizen-telegram", "Ceritakan apa yang terjadi")
     await site.type("citizen-telegram", DESCRIPTION)
@@ -287,6 +301,100 @@ async def test_the_whatsapp_citizen_and_the_supervisor_have_their_panes(site: Si
     await site.sees("unit-P2P", "hanya dapat dipakai di grup petugas pengaduan atau chat atasan")
 
 
+async def test_an_officer_talks_to_the_bot_in_a_private_pane(
+    serving: Served, site: Site, tmp_path: Path
+) -> None:
+    """The officer of the officers' group also has a private chat with the bot (where
+    /catat enters a complaint that came in another way): what they type or send there
+    reaches the bot as that officer's private message, and the bot's answers show in that
+    pane and nowhere else."""
+    officer, citizen = "officer-private", "citizen-telegram"
+    panes = {pane.id: pane for pane in serving.playground.panes}
+    person = panes[officer].user
+    assert person is not None and person == panes["officers"].user  # the same Rina
+    assert panes[officer].chat_id == person.id  # her private chat with the bot
+    pane = site.pane(officer)
+    await expect(pane.locator("h2 .title")).to_have_text("Petugas — chat pribadi")
+    await expect(pane.locator("h2 .person")).to_have_text(f"sebagai {person.full_name}")
+    lead = pane.locator(".lead")
+    await expect(lead).to_have_text(
+        "Mulai: ketik /catat untuk mencatat pengaduan dari loket, telepon, surat, dll."
+    )
+    await lead.locator(".command", has_text="/catat").click()  # the command, ready to send
+    await expect(pane.locator(".composer .text")).to_have_value("/catat")
+    await expect(pane.locator(".composer .text")).to_be_focused()
+    await expect(pane.locator(".messages .empty")).to_contain_text("anggota Grup petugas")
+    await expect(site.pane(citizen).locator(".lead")).to_be_hidden()  # the others have none
+
+    telegram = serving.playground.telegram
+    officers_group = panes["officers"].chat_id
+
+    async def standing(user_id: int) -> str:
+        """What the bot learns when it asks whether `user_id` is in the officers' group."""
+        url = f"{telegram.base_url}/bot{telegram.token}/getChatMember"
+        query = {"chat_id": officers_group, "user_id": user_id}
+        async with aiohttp.ClientSession() as http, http.post(url, json=query) as reply:
+            return str((await reply.json())["result"]["status"])
+
+    # she is in the group from the start, before writing there; the citizen is not
+    siti = panes[citizen].user
+    assert siti is not None
+    assert (await standing(person.id), await standing(siti.id)) == ("member", "left")
+
+    await site.type(officer, "/bantuan")
+    await expect(pane.locator(".msg.user .text")).to_have_text(["/bantuan"], timeout=WAIT_MS)
+    answer = pane.locator(".msg.bot").first
+    await expect(answer).to_be_visible(timeout=WAIT_MS)
+    said = [e.data for e in telegram.transcript(person.id) if e.sender == "user"]
+    assert len(said) == 1
+    message = said[0]["message"]
+    assert message["text"] == "/bantuan"
+    assert message["from"]["id"] == person.id
+    assert message["chat"] == {
+        "id": person.id,
+        "type": "private",
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+    }
+    taken = [d.status for d in telegram.deliveries if d.update_id == said[0]["update_id"]]
+    assert taken == [200]  # the bot's webhook accepted it
+    sent = telegram.messages(person.id)
+    assert sent and await answer.locator(".text").inner_text() == sent[0].content
+
+    # a scanned letter and a photo, as the citizen's pane sends them
+    letter = tmp_path / "surat-warga.pdf"
+    letter.write_bytes(pdf_by("Bapak Sutrisno"))
+    await pane.locator(".composer .file").set_input_files(str(letter))
+    link = pane.locator(".msg.user a.file", has_text="surat-warga.pdf")
+    await expect(link).to_be_visible(timeout=WAIT_MS)
+    photo = tmp_path / "foto-loket.png"
+    photo.write_bytes(PNG)
+    await pane.locator(".composer .text").fill("foto dari loket")
+    await pane.locator(".composer .file").set_input_files(str(photo))
+    shown = pane.locator(".msg.user", has_text="foto dari loket")
+    await expect(shown.locator("img")).to_be_visible(timeout=WAIT_MS)
+    files = [e.data["message"] for e in telegram.transcript(person.id) if e.sender == "user"][1:]
+    assert [f["document"]["file_name"] for f in files if "document" in f] == ["surat-warga.pdf"]
+    assert [f.get("caption") for f in files if "photo" in f] == ["foto dari loket"]
+    assert all(f["chat"]["id"] == f["from"]["id"] == person.id for f in files)
+
+    # nothing of it reached the citizen's chat or the officers' group
+    for other in (citizen, "officers"):
+        assert telegram.transcript(panes[other].chat_id) == []
+    for other in (citizen, "officers"):
+        await expect(site.pane(other).locator(".msg")).to_have_count(0)
+        await expect(site.pane(other).locator(".messages .empty")).to_be_visible()
+
+    # "Mulai ulang" empties every chat, and she is still in the group
+    async with (
+        aiohttp.ClientSession(serving.url) as http,
+        http.post("/playground/api/reset") as reply,
+    ):
+        assert reply.status == 200
+    assert telegram.transcript(person.id) == []
+    assert await standing(person.id) == "member"
+
+
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "SYSTEMROOT", "VIRTUAL_ENV")
     return {**{k: v for k, v in os.environ.items() if k in keep}, **extra}
@@ -320,6 +428,7 @@ def test_aduanbot_run_without_a_token_starts_the_playground(tmp_path: Path) -> N
                 "citizen-telegram",
                 "citizen-whatsapp",
                 "officers",
+                "officer-private",
                 "unit-YANKES",
                 "unit-P2P",
                 "unit-SDK",
@@ -448,15 +557,21 @@ async def _fits(site: Site, width: int, shots: Path, name: str) -> None:
         assert box is not None and attach is not None
         assert box["x"] <= attach["x"] and attach["x"] + attach["width"] <= box["x"] + box["width"]
         assert attach["y"] + attach["height"] <= box["y"] + box["height"]
+        lead = pane.locator(".lead")
+        if await lead.is_visible():  # the line under the title: inside, and not cut off
+            line = await lead.bounding_box()
+            assert line is not None and line["x"] + line["width"] <= box["x"] + box["width"]
+            assert await lead.evaluate("p => p.scrollWidth <= p.clientWidth")
 
 
 async def test_the_page_fits_a_desktop_and_a_phone(site: Site, tmp_path: Path) -> None:
     shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS") or tmp_path)  # a folder to look at
-    await expect(site.page.locator(".pane")).to_have_count(7, timeout=WAIT_MS)
+    await expect(site.page.locator(".pane")).to_have_count(8, timeout=WAIT_MS)
     # empty panes say what their person can do there
     hints = {
         "citizen-telegram": "Ketik /start untuk mulai melapor",
         "officers": "Kasus baru muncul di sini",
+        "officer-private": "anggota Grup petugas",
         "unit-YANKES": "Balas",
         "supervisor": "/rekap",
     }
@@ -498,6 +613,7 @@ async def test_the_page_fits_a_desktop_and_a_phone(site: Site, tmp_path: Path) -
     await expect(viewer).to_be_hidden()
 
     await _fits(site, 1440, shots, "all")
+    await _fits(site, 1366, shots, "all")
     await _fits(site, 390, shots, "citizen")
     # at phone width one pane shows at a time, and tabs switch between them
     assert await site.page.evaluate("document.documentElement.scrollHeight") < 1400
@@ -507,6 +623,10 @@ async def test_the_page_fits_a_desktop_and_a_phone(site: Site, tmp_path: Path) -
     await expect(site.pane("supervisor")).to_be_visible()
     await expect(site.pane(citizen)).to_be_hidden()
     await _fits(site, 390, shots, "supervisor")
+    await site.page.locator("#tabs .tab", has_text="Petugas (pribadi)").click()
+    await expect(site.pane("officer-private")).to_be_visible()
+    await expect(site.pane("officer-private").locator(".lead")).to_contain_text("/catat")
+    await _fits(site, 390, shots, "officer-private")
 
 
 @contextlib.asynccontextmanager

@@ -193,9 +193,32 @@ function show(pane) {
   toBottom(pane);
 }
 
+// The line under a pane's title that says how to start; a /command in it is a chip
+// that, clicked, puts the command in the pane's box.
+function renderLead(root, text) {
+  const lead = root.querySelector(".lead");
+  lead.hidden = !text;
+  if (!text) return;
+  const input = root.querySelector(".composer .text");
+  for (const part of text.split(/(\/[a-z]+)/)) {
+    if (!part.startsWith("/")) {
+      lead.append(part);
+      continue;
+    }
+    const chip = element("button", "command", part);
+    chip.type = "button";
+    chip.title = `Tulis ${part} di kotak pesan`;
+    chip.onclick = () => {
+      input.value = part;
+      input.focus();
+    };
+    lead.append(chip);
+  }
+}
+
 function build(info) {
   const root = document.getElementById("pane-template").content.firstElementChild.cloneNode(true);
-  const tab = element("button", "tab", info.title);
+  const tab = element("button", "tab", info.tab || info.title);
   tab.type = "button";
   tab.dataset.pane = info.id;
   tab.setAttribute("role", "tab");
@@ -206,6 +229,7 @@ function build(info) {
   root.dataset.channel = info.channel;
   root.querySelector(".title").textContent = info.title;
   root.querySelector(".person").textContent = `sebagai ${info.person}`;
+  renderLead(root, info.lead);
   root.addEventListener("click", () => activate(pane));
   const list = root.querySelector(".messages");
   list.addEventListener("scroll", () => {
