@@ -126,7 +126,9 @@ async def stored(world: World, code: str) -> tuple[CaseStatus, Channel, str]:
 async def test_a_walk_in_entered_by_an_officer_goes_round_the_whole_cycle(world: World) -> None:
     """SOP 001 step 2, "Memasukan pengaduan dari masyarakat": the operator enters a
     walk-in complaint (with a scanned letter) from their private chat; it is disposed,
-    answered and closed like any other, and the officer is never its reporter."""
+    answered and closed like any other, and the officer is never its reporter. The
+    reporter, who is in no chat, is told each news by hand (SOP 002 step 8): the officers'
+    group gets "Kabari pelapor" with what to say, and `/dikabari` records it done."""
     tg, officer = world.tg, world.officer
     tg.add_member(OFFICERS, officer)
     code = await Entering(world, officer).enter(photo=True)
@@ -140,6 +142,12 @@ async def test_a_walk_in_entered_by_an_officer_goes_round_the_whole_cycle(world:
     [photo] = [m for m in tg.messages(OFFICERS) if m.kind == "photo"]
     assert photo.file_id is not None
     assert await stored(world, code) == (CaseStatus.NEW, Channel.MANUAL, code)
+    # The acknowledgement with its tracking code is the entering officer's to pass on.
+    task = await world.expect(OFFICERS, f"📞 Kabari pelapor {code} (dicatat oleh Budi Petugas)")
+    assert "Pelapor: Pak Darto" in task.content and "Telepon: 081234567890" in task.content
+    assert f"Kode pelacakan: {code}" in task.content
+    await world.says(officer, f"/dikabari {code} telepon, kode dibacakan", chat=world.officers)
+    await world.expect(OFFICERS, f"✅ Pelapor {code} sudah dikabari oleh Budi Petugas")
 
     await tg.user_taps(officer, relay, "➡️ YANKES")
     unit_case = await world.expect(YANKES, f"Disposisi {code}")
@@ -150,9 +158,30 @@ async def test_a_walk_in_entered_by_an_officer_goes_round_the_whole_cycle(world:
         chat=world.yankes,
     )
     await world.expect(OFFICERS, f"Jawaban YANKES untuk {code}")
+    # Two news wait now (in process, then the answer); one call tells both.
+    told = await world.tg.wait_for(
+        lambda sent: any(
+            "Loket obat ditambah" in m.content and "Kabari" in m.content for m in sent
+        ),
+        chat_id=OFFICERS,
+        timeout=10.0,
+        what="the answer to pass on",
+    )
+    assert any("Dalam Proses" in m.content and "Kabari" in m.content for m in told)
+    await world.says(officer, f"/dikabari {code} telepon", chat=world.officers)
+    await world.expect(OFFICERS, "(2 kabar, tercatat di riwayat)")
     await world.says(officer, f"/selesai {code} loket sudah ditambah", chat=world.officers)
     await world.expect(OFFICERS, f"{code} ditutup (Selesai)")
     assert (await stored(world, code))[0] is CaseStatus.CLOSED
+    closed = await world.expect(OFFICERS, "telah Selesai")
+    assert f"Kabari pelapor {code}" in closed.content
+    assert "Seberapa puas" not in closed.content  # no rating asked of one in no chat
+    await world.says(officer, f"/dikabari {code} datang langsung ke loket", chat=world.officers)
+    await world.expect(OFFICERS, "(1 kabar, tercatat di riwayat)")
+    await world.says(officer, f"/kasus {code}", chat=world.officers)
+    history = await world.expect(OFFICERS, "Riwayat")
+    assert history.content.count("pelapor dikabari petugas") == 3
+    assert "datang langsung ke loket" in history.content
 
     # The officer's own chat heard only the entry: no acknowledgement, no news, no
     # rating request; the code is not theirs.
