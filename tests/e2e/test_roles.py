@@ -15,13 +15,18 @@ from bot.core.model import Actor, EventKind
 from bot.standins.telegram import Chat, SentMessage, TelegramStandIn, User
 from tests.e2e.conftest import AGENCY, OFFICERS, SUPERVISOR, World, running
 
-CITIZEN, OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT, STRANGER = (
+CITIZEN, OFFICER_PRIVATE, OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT, LIAISON, STRANGER = (
     "citizen",
+    "officer in a private chat",
     "officers",
     "unit",
     "supervisor",
+    "liaison group",
     "stranger",
 )
+LIAISON_CHAT = -1001000000003
+# The liaison for SP4N-LAPOR! works in a group of their own.
+WITH_LIAISON = AGENCY + f"\n[lapor]\nliaison_chat_id = {LIAISON_CHAT}\n"
 # The README's table ("Who may do what"): where each command is honoured.
 TABLE: dict[str, set[str]] = {
     "/disposisi": {OFFICERS_GROUP},
@@ -31,28 +36,32 @@ TABLE: dict[str, set[str]] = {
     "/antrian": {OFFICERS_GROUP},
     "/kategori": {OFFICERS_GROUP},
     "/ekspor": {OFFICERS_GROUP},
-    "/lapor": {OFFICERS_GROUP},
+    "/lapor": {OFFICERS_GROUP, OFFICER_PRIVATE, LIAISON},
     "/blokir": {OFFICERS_GROUP},
     "/bukablokir": {OFFICERS_GROUP},
     "/identitas": {OFFICERS_GROUP},
-    "/dikabari": {OFFICERS_GROUP},
-    "/kasus": {OFFICERS_GROUP, UNIT},
-    "/cari": {OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT},
+    "/dikabari": {OFFICERS_GROUP, OFFICER_PRIVATE},
+    "/kasus": {OFFICERS_GROUP, OFFICER_PRIVATE, UNIT, LIAISON},
+    "/cari": {OFFICERS_GROUP, OFFICER_PRIVATE, UNIT, SUPERVISOR_CHAT},
+    "/catat": {OFFICER_PRIVATE},
     "/gabung": {OFFICERS_GROUP},
     "/rekap": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/macet": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/jawab": {UNIT},
     "/kembalikan": {UNIT},
-    "/bantuan": {CITIZEN, OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT},
+    "/bantuan": {CITIZEN, OFFICER_PRIVATE, OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT, LIAISON},
 }
 # What a command that is honoured answers when typed without arguments.
 ANSWER = {
     "/antrian": "Tidak ada kasus terbuka",
     "/rekap": "sedang disiapkan",
     "/macet": "Tidak ada pesan yang tertahan",
+    "/catat": "Catat pengaduan yang diterima di luar bot",  # the entry starts (then cancelled)
 }
 HELP = {
     CITIZEN: "Layanan pengaduan",
+    OFFICER_PRIVATE: "Layanan pengaduan",  # an officer may complain as a citizen too
+    LIAISON: "Perintah pejabat penghubung",
     OFFICERS_GROUP: "Perintah grup petugas",
     UNIT: "Perintah grup unit",
     SUPERVISOR_CHAT: "Perintah chat atasan",
@@ -64,6 +73,8 @@ def refusal(command: str, role: str) -> str:
     if role == STRANGER:
         return "Grup ini belum terdaftar"
     allowed = TABLE[command]
+    if allowed == {OFFICER_PRIVATE}:
+        return "hanya dapat dipakai petugas di chat pribadi dengan bot"
     if allowed == {UNIT}:
         return "hanya dapat dipakai di grup unit"
     if SUPERVISOR_CHAT in allowed:
@@ -96,9 +107,19 @@ async def reply_to(
     return sent[before].content
 
 
-async def test_every_command_in_every_kind_of_chat(world: World) -> None:
+async def test_every_command_in_every_kind_of_chat(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    async with running(tg, database_url, tmp_path, agency=WITH_LIAISON) as world:
+        await every_command_in_every_kind_of_chat(world)
+
+
+async def every_command_in_every_kind_of_chat(world: World) -> None:
+    world.tg.add_member(OFFICERS, world.officer)  # what makes their private chat staff's
     people: dict[str, tuple[User, Chat | None]] = {
         CITIZEN: (world.citizen, None),
+        OFFICER_PRIVATE: (world.officer, None),
+        LIAISON: (User(7002, "Lina", "Penghubung"), Chat.group(LIAISON_CHAT, "Penghubung")),
         OFFICERS_GROUP: (world.officer, world.officers),
         UNIT: (world.unit_staff, world.yankes),
         SUPERVISOR_CHAT: (User(9001, "Kepala", "Dinas"), Chat.group(SUPERVISOR, "Atasan")),
@@ -110,6 +131,9 @@ async def test_every_command_in_every_kind_of_chat(world: World) -> None:
             said = await reply_to(world, user, chat, command)
             expected = answer(command, role) if role in allowed else refusal(command, role)
             assert expected in said, (command, role, said)
+            if command == "/catat" and role in allowed:
+                await world.expect(user.id, "Dari mana pengaduan ini diterima")
+                assert "dibatalkan" in await reply_to(world, user, chat, "/batal")
             tried += 1
     assert tried == len(TABLE) * len(people)
     stranger = await reply_to(world, world.officer, people[STRANGER][1], "/bantuan")
