@@ -395,6 +395,41 @@ async def test_an_officer_talks_to_the_bot_in_a_private_pane(
     assert await standing(person.id) == "member"
 
 
+async def test_an_officer_enters_a_phone_call_with_catat_in_the_private_pane(
+    site: Site,
+) -> None:
+    """/catat tried as the pane's hint says: the officer taps and types through the
+    entry; the case reaches the officers' group pane, with the call to pass the
+    acknowledgement on to the caller ("Kabari pelapor")."""
+    officer = "officer-private"
+    await site.type(officer, "/catat")
+    await site.taps(officer, "Telepon")
+    await site.taps(officer, "Hari ini")
+    await site.sees(officer, "Isi pengaduan")
+    for text, prompt in (
+        ("Sumur bor di Dusun Krajan mati sejak dua minggu, warga antre air.", "Di mana"),
+        ("Dusun Krajan RT 02", "Kapan kejadiannya"),
+        ("lewati", "berkas pendukung"),
+        ("selesai", "identitas pelapor"),
+        ("1", "Nama pelapor"),
+        ("Pak Slamet", "telepon pelapor"),
+        ("0813 2222 3333", "WhatsApp pelapor"),
+        ("tidak ada", "Email pelapor"),
+        ("lewati", "Alamat pelapor"),
+        ("lewati", "Ringkasan pengaduan yang dicatat"),
+    ):
+        await site.type(officer, text)
+        await site.sees(officer, prompt)
+    await site.taps(officer, "Kirim")
+    done = await site.sees(officer, "Pengaduan tercatat dengan kode")
+    code = (await done.inner_text()).split("dengan kode ")[1].split()[0]
+    relay = await site.sees("officers", f"Pengaduan baru {code}")
+    await expect(relay).to_contain_text("Sumber: Telepon")
+    await expect(await site.sees("officers", f"Kabari pelapor {code}")).to_contain_text(
+        "Pak Slamet"
+    )
+
+
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "SYSTEMROOT", "VIRTUAL_ENV")
     return {**{k: v for k, v in os.environ.items() if k in keep}, **extra}
