@@ -360,6 +360,10 @@ class CaseDesk:
         told by an officer by hand. Nothing here counts against a reporter's limits.
         """
         code = await self._new_code()
+        number = entry.lapor_number if is_lapor_source(entry.source) else None
+        taken = await self.uow.cases.code_with_lapor_number(number) if number else None
+        if taken is not None:  # the same LAPOR complaint again: kept, without the number
+            number = None
         if entry.whatsapp and entry.whatsapp_news and Channel.WHATSAPP in self.office.reachable:
             reporter = await self.uow.reporters.get_or_create(
                 Channel.WHATSAPP, entry.whatsapp, entry.name
@@ -388,7 +392,7 @@ class CaseDesk:
                 entered_by_name=officer.describe(),
             ),
             contacts=ContactDetails(entry.whatsapp, entry.email, entry.address),
-            lapor_number=entry.lapor_number if is_lapor_source(entry.source) else None,
+            lapor_number=number,
         )
         received = entry.received_on.strftime(self.t("date_only_format"))
         note = self.t("entry_event_note", source=entry.source, received=received)
@@ -397,6 +401,10 @@ class CaseDesk:
             line = self.t("entry_done_whatsapp", number=reporter.address)
         else:
             line = self.t("entry_done_manual")
+        if taken is not None:
+            line += self.t(
+                "entry_lapor_taken", number=entry.lapor_number, other=taken, code=case.code
+            )
         await self.tell(chat, self.t("entry_done", code=case.code, reporter_line=line), case)
         return case
 

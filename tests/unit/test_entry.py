@@ -587,6 +587,21 @@ async def test_enter_from_lapor_keeps_its_number() -> None:
     assert other.lapor_number is None
 
 
+async def test_a_lapor_number_already_on_a_case_is_not_taken_twice() -> None:
+    """The same LAPOR complaint entered again is kept, without the number, and the
+    officer is shown the case that has it and the /gabung to join them."""
+    world = OfficeWorld(TELEGRAM_ONLY)
+    entry = an_entry(source="SP4N-LAPOR!", lapor_number="4123456")
+    first = await world.desk().enter(entry, OFFICER, OFFICER_CHAT)
+    again = await world.desk().enter(entry, OFFICER, OFFICER_CHAT)
+    assert (first.lapor_number, again.lapor_number) == ("4123456", None)
+    stored = await world.uow.cases.get_by_code(again.code)
+    assert stored is not None and stored.lapor_number is None
+    said = world.to(OFFICER_CHAT)[-1]
+    assert f"sudah tercatat pada kasus {first.code}" in said
+    assert f"/gabung {again.code} {first.code}" in said
+
+
 async def test_a_reporter_who_agreed_is_the_whatsapp_reporter_of_the_number() -> None:
     world = OfficeWorld(WITH_WHATSAPP)
     number = "+6281234567890"
