@@ -98,6 +98,13 @@ async def test_webhooks_and_whatsapp_as_deployed(
         wa_code = await file_on_whatsapp(tw, dewi)
         relay = await tg.wait_for_text(OFFICERS, WA_DESCRIPTION, timeout=15)
         await tg.wait_for_text(OFFICERS, DESCRIPTION, timeout=15)
+        # An officer's /catat: the process asks Telegram whether they are in the group.
+        budi = User(7001, "Budi", "Petugas")
+        tg.add_member(OFFICERS, budi)
+        await tg.user_says(budi, "/catat")
+        await tg.wait_for_text(budi.id, "Dari mana pengaduan ini diterima", timeout=15)
+        await tg.user_says(budi, "/batal")
+        await tg.wait_for_text(budi.id, "dibatalkan", timeout=15)
         stops_cleanly(bot, log)
 
     assert wa_code.startswith("ADU-") and wa_code in relay.content
