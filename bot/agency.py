@@ -23,11 +23,14 @@ from bot.core.files import ALL_TYPES, BY_NAME
 from bot.core.office import (
     DEFAULT_SOURCES,
     MAX_CATEGORY,
+    AnswerReview,
     Deadlines,
+    DispositionBy,
     LaporOptions,
     Limits,
     Office,
     Unit,
+    Workflow,
 )
 from bot.core.texts import LANGUAGES, load_texts, placeholders
 from bot.settings import ConfigError
@@ -230,8 +233,37 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         accepted_files=parse_files(data, where),
         intake_sources=parse_intake(data, where),
         lapor=lapor,
+        workflow=parse_workflow(data, supervisor is not None, where),
         **parse_recaps(data, where),
     )
+
+
+def parse_workflow(
+    data: Mapping[str, Any], has_supervisor: bool, where: str = "agency file"
+) -> Workflow:
+    """The [workflow] table: who approves a unit's answer (`answer_review`), who decides a
+    disposition (`disposition_by`) and whether it carries a follow-up plan."""
+    known = {"answer_review", "disposition_by", "follow_up_plan"}
+    table, label = _options(data, "workflow", known, where)
+    choices: dict[str, type[AnswerReview] | type[DispositionBy]] = {
+        "answer_review": AnswerReview,
+        "disposition_by": DispositionBy,
+    }
+    values: dict[str, Any] = {}
+    for key, kind in choices.items():
+        if key not in table:
+            continue
+        allowed = [member.value for member in kind]
+        if table[key] not in allowed:
+            quoted = " | ".join(f'"{a}"' for a in allowed)
+            raise ConfigError(f"{label} {key} must be {quoted}, got {table[key]!r}")
+        values[key] = kind(table[key])
+        if table[key] == "supervisor" and not has_supervisor:
+            raise ConfigError(f'{label} {key} = "supervisor" needs [groups] supervisor_chat_id')
+    plan = table.get("follow_up_plan", False)
+    if not isinstance(plan, bool):
+        raise ConfigError(f"{label} follow_up_plan must be true or false")
+    return Workflow(**values, follow_up_plan=plan)
 
 
 MAX_SOURCE = 40  # characters of one source's name (a button label, a recap row)

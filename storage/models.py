@@ -139,7 +139,15 @@ BACKLOG_COLUMNS = (
 # The open statuses (bot.core.model.CaseStatus.is_open) as the partial index
 # ix_cases_open_created_at names them. A query uses that index only if its WHERE lists
 # the same statuses, in this order, as literals (`storage/repositories/cases.py` OPEN_STATUSES).
-OPEN_CASE_STATUSES = ("baru", "perlu_dilengkapi", "didisposisi", "dikembalikan", "dijawab")
+OPEN_CASE_STATUSES = (
+    "baru",
+    "perlu_dilengkapi",
+    "didisposisi",
+    "dikembalikan",
+    "dijawab",
+    "diusulkan",
+    "ditinjau",
+)
 OPEN_CASE = text(f"status IN ({', '.join(repr(status) for status in OPEN_CASE_STATUSES)})")
 
 
@@ -232,6 +240,11 @@ class CaseRecord(Base):
     # SP4N-LAPOR!'s tracking number, and the main case a duplicate was merged into.
     lapor_number: Mapped[str | None] = mapped_column(String(CHAT))
     merged_into: Mapped[str | None] = mapped_column(String(64))
+    # The chain of command ([workflow]): the follow-up plan (rencana tindak lanjut), the
+    # unit an officer proposed to the supervisor, and the agency a case was handed to.
+    plan: Mapped[str | None] = mapped_column(Text)
+    proposed_unit: Mapped[str | None] = mapped_column(String(CHAT))
+    forwarded_to: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseTaskRecord(Base):

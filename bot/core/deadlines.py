@@ -79,6 +79,8 @@ def adopt(office: Office, case: Case) -> None:
         Step.ANSWER: case.disposed_at,
         Step.COMPLETE: case.updated_at,
         Step.CONFIRM: case.answered_at,
+        Step.APPROVE: case.updated_at,
+        Step.REVIEW: case.updated_at,
     }[step]
     case.watch = start(office, step, started or case.updated_at or case.created_at)
     case.next_check_at = next_check(office, case)

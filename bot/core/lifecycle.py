@@ -21,6 +21,8 @@ class Holder(StrEnum):
 
     OFFICERS = "officers"  # verify and dispose it
     UNIT = "unit"  # answer it
+    SUPERVISOR = "supervisor"  # approve a proposed disposition (`[workflow] disposition_by`)
+    REVIEWER = "reviewer"  # approve the unit's answer (`[workflow] answer_review`)
     REPORTER = "reporter"  # complete the report, or react to the answer
     NOBODY = "nobody"  # closed or refused
 
@@ -35,6 +37,10 @@ class Move(StrEnum):
     REFUSE = "refuse"  # outside the office's authority (/tolak)
     CLOSE = "close"  # Selesai (/selesai)
     RELAY_TO_UNIT = "relay_to_unit"  # the reporter's follow-ups also reach the unit
+    APPROVE_DISPOSITION = "approve_disposition"  # the supervisor's yes (or another unit)
+    REVIEW_ANSWER = "review_answer"  # the reviewer's /setujui or /revisi
+    RETURN_UP = "return_up"  # officers hand the case back to the supervisor
+    FORWARD = "forward"  # outside our authority: handed to another agency
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,13 @@ class Stage:
 
 
 _STAFF_MOVES = frozenset({Move.REQUEST_INFO, Move.REFUSE, Move.CLOSE})
+# What the officers may do with a case that waits for them.
+_OFFICERS_MOVES = _STAFF_MOVES | {Move.DISPOSE, Move.RETURN_UP, Move.FORWARD}
 
 LIFECYCLE: Mapping[CaseStatus, Stage] = MappingProxyType(
     {
-        CaseStatus.NEW: Stage(Step.VERIFY, Holder.OFFICERS, _STAFF_MOVES | {Move.DISPOSE}),
-        CaseStatus.RETURNED: Stage(Step.VERIFY, Holder.OFFICERS, _STAFF_MOVES | {Move.DISPOSE}),
+        CaseStatus.NEW: Stage(Step.VERIFY, Holder.OFFICERS, _OFFICERS_MOVES),
+        CaseStatus.RETURNED: Stage(Step.VERIFY, Holder.OFFICERS, _OFFICERS_MOVES),
         CaseStatus.DISPOSED: Stage(
             Step.ANSWER,
             Holder.UNIT,
@@ -63,8 +71,19 @@ LIFECYCLE: Mapping[CaseStatus, Stage] = MappingProxyType(
         CaseStatus.ANSWERED: Stage(
             Step.CONFIRM, Holder.REPORTER, _STAFF_MOVES | {Move.ANSWER, Move.RELAY_TO_UNIT}
         ),
+        CaseStatus.PROPOSED: Stage(
+            Step.APPROVE,
+            Holder.SUPERVISOR,
+            _STAFF_MOVES | {Move.APPROVE_DISPOSITION, Move.DISPOSE, Move.FORWARD},
+        ),
+        CaseStatus.IN_REVIEW: Stage(
+            Step.REVIEW,
+            Holder.REVIEWER,
+            _STAFF_MOVES | {Move.REVIEW_ANSWER, Move.RELAY_TO_UNIT},
+        ),
         CaseStatus.CLOSED: Stage(None, Holder.NOBODY, frozenset()),
         CaseStatus.REFUSED: Stage(None, Holder.NOBODY, frozenset()),
+        CaseStatus.FORWARDED: Stage(None, Holder.NOBODY, frozenset()),
     }
 )
 
@@ -88,7 +107,7 @@ def staff_steps() -> tuple[Step, ...]:
     """The steps whose clock runs while staff (officers or a unit) hold the case."""
     steps: list[Step] = []
     for stage in LIFECYCLE.values():
-        staff = stage.holder in (Holder.OFFICERS, Holder.UNIT)
+        staff = stage.holder not in (Holder.REPORTER, Holder.NOBODY)
         if staff and stage.step is not None and stage.step not in steps:
             steps.append(stage.step)
     return tuple(steps)

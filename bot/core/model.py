@@ -34,10 +34,14 @@ class CaseStatus(StrEnum):
     ANSWERED = "dijawab"
     CLOSED = "selesai"
     REFUSED = "ditolak"
+    # The chain of command (`[workflow]`, issue 21):
+    PROPOSED = "diusulkan"  # an officer's disposition waits for the supervisor's approval
+    IN_REVIEW = "ditinjau"  # the unit's answer waits for the reviewer's approval
+    FORWARDED = "dialihkan"  # outside the office's authority, handed to another agency
 
     @property
     def is_open(self) -> bool:
-        return self not in (CaseStatus.CLOSED, CaseStatus.REFUSED)
+        return self not in (CaseStatus.CLOSED, CaseStatus.REFUSED, CaseStatus.FORWARDED)
 
 
 class Privacy(StrEnum):
@@ -314,6 +318,13 @@ class EventKind(StrEnum):
     LAPOR_STATUS = "status_lapor"  # what SP4N-LAPOR! says of the case (/lapor KODE status)
     MERGED = "digabung"  # this duplicate joined a main case (/gabung)
     MERGED_IN = "gabungan"  # a duplicate joined this main case
+    # The chain of command (`[workflow]`, issue 21):
+    PROPOSED = "usulan_disposisi"  # an officer proposed a disposition to the supervisor
+    PLANNED = "rencana"  # the follow-up plan (rencana tindak lanjut) was recorded
+    ANSWER_SUBMITTED = "jawaban_diajukan"  # the unit's answer went to the reviewer
+    REVISION = "revisi"  # the reviewer sent the unit's answer back with a note
+    RETURNED_UP = "dikembalikan_ke_atasan"  # officers returned the case to the supervisor
+    FORWARDED = "dialihkan"  # handed to another agency (outside our authority)
 
 
 @dataclass(frozen=True)
@@ -336,6 +347,8 @@ class Step(StrEnum):
     ANSWER = "tindak_lanjut"  # the unit answers (or reacts to the reporter's reply)
     COMPLETE = "kelengkapan"  # the reporter completes the report after /lengkapi
     CONFIRM = "konfirmasi"  # the reporter may react to the answer before it is closed
+    APPROVE = "persetujuan"  # the supervisor approves (or changes) a proposed disposition
+    REVIEW = "tinjauan"  # the reviewer approves the unit's answer, or sends it back
 
     @property
     def held_by_reporter(self) -> bool:
@@ -469,6 +482,9 @@ class Case:
     contacts: ContactDetails = field(default_factory=ContactDetails)
     lapor_number: str | None = None  # its SP4N-LAPOR! tracking number, once known
     merged_into: str | None = None  # the main case's code, once this duplicate joined it
+    plan: str | None = None  # the follow-up plan (rencana tindak lanjut), `[workflow]`
+    proposed_unit: str | None = None  # the unit an officer proposed, awaiting approval
+    forwarded_to: str | None = None  # the agency a case outside our authority went to
     id: int | None = None
 
     @property

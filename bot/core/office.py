@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import time
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.core.calendar import WorkingCalendar
@@ -35,6 +36,10 @@ class Deadlines:
     liaison_days: int = 1
     lapor_monitor_days: int = 3
     inform_days: int = 1
+    # The chain of command (`[workflow]`): the supervisor approves a proposed disposition;
+    # the reviewer approves the unit's answer.
+    approve_days: int = 1
+    review_days: int = 1
 
     def __post_init__(self) -> None:
         for name in (
@@ -45,6 +50,8 @@ class Deadlines:
             "liaison_days",
             "lapor_monitor_days",
             "inform_days",
+            "approve_days",
+            "review_days",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1 working day")
@@ -66,6 +73,8 @@ class Deadlines:
             Step.ANSWER: self.answer_days,
             Step.COMPLETE: self.complete_days,
             Step.CONFIRM: self.confirm_days,
+            Step.APPROVE: self.approve_days,
+            Step.REVIEW: self.review_days,
         }[step]
 
     def task_budget(self, kind: TaskKind) -> int:
@@ -127,6 +136,31 @@ class LaporOptions:
         return tuple(sorted(self.liaison_ids))
 
 
+class AnswerReview(StrEnum):
+    """Who approves a unit's answer before it reaches the reporter."""
+
+    NONE = "none"  # nobody: it goes at once (the default)
+    OFFICERS = "officers"  # the officers' group (SOP 002 step 7: the unit answers the officer)
+    SUPERVISOR = "supervisor"  # the supervisor chat
+
+
+class DispositionBy(StrEnum):
+    """Who decides a disposition."""
+
+    OFFICERS = "officers"  # an officer's /disposisi takes effect (the default)
+    SUPERVISOR = "supervisor"  # it is a proposal the supervisor approves (SOP 002 step 5)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The agency file's [workflow] table: the chain of command of its SOP. Every key is
+    optional; the defaults are the bot's shape before it existed."""
+
+    answer_review: AnswerReview = AnswerReview.NONE
+    disposition_by: DispositionBy = DispositionBy.OFFICERS
+    follow_up_plan: bool = False  # a disposition carries a rencana tindak lanjut (SOP 004)
+
+
 @dataclass(frozen=True)
 class Unit:
     """A division or agency (Bidang/OPD) that receives dispositions in its own group."""
@@ -161,6 +195,7 @@ class Office:
     accepted_files: frozenset[str] = ALL_TYPES  # MIME types reporters may send (bot.core.files)
     intake_sources: tuple[str, ...] = DEFAULT_SOURCES  # [intake] sources
     lapor: LaporOptions = field(default_factory=LaporOptions)
+    workflow: Workflow = field(default_factory=Workflow)
     # The channels this deployment speaks (set by the composition root from the settings):
     # an officer entering a complaint offers WhatsApp news only when WhatsApp is on.
     reachable: frozenset[Channel] = frozenset({Channel.TELEGRAM})
@@ -173,6 +208,25 @@ class Office:
     @property
     def timezone(self) -> ZoneInfo:
         return self.calendar.timezone
+
+    @property
+    def review_chat_id(self) -> str:
+        """Where a unit's answer is reviewed (`[workflow] answer_review`, when it is on)."""
+        if self.workflow.answer_review is AnswerReview.SUPERVISOR and self.supervisor_chat_id:
+            return self.supervisor_chat_id
+        return self.officers_chat_id
+
+    def step_chat_id(self, step: Step, unit_code: str | None) -> str:
+        """The chat of whoever holds a staff step: the unit answering, the supervisor
+        approving a disposition, the reviewer of an answer, else the officers."""
+        unit = self.unit(unit_code) if unit_code else None
+        if step is Step.ANSWER and unit is not None:
+            return unit.chat_id
+        if step is Step.APPROVE and self.supervisor_chat_id:
+            return self.supervisor_chat_id
+        if step is Step.REVIEW:
+            return self.review_chat_id
+        return self.officers_chat_id
 
     @property
     def escalation_chat_id(self) -> str:

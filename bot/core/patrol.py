@@ -106,10 +106,9 @@ class _Patrol:
         return self.notices.setdefault(chat_id, _Notice())
 
     def holder_chat(self, case: Case) -> str:
-        unit = self.office.unit(case.unit_code) if case.unit_code else None
-        if case.watch is not None and case.watch.step is Step.ANSWER and unit is not None:
-            return unit.chat_id
-        return self.office.officers_chat_id
+        if case.watch is None:
+            return self.office.officers_chat_id
+        return self.office.step_chat_id(case.watch.step, case.unit_code)
 
     def step_line(self, key: str, case: Case) -> str:
         watch = case.watch

@@ -43,6 +43,11 @@ class Action(StrEnum):
     INFORMED = "dikabari"  # a reporter not in the chat was told (SOP 002 step 8)
     SEARCH = "cari"
     MERGE = "gabung"  # a duplicate joins the main case
+    # The chain of command (`[workflow]`):
+    APPROVE = "setujui"  # approve a proposed disposition, or a unit's answer under review
+    REVISE = "revisi"  # send a unit's answer back to it with a note
+    PLAN = "rencana"  # give a case's follow-up plan (rencana tindak lanjut)
+    FORWARD = "alihkan"  # outside our authority: hand the case to another agency
 
 
 ALLOWED: dict[Action, frozenset[Audience]] = {
@@ -73,6 +78,12 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
         {Audience.OFFICERS, Audience.STAFF_PRIVATE, Audience.UNIT, Audience.SUPERVISOR}
     ),
     Action.MERGE: frozenset({Audience.OFFICERS}),
+    # Where each is honoured depends on the agency's [workflow] too (the reviewing chat,
+    # the supervisor chat); the handlers refuse what its chain of command does not have.
+    Action.APPROVE: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
+    Action.REVISE: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
+    Action.PLAN: frozenset({Audience.OFFICERS}),
+    Action.FORWARD: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
 }
 
 

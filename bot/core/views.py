@@ -305,6 +305,12 @@ def holder(office: Office, t: Texts, case: Case) -> str:
         return t("holder_officers")
     if step is Step.ANSWER:
         return unit_label(office, case.unit_code)
+    if step is Step.APPROVE:
+        return t("holder_supervisor")
+    if step is Step.REVIEW:
+        if office.review_chat_id == office.supervisor_chat_id:
+            return t("holder_supervisor")
+        return t("holder_officers")
     return t("holder_reporter")
 
 

@@ -153,6 +153,9 @@ def _case_values(case: Case) -> dict[str, Any]:
         "reporter_address": case.contacts.address,
         "lapor_number": case.lapor_number,
         "merged_into": case.merged_into,
+        "plan": case.plan,
+        "proposed_unit": case.proposed_unit,
+        "forwarded_to": case.forwarded_to,
         # acknowledged_at is the sender's to write (`mark_acknowledged`), never overwritten
     }
 
@@ -253,6 +256,9 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
         ),
         lapor_number=record.lapor_number,
         merged_into=record.merged_into,
+        plan=record.plan,
+        proposed_unit=record.proposed_unit,
+        forwarded_to=record.forwarded_to,
     )
 
 

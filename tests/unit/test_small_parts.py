@@ -19,8 +19,8 @@ from bot.core import views
 from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
 from bot.core.files import ALL_TYPES, names_of
-from bot.core.model import Channel, Recipient, TaskKind
-from bot.core.office import Deadlines, is_lapor_source
+from bot.core.model import Channel, Recipient, Step, TaskKind
+from bot.core.office import AnswerReview, Deadlines, DispositionBy, Workflow, is_lapor_source
 from bot.core.ports import DeliveryTrouble
 from bot.core.reception import citizen_command
 from bot.ratelimit import Limit, RateLimiter
@@ -116,6 +116,25 @@ def test_intake_sources_and_the_lapor_liaison() -> None:
     assert chat.lapor.liaison_chats() == ("-300",) and chat.is_liaison("-300")
 
 
+def test_the_chain_of_command_defaults_to_the_bots_first_shape() -> None:
+    office = parse_office(OFFICE)
+    assert office.workflow == Workflow()
+    assert office.workflow.answer_review is AnswerReview.NONE
+    assert office.workflow.disposition_by is DispositionBy.OFFICERS
+    assert office.review_chat_id == office.officers_chat_id
+    groups = {"officers_chat_id": -100, "supervisor_chat_id": -300}
+    table = {"answer_review": "supervisor", "disposition_by": "supervisor", "follow_up_plan": True}
+    chain = parse_office({**OFFICE, "groups": groups, "workflow": table})
+    assert chain.workflow == Workflow(AnswerReview.SUPERVISOR, DispositionBy.SUPERVISOR, True)
+    assert chain.review_chat_id == "-300"
+    assert chain.step_chat_id(Step.APPROVE, None) == "-300"
+    assert chain.step_chat_id(Step.VERIFY, None) == "-100"
+    lone = {"officers_chat_id": -100}
+    for key in ("answer_review", "disposition_by"):
+        with pytest.raises(ConfigError, match=f'{key} = "supervisor" needs'):
+            parse_office({**OFFICE, "groups": lone, "workflow": {key: "supervisor"}})
+
+
 def test_listed_officers_are_the_only_officers() -> None:
     groups = {"officers_chat_id": -100, "officer_ids": [7001, 7002]}
     office = parse_office({**OFFICE, "groups": groups})
@@ -151,6 +170,10 @@ def test_listed_officers_are_the_only_officers() -> None:
         ({"lapor": {"liaison_ids": ["7001"]}}, "liaison_ids"),
         ({"lapor": {"liaison_chat_id": "grup"}}, "liaison_chat_id"),
         ({"deadlines": {"inform_days": 0}}, "inform_days"),
+        ({"workflow": {"answer_review": "atasan"}}, 'answer_review must be "none"'),
+        ({"workflow": {"disposition_by": "unit"}}, "disposition_by must be"),
+        ({"workflow": {"follow_up_plan": "ya"}}, "follow_up_plan must be true or false"),
+        ({"workflow": {"review": "officers"}}, "unknown keys review"),
     ],
 )
 def test_office_errors_name_the_key(patch: dict[str, object], named: str) -> None:
