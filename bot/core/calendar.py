@@ -22,9 +22,10 @@ The rules:
   day; at or after ``office_end``, at night, on a weekend or on a holiday it starts at
   ``office_start`` of the next working day.
 * **Deadlines.** *n* working days after a moment is the clock start's time of day on the
-  *n*-th working day after the clock start's day. *h* working hours after a moment counts
-  office hours only, from the clock start; a budget that runs out exactly at closing time
-  ends at ``office_end`` that day.
+  *n*-th working day after the clock start's day. *h* working hours (or *m* minutes of
+  office time) after a moment counts office hours only, from the clock start; a budget
+  that runs out exactly at closing time ends at ``office_end`` that day. Office hours
+  have no break: the time from ``office_start`` to ``office_end`` all counts.
 * **Elapsed working time** counts only the office hours of working days between two
   instants, exactly (to the microsecond), and is never negative.
 
@@ -55,6 +56,7 @@ HOLIDAY_CATEGORIES: tuple[str, ...] = ("public", "government")
 EXTRA_HOLIDAY_NAME = "Hari libur kantor"
 
 _MICROS_PER_HOUR = 3_600_000_000
+_MICROS_PER_MINUTE = 60_000_000
 _MAX_SEARCH_DAYS = 3660  # a configuration with no working day in ten years is an error
 
 
@@ -135,6 +137,11 @@ class WorkingCalendar:
         """Return the working time in one full working day (office_end - office_start)."""
         return timedelta(microseconds=self._day_us)
 
+    @property
+    def working_day_minutes(self) -> int:
+        """Return the whole minutes in one full working day (480 for 08:00-16:00)."""
+        return self._day_us // _MICROS_PER_MINUTE
+
     # -- days --------------------------------------------------------------------------
 
     def is_working_day(self, d: date) -> bool:
@@ -196,20 +203,25 @@ class WorkingCalendar:
         """Return the instant `hours` of office hours after `moment`'s clock start, in UTC."""
         if not math.isfinite(hours) or hours < 0:
             raise ValueError(f"hours must be a finite number >= 0, got {hours}")
-        remaining = round(hours * _MICROS_PER_HOUR)
-        start = self._clock_start_local(self._to_local(moment))
-        day = start.date()
-        offset = _micros_of(start.time()) - self._start_us
-        while remaining > self._day_us - offset:
-            remaining -= self._day_us - offset
-            day = self._working_day_on_or_after(day + timedelta(days=1))
-            offset = 0
-        opening = datetime.combine(day, self._office_start, tzinfo=self._tz)
-        return (opening + timedelta(microseconds=offset + remaining)).astimezone(UTC)
+        return self._add_working_micros(moment, round(hours * _MICROS_PER_HOUR))
+
+    def add_working_minutes(self, moment: datetime, minutes: int) -> datetime:
+        """Return the instant `minutes` of office time after `moment`'s clock start, in UTC.
+
+        Office time runs only within office hours of working days: 5 minutes from 15:58 on
+        a Friday (office until 16:00) is 08:03 on the next working day.
+        """
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 0:
+            raise ValueError(f"minutes must be a whole number >= 0, got {minutes!r}")
+        return self._add_working_micros(moment, minutes * _MICROS_PER_MINUTE)
 
     def working_hours_between(self, start: datetime, end: datetime) -> float:
         """Return the office hours elapsed from `start` to `end` (0 if `end` is not later)."""
         return self._working_micros(start, end) / _MICROS_PER_HOUR
+
+    def working_minutes_between(self, start: datetime, end: datetime) -> float:
+        """Return the office minutes elapsed from `start` to `end` (0 if `end` is not later)."""
+        return self._working_micros(start, end) / _MICROS_PER_MINUTE
 
     def working_days_between(self, start: datetime, end: datetime) -> float:
         """Return the working time from `start` to `end` in full working days (0 if not later)."""
@@ -222,7 +234,7 @@ class WorkingCalendar:
         the database can subtract two stamps to get the working time between them.
         """
         epoch = datetime.combine(STAMP_EPOCH, time(0), tzinfo=self._tz)
-        return self._working_micros(epoch, moment) // 60_000_000
+        return self._working_micros(epoch, moment) // _MICROS_PER_MINUTE
 
     # -- internals ---------------------------------------------------------------------
 
@@ -302,6 +314,17 @@ class WorkingCalendar:
         for year in range(first.year + 1, stop.year):
             count += self._year_table(year)[-1]
         return count + self._year_table(stop.year)[stop_index]
+
+    def _add_working_micros(self, moment: datetime, remaining: int) -> datetime:
+        start = self._clock_start_local(self._to_local(moment))
+        day = start.date()
+        offset = _micros_of(start.time()) - self._start_us
+        while remaining > self._day_us - offset:
+            remaining -= self._day_us - offset
+            day = self._working_day_on_or_after(day + timedelta(days=1))
+            offset = 0
+        opening = datetime.combine(day, self._office_start, tzinfo=self._tz)
+        return (opening + timedelta(microseconds=offset + remaining)).astimezone(UTC)
 
     def _working_micros(self, start: datetime, end: datetime) -> int:
         local_start, local_end = self._to_local(start), self._to_local(end)

@@ -473,6 +473,71 @@ def test_add_working_hours_rejects_bad_budgets(cal: WorkingCalendar, hours: floa
         cal.add_working_hours(wib(2026, 3, 2, 10, 0), hours)
 
 
+# -- office minutes (budgets such as SOP 001's "5 menit") ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filed", "minutes", "due"),
+    [
+        (wib(2026, 3, 2, 10, 0), 0, wib(2026, 3, 2, 10, 0)),
+        (wib(2026, 3, 2, 10, 0), 5, wib(2026, 3, 2, 10, 5)),
+        (wib(2026, 3, 2, 10, 0, 30), 5, wib(2026, 3, 2, 10, 5, 30)),  # to the second
+        (wib(2026, 3, 2, 11, 58), 5, wib(2026, 3, 2, 12, 3)),  # no lunch break
+        (wib(2026, 3, 2, 15, 55), 5, wib(2026, 3, 2, 16, 0)),  # runs out at closing time
+        (wib(2026, 3, 2, 15, 58), 5, wib(2026, 3, 3, 8, 3)),  # the evening does not count
+        (wib(2026, 3, 6, 15, 58), 5, wib(2026, 3, 9, 8, 3)),  # Friday → Monday
+        (wib(2026, 3, 2, 19, 0), 30, wib(2026, 3, 3, 8, 30)),  # filed in the evening
+        (wib(2026, 3, 3, 6, 0), 30, wib(2026, 3, 3, 8, 30)),  # filed before opening
+        (wib(2026, 3, 7, 10, 0), 5, wib(2026, 3, 9, 8, 5)),  # filed on Saturday
+        (wib(2026, 3, 17, 15, 50), 20, wib(2026, 3, 25, 8, 10)),  # over Idul Fitri
+        (wib(2026, 3, 19, 9, 0), 5, wib(2026, 3, 25, 8, 5)),  # filed on Nyepi
+        (wib(2026, 3, 2, 10, 0), 4 * 60, wib(2026, 3, 2, 14, 0)),  # "4h"
+        (wib(2026, 3, 2, 13, 0), 4 * 60, wib(2026, 3, 3, 9, 0)),
+        (wib(2026, 3, 2, 10, 0), 5 * 480, wib(2026, 3, 9, 10, 0)),  # five working days
+    ],
+)
+def test_add_working_minutes(
+    cal: WorkingCalendar, filed: datetime, minutes: int, due: datetime
+) -> None:
+    assert cal.add_working_minutes(filed, minutes) == due
+    assert cal.add_working_minutes(filed, minutes).tzinfo is UTC
+
+
+def test_add_working_minutes_in_other_office_hours() -> None:
+    """07:30-15:30 WITA: the minutes run in that zone's office hours."""
+    cal = WorkingCalendar(WITA, office_start=time(7, 30), office_end=time(15, 30))
+    friday = at(WITA, 2026, 3, 6, 15, 28)
+    assert cal.add_working_minutes(friday, 5) == at(WITA, 2026, 3, 9, 7, 33)
+    assert cal.working_day_minutes == 480
+    short = WorkingCalendar(WIB, office_start=time(8, 0), office_end=time(12, 30))
+    assert short.working_day_minutes == 270
+    assert short.add_working_minutes(wib(2026, 3, 2, 12, 0), 45) == wib(2026, 3, 3, 8, 15)
+
+
+@pytest.mark.parametrize("minutes", [-1, 1.5, True])
+def test_add_working_minutes_takes_whole_minutes(cal: WorkingCalendar, minutes: object) -> None:
+    with pytest.raises(ValueError, match="minutes must be a whole number"):
+        cal.add_working_minutes(wib(2026, 3, 2, 10, 0), minutes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "minutes"),
+    [
+        (wib(2026, 3, 2, 10, 0), wib(2026, 3, 2, 10, 5), 5.0),
+        (wib(2026, 3, 2, 11, 30), wib(2026, 3, 2, 13, 30), 120.0),  # over midday
+        (wib(2026, 3, 2, 15, 58), wib(2026, 3, 2, 22, 0), 2.0),  # the evening is not counted
+        (wib(2026, 3, 6, 15, 58), wib(2026, 3, 9, 8, 3), 5.0),  # nor the weekend
+        (wib(2026, 3, 17, 15, 50), wib(2026, 3, 25, 8, 10), 20.0),  # nor Idul Fitri
+        (wib(2026, 3, 2, 10, 0, 0), wib(2026, 3, 2, 10, 0, 30), 0.5),
+        (wib(2026, 3, 2, 10, 5), wib(2026, 3, 2, 10, 0), 0.0),  # end before start
+    ],
+)
+def test_working_minutes_between(
+    cal: WorkingCalendar, start: datetime, end: datetime, minutes: float
+) -> None:
+    assert cal.working_minutes_between(start, end) == minutes
+
+
 # -- elapsed working time ------------------------------------------------------------------
 
 
@@ -592,6 +657,15 @@ def test_round_trip_working_hours(cal: WorkingCalendar, x: datetime, minutes: in
     hours = minutes / 60
     due = cal.add_working_hours(x, hours)
     assert cal.working_hours_between(x, due) == hours
+    assert due >= cal.clock_start(x)
+
+
+@PROPERTY
+@given(cal=calendars, x=instants, minutes=st.integers(min_value=0, max_value=480 * 30))
+def test_round_trip_working_minutes(cal: WorkingCalendar, x: datetime, minutes: int) -> None:
+    due = cal.add_working_minutes(x, minutes)
+    assert cal.working_minutes_between(x, due) == minutes
+    assert due == cal.add_working_hours(x, minutes / 60)
     assert due >= cal.clock_start(x)
 
 
