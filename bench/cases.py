@@ -125,7 +125,7 @@ def _settle(rng: random.Random, case: dict[str, Any], open_since: datetime, now:
         return
     started = {"baru": "created_at", "didisposisi": "disposed_at", "dijawab": "answered_at"}
     began = case[started[case["status"]]]
-    due = calendar.add_working_days(began, OFFICE.deadlines.budget(step))
+    due = OFFICE.deadlines.budget(step).after(calendar, began)
     case["step"] = step.value
     case["step_started_at"] = began
     case["due_at"] = due

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.budget import parse_budget
 from bot.core.calendar import WorkingCalendar
 from bot.core.files import ALL_TYPES, BY_NAME
 from bot.core.office import (
+    BUDGET_KEYS,
     DEFAULT_SOURCES,
     MAX_CATEGORY,
     AnswerReview,
@@ -218,10 +220,16 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
             f"{where} [lapor] liaison_chat_id {liaison} is already a unit's or the "
             "supervisor's chat: give the liaison the officers' group or a chat of their own"
         )
+    calendar = parse_calendar(data, timezone, language, where)
+    deadlines = parse_deadlines(data, where)
+    try:
+        deadlines.check(calendar.working_day_minutes)
+    except ValueError as error:
+        raise ConfigError(f"{where} [deadlines]: {error}") from None
     return Office(
         name=name,
-        calendar=parse_calendar(data, timezone, language, where),
-        deadlines=parse_deadlines(data, where),
+        calendar=calendar,
+        deadlines=deadlines,
         officers_chat_id=officers,
         supervisor_chat_id=supervisor,
         units=tuple(units),
@@ -426,12 +434,15 @@ def parse_calendar(
 
 
 def parse_deadlines(data: Mapping[str, Any], where: str = "agency file") -> Deadlines:
-    """The [deadlines] table; each key may be left out for the SOP's default."""
+    """The [deadlines] table; each key may be left out for the SOP's default. The time
+    budgets (BUDGET_KEYS) are whole working days or "1d" / "4h" / "30m" (`Deadlines`
+    reads them); `case_days` whole days, counted as working days with
+    `case_days_working = true`."""
     table = data.get("deadlines", {})
     label = f"{where} [deadlines]"
     if not isinstance(table, dict):
         raise ConfigError(f"{label} must be a table")
-    known = {f.name for f in fields(Deadlines)} - {"digest_at"} | {"digest_time"}
+    known = {f.name for f in fields(Deadlines) if f.init} - {"digest_at"} | {"digest_time"}
     unknown = set(table) - known
     if unknown:
         raise ConfigError(f"{label}: unknown key {sorted(unknown)[0]!r} (known: {sorted(known)})")
@@ -447,6 +458,16 @@ def parse_deadlines(data: Mapping[str, Any], where: str = "agency file") -> Dead
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise ConfigError(f"{label} {name} must be a number")
             values[name] = float(value)
+        elif name in BUDGET_KEYS:
+            try:  # refused here to name the key; kept as written
+                parse_budget(value, zero=name == "remind_days_before")
+            except ValueError as error:
+                raise ConfigError(f"{label} {name} {error}") from None
+            values[name] = value
+        elif name == "case_days_working":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{label} case_days_working must be true or false")
+            values[name] = value
         elif not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError(f"{label} {name} must be a whole number")
         else:

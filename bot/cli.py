@@ -18,6 +18,7 @@ from bot.agency import (
     load_telegram_options,
     load_whatsapp_options,
 )
+from bot.core.model import Step
 from bot.core.texts import TemplateError, load_texts
 from bot.settings import ConfigError, deployment_settings, load_playground_settings, load_settings
 
@@ -95,9 +96,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{channels}, {len(whatsapp.templates)} WhatsApp templates"
         )
         d, calendar = office.deadlines, office.calendar
+
+        def budget(step: Step) -> str:  # a whole number of working days, else "30m"
+            value = d.budget(step)
+            return str(value.amount) if value.in_days else str(value)
+
+        case_days = f"{d.case_days} working days" if d.case_days_working else f"{d.case_days} days"
         print(
-            f"deadlines (working days): verify {d.verify_days}, answer {d.answer_days}, "
-            f"complete {d.complete_days}, confirm {d.confirm_days}; case {d.case_days} days; "
+            f"deadlines (working days): verify {budget(Step.VERIFY)}, "
+            f"answer {budget(Step.ANSWER)}, complete {budget(Step.COMPLETE)}, "
+            f"confirm {budget(Step.CONFIRM)}; case {case_days}; "
             f"office hours {calendar.office_start:%H:%M}-{calendar.office_end:%H:%M} "
             f"{office.timezone.key}; digest " + (f"{d.digest_at:%H:%M}" if d.digest_at else "off")
         )

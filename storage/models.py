@@ -125,6 +125,11 @@ RECAP_COLUMNS = (
     "source",
     "lapor_number",
     "merged_into",
+    # the chain of command's steps (issue 21): their working-minute stamps
+    "proposed_stamp",
+    "approved_stamp",
+    "submitted_stamp",
+    "reviewed_stamp",
 )
 BACKLOG_COLUMNS = (
     "closed_at",
@@ -219,6 +224,11 @@ class CaseRecord(Base):
     disposed_stamp: Mapped[int | None] = mapped_column(BigInteger)
     answered_stamp: Mapped[int | None] = mapped_column(BigInteger)
     closed_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    # ... and of the chain of command's steps ([workflow]; bot.core.model.Milestones).
+    proposed_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    approved_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    submitted_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    reviewed_stamp: Mapped[int | None] = mapped_column(BigInteger)
     # Set once the case's personal data was removed (retention or a reporter forgotten).
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The reporter's follow-ups relayed this minute, and those held for one digest

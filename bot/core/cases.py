@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.core import buttons, deadlines, recap, tasks, views
+from bot.core import budget, buttons, deadlines, recap, tasks, views
 from bot.core.buttons import Tap
 from bot.core.codes import new_code
 from bot.core.dialogue import Submission
@@ -1042,7 +1042,7 @@ class CaseDesk:
         """
         assert case.watch is not None and case.watch.step.held_by_reporter
         step = case.watch.step
-        days = self.office.deadlines.budget(step)
+        days = budget.words(self.t, self.office.deadlines.budget(step))
         reason = self.t(f"expired_{step.value}", days=days)
         case.status = CaseStatus.CLOSED
         case.closed_at = self.now

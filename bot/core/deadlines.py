@@ -1,20 +1,22 @@
-"""Time budgets (tenggat) for each step of a case, counted in the office's working days.
+"""Time budgets (tenggat) for each step of a case, counted in the office's working time.
 
 Every open case has one step under way (`Watch`): the officers verify and dispose, the
 unit answers, or the reporter completes the report or reacts to the answer. A step's
-clock starts when the case enters it; its deadline is `budget` working days later
-(`WorkingCalendar.add_working_days`, so a case filed at night or on a holiday starts
-on the next working hour). The case's `next_check_at` says when the deadline rules
-(`bot.core.patrol`) must next look at it, so the scheduler only ever reads what is due.
+clock starts when the case enters it; its deadline is its budget later (`Budget.after`:
+working days, or hours and minutes of office time, so a case filed at night or on a
+holiday starts on the next working hour). Every budget — the step's, its escalation, the
+repeated nudges, the reporter's reminder — is added through `Budget.after`. The case's
+`next_check_at` says when the deadline rules (`bot.core.patrol`) must next look at it,
+so the scheduler only ever reads what is due.
 
 Plain Python only; no channel, no database.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
+from bot.core.budget import Budget
 from bot.core.lifecycle import step_of
 from bot.core.model import Case, CaseStatus, EventKind, Step, Watch
 from bot.core.office import Office
@@ -61,7 +63,7 @@ def follow(office: Office, case: Case, kind: EventKind, now: datetime) -> None:
 
 def start(office: Office, step: Step, at: datetime) -> Watch:
     """A fresh clock for `step` starting at `at` (its working-hour clock start)."""
-    due = office.calendar.add_working_days(at, office.deadlines.budget(step))
+    due = office.deadlines.budget(step).after(office.calendar, at)
     return Watch(step=step, started_at=at, due_at=due)
 
 
@@ -88,29 +90,32 @@ def adopt(office: Office, case: Case) -> None:
 
 def escalation_at(office: Office, watch: Watch) -> datetime:
     """When a staff step overdue this long goes to the supervisor."""
-    days = office.deadlines.escalation_budget(watch.step)
-    return office.calendar.add_working_days(watch.started_at, days)
+    budget = office.deadlines.escalation_budget(watch.step)
+    return budget.after(office.calendar, watch.started_at)
 
 
 def reminder_at(office: Office, watch: Watch) -> datetime | None:
     """When a reporter asked for more is reminded (None: no reminder for this step)."""
-    before = office.deadlines.remind_days_before
-    if watch.step is not Step.COMPLETE or before == 0:
+    if watch.step is not Step.COMPLETE:
         return None
-    days = office.deadlines.budget(watch.step) - before
-    return office.calendar.add_working_days(watch.started_at, days)
+    budget = office.deadlines.reminder_budget(office.calendar.working_day_minutes)
+    return None if budget is None else budget.after(office.calendar, watch.started_at)
 
 
 def next_nudge_at(office: Office, watch: Watch) -> datetime:
     """When the holder of an overdue staff step is (next) reminded."""
     if watch.nudged_at is None:
         return watch.due_at
-    return office.calendar.add_working_days(watch.nudged_at, office.deadlines.repeat_days)
+    return office.deadlines.repeat.after(office.calendar, watch.nudged_at)
 
 
 def long_open_at(office: Office, case: Case) -> datetime:
-    """When a case still open goes to the supervisor however its steps went (60 days)."""
-    return case.created_at + timedelta(days=office.deadlines.case_days)
+    """When a case still open goes to the supervisor however its steps went: `case_days`
+    (60) calendar days after filing, or working days with `case_days_working`."""
+    d = office.deadlines
+    if d.case_days_working:
+        return Budget(d.case_days).after(office.calendar, case.created_at)
+    return case.created_at + timedelta(days=d.case_days)
 
 
 def next_check(office: Office, case: Case) -> datetime | None:
@@ -144,6 +149,6 @@ def is_overdue(case: Case, now: datetime) -> bool:
     )
 
 
-def working_age(office: Office, watch: Watch, now: datetime) -> int:
-    """Whole working days the step has been under way."""
-    return math.floor(office.calendar.working_days_between(watch.started_at, now))
+def working_age(office: Office, watch: Watch, now: datetime) -> Budget:
+    """How long the step has been under way, in its budget's unit (rounded down)."""
+    return office.deadlines.budget(watch.step).elapsed(office.calendar, watch.started_at, now)

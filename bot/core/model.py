@@ -391,6 +391,14 @@ class Milestones:
     disposed: int | None = None
     answered: int | None = None
     closed: int | None = None
+    # The chain of command's steps (`[workflow]`), stamped from the case's statuses by
+    # `bot.core.recap.mark_milestones`: first proposed to the supervisor (diusulkan), the
+    # disposition first in effect after that (approved), the unit's answer first put to
+    # review (ditinjau), and the answer first sent on after that (reviewed).
+    proposed: int | None = None
+    approved: int | None = None
+    submitted: int | None = None
+    reviewed: int | None = None
 
 
 class TaskKind(StrEnum):

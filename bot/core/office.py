@@ -9,6 +9,7 @@ from datetime import time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.core.budget import Budget, parse_budget
 from bot.core.calendar import WorkingCalendar
 from bot.core.files import ALL_TYPES
 from bot.core.model import Channel, Step, TaskKind
@@ -16,78 +17,135 @@ from bot.core.model import Channel, Step, TaskKind
 MAX_CATEGORY = 60
 
 
+# Every time budget of [deadlines] (`bot.core.budget`: working days, or office time).
+BUDGET_KEYS = (
+    "verify_days",
+    "answer_days",
+    "complete_days",
+    "confirm_days",
+    "repeat_days",
+    "remind_days_before",
+    "liaison_days",
+    "lapor_monitor_days",
+    "inform_days",
+    "approve_days",
+    "review_days",
+)
+BudgetValue = int | str | Budget  # as the agency file writes it (or already read)
+
+
 @dataclass(frozen=True)
 class Deadlines:
-    """The agency file's [deadlines] table; the defaults follow the SOPs and SP4N-LAPOR!."""
+    """The agency file's [deadlines] table; the defaults follow the SOPs and SP4N-LAPOR!.
 
-    verify_days: int = 1  # officers verify and dispose a new case
-    answer_days: int = 5  # the unit's first answer after disposition
-    complete_days: int = 10  # the reporter completes after /lengkapi, else closed
-    confirm_days: int = 10  # the reporter may react to the answer, else closed
-    case_days: int = 60  # calendar days from filing before the supervisor is told
+    Each `*_days` budget (and `remind_days_before`) is a whole number of working days or a
+    string with its unit, "1d", "4h", "30m" (`bot.core.budget`); the keys keep their
+    names whatever the unit. Two tables are equal when their budgets are, however written
+    (`1` and `"1d"`)."""
+
+    verify_days: BudgetValue = field(default=1, compare=False)  # officers verify, dispose
+    answer_days: BudgetValue = field(default=5, compare=False)  # the unit's first answer
+    complete_days: BudgetValue = field(default=10, compare=False)  # reporter completes
+    confirm_days: BudgetValue = field(default=10, compare=False)  # reporter may react
+    case_days: int = 60  # days from filing before the supervisor is told
+    case_days_working: bool = False  # case_days in working days (LAPOR), else calendar days
     escalate_factor: float = 2.0  # a staff step this many times its budget → supervisor
-    repeat_days: int = 1  # nudge again after this many working days while overdue
-    remind_days_before: int = 2  # reporter reminder this many working days before closure
+    repeat_days: BudgetValue = field(default=1, compare=False)  # nudge again while overdue
+    # the reporter's reminder this long before closure (0: none)
+    remind_days_before: BudgetValue = field(default=2, compare=False)
     digest_at: time | None = time(8, 0)  # daily digest on working days (None: no digest)
     tick_seconds: float = 60.0  # how often the scheduler looks for what is due
     # SOP 003: the liaison enters a verified case into SP4N-LAPOR! (`[lapor] enter_all`),
     # then watches LAPOR's disposition of it; SOP 002 step 8: an officer informs a
-    # reporter who is not in the chat. Working days each.
-    liaison_days: int = 1
-    lapor_monitor_days: int = 3
-    inform_days: int = 1
+    # reporter who is not in the chat.
+    liaison_days: BudgetValue = field(default=1, compare=False)
+    lapor_monitor_days: BudgetValue = field(default=3, compare=False)
+    inform_days: BudgetValue = field(default=1, compare=False)
     # The chain of command (`[workflow]`): the supervisor approves a proposed disposition;
     # the reviewer approves the unit's answer.
-    approve_days: int = 1
-    review_days: int = 1
+    approve_days: BudgetValue = field(default=1, compare=False)
+    review_days: BudgetValue = field(default=1, compare=False)
+    # The budgets read, by key (what equality compares).
+    budgets: tuple[tuple[str, Budget], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in (
-            "verify_days",
-            "answer_days",
-            "complete_days",
-            "confirm_days",
-            "liaison_days",
-            "lapor_monitor_days",
-            "inform_days",
-            "approve_days",
-            "review_days",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1 working day")
+        read: list[tuple[str, Budget]] = []
+        for name in BUDGET_KEYS:
+            try:
+                budget = parse_budget(getattr(self, name), zero=name == "remind_days_before")
+            except ValueError as error:
+                raise ValueError(f"{name} {error}") from None
+            read.append((name, budget))
+        object.__setattr__(self, "budgets", tuple(read))
+        if isinstance(self.case_days, bool) or not isinstance(self.case_days, int):
+            raise ValueError("case_days must be a whole number of days")
         if self.case_days < 1:
             raise ValueError("case_days must be at least 1 day")
         if not math.isfinite(self.escalate_factor) or self.escalate_factor < 1:
             raise ValueError("escalate_factor must be at least 1")
-        if self.repeat_days < 1:
-            raise ValueError("repeat_days must be at least 1 working day")
-        if not 0 <= self.remind_days_before < self.complete_days:
+        complete, before = self.named("complete_days"), self.remind_before
+        if (
+            before.amount
+            and (complete.in_days == before.in_days)
+            and (complete.less(before, day_minutes=1) is None)
+        ):
             raise ValueError("remind_days_before must be 0 (no reminder) up to complete_days - 1")
         if not 0 < self.tick_seconds <= 3600:
             raise ValueError("tick_seconds must be more than 0 and at most 3600")
 
-    def budget(self, step: Step) -> int:
-        """The step's time budget in working days."""
-        return {
-            Step.VERIFY: self.verify_days,
-            Step.ANSWER: self.answer_days,
-            Step.COMPLETE: self.complete_days,
-            Step.CONFIRM: self.confirm_days,
-            Step.APPROVE: self.approve_days,
-            Step.REVIEW: self.review_days,
-        }[step]
+    def check(self, day_minutes: int) -> None:
+        """What can only be checked knowing how long a working day is: a reminder before
+        closure written in another unit than `complete_days` still comes before it."""
+        if self.remind_before.amount and self.reminder_budget(day_minutes) is None:
+            raise ValueError("remind_days_before must be shorter than complete_days")
 
-    def task_budget(self, kind: TaskKind) -> int:
-        """A task's time budget in working days."""
-        return {
-            TaskKind.INFORM: self.inform_days,
-            TaskKind.LAPOR_ENTRY: self.liaison_days,
-            TaskKind.LAPOR_MONITOR: self.lapor_monitor_days,
-        }[kind]
+    def named(self, name: str) -> Budget:
+        """The budget of one key of BUDGET_KEYS."""
+        return dict(self.budgets)[name]
 
-    def escalation_budget(self, step: Step) -> int:
-        """Working days after which a staff step goes to the supervisor."""
-        return math.ceil(self.budget(step) * self.escalate_factor)
+    def budget(self, step: Step) -> Budget:
+        """The step's time budget."""
+        return self.named(
+            {
+                Step.VERIFY: "verify_days",
+                Step.ANSWER: "answer_days",
+                Step.COMPLETE: "complete_days",
+                Step.CONFIRM: "confirm_days",
+                Step.APPROVE: "approve_days",
+                Step.REVIEW: "review_days",
+            }[step]
+        )
+
+    def task_budget(self, kind: TaskKind) -> Budget:
+        """A task's time budget."""
+        return self.named(
+            {
+                TaskKind.INFORM: "inform_days",
+                TaskKind.LAPOR_ENTRY: "liaison_days",
+                TaskKind.LAPOR_MONITOR: "lapor_monitor_days",
+            }[kind]
+        )
+
+    def escalation_budget(self, step: Step) -> Budget:
+        """How long after its start a staff step goes to the supervisor (its budget times
+        `escalate_factor`, rounded up)."""
+        return self.budget(step).scaled(self.escalate_factor)
+
+    @property
+    def repeat(self) -> Budget:
+        """How long after a nudge the next comes, while the step is overdue."""
+        return self.named("repeat_days")
+
+    @property
+    def remind_before(self) -> Budget:
+        """How long before a reporter's step closes the reporter is reminded (0: never)."""
+        return self.named("remind_days_before")
+
+    def reminder_budget(self, day_minutes: int) -> Budget | None:
+        """How long after `/lengkapi` the reporter is reminded (None: never)."""
+        if not self.remind_before.amount:
+            return None
+        return self.named("complete_days").less(self.remind_before, day_minutes)
 
 
 @dataclass(frozen=True)

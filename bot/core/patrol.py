@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot.core import deadlines, tasks, views
+from bot.core import budget, deadlines, tasks, views
 from bot.core.cases import CaseDesk
 from bot.core.model import (
     SYSTEM,
@@ -118,8 +118,8 @@ class _Patrol:
             code=case.code,
             step=self.t(f"step_{watch.step.value}"),
             holder=views.holder(self.office, self.t, case),
-            age=deadlines.working_age(self.office, watch, self.now),
-            budget=self.office.deadlines.budget(watch.step),
+            age=budget.words(self.t, deadlines.working_age(self.office, watch, self.now)),
+            budget=budget.words(self.t, self.office.deadlines.budget(watch.step)),
         )
 
     async def event(self, case: Case, kind: EventKind, note: str) -> None:
@@ -162,11 +162,11 @@ class _Patrol:
 
     async def escalate_long_open(self, case: Case) -> None:
         case.long_escalated_at = self.now
-        days = self.office.deadlines.case_days
+        d = self.office.deadlines
         line = self.t(
             "patrol_long_open_line",
             code=case.code,
-            days=days,
+            days=budget.case_limit(self.t, d.case_days, d.case_days_working),
             date=views.local_time(self.office, self.t, case.created_at),
             status=self.t(f"status_{case.status.value}"),
             holder=views.holder(self.office, self.t, case),
@@ -210,7 +210,7 @@ class _Patrol:
     # ---------------------------------------------------------------- tasks
     async def tasks(self, batch: int) -> None:
         """Nudges the holders of the tasks that fell due: one line per case and kind in
-        each holder's message, repeated every `repeat_days` working days until done."""
+        each holder's message, repeated every `repeat_days` until done."""
         due: dict[tuple[int, TaskKind], list[Task]] = {}
         for task in await self.uow.tasks.due(self.now, batch):
             if task.kind is TaskKind.INFORM and task.text is None:

@@ -11,6 +11,20 @@ disposition, first answer and closure are counted in the office's working minute
 from the working-minute stamps (`WorkingCalendar.stamp`) stored on each case when it
 reaches that point.
 
+Each step is judged against its configured budget (`[deadlines]`, in working days or in
+office time, `bot.core.budget`) and shown in that budget's unit: a 5-minute disposition
+budget (SOP 001) is reported in minutes, not in hundredths of a day. The chain of
+command's steps are reported when the agency's `[workflow]` has them: the supervisor's
+approval of a proposed disposition (`disposition_by = "supervisor"`) and the review of
+the unit's answer (`answer_review`). Their times come from the stamps `mark_milestones`
+sets when the case's status shows the step began and ended:
+
+- verification: filing → the first proposal, or the first disposition without one;
+- approval: the first proposal → the disposition first in effect after it;
+- the unit's answer: the disposition in effect → its first answer (put to review or sent);
+- review: the answer first put to review → the answer first sent on after it;
+- first answer: filing → the first answer the reporter received.
+
 Plain Python only; no channel, no database.
 """
 
@@ -18,13 +32,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from bot.core.budget import Budget, BudgetUnit, case_limit, coarsest, words
 from bot.core.calendar import WorkingCalendar
-from bot.core.model import Case, CaseStatus, Channel, Location, Milestones, Privacy
-from bot.core.office import Office
+from bot.core.model import Case, CaseStatus, Channel, Location, Milestones, Privacy, Step
+from bot.core.office import AnswerReview, DispositionBy, Office
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
 
@@ -177,6 +192,12 @@ class RecapQuery:
     verify_minutes: int  # the verification budget, in working minutes
     answer_minutes: int  # the unit's answer budget, in working minutes
     case_seconds: int  # the whole case's budget, in clock seconds
+    # the whole case's budget in working minutes, when `case_days_working` (else None)
+    case_minutes: int | None = None
+    # the chain's steps, when the workflow has them (else None): their budgets in
+    # working minutes
+    approve_minutes: int | None = None
+    review_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,7 +242,9 @@ class RecapFigures:
     first_answer_minutes: Histogram = ()  # filing → the unit's first answer
     closure_minutes: Histogram = ()  # filing → closure (selesai or ditolak)
     answer_after_disposition: Histogram = ()  # first disposition → first answer
-    closed_within_case_budget: int = 0  # closed within case_days calendar days of filing
+    approval_minutes: Histogram = ()  # first proposal → approved (with the approval step)
+    review_minutes: Histogram = ()  # first put to review → sent on (with the review step)
+    closed_within_case_budget: int = 0  # closed within case_days of filing
     open_at_end: int = 0  # every case open at the period's end, whenever it was filed
     overdue_at_end: int = 0
     ratings: dict[int, int] = field(default_factory=dict)  # 1..5 → how many
@@ -328,15 +351,25 @@ class Timing:
     p90: float | None
     within: int
     budget: float  # in the same unit as the values
+    unit: BudgetUnit = BudgetUnit.DAYS  # working time is shown in this unit
+    limit: Budget | None = None  # the configured budget, when it is one key's
 
     @classmethod
-    def of(cls, histogram: Histogram, budget: float) -> Timing:
+    def of(
+        cls,
+        histogram: Histogram,
+        budget: float,
+        unit: BudgetUnit = BudgetUnit.DAYS,
+        limit: Budget | None = None,
+    ) -> Timing:
         return cls(
             reached=sum(count for _, count in histogram),
             median=percentile(histogram, 0.5),
             p90=percentile(histogram, 0.9),
             within=count_within(histogram, budget),
             budget=budget,
+            unit=unit,
+            limit=limit,
         )
 
     @property
@@ -367,12 +400,16 @@ class Recap:
     day_minutes: int  # one working day, in minutes (to show working days)
     acknowledgement: Timing  # clock seconds
     disposition: Timing  # working minutes from filing; budget: verification
-    first_answer: Timing  # working minutes from filing; budget: verification + answer
+    first_answer: Timing  # working minutes from filing; budget: every step's to it
     answer: Timing  # working minutes from disposition; budget: the unit's answer
-    closure: Timing  # working minutes from filing; within: the case budget (calendar days)
+    closure: Timing  # working minutes from filing; within: the case budget (in days)
     case_days: int
     units: tuple[UnitRow, ...]
     sources: tuple[str, ...] = ()  # the office's sources (sumber), in the agency file's order
+    # The chain's steps, when the workflow has them (working minutes; their budgets).
+    approval: Timing | None = None
+    review: Timing | None = None
+    case_days_working: bool = False  # case_days counted in working days
 
     @property
     def rating_average(self) -> float | None:
@@ -417,20 +454,37 @@ def source_counts(recap: Recap, *, zeros: bool = True) -> list[SourceCount]:
 
 def day_minutes(office: Office) -> int:
     """The minutes of one working day (office hours)."""
-    return int(office.calendar.working_day_length.total_seconds() // 60)
+    return office.calendar.working_day_minutes
+
+
+def approves(office: Office) -> bool:
+    """Whether the supervisor approves each disposition (the APPROVE step)."""
+    return office.workflow.disposition_by is DispositionBy.SUPERVISOR
+
+
+def reviews(office: Office) -> bool:
+    """Whether a unit's answer is reviewed before it is sent (the REVIEW step)."""
+    return office.workflow.answer_review is not AnswerReview.NONE
 
 
 def recap_query(office: Office, period: Period, now: datetime) -> RecapQuery:
     """What the database needs; a period not over yet is judged as it stands `now`."""
     start, end = period.bounds(office)
-    d = office.deadlines
+    d, day = office.deadlines, day_minutes(office)
+
+    def minutes(step: Step) -> int:
+        return d.budget(step).office_minutes(day)
+
     return RecapQuery(
         start=start,
         end=end,
         end_stamp=office.calendar.stamp(min(end, now)),
-        verify_minutes=d.verify_days * day_minutes(office),
-        answer_minutes=d.answer_days * day_minutes(office),
+        verify_minutes=minutes(Step.VERIFY),
+        answer_minutes=minutes(Step.ANSWER),
         case_seconds=d.case_days * 86400,
+        case_minutes=d.case_days * day if d.case_days_working else None,
+        approve_minutes=minutes(Step.APPROVE) if approves(office) else None,
+        review_minutes=minutes(Step.REVIEW) if reviews(office) else None,
     )
 
 
@@ -438,11 +492,18 @@ def build_recap(
     office: Office, period: Period, figures: RecapFigures, generated_at: datetime
 ) -> Recap:
     """Puts the database's tallies together with the office's budgets and units."""
-    query = recap_query(office, period, generated_at)
+    d, day = office.deadlines, day_minutes(office)
+    verify, answer = d.budget(Step.VERIFY), d.budget(Step.ANSWER)
+    approve = d.budget(Step.APPROVE) if approves(office) else None
+    review = d.budget(Step.REVIEW) if reviews(office) else None
+    to_answer = [b for b in (verify, approve, answer, review) if b is not None]
+
+    def timing(histogram: Histogram, budget: Budget) -> Timing:
+        return Timing.of(histogram, budget.office_minutes(day), budget.unit, budget)
 
     def row(code: str, name: str) -> UnitRow:
         tally = figures.units.get(code, UnitTally())
-        return UnitRow(code, name, tally, Timing.of(tally.answer_minutes, query.answer_minutes))
+        return UnitRow(code, name, tally, timing(tally.answer_minutes, answer))
 
     known = {unit.code for unit in office.units}
     units = [row(unit.code, unit.name) for unit in office.units]
@@ -455,21 +516,26 @@ def build_recap(
         figures=figures,
         day_minutes=day_minutes(office),
         acknowledgement=Timing.of(figures.ack_seconds, ACK_BUDGET_SECONDS),
-        disposition=Timing.of(figures.disposition_minutes, query.verify_minutes),
+        disposition=timing(figures.disposition_minutes, verify),
         first_answer=Timing.of(
-            figures.first_answer_minutes, query.verify_minutes + query.answer_minutes
+            figures.first_answer_minutes,
+            sum(b.office_minutes(day) for b in to_answer),
+            coarsest(*to_answer),
         ),
-        answer=Timing.of(figures.answer_after_disposition, query.answer_minutes),
+        answer=timing(figures.answer_after_disposition, answer),
         closure=Timing(
             reached=sum(count for _, count in figures.closure_minutes),
             median=percentile(figures.closure_minutes, 0.5),
             p90=percentile(figures.closure_minutes, 0.9),
             within=figures.closed_within_case_budget,
-            budget=office.deadlines.case_days,
+            budget=d.case_days,
         ),
-        case_days=office.deadlines.case_days,
+        case_days=d.case_days,
         units=tuple(units),
         sources=office.intake_sources,
+        approval=None if approve is None else timing(figures.approval_minutes, approve),
+        review=None if review is None else timing(figures.review_minutes, review),
+        case_days_working=d.case_days_working,
     )
 
 
@@ -489,10 +555,36 @@ def milestones(
     )
 
 
-def mark_milestones(calendar: WorkingCalendar, case: Case) -> None:
-    """Stamps the points the case has reached (from its times; cheap, so always redone)."""
-    case.milestones = milestones(
+# The statuses of a case whose disposition is in effect (the unit holds it, or answered).
+_IN_EFFECT = frozenset({CaseStatus.DISPOSED, CaseStatus.IN_REVIEW, CaseStatus.ANSWERED})
+
+
+def mark_milestones(calendar: WorkingCalendar, case: Case, now: datetime | None = None) -> None:
+    """Stamps the points the case has reached: from its times (cheap, so always redone),
+    and the chain of command's steps from its status as it changes (`now`: when it
+    changed, the case's last update by default), each only the first time.
+
+    Proposed: the case awaits the supervisor's approval (diusulkan). Approved: once
+    proposed, its disposition is in effect. Submitted: the unit's answer awaits review
+    (ditinjau). Reviewed: once submitted, the answer was sent (dijawab).
+    """
+    old = case.milestones
+    at = now or case.updated_at or case.created_at
+
+    def first(stamp: int | None, reached: bool) -> int | None:
+        return stamp if stamp is not None or not reached else calendar.stamp(at)
+
+    proposed = first(old.proposed, case.status is CaseStatus.PROPOSED)
+    submitted = first(old.submitted, case.status is CaseStatus.IN_REVIEW)
+    times = milestones(
         calendar, case.created_at, case.first_disposed_at, case.answered_at, case.closed_at
+    )
+    case.milestones = replace(
+        times,
+        proposed=proposed,
+        approved=first(old.approved, proposed is not None and case.status in _IN_EFFECT),
+        submitted=submitted,
+        reviewed=first(old.reviewed, submitted is not None and case.status is CaseStatus.ANSWERED),
     )
 
 
@@ -534,13 +626,43 @@ def percent(part: float | None) -> str:
     return "–" if part is None else f"{part * 100:.0f}%"
 
 
-def working_time(t: Texts, minutes: float | None, day_minutes: int) -> str:
-    """Working minutes in words: hours under a working day, working days above."""
+def working_time(
+    t: Texts, minutes: float | None, day_minutes: int, unit: BudgetUnit = BudgetUnit.DAYS
+) -> str:
+    """Working minutes in words: hours under a working day, working days above; under an
+    hour in minutes, for a step whose budget is in minutes."""
     if minutes is None:
         return "–"
+    if unit is BudgetUnit.MINUTES and minutes < 60:
+        return t("recap_working_minutes", minutes=decimal(t, minutes))
     if minutes < day_minutes:
         return t("recap_hours", hours=decimal(t, minutes / 60))
     return t("recap_days", days=decimal(t, minutes / day_minutes))
+
+
+def step_timings(recap: Recap) -> list[tuple[str, Timing]]:
+    """The staff steps' timings in the order they happen, each with its name's suffix
+    (`recap_step_*`, `chart_step_*`, `xlsx_step_*`): verification and disposition (a
+    proposal, with the approval step), the supervisor's approval, the unit's answer, its
+    review. The chain's steps only when the workflow has them."""
+    steps = [("proposal" if recap.approval else "disposition", recap.disposition)]
+    if recap.approval is not None:
+        steps.append(("approval", recap.approval))
+    steps.append(("answer", recap.answer))
+    if recap.review is not None:
+        steps.append(("review", recap.review))
+    return steps
+
+
+def step_line(t: Texts, name: str, timing: Timing, day_minutes: int) -> str:
+    """One step of the chat summary: its median, its share on time, its budget."""
+    return t(
+        "recap_step_line",
+        step=t(f"recap_step_{name}"),
+        median=working_time(t, timing.median, day_minutes, timing.unit),
+        within=percent(timing.share_within),
+        budget=words(t, timing.limit) if timing.limit else "–",
+    )
 
 
 def clock_time(t: Texts, seconds: float | None) -> str:
@@ -614,13 +736,10 @@ def summary(t: Texts, recap: Recap) -> str:
         private=whole(t, privacy),
         ack_median=clock_time(t, recap.acknowledgement.median),
         ack_within=percent(recap.acknowledgement.share_within),
-        disposition_median=working_time(t, recap.disposition.median, day),
-        disposition_within=percent(recap.disposition.share_within),
-        answer_median=working_time(t, recap.answer.median, day),
-        answer_within=percent(recap.answer.share_within),
+        steps="\n".join(step_line(t, name, timing, day) for name, timing in step_timings(recap)),
         closure_median=working_time(t, recap.closure.median, day),
         closure_within=percent(recap.closure.share_within),
-        case_days=recap.case_days,
+        case_days=case_limit(t, recap.case_days, recap.case_days_working),
         open_at_end=whole(t, f.open_at_end),
         overdue_at_end=whole(t, f.overdue_at_end),
         rating=decimal(t, recap.rating_average) if recap.rating_average is not None else "–",

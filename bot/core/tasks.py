@@ -18,12 +18,11 @@ holder of each task that fell due. Plain Python only; no channel, no database.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.core import views
+from bot.core import budget, views
 from bot.core.model import Case, Task, TaskKind
 from bot.core.office import Office, is_lapor_source
 from bot.core.texts import Texts
@@ -61,9 +60,9 @@ def shown(text: str, limit: int = SHOWN_INPUT) -> str:
 def new_task(
     office: Office, case: Case, kind: TaskKind, now: datetime, text: str | None = None
 ) -> Task:
-    """A task of `kind` for the case, due its budget of working days from now."""
+    """A task of `kind` for the case, due its budget from now."""
     assert case.id is not None
-    due = office.calendar.add_working_days(now, office.deadlines.task_budget(kind))
+    due = office.deadlines.task_budget(kind).after(office.calendar, now)
     return Task(case_id=case.id, kind=kind, created_at=now, due_at=due, text=text, next_at=due)
 
 
@@ -76,10 +75,10 @@ def finish(task: Task, now: datetime, by: str, note: str | None) -> None:
 
 
 def nudged(office: Office, task: Task, now: datetime) -> None:
-    """Records a nudge; the next comes `repeat_days` working days later, until done."""
+    """Records a nudge; the next comes `repeat_days` later, until done."""
     task.nudged_at = now
     task.nudges += 1
-    task.next_at = office.calendar.add_working_days(now, office.deadlines.repeat_days)
+    task.next_at = office.deadlines.repeat.after(office.calendar, now)
 
 
 def holder_chats(office: Office, kind: TaskKind) -> tuple[str, ...]:
@@ -161,6 +160,7 @@ def due_line(
 ) -> str:
     """One line of a nudge: the case's due tasks of one kind."""
     oldest = min(task.created_at for task in tasks)
+    limit = office.deadlines.task_budget(kind)
     return t(
         f"patrol_task_{kind.value}",
         code=case.code,
@@ -168,6 +168,6 @@ def due_line(
         contact=short_contact(case),
         count=len(tasks),
         number=case.lapor_number or t("not_specified"),
-        age=math.floor(office.calendar.working_days_between(oldest, now)),
-        budget=office.deadlines.task_budget(kind),
+        age=budget.words(t, limit.elapsed(office.calendar, oldest, now)),
+        budget=budget.words(t, limit),
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ParamSpec
 
-from bot.core import buttons, deadlines, recap
+from bot.core import budget, buttons, deadlines, recap
 from bot.core.buttons import Tap
 from bot.core.dialogue import describe_location
 from bot.core.model import (
@@ -325,7 +325,7 @@ def case_deadlines(office: Office, t: Texts, case: Case, now: datetime) -> str:
 
     late = ""
     if deadlines.is_overdue(case, now):
-        late = t("deadline_late", age=deadlines.working_age(office, watch, now))
+        late = t("deadline_late", age=budget.words(t, deadlines.working_age(office, watch, now)))
     lines = [
         t(
             "deadline_step",
@@ -351,7 +351,7 @@ def case_deadlines(office: Office, t: Texts, case: Case, now: datetime) -> str:
             lines.append(t("deadline_escalated", at=when(watch.escalated_at)))
         else:
             lines.append(t("deadline_escalation", at=when(deadlines.escalation_at(office, watch))))
-    days = office.deadlines.case_days
+    days = budget.case_limit(t, office.deadlines.case_days, office.deadlines.case_days_working)
     if case.long_escalated_at is not None:
         lines.append(t("deadline_long_escalated", days=days, at=when(case.long_escalated_at)))
     else:

@@ -16,8 +16,17 @@ from collections.abc import Mapping, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 
+from bot.core.budget import case_limit
 from bot.core.model import CaseStatus
-from bot.core.recap import NO_UNIT, Recap, channel_name, percent, source_counts, whole
+from bot.core.recap import (
+    NO_UNIT,
+    Recap,
+    channel_name,
+    percent,
+    source_counts,
+    step_timings,
+    whole,
+)
 from bot.core.texts import Texts
 from bot.exports.content import label, unit_name, unit_names_of
 
@@ -155,13 +164,19 @@ def _status_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:
     )
 
 
-def _deadline_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:
-    steps = (
+def deadline_bars(recap: Recap, t: Texts) -> list[tuple[str, float | None]]:
+    """Each step's share on time, in the order they happen: the acknowledgement, the
+    staff steps the workflow has (`step_timings`), the whole case."""
+    case_days = case_limit(t, recap.case_days, recap.case_days_working)
+    return [
         (t("chart_step_acknowledgement"), recap.acknowledgement.share_within),
-        (t("chart_step_disposition"), recap.disposition.share_within),
-        (t("chart_step_answer"), recap.answer.share_within),
-        (t("chart_step_closure", days=recap.case_days), recap.closure.share_within),
-    )
+        *((t(f"chart_step_{name}"), timing.share_within) for name, timing in step_timings(recap)),
+        (t("chart_step_closure", days=case_days), recap.closure.share_within),
+    ]
+
+
+def _deadline_panel(panel: SubFigure, recap: Recap, t: Texts) -> None:
+    steps = deadline_bars(recap, t)
     _horizontal_bars(
         panel,
         t("chart_within"),

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from bot.core.budget import BudgetUnit
 from bot.core.model import Actor, CaseEvent, CaseStatus, Channel, EventKind, Intake, Privacy
 from bot.core.recap import (
     NO_CATEGORY,
@@ -23,6 +24,7 @@ from bot.core.recap import (
     Timing,
     channel_name,
     source_counts,
+    step_timings,
 )
 from bot.core.texts import Texts
 
@@ -36,7 +38,8 @@ class Measure(Enum):
     COUNT = "count"
     SHARE = "share"  # a fraction 0..1, shown as a percentage
     DAYS = "days"  # working days
-    MINUTES = "minutes"  # clock minutes
+    HOURS = "hours"  # working hours (office time)
+    MINUTES = "minutes"  # minutes: clock minutes, or working minutes (office time)
     AVERAGE = "average"  # a rating average, 1..5
 
 
@@ -259,13 +262,42 @@ def _ordered(tallies: Mapping[str, int], known: Sequence[str]) -> list[str]:
     return [*known, *sorted(set(tallies) - set(known))]
 
 
+def shown_in(unit: BudgetUnit, day_minutes: int) -> tuple[float, Measure]:
+    """How working minutes are shown in `unit`: what to divide them by, and as what."""
+    return {
+        BudgetUnit.DAYS: (day_minutes, Measure.DAYS),
+        BudgetUnit.HOURS: (60, Measure.HOURS),
+        BudgetUnit.MINUTES: (1, Measure.MINUTES),
+    }[unit]
+
+
+def unit_label(t: Texts, unit: BudgetUnit) -> str:
+    """The unit working time is shown in, for a label: "hari kerja", "menit kerja"…"""
+    return t(f"recap_unit_{unit.value}")
+
+
+def working_value(minutes: float | None, unit: BudgetUnit, day_minutes: int) -> Value:
+    """Working minutes as a value in `unit`."""
+    per, measure = shown_in(unit, day_minutes)
+    return Value(None if minutes is None else minutes / per, measure)
+
+
 def _timing_section(recap: Recap, t: Texts) -> Section:
     day = recap.day_minutes
 
     def working(timing: Timing, key: str) -> Line:
-        return _timing_line(t(key), timing, day, Measure.DAYS, Value(timing.budget / day))
+        per, measure = shown_in(timing.unit, day)
+        name = t(key, unit=unit_label(t, timing.unit))
+        return _timing_line(name, timing, per, measure, Value(timing.budget / per, measure))
 
     closure = recap.closure
+    # The staff steps in their order, with the first answer since filing before the unit's.
+    staff: list[Line] = []
+    for name, timing in step_timings(recap):
+        if name == "answer":
+            staff.append(working(recap.first_answer, "xlsx_step_first_answer"))
+        staff.append(working(timing, f"xlsx_step_{name}"))
+    closure_key = "xlsx_step_closure_working" if recap.case_days_working else "xlsx_step_closure"
     return Section(
         t("xlsx_section_timing"),
         tuple(
@@ -287,13 +319,10 @@ def _timing_section(recap: Recap, t: Texts) -> Section:
                 Measure.MINUTES,
                 Value(recap.acknowledgement.budget / 60, Measure.MINUTES),
             ),
-            working(recap.disposition, "xlsx_step_disposition"),
-            working(recap.first_answer, "xlsx_step_first_answer"),
-            working(recap.answer, "xlsx_step_answer"),
-            # The case budget is in calendar days, unlike the values (working time).
-            _timing_line(
-                t("xlsx_step_closure"), closure, day, Measure.DAYS, Value(recap.case_days)
-            ),
+            *staff,
+            # The case budget is in days (calendar days unless `case_days_working`), the
+            # values in working days.
+            _timing_line(t(closure_key), closure, day, Measure.DAYS, Value(recap.case_days)),
         ),
     )
 
@@ -320,6 +349,15 @@ def _timing_line(name: str, timing: Timing, per: float, measure: Measure, budget
 
 def working_days(minutes: float | None, day_minutes: int) -> float | None:
     return None if minutes is None else minutes / day_minutes
+
+
+def unit_labels(t: Texts, recap: Recap) -> dict[str, str]:
+    """The units of the workbook's step columns (`{answer_unit}`… in their headers)."""
+    return {
+        "disposition_unit": unit_label(t, recap.disposition.unit),
+        "first_answer_unit": unit_label(t, recap.first_answer.unit),
+        "answer_unit": unit_label(t, recap.answer.unit),
+    }
 
 
 # ---------------------------------------------------------------------------- one case

@@ -34,7 +34,13 @@ from bot.exports.content import (
 ENCODING = "utf-8-sig"  # UTF-8 with the byte-order mark
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # office wall-clock time; ISO order parses everywhere
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-DECIMALS = {Measure.COUNT: 0, Measure.SHARE: 1, Measure.DAYS: 2, Measure.MINUTES: 2}
+DECIMALS = {
+    Measure.COUNT: 0,
+    Measure.SHARE: 1,
+    Measure.DAYS: 2,
+    Measure.HOURS: 2,
+    Measure.MINUTES: 2,
+}
 AVERAGE_DECIMALS = 2
 # The case's own facts, after the history's columns on every row of a case's CSV.
 CASE_FACT_COLUMNS = (

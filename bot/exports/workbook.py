@@ -24,6 +24,7 @@ from xlsxwriter import Workbook
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from bot.core.budget import BudgetUnit
 from bot.core.model import Case, CaseEvent, Privacy
 from bot.core.recap import CaseRow, Recap
 from bot.core.texts import Texts
@@ -40,9 +41,10 @@ from bot.exports.content import (
     shorten,
     source_name,
     summary_sections,
+    unit_labels,
     unit_name,
     unit_names_of,
-    working_days,
+    working_value,
 )
 
 DATE_TIME_FORMAT = "dd/mm/yyyy hh:mm"
@@ -51,6 +53,7 @@ NUMBER_FORMATS = {
     Measure.COUNT: "0",
     Measure.SHARE: "0%",
     Measure.DAYS: "0.0",
+    Measure.HOURS: "0.0",
     Measure.MINUTES: "0.0",
     Measure.AVERAGE: "0.00",
 }
@@ -164,9 +167,16 @@ def _widths(sheet: Worksheet, widths: Iterable[float]) -> None:
         sheet.set_column(col, col, width)
 
 
-def _table(sheet: Worksheet, cells: _Cells, t: Texts, columns: Sequence[tuple[str, int]]) -> None:
-    """A table sheet's header: labels, widths, and the header row frozen in place."""
-    cells.header_row(sheet, 0, [t(key) for key, _ in columns])
+def _table(
+    sheet: Worksheet,
+    cells: _Cells,
+    t: Texts,
+    columns: Sequence[tuple[str, int]],
+    units: Mapping[str, str] | None = None,
+) -> None:
+    """A table sheet's header: labels (with the `units` some name), widths, and the
+    header row frozen in place."""
+    cells.header_row(sheet, 0, [t(key, **(units or {})) for key, _ in columns])
     _widths(sheet, (width for _, width in columns))
     sheet.freeze_panes(1, 0)
 
@@ -194,7 +204,7 @@ class RecapWorkbook:
         self._cases = self._book.add_worksheet(
             sheet_name(t("xlsx_sheet_cases"), "Daftar Pengaduan")
         )
-        _table(self._cases, self._cells, t, CASE_COLUMNS)
+        _table(self._cases, self._cells, t, CASE_COLUMNS, unit_labels(t, recap))
         self._cases.freeze_panes(1, 1)
 
     def __enter__(self) -> RecapWorkbook:
@@ -263,7 +273,7 @@ class RecapWorkbook:
     def _write_units(self) -> None:
         t, cells, day = self._t, self._cells, self._recap.day_minutes
         sheet = self._book.add_worksheet(sheet_name(t("xlsx_sheet_units"), "Per Unit"))
-        _table(sheet, cells, t, UNIT_COLUMNS)
+        _table(sheet, cells, t, UNIT_COLUMNS, unit_labels(t, self._recap))
         sheet.freeze_panes(1, 2)
         for row, unit in enumerate(self._recap.units, start=1):
             tally, answer = unit.tally, unit.answer
@@ -276,8 +286,8 @@ class RecapWorkbook:
                 tally.returned,
                 tally.open_at_end,
                 tally.overdue_at_end,
-                Value(working_days(answer.median, day), Measure.DAYS),
-                Value(working_days(answer.p90, day), Measure.DAYS),
+                working_value(answer.median, answer.unit, day),
+                working_value(answer.p90, answer.unit, day),
                 Value(answer.share_within, Measure.SHARE),
                 Value(unit.rating_average, Measure.AVERAGE),
                 tally.rating_count,
@@ -309,7 +319,7 @@ class RecapWorkbook:
         sheet.autofilter(0, 0, len(turnbacks), len(TURNBACK_COLUMNS) - 1)
 
     def _write_case(self, row: int, case: CaseRow) -> None:
-        t, tz, day = self._t, self._tz, self._recap.day_minutes
+        t, tz, day, recap = self._t, self._tz, self._recap.day_minutes, self._recap
         confidential = case.privacy == Privacy.CONFIDENTIAL.value
         hidden = t("xlsx_confidential")
         place = None
@@ -330,9 +340,9 @@ class RecapWorkbook:
             _local_or_none(case.first_disposed_at, tz),
             _local_or_none(case.answered_at, tz),
             _local_or_none(case.closed_at, tz),
-            Value(working_days(case.disposition_minutes, day), Measure.DAYS),
-            Value(working_days(case.first_answer_minutes, day), Measure.DAYS),
-            Value(working_days(case.closure_minutes, day), Measure.DAYS),
+            working_value(case.disposition_minutes, recap.disposition.unit, day),
+            working_value(case.first_answer_minutes, recap.first_answer.unit, day),
+            working_value(case.closure_minutes, BudgetUnit.DAYS, day),
             case.rating,
             source_name(t, case.channel, case.source),
             case.lapor_number,

@@ -143,6 +143,10 @@ def _case_values(case: Case) -> dict[str, Any]:
         "disposed_stamp": case.milestones.disposed,
         "answered_stamp": case.milestones.answered,
         "closed_stamp": case.milestones.closed,
+        "proposed_stamp": case.milestones.proposed,
+        "approved_stamp": case.milestones.approved,
+        "submitted_stamp": case.milestones.submitted,
+        "reviewed_stamp": case.milestones.reviewed,
         "relay_window_at": case.relays.window_at,
         "relayed_count": case.relays.relayed,
         "held_count": case.relays.held,
@@ -245,7 +249,14 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
         acknowledged_at=record.acknowledged_at,
         first_disposed_at=record.first_disposed_at,
         milestones=Milestones(
-            record.filed_stamp, record.disposed_stamp, record.answered_stamp, record.closed_stamp
+            record.filed_stamp,
+            record.disposed_stamp,
+            record.answered_stamp,
+            record.closed_stamp,
+            record.proposed_stamp,
+            record.approved_stamp,
+            record.submitted_stamp,
+            record.reviewed_stamp,
         ),
         relays=Relays(
             record.relay_window_at, record.relayed_count, record.held_count, record.digest_at

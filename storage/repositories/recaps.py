@@ -4,7 +4,8 @@
 in the period, read from the covering index `ix_cases_recap` alone), never the cases
 themselves, so a year of a busy city costs a handful of grouped index scans. Durations
 are differences of the working-minute stamps stored on each case
-(`bot.core.recap.mark_milestones`).
+(`bot.core.recap.mark_milestones`); each step's ends are named once, below, for the
+histograms and the case list alike.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ C = CaseRecord
 TURNBACKS = (EventKind.REFUSED.value, EventKind.RETURNED.value)
 MAX_TURNBACKS = 5000  # listed on their sheet; the counts are exact regardless
 
+# The ends of each step (see bot.core.recap): verification ends at the first proposal
+# to the supervisor, or at the first disposition without one; the unit's answer starts
+# when the disposition is in effect (approved, or at once) and ends at the unit's first
+# answer (put to review, or sent); the reporter's first answer is the reviewed one when
+# the answer went to review.
+VERIFIED = func.coalesce(C.proposed_stamp, C.disposed_stamp)
+IN_EFFECT = func.coalesce(C.approved_stamp, C.disposed_stamp)
+UNIT_ANSWERED = func.coalesce(C.submitted_stamp, C.answered_stamp)
+REPORTER_ANSWERED = case((C.submitted_stamp.is_(None), C.answered_stamp), else_=C.reviewed_stamp)
+
 
 def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[int]:
     """Whole seconds from `earlier` to `later` (rounded), in the dialect's own words."""
@@ -74,21 +85,33 @@ class SqlRecaps:
         f = await self._breakdown(q, filed, units)
         seconds = _seconds(self._dialect, C.acknowledged_at, C.created_at)
         ack = await self._histogram(seconds, filed, C.acknowledged_at.is_not(None))
-        disposition = await self._histogram(
-            C.disposed_stamp - C.filed_stamp, filed, C.disposed_stamp.is_not(None)
-        )
+        disposition = await self._histogram(VERIFIED - C.filed_stamp, filed, VERIFIED.is_not(None))
         first_answer = await self._histogram(
-            C.answered_stamp - C.filed_stamp, filed, C.answered_stamp.is_not(None)
+            REPORTER_ANSWERED - C.filed_stamp, filed, REPORTER_ANSWERED.is_not(None)
         )
         closure = await self._histogram(
             C.closed_stamp - C.filed_stamp, filed, C.closed_stamp.is_not(None)
         )
         answer = await self._histogram(
-            C.answered_stamp - C.disposed_stamp,
-            filed,
-            C.answered_stamp.is_not(None),
-            C.disposed_stamp.is_not(None),
+            UNIT_ANSWERED - IN_EFFECT, filed, UNIT_ANSWERED.is_not(None), IN_EFFECT.is_not(None)
         )
+        # The chain of command's steps, when the workflow has them.
+        approval: tuple[tuple[int, int], ...] = ()
+        if q.approve_minutes is not None:
+            approval = await self._histogram(
+                C.approved_stamp - C.proposed_stamp,
+                filed,
+                C.approved_stamp.is_not(None),
+                C.proposed_stamp.is_not(None),
+            )
+        review: tuple[tuple[int, int], ...] = ()
+        if q.review_minutes is not None:
+            review = await self._histogram(
+                C.reviewed_stamp - C.submitted_stamp,
+                filed,
+                C.reviewed_stamp.is_not(None),
+                C.submitted_stamp.is_not(None),
+            )
         for code, hist in (await self._unit_answer_histograms(filed)).items():
             units[code]["answer_minutes"] = hist
         open_at_end, overdue_at_end = await self._backlog(q, units)
@@ -104,6 +127,8 @@ class SqlRecaps:
             first_answer_minutes=first_answer,
             closure_minutes=closure,
             answer_after_disposition=answer,
+            approval_minutes=approval,
+            review_minutes=review,
             open_at_end=open_at_end,
             overdue_at_end=overdue_at_end,
             units=tallies,
@@ -118,16 +143,12 @@ class SqlRecaps:
     ) -> RecapFigures:
         """One grouped scan: counts by status, channel, unit, category, privacy, rating,
         source (NULL: the reporter sent it), and how many have a LAPOR number."""
-        closed_in_budget = case(
-            (
-                and_(
-                    C.closed_stamp.is_not(None),
-                    _seconds(self._dialect, C.closed_at, C.created_at) <= q.case_seconds,
-                ),
-                1,
-            ),
-            else_=0,
+        in_time = (
+            _seconds(self._dialect, C.closed_at, C.created_at) <= q.case_seconds
+            if q.case_minutes is None  # calendar days
+            else C.closed_stamp - C.filed_stamp <= q.case_minutes  # working days
         )
+        closed_in_budget = case((and_(C.closed_stamp.is_not(None), in_time), 1), else_=0)
         asked = case((or_(C.rating_requested, C.rating.is_not(None)), 1), else_=0)
         answered = case((C.answered_at.is_not(None), 1), else_=0)
         linked = case((C.lapor_number.is_not(None), 1), else_=0)
@@ -233,10 +254,10 @@ class SqlRecaps:
     async def _unit_answer_histograms(
         self, filed: ColumnElement[bool]
     ) -> dict[str, tuple[tuple[int, int], ...]]:
-        minutes = (C.answered_stamp - C.disposed_stamp).label("v")
+        minutes = (UNIT_ANSWERED - IN_EFFECT).label("v")
         rows = await self._session.execute(
             select(C.unit_code, minutes, func.count())
-            .where(filed, C.answered_stamp.is_not(None), C.disposed_stamp.is_not(None))
+            .where(filed, UNIT_ANSWERED.is_not(None), IN_EFFECT.is_not(None))
             .group_by(C.unit_code, "v")
             .order_by(C.unit_code, "v")
         )
@@ -247,7 +268,9 @@ class SqlRecaps:
 
     async def _backlog(self, q: RecapQuery, units: dict[str, dict[str, Any]]) -> tuple[int, int]:
         """Cases open at the period's end (filed before it, not closed by it), and how
-        many of those were past the verification or the unit's answer budget then.
+        many of those were past the verification or the unit's answer budget then (with
+        the supervisor's approval, or the answer's review, added to it when the workflow
+        has them).
 
         Read from the covering index `ix_cases_backlog`: still open (NULL), or closed after
         the end. The duplicates merged into another case among them are then taken off
@@ -256,13 +279,11 @@ class SqlRecaps:
         """
         not_disposed = or_(C.first_disposed_at.is_(None), C.first_disposed_at >= q.end)
         not_answered = or_(C.answered_at.is_(None), C.answered_at >= q.end)
+        verify = q.verify_minutes + (q.approve_minutes or 0)
+        answer = q.answer_minutes + (q.review_minutes or 0)
         late = or_(
-            and_(not_disposed, literal(q.end_stamp) - C.filed_stamp > q.verify_minutes),
-            and_(
-                ~not_disposed,
-                not_answered,
-                literal(q.end_stamp) - C.disposed_stamp > q.answer_minutes,
-            ),
+            and_(not_disposed, literal(q.end_stamp) - C.filed_stamp > verify),
+            and_(~not_disposed, not_answered, literal(q.end_stamp) - C.disposed_stamp > answer),
         )
         # The unit holding the case at the end is not kept; the current holder stands in.
         counted: list[tuple[int, str | None, int, int]] = []  # sign, unit, open, late
@@ -339,8 +360,8 @@ class SqlRecaps:
                 C.first_disposed_at,
                 C.answered_at,
                 C.closed_at,
-                C.disposed_stamp - C.filed_stamp,
-                C.answered_stamp - C.filed_stamp,
+                VERIFIED - C.filed_stamp,
+                REPORTER_ANSWERED - C.filed_stamp,
                 C.closed_stamp - C.filed_stamp,
                 C.rating,
                 C.latitude,

@@ -24,6 +24,7 @@ from bot.core.dialogue import Submission
 from bot.core.model import (
     Actor,
     Case,
+    CaseStatus,
     Channel,
     ContactDetails,
     Intake,
@@ -31,6 +32,7 @@ from bot.core.model import (
     Task,
     TaskKind,
 )
+from bot.core.office import AnswerReview, Deadlines, DispositionBy, Workflow
 from bot.core.recap import (
     NO_CATEGORY,
     NO_UNIT,
@@ -40,6 +42,7 @@ from bot.core.recap import (
     mark_milestones,
     parse_period,
     recap_query,
+    summary,
 )
 from bot.core.texts import load_texts
 from bot.reports import load_recap, write_recap_xlsx
@@ -476,3 +479,206 @@ async def test_the_recap_reads_the_period_from_its_covering_index(
         result = await connection.exec_driver_sql(explain + statement, parameters)
         plan = " ".join(str(value) for line in result.all() for value in line)
         assert "ix_cases_merged_into" in plan, plan
+
+
+# ------------------------------------------------------------ the chain's steps (issue 21)
+#
+# An office on SOP 001's clock: verification 5 minutes, the supervisor's approval 5, the
+# unit's answer 1 hour, its review 10 minutes, the whole case 1 working day. Cases are
+# walked through the chain's statuses at chosen moments (as the desk's _record stamps
+# them: `mark_milestones` as each status is stored).
+
+CHAIN_OFFICE = replace(
+    OFFICE,
+    deadlines=Deadlines(
+        verify_days="5m",
+        approve_days="5m",
+        answer_days="1h",
+        review_days="10m",
+        case_days=1,
+        case_days_working=True,
+    ),
+    workflow=Workflow(
+        answer_review=AnswerReview.SUPERVISOR, disposition_by=DispositionBy.SUPERVISOR
+    ),
+    supervisor_chat_id="-3001",
+)
+
+
+async def walk(database: Database, code: str, moment: datetime, status: CaseStatus) -> None:
+    """The case reaches `status` at `moment`, with the times the desk would set."""
+    async with database.transaction() as uow:
+        case = await uow.cases.get_by_code(code)
+        assert case is not None
+        case.status = status
+        case.updated_at = moment
+        if status is CaseStatus.DISPOSED:
+            case.disposed_at = moment
+            case.first_disposed_at = case.first_disposed_at or moment
+        elif status is CaseStatus.ANSWERED:
+            case.answered_at = case.answered_at or moment
+        elif status is CaseStatus.CLOSED:
+            case.closed_at = moment
+        mark_milestones(CHAIN_OFFICE.calendar, case, moment)
+        await uow.cases.update(case)
+
+
+@pytest.fixture
+async def chain(database: Database, clock: FixedClock) -> RecapFigures:
+    S = CaseStatus
+    # P, Monday 2 March: proposed in 3 minutes, approved in 3, put to review after 34,
+    # sent back for revision, put to review again, approved 18 minutes after the first
+    # submission; closed an hour after filing.
+    p = (await enter(database, wib(2, 10), "ADU-P", "Telepon")).code
+    for moment, status in (
+        (wib(2, 10, 3), S.PROPOSED),
+        (wib(2, 10, 6), S.DISPOSED),
+        (wib(2, 10, 40), S.IN_REVIEW),
+        (wib(2, 10, 45), S.DISPOSED),
+        (wib(2, 10, 50), S.IN_REVIEW),
+        (wib(2, 10, 58), S.ANSWERED),
+        (wib(2, 11), S.CLOSED),
+    ):
+        await walk(database, p, moment, status)
+    # Q, filed two minutes before Friday's closing: proposed on Monday at 08:05 (7 office
+    # minutes), approved at 08:07, put to review at 09:30, sent at 09:35, closed on
+    # Wednesday (1057 office minutes: past its working day).
+    q = (await enter(database, wib(6, 15, 58), "ADU-Q", "Telepon")).code
+    for moment, status in (
+        (wib(9, 8, 5), S.PROPOSED),
+        (wib(9, 8, 7), S.DISPOSED),
+        (wib(9, 9, 30), S.IN_REVIEW),
+        (wib(9, 9, 35), S.ANSWERED),
+        (wib(11, 9, 35), S.CLOSED),
+    ):
+        await walk(database, q, moment, status)
+    # R: proposed and never approved, open and late at the period's end.
+    r = (await enter(database, wib(12, 10), "ADU-R", "Telepon")).code
+    await walk(database, r, wib(12, 10, 2), S.PROPOSED)
+    # S: disposed by the officers without a proposal (before the workflow changed) and
+    # answered without review: in the verification and the answer, not the chain's steps.
+    s = (await enter(database, wib(3, 9), "ADU-S", "Telepon")).code
+    await walk(database, s, wib(3, 9, 4), S.DISPOSED)
+    await walk(database, s, wib(3, 9, 30), S.ANSWERED)
+
+    clock.set(wib(20, 9))
+    async with database.transaction(readonly=True) as uow:
+        return await uow.recaps.figures(recap_query(CHAIN_OFFICE, PERIOD, clock.now()))
+
+
+async def test_each_step_of_the_chain_is_timed_from_its_stamps(
+    database: Database, chain: RecapFigures
+) -> None:
+    async with database.transaction(readonly=True) as uow:
+        p = await uow.cases.get_by_code("ADU-P")
+    assert p is not None
+    first = CHAIN_OFFICE.calendar.stamp(wib(2, 10))
+    m = p.milestones
+    assert (m.proposed, m.approved, m.submitted, m.reviewed) == (
+        first + 3,
+        first + 6,
+        first + 40,  # the first submission, not the one after the revision
+        first + 58,
+    )
+    f = chain
+    # verification: P 3, Q 2 + 5, R 2, S 4 (its disposition, no proposal)
+    assert f.disposition_minutes == ((2, 1), (3, 1), (4, 1), (7, 1))
+    assert f.approval_minutes == ((2, 1), (3, 1))  # P, Q
+    # the unit: from the disposition in effect to its first answer: P 34, Q 83, S 26
+    assert f.answer_after_disposition == ((26, 1), (34, 1), (83, 1))
+    assert f.review_minutes == ((5, 1), (18, 1))  # Q, P (revision included)
+    # the reporter's first answer: S 30, P 58, Q 2 + 95
+    assert f.first_answer_minutes == ((30, 1), (58, 1), (97, 1))
+    assert f.closure_minutes == ((60, 1), (1057, 1))
+    assert f.closed_within_case_budget == 1  # P: within 1 working day (480 minutes)
+    # open at the end: R (late: its 10 minutes to a disposition are long gone) and S
+    assert (f.open_at_end, f.overdue_at_end) == (2, 1)
+    assert f.units == {}  # entered and never given a unit
+
+
+async def test_the_recap_judges_each_step_by_its_budget_in_its_unit(
+    database: Database, chain: RecapFigures, clock: FixedClock, tmp_path: Path
+) -> None:
+    recap = build_recap(CHAIN_OFFICE, PERIOD, chain, wib(20, 9))
+    assert recap.approval is not None and recap.review is not None
+    assert (recap.disposition.within, recap.disposition.budget) == (3, 5)  # Q was late
+    assert (recap.approval.within, recap.approval.budget) == (2, 5)
+    assert (recap.answer.within, recap.answer.budget) == (2, 60)  # Q took 83 minutes
+    assert (recap.review.within, recap.review.budget) == (1, 10)  # P took 18
+    assert (recap.first_answer.within, recap.first_answer.budget) == (2, 80)
+    assert recap.closure.share_within == 0.5
+    text = summary(T, recap)
+    for line in (
+        "Usulan disposisi: median 3,5 menit kerja, 75% tepat waktu (batas 5 menit)",
+        "Persetujuan atasan: median 2,5 menit kerja, 100% tepat waktu (batas 5 menit)",
+        "Jawaban unit: median 0,6 jam kerja, 67% tepat waktu (batas 1 jam)",
+        "Tinjauan jawaban: median 11,5 menit kerja, 50% tepat waktu (batas 10 menit)",
+        "Selesai: median 1,2 hari kerja, 50% dalam 1 hari kerja",
+    ):
+        assert f"\n{line}\n" in text, line
+
+    # the workbook: each step in its budget's unit, on the summary and in the case list
+    recap = await load_recap(database, CHAIN_OFFICE, PERIOD, clock)
+    path = tmp_path / "rekap.xlsx"
+    assert await write_recap_xlsx(database, CHAIN_OFFICE, T, recap, path) == 4
+    book = load_workbook(path, read_only=True)
+    rows = {row[0]: row[1:7] for row in book["Ringkasan"].iter_rows(values_only=True)}
+    # [2, 3, 4, 7]: the 90th percentile at rank 2.7, 4 + 0.7 × 3
+    assert rows["Usulan disposisi sejak diterima (menit kerja)"] == (
+        4,
+        3.5,
+        pytest.approx(6.1),
+        5,
+        3,
+        0.75,
+    )
+    assert rows["Persetujuan atasan sejak diusulkan (menit kerja)"][3:] == (5, 2, 1)
+    assert rows["Jawaban unit sejak disposisi (jam kerja)"][3] == 1
+    assert rows["Tinjauan jawaban sejak diajukan (menit kerja)"][1:4] == (
+        11.5,
+        pytest.approx(16.7),
+        10,
+    )
+    assert rows["Jawaban pertama sejak diterima (jam kerja)"][3] == pytest.approx(80 / 60)
+    assert rows["Selesai sejak diterima (hari kerja)"][3:5] == (1, 1)
+    listed = list(book["Daftar Pengaduan"].iter_rows(values_only=True))
+    header = listed[0]
+    assert header[13:16] == (
+        "Lama disposisi (menit kerja)",
+        "Lama jawaban pertama (jam kerja)",
+        "Lama penyelesaian (hari kerja)",
+    )
+    p = next(row for row in listed if row[0] == "ADU-P")
+    assert p[13:16] == (3, pytest.approx(58 / 60), 0.125)
+
+
+async def test_the_chains_steps_are_read_from_the_covering_index_too(
+    database: Database, chain: RecapFigures, clock: FixedClock
+) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM cases" in statement and "JOIN" not in statement and "created_at >=" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with database.transaction(readonly=True) as uow:
+            await uow.recaps.figures(recap_query(CHAIN_OFFICE, PERIOD, clock.now()))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+    assert len(seen) == 10  # the eight of every office, and the approval and the review
+    async with database.engine.connect() as connection:
+        if database.dialect == "postgresql":
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+            await connection.exec_driver_sql("SET enable_bitmapscan = off")
+            explain = "EXPLAIN "
+        else:
+            explain = "EXPLAIN QUERY PLAN "
+        for statement, parameters in seen:
+            result = await connection.exec_driver_sql(explain + statement, parameters)
+            plan = " ".join(str(value) for line in result.all() for value in line)
+            if database.dialect == "postgresql":
+                assert "Index Only Scan using ix_cases_recap" in plan, plan
+            else:
+                assert "COVERING INDEX ix_cases_recap" in plan, (statement, plan)

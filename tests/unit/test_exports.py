@@ -36,7 +36,14 @@ from bot.core.model import (
     Location,
     Privacy,
 )
-from bot.core.office import DEFAULT_SOURCES, Unit
+from bot.core.office import (
+    DEFAULT_SOURCES,
+    AnswerReview,
+    Deadlines,
+    DispositionBy,
+    Unit,
+    Workflow,
+)
 from bot.core.recap import (
     CaseRow,
     Recap,
@@ -51,6 +58,7 @@ from bot.exports.chart import (
     BAR_COLOUR,
     MAX_SOURCES,
     STAFF_COLOUR,
+    deadline_bars,
     render_recap_chart,
     source_bars,
     unit_bars,
@@ -963,3 +971,101 @@ def test_case_csv(tmp_path: Path) -> None:
         ],
         ["ADU-7K3Q9X", "2026-11-05 10:00:00", "selesai", "staf", "Rina", "", "Selesai", "", "0"],
     ]
+
+
+# ---------------------------------------------------------------- budgets per step (issue 21)
+# SOP 001's clock: disposition within 5 minutes, proposed to the supervisor, who approves
+# within 5; the unit's answer reviewed within 10; the whole case within 60 working days.
+CHAIN_OFFICE = replace(
+    OFFICE,
+    supervisor_chat_id="-3001",
+    deadlines=Deadlines(
+        verify_days="5m", approve_days="5m", review_days="10m", case_days_working=True
+    ),
+    workflow=Workflow(
+        answer_review=AnswerReview.SUPERVISOR, disposition_by=DispositionBy.SUPERVISOR
+    ),
+)
+CHAIN_FIGURES = replace(
+    FIGURES, approval_minutes=((2, 1), (12, 1)), review_minutes=((4, 1), (6, 1), (30, 1))
+)
+
+
+def _chain_recap() -> Recap:
+    return build_recap(CHAIN_OFFICE, month_period(2026, 11), CHAIN_FIGURES, GENERATED)
+
+
+def test_the_summary_sheet_times_each_configured_step_in_its_budgets_unit(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rekap.xlsx"
+    with RecapWorkbook(path, _chain_recap(), T, TZ, {}) as book:
+        book.add_cases([_case_row("ADU-1", disposition_minutes=4, first_answer_minutes=2400)])
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["Ringkasan"]
+    timing = [
+        row[0]
+        for row in sheet.iter_rows(values_only=True)
+        if row[0] and ("sejak" in row[0] or row[0].startswith("Tanda terima"))
+    ]
+    assert timing == [
+        "Tanda terima (menit)",
+        "Usulan disposisi sejak diterima (menit kerja)",
+        "Persetujuan atasan sejak diusulkan (menit kerja)",
+        "Jawaban pertama sejak diterima (hari kerja)",
+        "Jawaban unit sejak disposisi (hari kerja)",
+        "Tinjauan jawaban sejak diajukan (menit kerja)",
+        "Selesai sejak diterima (hari kerja)",
+    ]
+    # FIGURES' dispositions: a median of half a working day, none within 5 minutes
+    assert _line(sheet, "Usulan disposisi sejak diterima (menit kerja)") == pytest.approx(
+        [4, 240, 576, 5, 0, 0]
+    )
+    assert _line(sheet, "Persetujuan atasan sejak diusulkan (menit kerja)") == pytest.approx(
+        [2, 7, 11, 5, 1, 0.5]
+    )
+    assert _line(sheet, "Tinjauan jawaban sejak diajukan (menit kerja)")[3:] == pytest.approx(
+        [10, 2, 2 / 3]
+    )
+    # the budget to a first answer: 5 + 5 minutes, 5 days, 10 minutes, shown in days
+    first = _line(sheet, "Jawaban pertama sejak diterima (hari kerja)")
+    assert first[3] == pytest.approx(5 + 20 / 480)
+    assert _line(sheet, "Selesai sejak diterima (hari kerja)")[3] == 60
+    row = next(r for r in sheet.iter_rows() if r[0].value and "(menit kerja)" in r[0].value)
+    assert (row[1].number_format, row[2].number_format) == ("0", "0.0")
+    # the case list and the units' sheet name their units
+    cases = workbook["Daftar Pengaduan"]
+    header = [cell.value for cell in cases[1]]
+    assert "Lama disposisi (menit kerja)" in header
+    assert "Lama jawaban pertama (hari kerja)" in header
+    listed = [cell.value for cell in cases[2]]
+    assert listed[header.index("Lama disposisi (menit kerja)")] == 4
+    assert listed[header.index("Lama jawaban pertama (hari kerja)")] == 5
+    units = [cell.value for cell in workbook["Per Unit"][1]]
+    assert "Median jawaban (hari kerja)" in units
+
+
+def test_the_csv_and_the_chart_carry_the_chains_steps(tmp_path: Path) -> None:
+    path = tmp_path / "rekap.csv"
+    write_recap_csv(path, _chain_recap(), T)
+    values = {(section, item): value for section, item, value in _csv(path)[1:]}
+    timing = "Waktu penanganan"
+    assert values[timing, "Persetujuan atasan sejak diusulkan (menit kerja) – Median"] == "7"
+    assert values[timing, "Tinjauan jawaban sejak diajukan (menit kerja) – Tenggat"] == "10"
+    assert values[timing, "Usulan disposisi sejak diterima (menit kerja) – Tenggat"] == "5"
+    assert [name for name, _ in deadline_bars(_chain_recap(), T)] == [
+        "Tanda terima\n≤ 10 menit",
+        "Usulan disposisi",
+        "Persetujuan atasan",
+        "Jawaban unit",
+        "Tinjauan jawaban",
+        "Selesai\n≤ 60 hari kerja",
+    ]
+    assert [name for name, _ in deadline_bars(_recap(), EN)] == [
+        "Acknowledgement\n≤ 10 minutes",
+        "Forwarding",
+        "Unit answer",
+        "Completed\n≤ 60 days",
+    ]
+    png = render_recap_chart(_chain_recap(), T, {})
+    assert _png_size(png) == (1200, 1200)

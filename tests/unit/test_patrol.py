@@ -553,3 +553,137 @@ async def test_antrian_marks_the_overdue_cases(world: World) -> None:
     assert by_code[late.code].endswith("⏰ terlambat")
     assert "terlambat" not in by_code[waiting_on_reporter.code]  # the reporter holds it
     assert "terlambat" not in by_code[fresh.code]
+
+
+# ---------------------------------------------------------------------- budgets in office time
+
+# SOP 001: dispose within 5 minutes; reminded every 30 office minutes while overdue; the
+# unit answers within 4 hours; a reporter completes within 2 hours, reminded 30 minutes
+# before. Twice a budget goes to the supervisor.
+MINUTES_OFFICE = dataclasses.replace(
+    OFFICE,
+    deadlines=Deadlines(
+        verify_days="5m",
+        answer_days="4h",
+        complete_days="2h",
+        remind_days_before="30m",
+        repeat_days="30m",
+        digest_at=None,
+    ),
+)
+
+
+@pytest.fixture
+def minutes() -> World:
+    return World(MINUTES_OFFICE)
+
+
+async def test_a_minute_budget_nudges_after_five_office_minutes_and_repeats_every_thirty(
+    minutes: World,
+) -> None:
+    case = await minutes.file(wib(3, 2, 10, 0))  # Monday
+    assert case.watch is not None and case.watch.due_at == wib(3, 2, 10, 5).astimezone(UTC)
+    assert not (await minutes.at(wib(3, 2, 10, 4))).acted
+    done = await minutes.at(wib(3, 2, 10, 5))
+    assert done.nudged == {OFFICERS.address: [case.code]}
+    [nudge] = minutes.heard()[OFFICERS]
+    assert f"• {case.code} — verifikasi dan disposisi, sudah 5 menit (batas 5 menit)" in nudge
+
+    # twice the budget: the supervisor hears of it; the officers wait for their repeat
+    assert not (await minutes.at(wib(3, 2, 10, 9))).acted
+    done = await minutes.at(wib(3, 2, 10, 10))
+    assert done.escalated == [case.code] and not done.nudged
+    [escalation] = minutes.heard()[SUPERVISOR]
+    assert (
+        f"• {case.code} — verifikasi dan disposisi oleh petugas pengaduan, sudah 10 menit "
+        "(batas 5 menit)"
+    ) in escalation
+    assert not (await minutes.at(wib(3, 2, 10, 34))).acted
+    done = await minutes.at(wib(3, 2, 10, 35))  # 30 office minutes after the first nudge
+    assert done.nudged == {OFFICERS.address: [case.code]}
+    [again] = minutes.heard()[OFFICERS]
+    assert "sudah 35 menit (batas 5 menit)" in again
+
+    # /kasus: the step's budget in minutes, its escalation at 10 minutes
+    text = views.case_deadlines(MINUTES_OFFICE, T, await minutes.case(case.code), wib(3, 2, 11))
+    assert text.splitlines()[:3] == [
+        "• Tahap sekarang: verifikasi dan disposisi (petugas pengaduan), sejak 02-03-2026 "
+        "10:00, batas 02-03-2026 10:05 — ⏰ TERLAMBAT, sudah 60 menit",
+        "• Pengingat terkirim: 2×, terakhir 02-03-2026 10:35",
+        "• Sudah dieskalasi ke atasan: 02-03-2026 10:10",
+    ]
+    # the repeat runs in office time too: 30 minutes from 15:50 is 08:20 the next day
+    await minutes.at(wib(3, 2, 15, 50))
+    minutes.clear()
+    assert not (await minutes.at(wib(3, 3, 8, 19))).acted
+    assert (await minutes.at(wib(3, 3, 8, 20))).nudged == {OFFICERS.address: [case.code]}
+
+
+async def test_a_minute_budget_stops_for_the_evening_and_the_weekend(minutes: World) -> None:
+    case = await minutes.file(wib(3, 6, 15, 58))  # Friday, two minutes before closing
+    assert case.watch is not None and case.watch.due_at == wib(3, 9, 8, 3).astimezone(UTC)
+    for quiet in (wib(3, 6, 15, 59), wib(3, 7, 10), wib(3, 9, 8, 0), wib(3, 9, 8, 2)):
+        assert not (await minutes.at(quiet)).acted, quiet
+    assert (await minutes.at(wib(3, 9, 8, 3))).nudged == {OFFICERS.address: [case.code]}
+
+
+async def test_an_answer_budget_in_hours(minutes: World) -> None:
+    case = await minutes.file(wib(3, 2, 13, 0))
+    minutes.clock.set(wib(3, 2, 13, 1))
+    await minutes.desk().dispose(case.code, "YANKES", None, OFFICER)
+    minutes.clear()
+    # 4 office hours from 13:01: three today, one tomorrow morning
+    stored = await minutes.case(case.code)
+    assert stored.watch is not None and stored.watch.due_at == wib(3, 3, 9, 1).astimezone(UTC)
+    assert not (await minutes.at(wib(3, 3, 9, 0))).acted
+    done = await minutes.at(wib(3, 3, 9, 1))
+    assert done.nudged == {YANKES.chat_id: [case.code]}
+    [nudge] = minutes.heard()[YANKES_CHAT]
+    assert f"• {case.code} — tindak lanjut unit, sudah 4 jam (batas 4 jam)" in nudge
+
+
+async def test_a_reporter_with_two_hours_is_reminded_half_an_hour_before_closing(
+    minutes: World,
+) -> None:
+    case = await minutes.file(wib(3, 2, 14, 0))
+    minutes.clock.set(wib(3, 2, 14, 0))
+    await minutes.desk().request_info(case.code, "Mohon kirim foto resep.", OFFICER)
+    minutes.clear()
+    # 2 office hours from 14:00: 16:00; the reminder 30 minutes before
+    assert not (await minutes.at(wib(3, 2, 15, 29))).acted
+    assert (await minutes.at(wib(3, 2, 15, 30))).reminded == [case.code]
+    [reminder] = minutes.heard()[REPORTER]
+    assert "Mohon kirimkan sebelum 02-03-2026 16:00" in reminder
+    # 16:00 is closing time: the office closes the case at its next working minute
+    assert not (await minutes.at(wib(3, 2, 15, 59))).acted
+    done = await minutes.at(wib(3, 3, 8, 0))
+    assert done.closed == [case.code]
+    told = minutes.heard()
+    assert "belum kami terima dalam 2 jam." in told[REPORTER][0]
+    assert told[OFFICERS] == [
+        f"🔒 Ditutup otomatis:\n• {case.code} — kelengkapan tidak diterima dalam 2 jam"
+    ]
+
+
+async def test_the_whole_case_counted_in_working_days() -> None:
+    """`case_days_working`: LAPOR's 60 days are working days (3 here, to be walked)."""
+    office = dataclasses.replace(
+        OFFICE, deadlines=Deadlines(case_days=3, case_days_working=True, digest_at=None)
+    )
+    world = World(office)
+    case = await world.file(wib(3, 17, 14))  # Tuesday, before Idul Fitri
+    world.clock.set(wib(3, 17, 14, 30))
+    await world.desk().request_info(case.code, "Alamat lengkapnya?", OFFICER)
+    world.clear()
+    # 3 working days: 25, 26, 27 March (3 calendar days would be Friday 20 March)
+    stored = await world.case(case.code)
+    assert views.case_deadlines(office, T, stored, wib(3, 18, 9)).splitlines()[-1] == (
+        "• Batas 3 hari kerja sejak diterima: 27-03-2026 14:00"
+    )
+    assert not (await world.at(wib(3, 27, 13, 59))).escalated
+    done = await world.at(wib(3, 27, 14))
+    assert done.escalated == [case.code]
+    [line] = [line for line in world.heard()[SUPERVISOR][0].splitlines() if case.code in line]
+    assert line.startswith(
+        f"• {case.code} — masih terbuka lebih dari 3 hari kerja sejak diterima 17-03-2026 14:00"
+    )

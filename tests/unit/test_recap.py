@@ -11,16 +11,18 @@ import pytest
 
 from bot.agency import parse_recaps
 from bot.core import views
+from bot.core.budget import BudgetUnit
 from bot.core.calendar import WorkingCalendar
 from bot.core.cases import Refusal
 from bot.core.dialogue import Submission
-from bot.core.model import Actor, Channel, Privacy
-from bot.core.office import Office
+from bot.core.model import Actor, Case, CaseStatus, Channel, Milestones, Privacy
+from bot.core.office import AnswerReview, Deadlines, DispositionBy, Office, Workflow
 from bot.core.recap import (
     PeriodError,
     PeriodKind,
     RecapFigures,
     build_recap,
+    mark_milestones,
     parse_period,
     percentile,
     periods_ended_by,
@@ -36,6 +38,7 @@ from tests.unit.sample import DESCRIPTION, OFFICERS, P2P, YANKES, OfficeWorld, T
 
 WIB = ZoneInfo("Asia/Jakarta")
 TODAY = date(2026, 11, 27)
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 OFFICER = Actor("officer", "900", "Petugas Sari", OFFICERS.address)
 
 
@@ -365,3 +368,108 @@ def test_a_period_not_over_yet_is_judged_as_it_stands_now() -> None:
     # 08:00-16:00 each working day: 480 stamps a day, and one day's stamps are one budget
     query = recap_query(office, period, later)
     assert (query.verify_minutes, query.answer_minutes, query.case_seconds) == (480, 2400, 5184000)
+
+
+# ---------------------------------------------------------------- budgets per step (issue 21)
+
+
+def test_the_summary_names_each_steps_budget() -> None:
+    office = sample_office(YANKES)
+    figures = RecapFigures(
+        received=2, disposition_minutes=((30, 1), (630, 1)), answer_after_disposition=((60, 1),)
+    )
+    recap = build_recap(office, parse_period("2026-11", TODAY), figures, NOW)
+    text = summary(T, recap)
+    assert "\nDisposisi: median 5,5 jam kerja, 50% tepat waktu (batas 1 hari kerja)\n" in text
+    assert "\nJawaban unit: median 1,0 jam kerja, 100% tepat waktu (batas 5 hari kerja)\n" in text
+    assert "\nSelesai: median –, – dalam 60 hari\n" in text
+    assert "Persetujuan" not in text and "Tinjauan" not in text  # not in this workflow
+    english = summary(load_texts("en"), recap)
+    assert "\nForwarding: median 5.5 working hours, 50% on time (limit 1 working day)\n" in english
+    assert "\nCompleted: median –, – within 60 days\n" in english
+
+
+def test_minute_budgets_are_reported_in_minutes_and_the_chains_steps_when_configured() -> None:
+    office = replace(
+        sample_office(YANKES),
+        supervisor_chat_id="-3001",
+        deadlines=Deadlines(
+            verify_days="5m", approve_days="5m", review_days="2h", case_days_working=True
+        ),
+        workflow=Workflow(
+            answer_review=AnswerReview.OFFICERS, disposition_by=DispositionBy.SUPERVISOR
+        ),
+    )
+    figures = RecapFigures(
+        received=3,
+        disposition_minutes=((3, 2), (9, 1)),
+        approval_minutes=((1, 1), (50, 1)),
+        review_minutes=((90, 1),),
+    )
+    period = parse_period("2026-11", TODAY)
+    recap = build_recap(office, period, figures, NOW)
+    assert recap.disposition.unit is BudgetUnit.MINUTES and recap.disposition.budget == 5
+    assert recap.approval is not None and recap.approval.within == 1
+    assert recap.review is not None and recap.review.unit is BudgetUnit.HOURS
+    assert recap.first_answer.unit is BudgetUnit.DAYS  # 5m + 5m + 5 days + 2h
+    assert recap.first_answer.budget == 5 + 5 + 5 * 480 + 120
+    lines = summary(T, recap).splitlines()
+    start = lines.index("Usulan disposisi: median 3,0 menit kerja, 67% tepat waktu (batas 5 menit)")
+    assert lines[start + 1 : start + 5] == [
+        "Persetujuan atasan: median 25,5 menit kerja, 50% tepat waktu (batas 5 menit)",
+        "Jawaban unit: median –, – tepat waktu (batas 5 hari kerja)",
+        "Tinjauan jawaban: median 1,5 jam kerja, 100% tepat waktu (batas 2 jam)",
+        "Selesai: median –, – dalam 60 hari kerja",
+    ]
+    query = recap_query(office, period, NOW)
+    assert (query.verify_minutes, query.approve_minutes, query.review_minutes) == (5, 5, 120)
+    assert query.case_minutes == 60 * 480
+    plain = recap_query(sample_office(YANKES), period, NOW)
+    assert (plain.approve_minutes, plain.review_minutes, plain.case_minutes) == (None, None, None)
+
+
+def test_the_chains_stamps_follow_the_cases_statuses_first_time_only() -> None:
+    calendar = WorkingCalendar(WIB)
+    case = Case(
+        code="ADU-X",
+        reporter_id=1,
+        channel=Channel.TELEGRAM,
+        description=DESCRIPTION,
+        created_at=datetime(2026, 3, 2, 10, 0, tzinfo=WIB),
+    )
+    filed = calendar.stamp(case.created_at)
+
+    def becomes(status: CaseStatus, minute: int) -> Milestones:
+        case.status = status
+        if status is CaseStatus.DISPOSED:
+            case.first_disposed_at = case.first_disposed_at or case.created_at
+        mark_milestones(calendar, case, datetime(2026, 3, 2, 10, minute, tzinfo=WIB))
+        return case.milestones
+
+    assert becomes(CaseStatus.NEW, 0) == Milestones(filed, None, None, None)
+    assert becomes(CaseStatus.PROPOSED, 2).proposed == filed + 2
+    assert becomes(CaseStatus.RETURNED, 3).approved is None  # sent back: not approved
+    assert becomes(CaseStatus.PROPOSED, 4).proposed == filed + 2  # the first proposal
+    assert becomes(CaseStatus.DISPOSED, 6).approved == filed + 6
+    assert becomes(CaseStatus.IN_REVIEW, 20).submitted == filed + 20
+    assert becomes(CaseStatus.DISPOSED, 25).reviewed is None  # revision asked
+    assert becomes(CaseStatus.IN_REVIEW, 30).submitted == filed + 20
+    m = becomes(CaseStatus.ANSWERED, 35)
+    assert (m.proposed, m.approved, m.submitted, m.reviewed) == (
+        filed + 2,
+        filed + 6,
+        filed + 20,
+        filed + 35,
+    )
+    assert becomes(CaseStatus.CLOSED, 40).reviewed == filed + 35
+    # a case the officers dispose themselves, answered at once: no chain stamps
+    plain = Case(
+        code="ADU-Y",
+        reporter_id=1,
+        channel=Channel.TELEGRAM,
+        description=DESCRIPTION,
+        created_at=datetime(2026, 3, 2, 10, 0, tzinfo=WIB),
+        status=CaseStatus.ANSWERED,
+    )
+    mark_milestones(calendar, plain)
+    assert (plain.milestones.approved, plain.milestones.reviewed) == (None, None)

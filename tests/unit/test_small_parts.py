@@ -16,6 +16,7 @@ from bot.agency import TelegramOptions, parse_health, parse_office, parse_telegr
 from bot.channels.telegram.sender import telegram_limits
 from bot.channels.textsplit import split_text, utf16_len
 from bot.core import views
+from bot.core.budget import Budget
 from bot.core.calendar import WorkingCalendar
 from bot.core.codes import find_code, new_code
 from bot.core.files import ALL_TYPES, names_of
@@ -109,9 +110,9 @@ def test_intake_sources_and_the_lapor_liaison() -> None:
     assert is_lapor_source("Lapor.go.id")
     assert own.lapor.enter_all and own.lapor.liaison_chats() == ("7002", "7003")
     assert own.is_liaison("7003") and not own.is_liaison("7001")
-    assert own.deadlines.task_budget(TaskKind.LAPOR_ENTRY) == 2
-    assert own.deadlines.task_budget(TaskKind.LAPOR_MONITOR) == 4
-    assert own.deadlines.task_budget(TaskKind.INFORM) == 3
+    assert own.deadlines.task_budget(TaskKind.LAPOR_ENTRY) == Budget(2)
+    assert own.deadlines.task_budget(TaskKind.LAPOR_MONITOR) == Budget(4)
+    assert own.deadlines.task_budget(TaskKind.INFORM) == Budget(3)
     chat = parse_office({**OFFICE, "lapor": {"enter_all": True, "liaison_chat_id": -300}})
     assert chat.lapor.liaison_chats() == ("-300",) and chat.is_liaison("-300")
 

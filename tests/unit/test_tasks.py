@@ -736,3 +736,30 @@ def test_every_task_kind_has_its_nudge_words() -> None:
             budget=1,
         )
         assert T(f"patrol_tasks_footer_{kind.value}")
+
+
+# ---------------------------------------------------------------------- budgets in office time
+async def test_a_task_with_a_minute_budget_is_nudged_and_repeated_in_office_minutes() -> None:
+    """SOP 002 step 8 in minutes: inform the caller within 20 minutes, reminded every 15."""
+    office = dataclasses.replace(
+        OFFICE, deadlines=Deadlines(inform_days="20m", repeat_days="15m", digest_at=None)
+    )
+    world = World(office)
+    world.clock.set(wib(3, 17, 15, 50))  # ten minutes before closing, before Idul Fitri
+    case = await world.by_phone()
+    [task] = await world.tasks_of(case)
+    assert task.due_at == wib(3, 25, 8, 10).astimezone(UTC)  # 10 today, 10 after the holiday
+    assert "paling lambat 25-03-2026 08:10" in world.messages(OFFICERS)[0].text
+    world.clear()
+    assert not (await world.at(wib(3, 25, 8, 9))).acted
+    done = await world.at(wib(3, 25, 8, 10))
+    assert done.tasks == {OFFICERS.address: [case.code]}
+    [nudge] = world.messages(OFFICERS)
+    assert (
+        f"• {case.code} — kabari pelapor Joko Widodo ({CALLER_PHONE}): 1 kabar, sudah 20 menit "
+        "(batas 20 menit)"
+    ) in nudge.text
+    world.clear()
+    assert not (await world.at(wib(3, 25, 8, 24))).acted
+    assert (await world.at(wib(3, 25, 8, 25))).tasks == {OFFICERS.address: [case.code]}
+    assert "sudah 35 menit (batas 20 menit)" in world.messages(OFFICERS)[0].text

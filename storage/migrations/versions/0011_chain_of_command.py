@@ -3,6 +3,9 @@ supervisor's approval, an answer under review) join the partial index of open ca
 and cases keep their follow-up plan, the unit proposed for them, and the agency a case
 outside our authority was handed to.
 
+The recaps time the chain's steps from four more working-minute stamps (proposed,
+approved, put to review, reviewed), which join their covering index.
+
 Revision ID: 0011_chain_of_command
 Revises: 0010_every_complaint
 Create Date: 2026-12-04
@@ -28,6 +31,37 @@ NEW_CASE_COLUMNS = (
     sa.Column("plan", sa.Text(), nullable=True),
     sa.Column("proposed_unit", sa.String(length=64), nullable=True),
     sa.Column("forwarded_to", sa.Text(), nullable=True),
+    sa.Column("proposed_stamp", sa.BigInteger(), nullable=True),
+    sa.Column("approved_stamp", sa.BigInteger(), nullable=True),
+    sa.Column("submitted_stamp", sa.BigInteger(), nullable=True),
+    sa.Column("reviewed_stamp", sa.BigInteger(), nullable=True),
+)
+OLD_RECAP_COLUMNS = (
+    "created_at",
+    "status",
+    "channel",
+    "unit_code",
+    "category",
+    "privacy",
+    "rating",
+    "rating_requested",
+    "acknowledged_at",
+    "answered_at",
+    "closed_at",
+    "filed_stamp",
+    "disposed_stamp",
+    "answered_stamp",
+    "closed_stamp",
+    "source",
+    "lapor_number",
+    "merged_into",
+)
+RECAP_COLUMNS = (
+    *OLD_RECAP_COLUMNS,
+    "proposed_stamp",
+    "approved_stamp",
+    "submitted_stamp",
+    "reviewed_stamp",
 )
 
 
@@ -47,9 +81,13 @@ def upgrade() -> None:
         op.add_column("cases", column)
     op.drop_index("ix_cases_open_created_at", table_name="cases")
     _open_index(OPEN)
+    op.drop_index("ix_cases_recap", table_name="cases")
+    op.create_index("ix_cases_recap", "cases", list(RECAP_COLUMNS))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_recap", table_name="cases")
+    op.create_index("ix_cases_recap", "cases", list(OLD_RECAP_COLUMNS))
     op.drop_index("ix_cases_open_created_at", table_name="cases")
     _open_index(OLD_OPEN)
     with op.batch_alter_table("cases") as batch:
