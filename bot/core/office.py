@@ -97,7 +97,11 @@ class Deadlines:
         """What can only be checked knowing how long a working day is: a reminder before
         closure written in another unit than `complete_days` still comes before it."""
         if self.remind_before.amount and self.reminder_budget(day_minutes) is None:
-            raise ValueError("remind_days_before must be shorter than complete_days")
+            before, complete = self.remind_before, self.named("complete_days")
+            raise ValueError(
+                f"remind_days_before ({before}) must be shorter than complete_days ({complete}):"
+                ' set it in their units, e.g. "30m", or 0 for no reminder'
+            )
 
     def named(self, name: str) -> Budget:
         """The budget of one key of BUDGET_KEYS."""

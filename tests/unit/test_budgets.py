@@ -9,6 +9,7 @@ working day, Monday 9 March the next; the office is closed from Wednesday 18 to 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -223,3 +224,44 @@ def test_lunchless_office_hours_of_an_agency_file_count_whole() -> None:
     budget = office.deadlines.budget(Step.VERIFY)
     assert budget.after(office.calendar, wib(3, 6, 15, 28)) == wib(3, 9, 7, 33).astimezone(UTC)
     assert budget.after(office.calendar, wib(3, 6, 12, 0)) == wib(3, 6, 12, 5).astimezone(UTC)
+
+
+def test_a_minute_completion_needs_a_reminder_that_fits_it() -> None:
+    """The default reminder (2 working days before) cannot precede a 2-hour completion:
+    the line says which values clash and what to write instead."""
+    with pytest.raises(ConfigError) as refused:
+        parse_office({**OFFICE, "deadlines": {"complete_days": "2h"}}, "aduan.toml")
+    assert str(refused.value) == (
+        "aduan.toml [deadlines]: remind_days_before (2d) must be shorter than complete_days "
+        '(2h): set it in their units, e.g. "30m", or 0 for no reminder'
+    )
+    fits = {"complete_days": "2h", "remind_days_before": "30m"}
+    d = parse_office({**OFFICE, "deadlines": fits}).deadlines
+    assert d.reminder_budget(480) == Budget(90, MINUTES)
+
+
+def test_check_reports_budgets_in_their_units(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot import cli
+
+    example = (Path(__file__).parents[2] / "aduan.example.toml").read_text()
+    agency = tmp_path / "agency.toml"
+    agency.write_text(
+        example.replace("verify_days = 1 ", 'verify_days = "5m"').replace(
+            "case_days = 60 ", "case_days = 60\ncase_days_working = true "
+        )
+    )
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    monkeypatch.setenv("ADUAN_CONFIG", str(agency))
+    assert cli.main(["check"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "deadlines (working days): verify 5m, answer 5, complete 10, confirm 10; "
+        "case 60 working days; office hours 08:00-16:00 Asia/Jakarta; digest 08:00"
+    )
+    agency.write_text(example.replace("verify_days = 1 ", 'verify_days = "5 menit"'))
+    assert cli.main(["check"]) != 0
+    assert "[deadlines] verify_days must be a whole number of working days" in (
+        capsys.readouterr().err
+    )
