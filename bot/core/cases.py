@@ -1165,7 +1165,7 @@ class CaseDesk:
 
     async def _hand_to_liaison(self, case: Case) -> None:
         """SOP 003 step 3: the verified complaint goes to the liaison, laid out as LAPOR's
-        manual form with its files, to be entered within `liaison_days` working days."""
+        manual form with its files, to be entered within `liaison_days`."""
         assert case.id is not None
         task = tasks.new_task(self.office, case, TaskKind.LAPOR_ENTRY, self.now)
         await self.uow.tasks.add(task)

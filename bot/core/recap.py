@@ -238,10 +238,10 @@ class RecapFigures:
     by_category: dict[str, int] = field(default_factory=dict)  # NO_CATEGORY: none set
     by_privacy: dict[str, int] = field(default_factory=dict)
     ack_seconds: Histogram = ()
-    disposition_minutes: Histogram = ()  # filing → first disposition
-    first_answer_minutes: Histogram = ()  # filing → the unit's first answer
+    disposition_minutes: Histogram = ()  # filing → first disposition (or proposal)
+    first_answer_minutes: Histogram = ()  # filing → the first answer sent to the reporter
     closure_minutes: Histogram = ()  # filing → closure (selesai or ditolak)
-    answer_after_disposition: Histogram = ()  # first disposition → first answer
+    answer_after_disposition: Histogram = ()  # disposition in effect → the unit's answer
     approval_minutes: Histogram = ()  # first proposal → approved (with the approval step)
     review_minutes: Histogram = ()  # first put to review → sent on (with the review step)
     closed_within_case_budget: int = 0  # closed within case_days of filing

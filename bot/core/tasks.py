@@ -1,5 +1,5 @@
 """Work a case owes besides its step (`bot.core.model.Task`), each with its own deadline
-in working days and nudges until someone records it done:
+(its budget: working days or office time) and nudges until someone records it done:
 
 - INFORM (SOP 002 step 8, "Petugas kembali menginformasikan jawaban pengaduan kepada
   pelapor"): a reporter in no chat with the bot (`Channel.MANUAL`) hears the bot's news
