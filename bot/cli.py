@@ -114,6 +114,18 @@ def main(argv: list[str] | None = None) -> int:
             + (f"{office.recap_at:%H:%M} on the first working day" if office.recap_at else "off")
             + f"; categories: {', '.join(office.categories) or 'named by the officers'}"
         )
+        flow = office.workflow
+        print(
+            f"workflow: disposition by {flow.disposition_by.value}, answers reviewed by "
+            f"{flow.answer_review.value}, follow-up plan {'yes' if flow.follow_up_plan else 'no'}"
+        )
+        lapor = office.lapor
+        entered = "every verified complaint" if lapor.enter_all else "on request (/lapor)"
+        liaison = ", ".join(lapor.liaison_chats()) or "none"
+        print(
+            f"intake sources: {', '.join(office.intake_sources)}; "
+            f"SP4N-LAPOR!: {entered}, liaison {liaison}"
+        )
         return 0
     if args.command in ("report", "export"):
         from bot.archive import export_case, write_report

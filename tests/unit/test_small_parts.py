@@ -512,6 +512,11 @@ def test_check_reports_the_example_agency_files_deadlines(
         "recaps: automatic 08:00 on the first working day; categories: Pelayanan kesehatan, "
         "Obat dan alat kesehatan, Tenaga kesehatan, Sarana dan prasarana, Pungutan liar, Lainnya"
     )
+    assert out[3] == (
+        "workflow: disposition by officers, answers reviewed by none, follow-up plan no"
+    )
+    assert out[4].startswith("intake sources: Datang langsung/loket, Telepon, Surat,")
+    assert out[4].endswith("; SP4N-LAPOR!: on request (/lapor), liaison none")
 
 
 def test_health_calls_handling_stuck_after_five_minutes_unless_told() -> None:
