@@ -8,7 +8,9 @@ the chain of command or the budgets.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.standins.telegram import Chat, TelegramStandIn, User
 from tests.e2e.conftest import (
@@ -19,14 +21,19 @@ from tests.e2e.conftest import (
     YANKES,
     running,
 )
+from tests.e2e.test_deadlines import after_ticks, said
+from tests.fakes import FixedClock
 
 PRESETS = Path(__file__).parents[2] / "examples" / "agencies"
 STORY = "Petugas loket Puskesmas Cibodas meminta biaya tambahan untuk surat rujukan BPJS."
 
 
-def preset(name: str, chats: dict[int, int]) -> str:
-    """The preset's text with its placeholder chat ids replaced by the test's groups."""
+def preset(name: str, chats: dict[int, int], *, ticking: bool = False) -> str:
+    """The preset's text with its placeholder chat ids replaced by the test's groups (and,
+    `ticking`, the scheduler looking every 50 ms, for a test that moves its clock)."""
     text = (PRESETS / name).read_text(encoding="utf-8")
+    if ticking:
+        text = text.replace("[deadlines]\n", "[deadlines]\ntick_seconds = 0.05\n", 1)
     for placeholder, chat in chats.items():
         assert str(placeholder) in text, placeholder
         text = text.replace(str(placeholder), str(chat))
@@ -78,3 +85,69 @@ async def test_sop000_dinkes_kota_tangerang_laksa(
         summary = await world.expect(SUPERVISOR, "📊 Rekap pengaduan Dinas Kesehatan Kota")
         assert "Diterima: 1\n" in summary.content
         assert "Selesai 1" in summary.content
+
+
+WITA = ZoneInfo("Asia/Makassar")
+LIAISON = -1001000000020
+REMINDER = "📌 Pengingat tugas"
+
+
+def wita(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=WITA)  # March 2026: no holiday 2-6
+
+
+async def test_sop003_diskominfo_tanah_laut_liaison(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """SOP 003, Pengintegrasian seluruh Pengaduan kedalam sistem LAPOR oleh Pejabat
+    Penghubung, steps 1-5, on the office's WITA clock."""
+    agency = preset(
+        "sop003-diskominfo-tanah-laut.toml",
+        {
+            -1001300000001: OFFICERS,
+            -1001300000002: SUPERVISOR,
+            -1001300000003: LIAISON,
+            -1001300000010: YANKES,
+            -1001300000011: P2P,
+        },
+        ticking=True,
+    )
+    clock = FixedClock(wita(2, 10))  # Monday 2 March 2026, 10:00 WITA
+    liaison = Chat.group(LIAISON, "Pejabat Penghubung")
+    wulan = User(7101, "Wulan", "Penghubung")
+    async with running(tg, database_url, tmp_path, agency=agency, clock=clock) as world:
+        # 1. Laporan diterima melalui kanal diluar LAPOR: the office's Telegram chat.
+        code = await world.file_complaint(world.citizen, STORY)
+        assert code.startswith("TALA-")
+        # 2. Laporan diverifikasi oleh SKPA (1 hari): verified and disposed to a Bidang.
+        await world.says(world.officer, f"/disposisi {code} IKP", chat=world.officers)
+        await world.expect(YANKES, f"Disposisi {code}")
+        # 3. Laporan disampaikan kepada pejabat penghubung (1 hari): at once, as LAPOR's
+        #    manual form.
+        handover = await world.expect(LIAISON, f"Form manual SP4N-LAPOR! — {code}")
+        assert f"Isi laporan: {STORY}" in handover.content
+        # 4. Pejabat penghubung menginput Laporan … form manual LAPOR (1 hari): reminded
+        #    on Tuesday at 10:00 WITA, not before.
+        await after_ticks(world, wita(3, 9, 59), clock)
+        assert said(world, LIAISON, REMINDER) == []
+        await after_ticks(world, wita(3, 10), clock)
+        assert (
+            f"• {code} — belum dimasukkan ke SP4N-LAPOR!"
+            in (await world.expect(LIAISON, REMINDER)).content
+        )
+        clock.set(wita(3, 11))
+        await world.says(wulan, f"/lapor {code} 4551209", chat=liaison)
+        await world.expect(OFFICERS, f"{code} tercatat di SP4N-LAPOR! dengan nomor 4551209")
+        # 5. Pejabat Penghubung memantau Laporan yang akan didisposisikan oleh Admin
+        #    Koordinator (3 hari): reminded on Friday at 11:00 WITA, not before.
+        await after_ticks(world, wita(6, 10, 59), clock)
+        assert len(said(world, LIAISON, REMINDER)) == 1
+        await after_ticks(world, wita(6, 11), clock)
+        assert "periksa disposisi Admin Koordinator" in said(world, LIAISON, REMINDER)[-1]
+        status = "Didisposisikan Admin Koordinator ke Diskominfo Kabupaten Tanah Laut."
+        await world.says(wulan, f"/lapor {code} status {status}", chat=liaison)
+        await world.expect(OFFICERS, f"Status SP4N-LAPOR! {code} (nomor 4551209)")
+        await world.says(world.officer, f"/kasus {code}", chat=world.officers)
+        history = (await world.expect(OFFICERS, "Riwayat")).content
+        for step in ("diserahkan ke pejabat penghubung", "nomor SP4N-LAPOR! dicatat", status):
+            assert step in history, step
