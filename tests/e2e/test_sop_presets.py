@@ -21,7 +21,8 @@ from tests.e2e.conftest import (
     YANKES,
     running,
 )
-from tests.e2e.test_deadlines import after_ticks, said
+from tests.e2e.test_deadlines import NUDGE, after_ticks, said, wib
+from tests.e2e.test_staff_entry import Entering
 from tests.fakes import FixedClock
 
 PRESETS = Path(__file__).parents[2] / "examples" / "agencies"
@@ -85,6 +86,66 @@ async def test_sop000_dinkes_kota_tangerang_laksa(
         summary = await world.expect(SUPERVISOR, "📊 Rekap pengaduan Dinas Kesehatan Kota")
         assert "Diterima: 1\n" in summary.content
         assert "Selesai 1" in summary.content
+
+
+async def test_sop001_diskominfo_kota_tangerang_in_minutes(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """SOP 001, Pengolahan Aspirasi Masyarakat melalui Layanan NON Gawatdarurat LAKSA,
+    steps 1-6, every step counted in office minutes."""
+    agency = preset(
+        "sop001-diskominfo-kota-tangerang.toml",
+        {
+            -1001200000001: OFFICERS,
+            -1001200000002: SUPERVISOR,
+            -1001200000010: YANKES,
+            -1001200000011: P2P,
+        },
+        ticking=True,
+    )
+    clock = FixedClock(wib(3, 2, 10))  # Monday 2 March 2026, 10:00 WIB
+    async with running(tg, database_url, tmp_path, agency=agency, clock=clock) as world:
+        officer = world.officer
+        tg.add_member(OFFICERS, officer)
+        # 1. Pengaduan masuk dari masyarakat: through LAKSA, outside the bot.
+        # 2. Memasukan pengaduan dari masyarakat (5 menit): the operator enters it.
+        code = await Entering(world, officer).enter(STORY, name="Bu Ratna")
+        assert code.startswith("TLR-")
+        relay = await world.expect(OFFICERS, f"Pengaduan baru {code}")
+        assert "Sumber: Aplikasi LAKSA" in relay.content
+        # 3. Mendisposisikan pengaduan masyarakat ke OPD (5 menit): a minute short, no
+        #    reminder; at five office minutes, the operators are reminded.
+        await after_ticks(world, wib(3, 2, 10, 4), clock)
+        assert said(world, OFFICERS, NUDGE) == []
+        await after_ticks(world, wib(3, 2, 10, 5), clock)
+        nudge = await world.expect(OFFICERS, NUDGE)
+        assert f"• {code} — verifikasi dan disposisi, sudah 5 menit (batas 5 menit)" in (
+            nudge.content
+        )
+        await world.says(officer, f"/disposisi {code} DINKES", chat=world.officers)
+        await world.expect(YANKES, f"Disposisi {code}")
+        # 4. Mengirimkan tanggapan masyarakat terhadap tindak lanjut OPD (5 menit): the
+        #    OPD answers; the operator passes it to the reporter (not in the chat).
+        answer = "Loket rujukan Puskesmas Cibodas diperiksa; pungutan dihentikan."
+        await world.says(world.unit_staff, f"/jawab {code} {answer}", chat=world.yankes)
+        await tg.wait_for(
+            lambda sent: any(answer in m.content and "Kabari" in m.content for m in sent),
+            chat_id=OFFICERS,
+            timeout=10.0,
+            what="the answer to pass on",
+        )
+        await world.says(officer, f"/dikabari {code} telepon", chat=world.officers)
+        await world.expect(OFFICERS, f"✅ Pelapor {code} sudah dikabari oleh Budi Petugas")
+        # 5. Menutup pengaduan dengan membuat status menjadi selesai (5 menit).
+        await world.says(officer, f"/selesai {code}", chat=world.officers)
+        await world.expect(OFFICERS, f"{code} ditutup (Selesai)")
+        # 6. Mencatat dan mendata pengaduan (5 menit): the recap, with the disposition
+        #    counted against its five minutes.
+        await world.says(officer, "/rekap", chat=world.officers)
+        summary = (await world.expect(OFFICERS, "📊 Rekap pengaduan")).content
+        assert "Diterima: 1\n" in summary
+        assert "Aplikasi LAKSA 1" in summary
+        assert "5 menit" in summary
 
 
 WITA = ZoneInfo("Asia/Makassar")
