@@ -32,7 +32,12 @@ USAGE: dict[Action, str] = {
     Action.REVEAL: "/identitas KODE alasan",
     Action.SEARCH: "/cari kata… [hal N]",
     Action.MERGE: "/gabung KODE_LAMA KODE_UTAMA",
+    Action.APPROVE: "/setujui KODE [UNIT]",
+    Action.PLAN: "/rencana KODE teks",
+    Action.FORWARD: "/alihkan KODE instansi | catatan",
 }
+# Where the officers' and the unit's /kembalikan differ (the officers return a case to
+# the supervisor; a unit returns it to the officers), the usage is the same.
 
 
 @dataclass(frozen=True)
