@@ -333,16 +333,21 @@ def chain_lines(office: Office, t: Texts, case: Case, *, for_unit: bool) -> str:
 
 def supervisor_case_message(office: Office, t: Texts, case: Case, header: str) -> str:
     """A case as the supervisor chat gets it for a decision: `header` (the proposal, or
-    why it was returned), the case as the officers see it, the plan, what to type."""
+    why it was returned), the case, the plan, what to type. The reporter is shown as to
+    the unit (never the phone; no name when anonim or rahasia): the reporter was told
+    only the complaint officers know more."""
     dash = t("not_specified")
+    if case.privacy is Privacy.NORMAL:
+        reporter = case.reporter_name or dash
+    else:
+        reporter = t("unit_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
     return t(
         "supervisor_case",
         header=header,
         intake=intake_lines(t, case),
         channel=t(f"channel_{case.channel.value}"),
         privacy=t(f"privacy_{case.privacy.value}"),
-        name=case.reporter_name or dash,
-        contact=case.reporter_contact or dash,
+        reporter=reporter,
         description=case.description,
         location=staff_location(t, case.location_text, case.location),
         occurred=case.occurred_text or dash,

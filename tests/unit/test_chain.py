@@ -24,6 +24,7 @@ from bot.core.model import (
     Channel,
     EventKind,
     OutgoingMessage,
+    Privacy,
     Recipient,
     Step,
 )
@@ -155,7 +156,8 @@ async def test_an_officers_disposition_is_a_proposal_the_supervisor_gets() -> No
     [proposal] = world.messages(HEAD_CHAT)
     assert proposal.purpose == PROPOSAL and proposal.case_id == case.id
     assert proposal.text.startswith(f"📨 Usulan disposisi {case.code} ke Bidang Pelayanan")
-    assert "Catatan: cek stok" in proposal.text and "Siti Aminah" in proposal.text
+    assert "Catatan: cek stok" in proposal.text
+    assert "\nPelapor: Siti Aminah\n" in proposal.text and "0812" not in proposal.text
     assert proposal.text.endswith(
         f"Setujui: /setujui {case.code} · unit lain: /setujui "
         f"{case.code} UNIT · di luar kewenangan: /alihkan "
@@ -171,6 +173,16 @@ async def test_an_officers_disposition_is_a_proposal_the_supervisor_gets() -> No
     # the officers' message marks the proposed unit
     [edit] = [e for e in world.edits(OFFICERS) if e.purpose == "case"]
     assert [b.label for row in edit.buttons for b in row][:2] == ["⏳ YANKES", "➡️ P2P"]
+
+
+async def test_the_supervisor_sees_the_reporter_as_the_unit_does() -> None:
+    world = world_of(SOP_002)
+    reporter = await world.uow.reporters.get_or_create(Channel.WHATSAPP, REPORTER.address, "S")
+    case = await world.desk().submit(reporter, submission(Privacy.CONFIDENTIAL))
+    await world.desk().dispose(case.code, "YANKES", None, OFFICER)
+    [proposal] = world.messages(HEAD_CHAT)
+    assert "\nPelapor: disembunyikan (rahasia)\n" in proposal.text
+    assert "Siti" not in proposal.text and "0812" not in proposal.text
 
 
 async def test_the_supervisor_approves_with_one_tap_as_a_disposition() -> None:
