@@ -81,8 +81,9 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
     elif action is Action.RETURN:  # up the chain, to the supervisor
         code, reason = split_args(args, 1)
         await desk.return_up(require(code, action), require(reason, action), msg.actor)
-    elif action is Action.APPROVE:
-        await chain.approve(desk, msg, args, supervisor=False)
+    elif action is Action.APPROVE:  # the supervisor's, unless this is their chat too
+        supervisor = msg.chat_id == desk.office.supervisor_chat_id
+        await chain.approve(desk, msg, args, supervisor=supervisor)
     elif action is Action.PLAN:
         await chain.plan(desk, msg, args)
     elif action is Action.FORWARD:

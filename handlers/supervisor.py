@@ -42,11 +42,20 @@ def help_text(desk: CaseDesk) -> str:
     return "\n".join(lines)
 
 
+DECISIONS = (Tap.APPROVE_PROPOSAL, Tap.APPROVE_UNIT)
+
+
+def decides_here(desk: CaseDesk, msg: StaffMessage, kind: Tap | None) -> bool:
+    """Whether a button is the supervisor's decision tapped in the supervisor chat, also
+    where an agency file makes that chat its officers' group too."""
+    return kind in DECISIONS and msg.chat_id == desk.office.supervisor_chat_id
+
+
 async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
     """The supervisor's buttons on a case waiting for them: approve, or another unit."""
     kind = buttons.kind_of(data)
     code, unit = buttons.fields(data, 2)
-    if kind in (Tap.APPROVE_PROPOSAL, Tap.APPROVE_UNIT) and unit:
+    if kind in DECISIONS and unit:
         await desk.approve_by_tap(code, unit, msg.actor, proposal=kind is Tap.APPROVE_PROPOSAL)
     else:
         raise Refusal("err_button_expired")

@@ -197,7 +197,7 @@ async def _staff(
         if action is None:
             raise Refusal("err_button_expired")
         _check(desk, action, audience, msg)
-        if audience is Audience.SUPERVISOR:
+        if audience is Audience.SUPERVISOR or supervisor.decides_here(desk, msg, kind):
             await supervisor.on_tap(desk, msg, tap)
         else:
             await officers.on_tap(desk, msg, tap)

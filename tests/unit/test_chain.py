@@ -714,3 +714,20 @@ async def test_case_detail_shows_the_chain() -> None:
     assert "disposisi diusulkan kepada atasan (Budi Santoso): usulan ke YANKES\n" in detail + "\n"
     for_unit = views.case_detail(SOP_004, T, stored, events, world.clock.now(), for_unit=True)
     assert "Usulan disposisi" not in for_unit and PLAN in for_unit
+
+
+async def test_an_agency_whose_supervisor_works_in_the_officers_group() -> None:
+    office = dataclasses.replace(SOP_002, supervisor_chat_id=OFFICERS.address)
+    world = world_of(office)
+    case = await world.filed()
+    await world.desk().dispose(case.code, "YANKES", None, OFFICER)
+    [proposal] = [m for m in world.messages(OFFICERS) if m.purpose == PROPOSAL]
+    assert [[b.label for b in row] for row in proposal.buttons] == [
+        ["✅ Setujui YANKES"],
+        ["➡️ P2P"],
+    ]
+    world.clear()
+    await officers.on_command(world.desk(), staff(OFFICERS), Action.APPROVE, case.code)
+    assert (await world.case(case.code)).status is CaseStatus.DISPOSED
+    [told] = [t for t in world.to(OFFICERS) if "disetujui atasan" in t]  # once, not twice
+    assert told.startswith(f"✅ Disposisi {case.code} ke Bidang Pelayanan Kesehatan")
