@@ -680,7 +680,8 @@ class CaseDesk:
         name)."""
         case = await self.find(code)
         unit = self.office.unit(case.unit_code) if case.unit_code else None
-        if unit is None or not case.status.is_open:
+        # a unit whose case waits for the supervisor to move it holds it no longer
+        if unit is None or not case.status.is_open or case.status is CaseStatus.PROPOSED:
             raise Refusal("err_reveal_no_unit", code=case.code)
         reporter = await self.reporter_of(case)
         contact = case.reporter_contact or (

@@ -301,6 +301,9 @@ async def test_moving_a_held_case_is_proposed_and_the_unit_stops_meanwhile() -> 
     with pytest.raises(Refusal) as caught:
         await world.desk().answer(case.code, YANKES, "Sudah.", (), YANKES_STAFF)
     assert caught.value.key == "err_bad_status"
+    with pytest.raises(Refusal) as caught:  # nor is the reporter revealed to it now
+        await world.desk().reveal_identity(case.code, "perlu menelepon", OFFICER)
+    assert caught.value.key == "err_reveal_no_unit"
     world.clear()
     await world.desk().approve_disposition(case.code, HEAD)
     assert world.to(YANKES_CHAT) == [T("unit_case_moved", code=case.code)]
