@@ -22,7 +22,7 @@ USAGE: dict[Action, str] = {
     Action.CLOSE: "/selesai KODE [catatan]",
     Action.SHOW_CASE: "/kasus KODE",
     Action.ANSWER: "/jawab KODE teks",
-    Action.RETURN: "/kembalikan KODE alasan",
+    Action.RETURN: "/kembalikan KODE alasan",  # a unit's to the officers; theirs upwards
     Action.CATEGORIZE: "/kategori KODE kategori",
     Action.EXPORT: "/ekspor KODE",
     Action.LAPOR: "/lapor KODE [NOMOR | status teks]",
@@ -36,8 +36,6 @@ USAGE: dict[Action, str] = {
     Action.PLAN: "/rencana KODE teks",
     Action.FORWARD: "/alihkan KODE instansi | catatan",
 }
-# Where the officers' and the unit's /kembalikan differ (the officers return a case to
-# the supervisor; a unit returns it to the officers), the usage is the same.
 
 
 @dataclass(frozen=True)
