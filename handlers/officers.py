@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from bot.core import buttons, recap, views
 from bot.core.buttons import Tap
-from bot.core.cases import PROMPT_INFO, PROMPT_REFUSE, CaseDesk, Refusal
+from bot.core.cases import PROMPT_INFO, PROMPT_PLAN, PROMPT_REFUSE, CaseDesk, Refusal
+from bot.core.office import DispositionBy
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
+from handlers import chain
 from handlers.staff import USAGE, StaffMessage, find_cases, require, say, show_case, split_args
 
 QUEUE_LINES = 40
@@ -76,11 +78,35 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         since = desk.now - FAILED_WINDOW
         report = await desk.uow.outbox.trouble(since, TROUBLE_LINES)
         await say(desk, msg, views.trouble(desk.office, desk.t, report, since, desk.now))
+    elif action is Action.RETURN:  # up the chain, to the supervisor
+        code, reason = split_args(args, 1)
+        await desk.return_up(require(code, action), require(reason, action), msg.actor)
+    elif action is Action.APPROVE:  # the supervisor's, unless this is their chat too
+        supervisor = msg.chat_id == desk.office.supervisor_chat_id
+        await chain.approve(desk, msg, args, supervisor=supervisor)
+    elif action is Action.PLAN:
+        await chain.plan(desk, msg, args)
+    elif action is Action.FORWARD:
+        await chain.forward(desk, msg, args)
     elif action is Action.HELP:
-        units = ", ".join(f"{u.code} = {u.name}" for u in desk.office.units)
-        await say(desk, msg, desk.t("help_officers", units=units))
+        await say(desk, msg, help_text(desk))
     else:  # the permission table keeps unit actions away from here
         raise Refusal("err_units_only")
+
+
+def help_text(desk: CaseDesk) -> str:
+    """The officers' commands, with those of the agency's chain of command."""
+    office = desk.office
+    units = ", ".join(f"{u.code} = {u.name}" for u in office.units)
+    lines = [desk.t("help_officers", units=units)]
+    if office.workflow.disposition_by is DispositionBy.SUPERVISOR:
+        lines.append(desk.t("help_officers_proposal"))
+    if office.workflow.follow_up_plan:
+        lines.append(desk.t("help_officers_plan"))
+    if office.supervisor_chat_id is not None:
+        lines.append(desk.t("help_officers_return_up"))
+    lines.append(desk.t("help_officers_forward"))
+    return "\n".join(lines)
 
 
 async def lapor(desk: CaseDesk, msg: StaffMessage, args: str) -> None:
@@ -140,8 +166,10 @@ async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
 
 
 async def on_reply(desk: CaseDesk, msg: StaffMessage, ref: SentRef) -> None:
-    """An officer replied to a prompt: the reply is the request to the reporter, or the reason."""
-    if ref.case_id is None or ref.purpose not in (PROMPT_INFO, PROMPT_REFUSE) or not msg.text:
+    """An officer replied to a prompt: the reply is the request to the reporter, the
+    reason, or the follow-up plan."""
+    prompts = (PROMPT_INFO, PROMPT_REFUSE, PROMPT_PLAN)
+    if ref.case_id is None or ref.purpose not in prompts or not msg.text:
         return  # officers discussing a case among themselves
     require_officer(desk, msg)
     case = await desk.uow.cases.get(ref.case_id)
@@ -149,5 +177,7 @@ async def on_reply(desk: CaseDesk, msg: StaffMessage, ref: SentRef) -> None:
         raise Refusal("err_button_expired")
     if ref.purpose == PROMPT_INFO:
         await desk.request_info(case.code, msg.text, msg.actor)
+    elif ref.purpose == PROMPT_PLAN:
+        await desk.plan(case.code, msg.text, msg.actor, msg.chat)
     else:
         await desk.refuse(case.code, msg.text, msg.actor)

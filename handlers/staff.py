@@ -22,7 +22,7 @@ USAGE: dict[Action, str] = {
     Action.CLOSE: "/selesai KODE [catatan]",
     Action.SHOW_CASE: "/kasus KODE",
     Action.ANSWER: "/jawab KODE teks",
-    Action.RETURN: "/kembalikan KODE alasan",
+    Action.RETURN: "/kembalikan KODE alasan",  # a unit's to the officers; theirs upwards
     Action.CATEGORIZE: "/kategori KODE kategori",
     Action.EXPORT: "/ekspor KODE",
     Action.LAPOR: "/lapor KODE [NOMOR | status teks]",
@@ -32,6 +32,9 @@ USAGE: dict[Action, str] = {
     Action.REVEAL: "/identitas KODE alasan",
     Action.SEARCH: "/cari kata… [hal N]",
     Action.MERGE: "/gabung KODE_LAMA KODE_UTAMA",
+    Action.APPROVE: "/setujui KODE [UNIT]",
+    Action.PLAN: "/rencana KODE teks",
+    Action.FORWARD: "/alihkan KODE instansi | catatan",
 }
 
 

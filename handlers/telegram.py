@@ -15,22 +15,24 @@ from bot.core.cases import CaseDesk, Refusal
 from bot.core.commands import CITIZEN_WORDS, STAFF_WORDS
 from bot.core.dialogue import CitizenInput, Rejected
 from bot.core.model import Attachment, AttachmentKind, Channel, Location, OutgoingMessage, Recipient
-from bot.core.permissions import Action, Audience, audience_of, refusal_for
+from bot.core.permissions import Action, Audience, audience_of, refusal_for, refusal_in
 from bot.core.reception import CitizenMessage
 from bot.inbox.envelope import Standing
-from handlers import citizens, entry, officers, units
+from handlers import citizens, entry, officers, supervisor, units
 from handlers.staff import StaffMessage, parse_command, private_staff_command
 
 log = logging.getLogger(__name__)
 
-# What each officers' button does, for the permission check (citizens' buttons are no
-# staff action).
+# What each staff button does, for the permission check (citizens' buttons are no staff
+# action): the officers' group's, and the supervisor chat's decisions on dispositions.
 TAP_ACTIONS = {
     Tap.DISPOSE: Action.DISPOSE,
     Tap.MOVE: Action.DISPOSE,
     Tap.KEEP: Action.DISPOSE,
     Tap.REQUEST_INFO: Action.REQUEST_INFO,
     Tap.REFUSE: Action.REFUSE,
+    Tap.APPROVE_PROPOSAL: Action.APPROVE,
+    Tap.APPROVE_UNIT: Action.APPROVE,
 }
 
 
@@ -195,7 +197,10 @@ async def _staff(
         if action is None:
             raise Refusal("err_button_expired")
         _check(desk, action, audience, msg)
-        await officers.on_tap(desk, msg, tap)
+        if audience is Audience.SUPERVISOR or supervisor.decides_here(desk, msg, kind):
+            await supervisor.on_tap(desk, msg, tap)
+        else:
+            await officers.on_tap(desk, msg, tap)
         return
     command = parse_command(msg.text)
     if command is not None:
@@ -206,8 +211,8 @@ async def _staff(
                 raise Refusal("err_unknown_command")
             return
         _check(desk, command.action, audience, msg)
-        if audience is Audience.SUPERVISOR and command.action is Action.HELP:
-            await desk.tell(msg.chat, desk.t("help_supervisor"))
+        if audience is Audience.SUPERVISOR:
+            await supervisor.on_command(desk, msg, command.action, command.args)
         elif audience is Audience.LIAISON and command.action is Action.HELP:
             await desk.tell(msg.chat, desk.t("help_liaison"))
         elif audience is Audience.UNIT:
@@ -230,7 +235,7 @@ async def _staff(
 
 
 def _check(desk: CaseDesk, action: Action, audience: Audience, msg: StaffMessage) -> None:
-    key = refusal_for(action, audience)
+    key = refusal_in(desk.office, action, audience)
     if key is not None:
         raise Refusal(key, chat_id=msg.chat_id)
     if audience is Audience.OFFICERS and action is not Action.HELP:

@@ -251,9 +251,12 @@ class CaseRecord(Base):
     lapor_number: Mapped[str | None] = mapped_column(String(CHAT))
     merged_into: Mapped[str | None] = mapped_column(String(64))
     # The chain of command ([workflow]): the follow-up plan (rencana tindak lanjut), the
-    # unit an officer proposed to the supervisor, and the agency a case was handed to.
+    # unit an officer proposed to the supervisor (or disposed to before the plan was
+    # given), and the agency a case was handed to.
     plan: Mapped[str | None] = mapped_column(Text)
     proposed_unit: Mapped[str | None] = mapped_column(String(CHAT))
+    # the unit a disposition waits to go to until its follow-up plan is given
+    pending_unit: Mapped[str | None] = mapped_column(String(CHAT))
     forwarded_to: Mapped[str | None] = mapped_column(Text)
 
 

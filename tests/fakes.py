@@ -209,7 +209,7 @@ class FakeCaseRepository:
 
     async def digest_counts(self, since: datetime, now: datetime) -> DigestCounts:
         cases = list(self._cases.values())
-        finished = (CaseStatus.CLOSED, CaseStatus.REFUSED)
+        finished = tuple(status for status in CaseStatus if not status.is_open)
         return DigestCounts(
             new=sum(since <= c.created_at <= now for c in cases),
             waiting=sum(c.status in (CaseStatus.NEW, CaseStatus.RETURNED) for c in cases),

@@ -6,6 +6,9 @@ choice's hidden value; either way it is a short kind, then ":"-separated fields:
 - officers' group: `d:CODE:UNIT` dispose to the unit, `m:CODE:FROM:TO` yes, move the
   case from the unit holding it on to another, `k:CODE` no, leave it, `l:CODE` ask the
   reporter for more, `t:CODE` refuse;
+- the supervisor chat (`[workflow] disposition_by`, a case returned to the supervisor):
+  `ap:CODE:UNIT` approve the officers' proposal of that unit, `au:CODE:UNIT` dispose to
+  that unit instead;
 - citizens: `c:VALUE` a choice of the intake dialogue, `o:CODE` which open case a
   message is for, `r:CODE:N` a rating of 1–5.
 """
@@ -23,6 +26,8 @@ class Tap(StrEnum):
     KEEP = "k"
     REQUEST_INFO = "l"
     REFUSE = "t"
+    APPROVE_PROPOSAL = "ap"
+    APPROVE_UNIT = "au"
     CHOICE = "c"
     CASE_CHOICE = "o"
     RATING = "r"

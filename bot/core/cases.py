@@ -35,7 +35,7 @@ from bot.core.model import (
     Step,
     TaskKind,
 )
-from bot.core.office import MAX_CATEGORY, Office, Unit, is_lapor_source
+from bot.core.office import MAX_CATEGORY, DispositionBy, Office, Unit, is_lapor_source
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
@@ -48,6 +48,10 @@ PROMPT_INFO = "prompt:lengkapi"
 PROMPT_REFUSE = "prompt:tolak"
 CONFIRM_MOVE = "confirm:pindah"  # asks before a tap moves a disposed case to another unit
 RATING = "rating"  # the reporter's 1–5 buttons
+PROMPT_PLAN = "prompt:rencana"  # asks the officers for a case's follow-up plan
+PROPOSAL = "proposal"  # a case waiting for the supervisor's decision, with its buttons
+PLAN_LIMIT = 2000  # characters of a follow-up plan
+AGENCY_LIMIT = 200  # characters of the agency a case is transferred to
 # The steps after which the buttons of the case's message in the officers' group change:
 # the unit holding it is marked, or the case is closed and they go.
 RESHAPES_BUTTONS = {
@@ -57,8 +61,28 @@ RESHAPES_BUTTONS = {
     EventKind.CLOSED,
     EventKind.EXPIRED,
     EventKind.MERGED,
+    EventKind.PROPOSED,
+    EventKind.RETURNED_UP,
+    EventKind.FORWARDED,
 }
-CLOSING = (EventKind.CLOSED, EventKind.REFUSED, EventKind.EXPIRED, EventKind.MERGED)
+CLOSING = (
+    EventKind.CLOSED,
+    EventKind.REFUSED,
+    EventKind.EXPIRED,
+    EventKind.MERGED,
+    EventKind.FORWARDED,
+)
+# The steps that take a case out of the supervisor's hands (`[workflow]`): the buttons of
+# the supervisor's message about it go.
+DECIDES_PROPOSAL = frozenset(
+    {
+        EventKind.DISPOSED,
+        EventKind.REFUSED,
+        EventKind.CLOSED,
+        EventKind.MERGED,
+        EventKind.FORWARDED,
+    }
+)
 
 # What one case can push into a staff group: its reporter's text follow-ups beyond
 # RELAYS_PER_MINUTE in a minute wait, and go as one digest when the minute is over.
@@ -88,6 +112,9 @@ class CaseDesk:
         # "Kabari pelapor" messages kept back instead of sent (text, command to copy):
         # the patrol sends them within its one message per chat of a round.
         self.held_informs: list[tuple[str, str]] | None = None
+        # Result reports of cases closed (`[workflow] follow_up_plan`) kept back likewise:
+        # the patrol sends them within the supervisor's one message of a round.
+        self.held_reports: list[str] | None = None
         # Private chats found to be a staff member's in this transaction (an officer's or
         # a liaison's, `Audience.STAFF_PRIVATE`): what they get is read as staff read it.
         self.staff_chats: set[Recipient] = set()
@@ -99,6 +126,11 @@ class CaseDesk:
 
     def unit_chat(self, unit: Unit) -> Recipient:
         return Recipient(Channel.TELEGRAM, unit.chat_id)
+
+    @property
+    def supervisor(self) -> Recipient:
+        """The chat that approves dispositions: the supervisor's (the officers' without one)."""
+        return Recipient(Channel.TELEGRAM, self.office.step_chat_id(Step.APPROVE, None))
 
     async def tell(
         self,
@@ -295,7 +327,12 @@ class CaseDesk:
         actor: Actor,
         note: str | None = None,
         attachments: tuple[Attachment, ...] = (),
+        *,
+        unit_code: str | None = None,
     ) -> None:
+        """Saves the case and records the event (`unit_code`: the unit it names, when not
+        the case's own, as a proposal's); restarts the step's clock; and reshapes the
+        buttons the step leaves behind."""
         assert case.id is not None
         CURRENT_CASE.set(case.code)
         case.updated_at = self.now
@@ -310,7 +347,7 @@ class CaseDesk:
                 actor=actor,
                 note=note,
                 status_after=case.status,
-                unit_code=case.unit_code,
+                unit_code=unit_code or case.unit_code,
                 attachments=attachments,
             ),
         )
@@ -318,6 +355,16 @@ class CaseDesk:
             buttons = views.officers_case_buttons(self.office, self.t, case)
             await self.edit_buttons(self.officers, case, CASE_MESSAGE, buttons)
             await self.edit_buttons(self.officers, case, CONFIRM_MOVE)  # the questions are moot
+        if kind in DECIDES_PROPOSAL and await self._was_proposed(case):
+            await self.edit_buttons(self.supervisor, case, PROPOSAL)
+
+    async def _was_proposed(self, case: Case) -> bool:
+        """Whether the case waited for the supervisor until the event just recorded."""
+        assert case.id is not None
+        if self.office.supervisor_chat_id is None:
+            return False
+        events = await self.uow.cases.events(case.id)
+        return len(events) > 1 and events[-2].status_after is CaseStatus.PROPOSED
 
     async def _new_code(self) -> str:
         while True:
@@ -442,17 +489,56 @@ class CaseDesk:
         return case
 
     async def dispose(self, code: str, unit_code: str, note: str | None, actor: Actor) -> Case:
-        """Routes the case to a unit (disposisi); the reporter hears it is in process."""
+        """Routes the case to a unit (disposisi); the reporter hears it is in process.
+
+        The agency's chain of command (`[workflow]`) may come first: with a follow-up plan
+        the note is the plan (without one, and none given before, the officers are asked
+        for it and the disposition waits for it: `plan`); where the supervisor decides,
+        the officers' disposition is a proposal (`propose`) that the supervisor approves
+        (`approve_disposition`).
+        """
         case = await self.find(code)
         unit = self._unit(unit_code)
         self._require(case, Move.DISPOSE)
         if case.status is CaseStatus.DISPOSED and case.unit_code == unit.code:
             raise Refusal("err_bad_status", code=case.code, status=self.t("status_didisposisi"))
+        by_supervisor = self.office.workflow.disposition_by is DispositionBy.SUPERVISOR
+        if by_supervisor and case.status is CaseStatus.PROPOSED and case.proposed_unit == unit.code:
+            raise Refusal(
+                "proposal_kept", code=case.code, unit=views.unit_label(self.office, unit.code)
+            )
+        if self.office.workflow.follow_up_plan:
+            if note:  # the note is the plan
+                plan = _plan_text(note)
+                if len(plan) > PLAN_LIMIT:
+                    raise Refusal("err_plan_too_long", limit=PLAN_LIMIT)
+                await self._set_plan(case, plan, actor)
+                note = None
+            elif not case.plan:
+                await self._ask_for_plan(case, unit)
+                return case
+        if by_supervisor:
+            return await self.propose(case, unit, note, actor)
+        return await self._dispose(case, unit, note, actor)
+
+    async def _dispose(
+        self,
+        case: Case,
+        unit: Unit,
+        note: str | None,
+        actor: Actor,
+        officers_text: str | None = None,
+    ) -> Case:
+        """The disposition itself: the unit gets the case (with its plan, if any), the
+        unit it leaves is told, the officers (`officers_text`, else who disposed it), and
+        the reporter hears it is in process; a first disposition is its verification
+        (SP4N-LAPOR!'s liaison gets it, where every case is entered there)."""
         previous = self.office.unit(case.unit_code) if case.unit_code else None
         verified = case.first_disposed_at is None  # its first disposition by the officers
         case.status = CaseStatus.DISPOSED
         case.unit_code = unit.code
         case.disposed_at = self.now
+        case.proposed_unit = case.pending_unit = None
         if verified:
             case.first_disposed_at = self.now
         await self._record(case, EventKind.DISPOSED, actor, note)
@@ -469,7 +555,8 @@ class CaseDesk:
         )
         await self.tell(
             self.officers,
-            self.t(
+            officers_text
+            or self.t(
                 "officers_disposed",
                 code=case.code,
                 unit=views.unit_label(self.office, unit.code),
@@ -593,7 +680,8 @@ class CaseDesk:
         name)."""
         case = await self.find(code)
         unit = self.office.unit(case.unit_code) if case.unit_code else None
-        if unit is None or not case.status.is_open:
+        # a unit whose case waits for the supervisor to move it holds it no longer
+        if unit is None or not case.status.is_open or case.status is CaseStatus.PROPOSED:
             raise Refusal("err_reveal_no_unit", code=case.code)
         reporter = await self.reporter_of(case)
         contact = case.reporter_contact or (
@@ -724,6 +812,7 @@ class CaseDesk:
             await self.tell(
                 self.unit_chat(holder), self.t("unit_case_closed", code=case.code), case
             )
+        await self._report_result(case, actor.describe())
         return case
 
     async def merge(self, duplicate_code: str, main_code: str, actor: Actor) -> Case:
@@ -840,7 +929,7 @@ class CaseDesk:
         await self.tell(
             self.officers,
             self.t(
-                "officers_answered_by_hand" if by_hand else "officers_answered",
+                self._answered_key(by_hand),
                 code=case.code,
                 unit=unit.code,
                 answer=body,
@@ -873,6 +962,275 @@ class CaseDesk:
         )
         await self.tell(self.unit_chat(unit), self.t("unit_returned", code=case.code), case)
         return case
+
+    # ------------------------------------------------------------------ chain of command
+    # The agency's [workflow]: the supervisor approves dispositions, a disposition carries
+    # a follow-up plan, and officers return a case up the chain or transfer it.
+    @property
+    def _reports_results(self) -> bool:
+        """Whether closures send the supervisor a result report (SOP 004 step 6)."""
+        return self.office.workflow.follow_up_plan and self.office.supervisor_chat_id is not None
+
+    def _answered_key(self, by_hand: bool) -> str:
+        """The officers' sentence for a unit's answer: with a follow-up plan it is the
+        unit's result report (laporan hasil) to the team."""
+        if self.office.workflow.follow_up_plan:
+            return "officers_result_by_hand" if by_hand else "officers_result"
+        return "officers_answered_by_hand" if by_hand else "officers_answered"
+
+    async def propose(self, case: Case, unit: Unit, note: str | None, actor: Actor) -> Case:
+        """An officer's disposition where the supervisor decides (`disposition_by =
+        "supervisor"`, SOP 002 steps 5–6): the case waits for the supervisor, who gets it
+        with its files and the proposal, to approve with one tap or pick another unit.
+        The reporter hears nothing yet; a unit holding the case stops; a second proposal
+        replaces the first."""
+        held = self.office.unit(views.holding_unit(case) or "")
+        case.status = CaseStatus.PROPOSED
+        case.proposed_unit = unit.code
+        case.pending_unit = None
+        await self._record(case, EventKind.PROPOSED, actor, note, unit_code=unit.code)
+        label = views.unit_label(self.office, unit.code)
+        if held is not None:
+            text = self.t("unit_case_proposed_away", code=case.code)
+            await self.tell(self.unit_chat(held), text, case)
+        header = self.t(
+            "supervisor_proposal",
+            code=case.code,
+            unit=label,
+            actor=actor.describe(),
+            note_line=views.note_line(self.t, note),
+        )
+        await self._to_supervisor(case, header)
+        text = self.t(
+            "officers_proposed",
+            code=case.code,
+            unit=label,
+            actor=actor.describe(),
+            note_line=views.note_line(self.t, note),
+        )
+        await self.tell(self.officers, text, case)
+        return case
+
+    async def _to_supervisor(self, case: Case, header: str) -> None:
+        """The case for the supervisor's decision, with its files and a button per choice
+        (an earlier such message's buttons go)."""
+        await self.edit_buttons(self.supervisor, case, PROPOSAL)
+        command = self.t("command_approve", code=case.code)
+        await self.tell(
+            self.supervisor,
+            views.supervisor_case_message(self.office, self.t, case, header),
+            case,
+            purpose=PROPOSAL,
+            buttons=views.supervisor_buttons(self.office, self.t, case),
+            attachments=tuple(case.attachments),
+            copyable=(command,) if case.proposed_unit else (),
+        )
+
+    async def approve_disposition(
+        self, code: str, actor: Actor, unit: str | None = None, note: str | None = None
+    ) -> Case:
+        """The supervisor's decision on a case waiting for them (`/setujui KODE [UNIT]`,
+        the supervisor's `/disposisi KODE UNIT [catatan]`, or a button): disposed to the
+        proposed unit, or to `unit`, exactly as the officers' disposition is otherwise.
+        Where the supervisor decides dispositions they may also dispose a case that no one
+        proposed."""
+        case = await self.find(code)
+        by_supervisor = self.office.workflow.disposition_by is DispositionBy.SUPERVISOR
+        if case.status is CaseStatus.PROPOSED:
+            self._require(case, Move.APPROVE_DISPOSITION)
+        elif unit is not None and by_supervisor:
+            self._require(case, Move.DISPOSE)
+        elif case.merged_into is not None:
+            raise Refusal("err_case_merged", code=case.code, main=case.merged_into)
+        else:
+            status = self.t(f"status_{case.status.value}")
+            raise Refusal("err_not_proposed", code=case.code, status=status)
+        if unit is None:
+            if case.proposed_unit is None:
+                raise Refusal("err_approve_no_unit", code=case.code, units=self.unit_codes())
+            target = self._unit(case.proposed_unit)
+        else:
+            target = self._unit(unit)
+            if case.status is CaseStatus.DISPOSED and case.unit_code == target.code:
+                status = self.t("status_didisposisi")
+                raise Refusal("err_bad_status", code=case.code, status=status)
+        if self.office.workflow.follow_up_plan and not case.plan:
+            command = self.t("command_plan", code=case.code)
+            raise Refusal("err_approve_needs_plan", code=case.code, command=command)
+        proposed = case.proposed_unit if case.status is CaseStatus.PROPOSED else None
+        combined = await self._proposal_note(case)
+        if note:
+            supervisor_note = self.t("supervisor_note", note=note)
+            combined = f"{combined} · {supervisor_note}" if combined else supervisor_note
+        label = views.unit_label(self.office, target.code)
+        if proposed == target.code:
+            key, extra = "officers_disposition_approved", {}
+        elif proposed is not None:
+            key, extra = "officers_disposition_changed", {"proposed": proposed}
+        else:
+            key, extra = "officers_disposition_decided", {}
+        text = self.t(
+            key,
+            code=case.code,
+            unit=label,
+            actor=actor.describe(),
+            note_line=views.note_line(self.t, combined),
+            **extra,
+        )
+        await self._dispose(case, target, combined, actor, officers_text=text)
+        if self.supervisor != self.officers:
+            await self.tell(self.supervisor, text, case)
+        return case
+
+    async def approve_by_tap(
+        self, code: str, unit_code: str, actor: Actor, *, proposal: bool
+    ) -> Case:
+        """The supervisor's buttons: approve the proposal (`proposal`: still the one the
+        button was made for), or dispose to another unit; a case decided since says so."""
+        case = await self.open_case(code)
+        if case.status is not CaseStatus.PROPOSED:
+            raise await self.moved_on(case)
+        if proposal and case.proposed_unit != unit_code:
+            now = views.unit_label(self.office, case.proposed_unit)
+            raise Refusal("proposal_changed", code=case.code, unit=now)
+        return await self.approve_disposition(case.code, actor, unit_code)
+
+    async def _proposal_note(self, case: Case) -> str | None:
+        """The officer's note with the proposal the case waits on (None: none, or the case
+        was returned to the supervisor rather than proposed)."""
+        assert case.id is not None
+        if case.status is not CaseStatus.PROPOSED:
+            return None
+        for event in reversed(await self.uow.cases.events(case.id)):
+            if event.kind is EventKind.PROPOSED:
+                return event.note
+            if event.kind is EventKind.RETURNED_UP:
+                return None
+        return None
+
+    async def _ask_for_plan(self, case: Case, unit: Unit) -> None:
+        """The disposition to `unit` waits for the case's follow-up plan: the officers
+        are asked for it (a reply to the question, or `/rencana KODE teks`)."""
+        case.pending_unit = unit.code
+        await self.uow.cases.update(case)
+        command = self.t("command_plan", code=case.code)
+        text = self.t(
+            "prompt_plan",
+            code=case.code,
+            unit=views.unit_label(self.office, unit.code),
+            command=command,
+        )
+        await self.tell(self.officers, text, case, purpose=PROMPT_PLAN, copyable=(command,))
+
+    async def _set_plan(self, case: Case, plan: str, actor: Actor) -> None:
+        if plan != case.plan:
+            case.plan = plan
+            await self._record(case, EventKind.PLANNED, actor, plan)
+
+    async def plan(self, code: str, text: str, actor: Actor, chat: Recipient) -> Case:
+        """`/rencana KODE teks` (or the reply to the question): records the case's
+        follow-up plan (rencana tindak lanjut, SOP 004 step 3), or replaces it, while the
+        case is open. A disposition that waited for it goes ahead; otherwise whoever holds
+        the case (its unit, the supervisor deciding on it) gets the new plan."""
+        if not self.office.workflow.follow_up_plan:
+            raise Refusal("err_plan_off")
+        case = await self.find(code)
+        if case.merged_into is not None:
+            raise Refusal("err_case_merged", code=case.code, main=case.merged_into)
+        if not case.status.is_open:
+            status = self.t(f"status_{case.status.value}")
+            raise Refusal("err_bad_status", code=case.code, status=status)
+        plan = _plan_text(text)
+        if len(plan) > PLAN_LIMIT:
+            raise Refusal("err_plan_too_long", limit=PLAN_LIMIT)
+        if plan == case.plan:
+            raise Refusal("plan_kept", code=case.code)
+        pending = self.office.unit(case.pending_unit) if case.pending_unit else None
+        case.pending_unit = None
+        await self._set_plan(case, plan, actor)
+        waiting = (
+            pending is not None
+            and allows(case.status, Move.DISPOSE)
+            and not (case.status is CaseStatus.DISPOSED and case.unit_code == pending.code)
+        )
+        if pending is not None and waiting:
+            if self.office.workflow.disposition_by is DispositionBy.SUPERVISOR:
+                return await self.propose(case, pending, None, actor)
+            return await self._dispose(case, pending, None, actor)
+        text = self.t("officers_planned", code=case.code, actor=actor.describe(), plan=plan)
+        await self._tell_officers_and(chat, text, case)
+        held = self.office.unit(views.holding_unit(case) or "")
+        if held is not None:
+            told = self.t("unit_plan_updated", code=case.code, plan=plan)
+            await self.tell(self.unit_chat(held), told, case)
+        if case.status is CaseStatus.PROPOSED and self.supervisor not in (chat, self.officers):
+            await self.tell(self.supervisor, text, case)
+        return case
+
+    async def return_up(self, code: str, reason: str, actor: Actor) -> Case:
+        """`/kembalikan KODE alasan` in the officers' group: a case waiting for them goes
+        back up the chain to the supervisor, who gets it with the reason and a button per
+        unit (and may transfer it: `forward`)."""
+        if self.office.supervisor_chat_id is None:
+            raise Refusal("err_return_up_no_supervisor")
+        case = await self.find(code)
+        self._require(case, Move.RETURN_UP)
+        case.status = CaseStatus.PROPOSED
+        case.proposed_unit = case.pending_unit = None
+        await self._record(case, EventKind.RETURNED_UP, actor, reason)
+        header = self.t(
+            "supervisor_returned_up", code=case.code, actor=actor.describe(), reason=reason
+        )
+        await self._to_supervisor(case, header)
+        text = self.t("officers_returned_up", code=case.code, actor=actor.describe(), reason=reason)
+        await self.tell(self.officers, text, case)
+        return case
+
+    async def forward(
+        self, code: str, agency: str, note: str, actor: Actor, chat: Recipient
+    ) -> Case:
+        """`/alihkan KODE instansi | catatan`: the case is outside the office's authority
+        (di luar kewenangan) and handed to another agency; it is closed, the reporter is
+        told where it went and why, and a unit holding it stops."""
+        case = await self.find(code)
+        self._require(case, Move.FORWARD)
+        agency = " ".join(agency.split())
+        if len(agency) > AGENCY_LIMIT:
+            raise Refusal("err_forward_agency_too_long", limit=AGENCY_LIMIT)
+        holder = self.office.unit(views.holding_unit(case) or "")
+        case.status = CaseStatus.FORWARDED
+        case.closed_at = self.now
+        case.forwarded_to = agency
+        case.status_before_info_request = None
+        case.proposed_unit = case.pending_unit = None
+        await self._record(
+            case, EventKind.FORWARDED, actor, self.t("forwarded_note", agency=agency, note=note)
+        )
+        reporter = await self.reporter_of(case)
+        await self.tell_reporter(
+            reporter, "reporter_forwarded", case, code=case.code, agency=agency, note=note
+        )
+        text = self.t(
+            "officers_forwarded", code=case.code, actor=actor.describe(), agency=agency, note=note
+        )
+        await self._tell_officers_and(chat, text, case)
+        if holder is not None:
+            told = self.t("unit_case_forwarded", code=case.code, agency=agency)
+            await self.tell(self.unit_chat(holder), told, case)
+        return case
+
+    async def _report_result(self, case: Case, closed_by: str) -> None:
+        """At closure, the supervisor gets the case's result report in one message (SOP
+        004 step 6: the team reports results and status to the Sekretaris)."""
+        if not self._reports_results:
+            return
+        assert case.id is not None
+        events = await self.uow.cases.events(case.id)
+        text = views.result_report(self.office, self.t, case, events, closed_by)
+        if self.held_reports is not None:
+            self.held_reports.append(text)
+        else:
+            await self.tell(self.supervisor, text, case)
 
     async def add_from_reporter(
         self,
@@ -1008,6 +1366,9 @@ class CaseDesk:
         await self.tell(
             self.officers, self.t("officers_rated", code=case.code, rating=rating), case
         )
+        if self._reports_results:  # the result report went without it: a line follows
+            text = self.t("supervisor_rated_later", code=case.code, rating=rating)
+            await self.tell(self.supervisor, text, case)
         return case
 
     async def remind(self, case: Case) -> Case:
@@ -1051,6 +1412,7 @@ class CaseDesk:
         reporter = await self.reporter_of(case)
         key = "reporter_closed_incomplete" if step is Step.COMPLETE else "reporter_closed_silent"
         await self.tell_reporter(reporter, key, case, code=case.code, days=days)
+        await self._report_result(case, self.t("role_system"))
         return reason
 
     # ------------------------------------------------------------------ tasks
@@ -1210,3 +1572,8 @@ class CaseDesk:
 def _shortened(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _plan_text(text: str) -> str:
+    """A follow-up plan as kept: its lines, without blank ones at either end."""
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())

@@ -63,7 +63,8 @@ LIFECYCLE: Mapping[CaseStatus, Stage] = MappingProxyType(
         CaseStatus.DISPOSED: Stage(
             Step.ANSWER,
             Holder.UNIT,
-            _STAFF_MOVES | {Move.DISPOSE, Move.ANSWER, Move.RETURN, Move.RELAY_TO_UNIT},
+            _STAFF_MOVES
+            | {Move.DISPOSE, Move.ANSWER, Move.RETURN, Move.RELAY_TO_UNIT, Move.FORWARD},
         ),
         CaseStatus.NEEDS_INFO: Stage(
             Step.COMPLETE, Holder.REPORTER, _STAFF_MOVES | {Move.RELAY_TO_UNIT}

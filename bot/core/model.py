@@ -492,6 +492,9 @@ class Case:
     merged_into: str | None = None  # the main case's code, once this duplicate joined it
     plan: str | None = None  # the follow-up plan (rencana tindak lanjut), `[workflow]`
     proposed_unit: str | None = None  # the unit an officer proposed, awaiting approval
+    # The unit an officer disposed to while the follow-up plan was missing: the
+    # disposition goes ahead once the plan is given (`[workflow] follow_up_plan`).
+    pending_unit: str | None = None
     forwarded_to: str | None = None  # the agency a case outside our authority went to
     id: int | None = None
 

@@ -42,6 +42,11 @@ from bot.core.texts import Texts
 BATCH = 500  # cases looked at per round; the rest wait for the next tick
 LISTED = 30  # cases listed by name in one nudge; the others are counted
 DIGEST_MARK = "digest:last_date"
+# What a nudge asks of its holder, by step (the officers verify and dispose otherwise).
+OVERDUE_FOOTERS = {
+    Step.ANSWER: "patrol_overdue_unit",
+    Step.APPROVE: "patrol_overdue_supervisor",
+}
 
 
 @dataclass
@@ -81,6 +86,7 @@ class _Notice:
     tasks: list[str] = field(default_factory=list)
     task_footers: list[str] = field(default_factory=list)  # one per kind listed
     informs: list[str] = field(default_factory=list)  # "Kabari pelapor" made this round
+    reports: list[str] = field(default_factory=list)  # result reports of cases closed
     copyable: list[str] = field(default_factory=list)
 
     def add_task(self, line: str, footer: str) -> None:
@@ -97,6 +103,7 @@ class _Patrol:
         self.now = now
         self.desk = CaseDesk(uow, office, texts, now)
         self.desk.held_informs = []  # sent within the officers' one message of the round
+        self.desk.held_reports = []  # sent within the supervisor's
         self.round = Round()
         self.touched: dict[int, Case] = {}
         self.notices: dict[str, _Notice] = {}
@@ -202,9 +209,7 @@ class _Patrol:
             case.watch.nudges += 1
         notice.overdue += [self.step_line("patrol_overdue_line", c) for c in cases[:LISTED]]
         notice.overdue_total += len(cases)
-        notice.overdue_footer = self.t(
-            "patrol_overdue_unit" if step is Step.ANSWER else "patrol_overdue_officers"
-        )
+        notice.overdue_footer = self.t(OVERDUE_FOOTERS.get(step, "patrol_overdue_officers"))
         self.round.nudged.setdefault(chat, []).extend(c.code for c in cases)
 
     # ---------------------------------------------------------------- tasks
@@ -244,6 +249,13 @@ class _Patrol:
             notice.copyable.append(command)
         self.round.informs += len(held)
 
+    def held_reports(self) -> None:
+        """The result reports of the cases this round closed go with the rest of the
+        supervisor's message (`[workflow] follow_up_plan`)."""
+        reports = self.desk.held_reports or []
+        if reports:
+            self.notice(self.desk.supervisor.address).reports.extend(reports)
+
     def compose(self, notice: _Notice) -> str:
         sections: list[str] = []
         if notice.escalated:
@@ -266,6 +278,7 @@ class _Patrol:
             lines += notice.task_footers
             sections.append("\n".join(lines))
         sections += notice.informs
+        sections += notice.reports
         return "\n\n".join(sections)
 
     # ---------------------------------------------------------------- the digest
@@ -321,6 +334,7 @@ async def patrol(
         await uow.cases.update(case)
     await work.tasks(batch)
     work.held_informs()
+    work.held_reports()
     for chat_id, notice in work.notices.items():
         text = work.compose(notice)
         chat = Recipient(Channel.TELEGRAM, chat_id)

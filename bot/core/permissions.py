@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.core.office import Office
+from bot.core.office import DispositionBy, Office
 
 
 class Audience(StrEnum):
@@ -60,7 +60,9 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
         {Audience.OFFICERS, Audience.UNIT, Audience.STAFF_PRIVATE, Audience.LIAISON}
     ),  # units: own cases only
     Action.ANSWER: frozenset({Audience.UNIT}),  # only for cases disposed to that unit
-    Action.RETURN: frozenset({Audience.UNIT}),
+    # A unit returns its case to the officers; the officers return a case waiting for them
+    # to the supervisor (when there is a supervisor chat).
+    Action.RETURN: frozenset({Audience.UNIT, Audience.OFFICERS}),
     Action.HELP: frozenset(Audience) - {Audience.STRANGER},  # strangers learn their chat id
     Action.CATEGORIZE: frozenset({Audience.OFFICERS}),
     Action.RECAP: frozenset({Audience.OFFICERS, Audience.SUPERVISOR}),
@@ -113,6 +115,28 @@ def refusal_for(action: Action, audience: Audience) -> str | None:
         return "err_staff_private_only"
     if allowed == frozenset({Audience.UNIT}):
         return "err_units_only"
+    if allowed == frozenset({Audience.UNIT, Audience.OFFICERS}):
+        return "err_officers_or_units_only"
     if Audience.SUPERVISOR in allowed:
         return "err_officers_or_supervisor_only"
     return "err_officers_only"
+
+
+def workflow_allows(office: Office, action: Action, audience: Audience) -> bool:
+    """What the agency's chain of command (`[workflow]`) adds to ALLOWED: where the
+    supervisor decides dispositions, the supervisor chat disposes (`/disposisi`); where a
+    disposition carries a follow-up plan, the supervisor may write it too (`/rencana`)."""
+    if audience is not Audience.SUPERVISOR:
+        return False
+    if action is Action.DISPOSE:
+        return office.workflow.disposition_by is DispositionBy.SUPERVISOR
+    if action is Action.PLAN:
+        return office.workflow.follow_up_plan
+    return False
+
+
+def refusal_in(office: Office, action: Action, audience: Audience) -> str | None:
+    """`refusal_for`, with what the agency's [workflow] allows besides."""
+    if workflow_allows(office, action, audience):
+        return None
+    return refusal_for(action, audience)

@@ -163,13 +163,14 @@ def officers_case_buttons(office: Office, t: Texts, case: Case) -> tuple[tuple[B
     if not case.status.is_open:
         return ()
     code, held = case.code, holding_unit(case)
-    units = [
-        Button(
-            t("btn_disposed" if u.code == held else "btn_dispose", unit=u.code),
-            buttons.data(Tap.DISPOSE, code, u.code),
-        )
-        for u in office.units
-    ]
+    proposed = case.proposed_unit if case.status is CaseStatus.PROPOSED else None
+
+    def label(unit: str) -> str:
+        if unit == held:
+            return t("btn_disposed", unit=unit)
+        return t("btn_proposed" if unit == proposed else "btn_dispose", unit=unit)
+
+    units = [Button(label(u.code), buttons.data(Tap.DISPOSE, code, u.code)) for u in office.units]
     rows = [tuple(units[i : i + 3]) for i in range(0, len(units), 3)]
     rows.append(
         (
@@ -181,8 +182,9 @@ def officers_case_buttons(office: Office, t: Texts, case: Case) -> tuple[tuple[B
 
 
 def holding_unit(case: Case) -> str | None:
-    """The unit the case is disposed to, while it holds it (not after it sent it back)."""
-    if case.status is CaseStatus.RETURNED or not case.status.is_open:
+    """The unit the case is disposed to, while it holds it (not after it sent it back,
+    nor while a disposition waits for the supervisor's approval)."""
+    if case.status in (CaseStatus.RETURNED, CaseStatus.PROPOSED) or not case.status.is_open:
         return None
     return case.unit_code
 
@@ -216,8 +218,14 @@ def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) ->
         location=staff_location(t, case.location_text, case.location),
         occurred=case.occurred_text or dash,
         attachments=attachments_line(t, case),
-        note_line=note_line(t, note),
+        note_line=note_line(t, note) + unit_plan_line(t, case.plan),
     )
+
+
+def unit_plan_line(t: Texts, plan: str | None) -> str:
+    """The follow-up plan (rencana tindak lanjut) as the unit gets it with the case: its
+    answer is the result report (laporan hasil) of that plan."""
+    return t("unit_plan_line", plan=plan) if plan else ""
 
 
 def intake_line(t: Texts, case: Case) -> str:
@@ -266,7 +274,7 @@ def case_detail(
             date=local_time(office, t, e.at),
             event=t(f"event_{e.kind.value}"),
             actor=event_actor(t, e, hide_reporter=hide),
-            note=f": {e.note}" if e.note else "",
+            note=history_note(t, e),
         )
         for e in events
     )
@@ -288,6 +296,7 @@ def case_detail(
         contacts_line="" if for_unit else contacts_line(t, case),
         unit=unit_label(office, case.unit_code),
         lapor_line=t("case_lapor_line", number=case.lapor_number) if case.lapor_number else "",
+        chain_lines=chain_lines(office, t, case, for_unit=for_unit),
         description=case.description,
         location=staff_location(t, case.location_text, case.location),
         occurred=case.occurred_text or dash,
@@ -295,6 +304,112 @@ def case_detail(
         rating=f"{case.rating}/5" if case.rating else dash,
         deadlines=case_deadlines(office, t, case, now),
         history=history or dash,
+    )
+
+
+def history_note(t: Texts, event: CaseEvent) -> str:
+    """What a history line adds after the event: its note; a proposal names its unit."""
+    if event.kind is EventKind.PROPOSED and event.unit_code:
+        note = t("history_proposed_extra", note=event.note) if event.note else ""
+        return t("history_proposed_note", unit=event.unit_code, note=note)
+    return f": {event.note}" if event.note else ""
+
+
+def chain_lines(office: Office, t: Texts, case: Case, *, for_unit: bool) -> str:
+    """What the chain of command (`[workflow]`) adds to `/kasus`: the disposition waiting
+    for the supervisor (officers only), the follow-up plan, where a case was transferred."""
+    lines = ""
+    if case.status is CaseStatus.PROPOSED and not for_unit:
+        if case.proposed_unit:
+            lines += t("case_proposed_line", unit=unit_label(office, case.proposed_unit))
+        else:
+            lines += t("case_returned_up_line")
+    if case.plan:
+        lines += t("case_plan_line", plan=case.plan)
+    if case.forwarded_to:
+        lines += t("case_forwarded_line", agency=case.forwarded_to)
+    return lines
+
+
+def supervisor_case_message(office: Office, t: Texts, case: Case, header: str) -> str:
+    """A case as the supervisor chat gets it for a decision: `header` (the proposal, or
+    why it was returned), the case, the plan, what to type. The reporter is shown as to
+    the unit (never the phone; no name when anonim or rahasia): the reporter was told
+    only the complaint officers know more."""
+    dash = t("not_specified")
+    if case.privacy is Privacy.NORMAL:
+        reporter = case.reporter_name or dash
+    else:
+        reporter = t("unit_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
+    return t(
+        "supervisor_case",
+        header=header,
+        intake=intake_lines(t, case),
+        channel=t(f"channel_{case.channel.value}"),
+        privacy=t(f"privacy_{case.privacy.value}"),
+        reporter=reporter,
+        description=case.description,
+        location=staff_location(t, case.location_text, case.location),
+        occurred=case.occurred_text or dash,
+        attachments=attachments_line(t, case),
+        plan_line=t("case_plan_line", plan=case.plan) if case.plan else "",
+        commands=t(
+            "supervisor_commands" if case.proposed_unit else "supervisor_commands_pick",
+            code=case.code,
+        ),
+    )
+
+
+def supervisor_buttons(office: Office, t: Texts, case: Case) -> tuple[tuple[Button, ...], ...]:
+    """The supervisor's choices on a case waiting for them: approve the proposed unit
+    (one tap), or any other unit."""
+    code, proposed = case.code, case.proposed_unit
+    rows: list[tuple[Button, ...]] = []
+    if proposed:
+        approve = Button(
+            t("btn_approve", unit=proposed), buttons.data(Tap.APPROVE_PROPOSAL, code, proposed)
+        )
+        rows.append((approve,))
+    others = [
+        Button(t("btn_dispose", unit=u.code), buttons.data(Tap.APPROVE_UNIT, code, u.code))
+        for u in office.units
+        if u.code != proposed
+    ]
+    rows += [tuple(others[i : i + 3]) for i in range(0, len(others), 3)]
+    return tuple(rows)
+
+
+@staff_view
+def result_report(
+    office: Office, t: Texts, case: Case, events: list[CaseEvent], closed_by: str
+) -> str:
+    """The one-message result report of a closed case for the supervisor (SOP 004 step
+    6): its timeline, the follow-up plan, the unit's result (laporan hasil), the rating."""
+    dash = t("not_specified")
+
+    def when(moment: datetime | None) -> str:
+        return local_time(office, t, moment) if moment is not None else dash
+
+    answers = [e for e in events if e.kind is EventKind.ANSWERED and e.note]
+    if case.rating is not None:
+        rating = t("result_rating", rating=case.rating)
+    elif case.rating_requested:
+        rating = t("result_rating_pending")
+    else:
+        rating = dash
+    return t(
+        "result_report",
+        code=case.code,
+        status=t(f"status_{case.status.value}"),
+        received=when(case.created_at),
+        disposed=when(case.first_disposed_at),
+        unit=unit_label(office, case.unit_code),
+        answered=when(case.answered_at),
+        closed=when(case.closed_at),
+        actor=closed_by,
+        plan=case.plan or dash,
+        result=answers[-1].note if answers else dash,
+        rating=rating,
     )
 
 

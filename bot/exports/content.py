@@ -168,7 +168,9 @@ def summary_sections(recap: Recap, t: Texts, names: Mapping[str, str]) -> list[S
         categories.append((NO_CATEGORY, f.by_category[NO_CATEGORY]))
     rated = recap.rating_count
     kinds = f.turnback_counts
-    turnback_kinds = _ordered(kinds, [EventKind.REFUSED.value, EventKind.RETURNED.value])
+    turnback_kinds = _ordered(
+        kinds, [EventKind.REFUSED.value, EventKind.RETURNED.value, EventKind.FORWARDED.value]
+    )
 
     return [
         Section(

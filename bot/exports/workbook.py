@@ -412,6 +412,9 @@ def write_case_workbook(
         ("xlsx_col_attachments", len(case.attachments)),
         ("xlsx_field_captions", "\n".join(attachment_captions(t, case)) or None),
     )
+    # The chain of command's ([workflow]): the follow-up plan, the agency it went to.
+    chain = (("xlsx_field_plan", case.plan), ("xlsx_field_forwarded_to", case.forwarded_to))
+    fields += tuple((key, value) for key, value in chain if value)
     for row, (key, value) in enumerate(fields, start=1):
         cells.put(sheet, row, 0, t(key), cells.bold)
         cells.put(sheet, row, 1, value, cells.wrap if isinstance(value, str) else None)

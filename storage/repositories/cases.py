@@ -41,7 +41,7 @@ _IS_OPEN = CaseRecord.status.in_(
 )
 WAITING_STATUSES = tuple(status.value for status in statuses_held_by(Holder.OFFICERS))
 STAFF_STEPS = tuple(step.value for step in staff_steps())
-FINISHED_STATUSES = (CaseStatus.CLOSED.value, CaseStatus.REFUSED.value)
+FINISHED_STATUSES = tuple(status.value for status in CaseStatus if not status.is_open)
 
 
 # --- what /cari compares
@@ -159,6 +159,7 @@ def _case_values(case: Case) -> dict[str, Any]:
         "merged_into": case.merged_into,
         "plan": case.plan,
         "proposed_unit": case.proposed_unit,
+        "pending_unit": case.pending_unit,
         "forwarded_to": case.forwarded_to,
         # acknowledged_at is the sender's to write (`mark_acknowledged`), never overwritten
     }
@@ -269,6 +270,7 @@ def _case(record: CaseRecord, attachments: list[Attachment]) -> Case:
         merged_into=record.merged_into,
         plan=record.plan,
         proposed_unit=record.proposed_unit,
+        pending_unit=record.pending_unit,
         forwarded_to=record.forwarded_to,
     )
 

@@ -32,7 +32,7 @@ from storage.models import (
     ReporterRecord,
 )
 
-CLOSED = (CaseStatus.CLOSED.value, CaseStatus.REFUSED.value)  # finished cases
+CLOSED = tuple(status.value for status in CaseStatus if not status.is_open)  # finished cases
 PENDING = "pending"
 LOOKUP_BATCH = 500  # paths looked up in one query
 

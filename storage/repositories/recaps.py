@@ -42,7 +42,7 @@ from bot.core.recap import (
 from storage.models import CaseEventRecord, CaseRecord, CaseTaskRecord
 
 C = CaseRecord
-TURNBACKS = (EventKind.REFUSED.value, EventKind.RETURNED.value)
+TURNBACKS = (EventKind.REFUSED.value, EventKind.RETURNED.value, EventKind.FORWARDED.value)
 MAX_TURNBACKS = 5000  # listed on their sheet; the counts are exact regardless
 
 # The ends of each step (see bot.core.recap): verification ends at the first proposal

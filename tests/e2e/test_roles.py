@@ -48,7 +48,9 @@ TABLE: dict[str, set[str]] = {
     "/rekap": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/macet": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/jawab": {UNIT},
-    "/kembalikan": {UNIT},
+    # a unit returns its case to the officers; the officers return one to the supervisor
+    "/kembalikan": {UNIT, OFFICERS_GROUP},
+    "/alihkan": {OFFICERS_GROUP, SUPERVISOR_CHAT},
     "/bantuan": {CITIZEN, OFFICER_PRIVATE, OFFICERS_GROUP, UNIT, SUPERVISOR_CHAT, LIAISON},
 }
 # What a command that is honoured answers when typed without arguments.
@@ -76,7 +78,9 @@ def refusal(command: str, role: str) -> str:
     if allowed == {OFFICER_PRIVATE}:
         return "hanya dapat dipakai petugas di chat pribadi dengan bot"
     if allowed == {UNIT}:
-        return "hanya dapat dipakai di grup unit"
+        return "hanya dapat dipakai di grup unit yang menangani"
+    if allowed == {UNIT, OFFICERS_GROUP}:
+        return "hanya dapat dipakai di grup unit atau grup petugas pengaduan"
     if SUPERVISOR_CHAT in allowed:
         return "hanya dapat dipakai di grup petugas pengaduan atau chat atasan"
     return "hanya dapat dipakai di grup petugas pengaduan."

@@ -1,7 +1,7 @@
 """The chain of command ([workflow]): two open statuses (a disposition awaiting the
 supervisor's approval, an answer under review) join the partial index of open cases,
-and cases keep their follow-up plan, the unit proposed for them, and the agency a case
-outside our authority was handed to.
+and cases keep their follow-up plan, the unit proposed for them (or chosen before the
+plan was given), and the agency a case outside our authority was handed to.
 
 The recaps time the chain's steps from four more working-minute stamps (proposed,
 approved, put to review, reviewed), which join their covering index.
@@ -30,6 +30,7 @@ OPEN = (*OLD_OPEN, "diusulkan", "ditinjau")
 NEW_CASE_COLUMNS = (
     sa.Column("plan", sa.Text(), nullable=True),
     sa.Column("proposed_unit", sa.String(length=64), nullable=True),
+    sa.Column("pending_unit", sa.String(length=64), nullable=True),
     sa.Column("forwarded_to", sa.Text(), nullable=True),
     sa.Column("proposed_stamp", sa.BigInteger(), nullable=True),
     sa.Column("approved_stamp", sa.BigInteger(), nullable=True),
