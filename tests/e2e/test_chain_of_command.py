@@ -193,7 +193,7 @@ async def test_sop_002_the_supervisor_is_nudged_after_approve_days(
         await world.says(world.officer, f"/kasus {code}", chat=world.officers)
         detail = await world.expect(OFFICERS, f"Kasus {code}")
         assert "Usulan disposisi: Bidang Pelayanan Kesehatan (YANKES)" in detail.content
-        assert "Tahap sekarang: persetujuan disposisi oleh atasan (atasan)" in detail.content
+        assert "Tahap sekarang: persetujuan disposisi (atasan)" in detail.content
         assert "batas 04-03-2026 10:00" in detail.content
 
         async def at(moment: datetime) -> None:
@@ -206,7 +206,7 @@ async def test_sop_002_the_supervisor_is_nudged_after_approve_days(
         assert said(world, SUPERVISOR, "Pengingat tenggat") == []
         await at(datetime(2026, 3, 4, 10, 0, tzinfo=WIB))  # two working days later
         nudge = await world.expect(SUPERVISOR, "⏰ Pengingat tenggat")
-        assert f"• {code} — persetujuan disposisi oleh atasan, sudah 2 hari kerja" in nudge.content
+        assert f"• {code} — persetujuan disposisi, sudah 2 hari kerja" in nudge.content
         assert "/setujui KODE" in nudge.content
         assert said(world, OFFICERS, "Pengingat tenggat") == []  # the officers did their step
 
