@@ -212,3 +212,50 @@ async def test_sop003_diskominfo_tanah_laut_liaison(
         history = (await world.expect(OFFICERS, "Riwayat")).content
         for step in ("diserahkan ke pejabat penghubung", "nomor SP4N-LAPOR! dicatat", status):
             assert step in history, step
+
+
+async def test_sop004_dinkes_kabupaten_pasuruan_team_and_sekretaris(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """SOP 004, Pengelolaan Pengaduan Masyarakat (Sekretariat Dinkes Pasuruan), steps 1-6:
+    the team plans, the Sekretaris assigns, the Bidang reports to the team, the Sekretaris
+    gets the result."""
+    agency = preset(
+        "sop004-dinkes-kabupaten-pasuruan.toml",
+        {
+            -1001400000001: OFFICERS,
+            -1001400000002: SUPERVISOR,
+            -1001400000010: YANKES,
+            -1001400000011: P2P,
+        },
+    )
+    sekretaris = User(9002, "Sekretaris", "Dinkes")
+    office_of_sekretaris = Chat.group(SUPERVISOR, "Sekretaris Dinkes")
+    plan = "Rapat tim Senin; cek stok vaksin di gudang farmasi dan jadwal posyandu."
+    async with running(tg, database_url, tmp_path, agency=agency) as world:
+        # 1. The complaint is received and its documents given to the Sekretaris's office.
+        code = await world.file_complaint(world.citizen, STORY)
+        assert code.startswith("DKP-")
+        # 2.-3. Examined, passed to the team, which studies it and proposes the follow-up
+        #    plan with the Bidang; the reporter hears nothing of it yet.
+        await world.says(world.officer, f"/disposisi {code} KESMAS {plan}", chat=world.officers)
+        proposal = await world.expect(SUPERVISOR, f"Usulan disposisi {code}")
+        assert f"Rencana tindak lanjut: {plan}" in proposal.content
+        assert not any("Dalam Proses" in t for t in tg.texts(world.citizen.id))
+        # 4. The Sekretaris checks the plan and assigns the Bidang (one tap).
+        await tg.user_taps(sekretaris, proposal, "✅ Setujui KESMAS")
+        unit_case = await world.expect(P2P, f"Disposisi {code}")
+        assert plan in unit_case.content
+        await world.expect(world.citizen.id, "Dalam Proses")
+        # 5. The Bidang resolves it and reports its result to the team.
+        result = "Loket rujukan ditertibkan; petugas diberi pembinaan oleh Kepala Puskesmas."
+        await world.says(world.unit_staff, f"/jawab {code} {result}", chat=Chat.group(P2P, "B"))
+        report = await world.expect(OFFICERS, f"Laporan hasil KESMAS untuk {code}")
+        assert result in report.content
+        # 6. The team closes it and the Sekretaris gets the result report and status.
+        await world.says(world.officer, f"/selesai {code}", chat=world.officers)
+        summary = await world.expect(SUPERVISOR, f"Laporan hasil pengaduan {code} — Selesai")
+        assert f"Rencana tindak lanjut: {plan}" in summary.content
+        assert f"Hasil: {result}" in summary.content
+        await world.says(sekretaris, "/rekap", chat=office_of_sekretaris)
+        await world.expect(SUPERVISOR, "📊 Rekap pengaduan Dinas Kesehatan Kabupaten Pasuruan")

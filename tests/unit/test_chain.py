@@ -364,8 +364,7 @@ async def test_the_approval_step_nudges_the_supervisor_chat() -> None:
     assert done.nudged == {HEAD_CHAT.address: [case.code]}
     [nudge] = world.to(HEAD_CHAT)
     assert (
-        f"• {case.code} — persetujuan disposisi, sudah 1 hari kerja "
-        "(batas 1 hari kerja)" in nudge
+        f"• {case.code} — persetujuan disposisi, sudah 1 hari kerja (batas 1 hari kerja)" in nudge
     )
     assert nudge.endswith(T("patrol_overdue_supervisor"))
     assert world.to(OFFICERS) == []

@@ -20,7 +20,7 @@ FILES = sorted(PRESETS.glob("*.toml"))
 
 
 def test_there_is_a_preset_for_each_sop_built_so_far() -> None:
-    assert [f.name.split("-")[0] for f in FILES] == ["sop000", "sop001", "sop003"]
+    assert [f.name.split("-")[0] for f in FILES] == ["sop000", "sop001", "sop003", "sop004"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
@@ -47,6 +47,10 @@ def test_aduanbot_check_accepts_the_preset(path: Path, tmp_path: Path) -> None:
 def test_each_preset_sets_what_its_sop_asks() -> None:
     by_sop = {f.name.split("-")[0]: load_office(f) for f in FILES}
     tangerang, tlr, tanah_laut = by_sop["sop000"], by_sop["sop001"], by_sop["sop003"]
+    pasuruan = by_sop.pop("sop004")
+    # SOP 004: the Sekretaris assigns, on the team's follow-up plan
+    assert pasuruan.workflow.disposition_by is DispositionBy.SUPERVISOR
+    assert pasuruan.workflow.follow_up_plan
     # SOP 000: dispose within 1 day; the cases come in through LAKSA
     assert str(tangerang.deadlines.budget(Step.VERIFY)) == "1d"
     assert tangerang.intake_sources[0] == "Aplikasi LAKSA"
@@ -56,6 +60,6 @@ def test_each_preset_sets_what_its_sop_asks() -> None:
     assert tanah_laut.lapor.enter_all and tanah_laut.lapor.liaison_chats()
     assert tanah_laut.deadlines.case_days_working
     assert str(tanah_laut.deadlines.liaison_days) in ("1", "1d")
-    for office in by_sop.values():  # these three SOPs keep the bot's own chain
+    for office in by_sop.values():  # the others keep the bot's own chain
         assert office.workflow.disposition_by is DispositionBy.OFFICERS
         assert office.workflow.answer_review is AnswerReview.NONE
