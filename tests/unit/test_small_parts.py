@@ -124,16 +124,20 @@ def test_the_chain_of_command_defaults_to_the_bots_first_shape() -> None:
     assert office.workflow.disposition_by is DispositionBy.OFFICERS
     assert office.review_chat_id == office.officers_chat_id
     groups = {"officers_chat_id": -100, "supervisor_chat_id": -300}
-    table = {"answer_review": "supervisor", "disposition_by": "supervisor", "follow_up_plan": True}
+    table = {"answer_review": "none", "disposition_by": "supervisor", "follow_up_plan": True}
     chain = parse_office({**OFFICE, "groups": groups, "workflow": table})
-    assert chain.workflow == Workflow(AnswerReview.SUPERVISOR, DispositionBy.SUPERVISOR, True)
-    assert chain.review_chat_id == "-300"
+    assert chain.workflow == Workflow(AnswerReview.NONE, DispositionBy.SUPERVISOR, True)
     assert chain.step_chat_id(Step.APPROVE, None) == "-300"
     assert chain.step_chat_id(Step.VERIFY, None) == "-100"
+    reviewing = dataclasses.replace(chain, workflow=Workflow(AnswerReview.SUPERVISOR))
+    assert reviewing.review_chat_id == "-300"
     lone = {"officers_chat_id": -100}
-    for key in ("answer_review", "disposition_by"):
-        with pytest.raises(ConfigError, match=f'{key} = "supervisor" needs'):
-            parse_office({**OFFICE, "groups": lone, "workflow": {key: "supervisor"}})
+    with pytest.raises(ConfigError, match='disposition_by = "supervisor" needs'):
+        parse_office({**OFFICE, "groups": lone, "workflow": {"disposition_by": "supervisor"}})
+    # Not built yet: an agency file asking for it is refused, not silently ignored.
+    for value in ("officers", "supervisor"):
+        with pytest.raises(ConfigError, match=f'answer_review = "{value}": reviewing'):
+            parse_office({**OFFICE, "groups": groups, "workflow": {"answer_review": value}})
 
 
 def test_listed_officers_are_the_only_officers() -> None:
