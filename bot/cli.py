@@ -21,7 +21,13 @@ from bot.agency import (
 from bot.core.model import Step
 from bot.core.office import AnswerReview, DispositionBy
 from bot.core.texts import TemplateError, load_texts
-from bot.settings import ConfigError, deployment_settings, load_playground_settings, load_settings
+from bot.settings import (
+    ConfigError,
+    deployment_settings,
+    load_playground_settings,
+    load_settings,
+    playground_folder,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +38,17 @@ def main(argv: list[str] | None = None) -> int:
         help="serve the bot (webhook or long polling) and /healthz; without a bot token, "
         "the playground",
     )
-    commands.add_parser(
+    playground = commands.add_parser(
         "playground", help="the whole workflow in the browser, with no token and no internet"
+    )
+    playground.add_argument(
+        "--agency",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the agency file to play, e.g. examples/agencies/sop004-dinkes-kabupaten-"
+        "pasuruan.toml (default: ADUAN_CONFIG, else the playground's example office); its "
+        "cases and chats are kept in data/<the file's name>/",
     )
     commands.add_parser("migrate", help="bring the database schema up to date and exit")
     commands.add_parser("check", help="validate the settings and the agency file, then exit")
@@ -79,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "playground" or (
             args.command == "run" and not settings.telegram_bot_token
         ):
-            return _playground(args.command)
+            return _playground(args.command, getattr(args, "agency", None))
         office = load_office(settings.config_path)
         load_texts(office.language)
         whatsapp = load_whatsapp_options(settings.config_path)
@@ -225,13 +240,15 @@ async def _forget(database_url: str, language: str, who: str, media: Path) -> in
     return 0
 
 
-def _playground(command: str) -> int:
-    """Serves the playground: the stand-ins on loopback and the unchanged service."""
+def _playground(command: str, named: Path | None = None) -> int:
+    """Serves the playground: the stand-ins on loopback and the unchanged service, for the
+    agency file `named` (--agency), else ADUAN_CONFIG's, else the playground's own."""
     from bot.app import create_app
     from bot.playground import AGENCY, Playground
 
     try:
-        own = load_playground_settings(AGENCY)
+        own = load_playground_settings(AGENCY, named=named)
+        _playable(own.config_path, named is not None)
         listening = _listen(own.host, own.port, command)
     except ConfigError as exc:
         return _configuration_error(exc)
@@ -239,9 +256,10 @@ def _playground(command: str) -> int:
     public = f"http://{host}:{own.port}"
 
     async def make_app() -> web.Application:
-        playground = Playground(Path("data"))  # its chats, beside the database and files
+        # its chats, beside the database and files
+        playground = Playground(playground_folder(named))
         await playground.start()
-        settings = load_playground_settings(AGENCY, playground.environment(public))
+        settings = load_playground_settings(AGENCY, playground.environment(public), named=named)
         app = create_app(settings, playground=playground)
 
         async def stop_standins(_: web.Application) -> None:
@@ -256,6 +274,27 @@ def _playground(command: str) -> int:
     print(_playground_banner(host), flush=True)
     web.run_app(make_app(), sock=listening, print=announce, handle_signals=True)
     return 0
+
+
+def _playable(path: Path, named: bool) -> None:
+    """Checks the playground's agency file as `aduanbot check` does, before anything
+    starts: a wrong file is one line, not a traceback after the banner."""
+    flag = "--agency" if named else "ADUAN_CONFIG"
+    if not path.is_file():
+        where = "no such file" if not path.exists() else "not a file"
+        raise ConfigError(
+            f"{flag}: agency file {path}: {where} (the example agencies are in "
+            "examples/agencies/: aduanbot playground --agency examples/agencies/sop000-"
+            "dinkes-kota-tangerang.toml)"
+        )
+    try:
+        office = load_office(path)
+        load_whatsapp_options(path)
+        load_telegram_options(path)
+        load_health_options(path)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag} {str(exc).removeprefix('ADUAN_CONFIG: ')}") from None
+    load_texts(office.language)
 
 
 def _playground_banner(host: str) -> str:
@@ -286,6 +325,9 @@ def _logging(log_format: str) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # twilio-python logs each request (headers included) at INFO.
     logging.getLogger("twilio").setLevel(logging.WARNING)
+    # alembic names each of its plugins at INFO as it is imported: noise before any line
+    # that matters (a configuration error is one line).
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,14 @@ DEPLOYMENT_PREFIX = "TWILIO_"
 # What the playground takes from the process environment, never from `.env` (which may
 # be a deployment's: its database is no place for a page where anyone is an officer).
 PLAYGROUND_SETTINGS = ("HOST", "PORT", "ADUAN_CONFIG", "DATABASE_URL", "MEDIA_DIR")
-PLAYGROUND_DATABASE_URL = "sqlite+aiosqlite:///data/playground.sqlite3"
-PLAYGROUND_MEDIA_DIR = "data/playground-media"
+PLAYGROUND_DATA = Path("data")  # the playground's database, stored files and chats
+
+
+def playground_folder(named: Path | None = None) -> Path:
+    """Where the playground keeps its database, stored files and chats: `data/`, or for an
+    agency file named on the command line (`--agency`), `data/<its name>/`, so that each
+    office tried keeps its own cases and chats."""
+    return PLAYGROUND_DATA if named is None else PLAYGROUND_DATA / named.stem
 
 
 class ConfigError(ValueError):
@@ -102,18 +108,25 @@ def load_playground_settings(
     agency: Path,
     standins: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    named: Path | None = None,
 ) -> Settings:
     """The playground's settings: `PLAYGROUND_SETTINGS` from the process environment
     (never `.env`) over the playground's own defaults (`agency`, its example agency file;
     its own database and media folder), then `standins`, the settings that point the
-    service at the stand-ins once they listen (without them: no token yet)."""
+    service at the stand-ins once they listen (without them: no token yet).
+
+    `named`: the agency file named on the command line (`--agency`), over ADUAN_CONFIG; its
+    database and files are in a folder of its own (`playground_folder`)."""
     source = os.environ if environ is None else environ
     given = {name: source[name] for name in PLAYGROUND_SETTINGS if source.get(name, "").strip()}
+    folder = playground_folder(named)
     env = {
         "ADUAN_CONFIG": str(agency),
-        "DATABASE_URL": PLAYGROUND_DATABASE_URL,
-        "MEDIA_DIR": PLAYGROUND_MEDIA_DIR,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{folder.as_posix()}/playground.sqlite3",
+        "MEDIA_DIR": str(folder / "playground-media"),
         **given,
+        **({"ADUAN_CONFIG": str(named)} if named is not None else {}),
         **(standins or {}),
     }
     return _parse(env, need_token=standins is not None)

@@ -37,7 +37,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import BodyPartReader, web
 
 from bot.app import SERVICE
-from bot.core.office import Office
+from bot.core.office import AnswerReview, DispositionBy, Office
 from bot.standins.telegram import Chat, TelegramStandIn, User
 from bot.standins.telegram import SentMessage as TelegramMessage
 from bot.standins.telegram import TranscriptEntry as TelegramEntry
@@ -94,7 +94,11 @@ class Pane:
 
 def panes_of(office: Office) -> list[Pane]:
     """The citizens, then the officers' group and the same officer's private chat with the
-    bot, each unit and the supervisor (as the agency has)."""
+    bot, each unit, the supervisor and the SP4N-LAPOR! liaison (as the agency has them):
+    one pane per chat, whatever ids the agency file names (the stand-in makes the chats).
+    A chat with a positive id is one person's private chat, so its person has that id; the
+    officer is one of `officer_ids` (the lowest) when the file lists them."""
+    flow = office.workflow
     siti = User(5001, "Siti", "Aminah", username="siti_aminah")
     panes = [
         Pane(
@@ -115,15 +119,27 @@ def panes_of(office: Office) -> list[Pane]:
             wa_user=WhatsAppUser("+6281234567890", "Budi Santoso"),
         ),
     ]
-    officer = User(7001, "Rina", "Petugas")
+    officer = User(min((int(i) for i in office.officer_ids), default=7001), "Rina", "Petugas")
+    if flow.follow_up_plan:
+        dispose = (
+            "Ketik /disposisi KODE UNIT rencana tindak lanjut untuk mengusulkannya kepada atasan"
+        )
+    elif flow.disposition_by is DispositionBy.SUPERVISOR:
+        dispose = "Ketuk tombol unit untuk mengusulkan disposisi kepada atasan"
+    else:
+        dispose = "Ketuk tombol unit untuk mendisposisi"
+    review = (
+        " Jawaban unit menunggu persetujuan di sini sebelum sampai ke pelapor."
+        if flow.answer_review is AnswerReview.OFFICERS
+        else ""
+    )
     panes.append(
         Pane(
             "officers",
             "Grup petugas",
             "telegram",
             officer.full_name,
-            "Kasus baru muncul di sini. Ketuk tombol unit untuk mendisposisi; /bantuan "
-            "menampilkan perintah petugas.",
+            f"Kasus baru muncul di sini. {dispose}; /bantuan menampilkan perintah petugas.{review}",
             int(office.officers_chat_id),
             officer,
         )
@@ -144,34 +160,73 @@ def panes_of(office: Office) -> list[Pane]:
             tab="Petugas (pribadi)",
         )
     )
+    shown = {siti.id, officer.id, int(office.officers_chat_id)}
+    answer = "laporkan hasilnya" if flow.follow_up_plan else "jawab"
     for index, unit in enumerate(office.units):
-        staff = User(8001 + index, "Staf", unit.code)
+        chat = int(unit.chat_id)  # each unit's own (the agency file allows no sharing)
+        shown.add(chat)
+        staff = _person(chat, 8001 + index, "Staf", unit.code)
         panes.append(
             Pane(
                 f"unit-{unit.code}",
                 f"Unit {unit.name}",
                 "telegram",
                 staff.full_name,
-                "Kasus yang didisposisi ke unit ini muncul di sini. Jawab dengan ↩ Balas "
+                f"Kasus yang didisposisi ke unit ini muncul di sini; {answer} dengan ↩ Balas "
                 "pada pesan kasus, atau /jawab KODE teks.",
-                int(unit.chat_id),
+                chat,
                 staff,
+                tab=f"Unit {unit.code}",  # the phone's tabs: as the officers' buttons name it
             )
         )
-    if office.supervisor_chat_id:
-        head = User(9001, "Kepala", "Dinas")
+    supervisor = int(office.supervisor_chat_id) if office.supervisor_chat_id else None
+    if supervisor is not None and supervisor not in shown:
+        shown.add(supervisor)
+        head = _person(supervisor, 9001, "Kepala", "Dinas")
+        approve = (
+            "Usulan disposisi petugas muncul di sini: ketuk ✅ Setujui atau pilih unit lain. "
+            if flow.disposition_by is DispositionBy.SUPERVISOR
+            else ""
+        )
         panes.append(
             Pane(
                 "supervisor",
                 "Atasan",
                 "telegram",
                 head.full_name,
-                "Ketik /rekap untuk rekap dan grafik pengaduan, atau /bantuan.",
-                int(office.supervisor_chat_id),
+                f"{approve}Ketik /rekap untuk rekap dan grafik pengaduan, atau /bantuan.",
+                supervisor,
                 head,
             )
         )
+    liaisons = office.lapor.liaison_chats()
+    for index, raw in enumerate(liaisons):
+        chat = int(raw)
+        number = f" {index + 1}" if len(liaisons) > 1 else ""
+        if chat in shown:
+            continue
+        shown.add(chat)
+        liaison = _person(chat, 9101 + index, "Wulan", "Penghubung")
+        panes.append(
+            Pane(
+                f"liaison{number.replace(' ', '-')}",
+                f"Pejabat penghubung{number} (SP4N-LAPOR!)",
+                "telegram",
+                liaison.full_name,
+                "Kasus untuk SP4N-LAPOR! muncul di sini sebagai form manual. Setelah "
+                "memasukkannya ke LAPOR, ketik /lapor KODE NOMOR; kabar dari LAPOR: /lapor "
+                "KODE status teks.",
+                chat,
+                liaison,
+                tab=f"Penghubung{number}",
+            )
+        )
     return panes
+
+
+def _person(chat_id: int, otherwise: int, first: str, last: str) -> User:
+    """Who acts in a chat: in a private chat (a positive id) the person it belongs to."""
+    return User(chat_id if chat_id > 0 else otherwise, first, last)
 
 
 class Playground:

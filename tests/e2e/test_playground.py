@@ -665,16 +665,22 @@ async def test_the_page_fits_a_desktop_and_a_phone(site: Site, tmp_path: Path) -
 
 
 @contextlib.asynccontextmanager
-async def _playground_process(folder: Path) -> AsyncIterator[str]:
-    """`aduanbot playground` as a newcomer runs it in `folder`; yields its address."""
+async def _playground_process(
+    folder: Path, *arguments: str, **environment: str
+) -> AsyncIterator[str]:
+    """`aduanbot playground [arguments]` as a newcomer runs it in `folder` (with
+    `environment` besides); yields its address."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
         "playground",
+        *arguments,
         cwd=folder,
-        env=_environment(folder, PORT=str(port), PYTHONPATH=str(Path(__file__).parents[2])),
+        env=_environment(
+            folder, PORT=str(port), PYTHONPATH=str(Path(__file__).parents[2]), **environment
+        ),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -115,6 +115,27 @@ def test_the_playground_reads_the_environment_never_dotenv(
         load_playground_settings(agency, environ={"PORT": "abc"})
 
 
+def test_an_agency_file_named_with_agency_wins_and_keeps_its_data_apart() -> None:
+    named = Path("examples/agencies/sop004-dinkes-kabupaten-pasuruan.toml")
+    settings = load_playground_settings(
+        Path("bot/playground/agency.toml"), environ={"ADUAN_CONFIG": "mine.toml"}, named=named
+    )
+    assert settings.config_path == named
+    folder = "data/sop004-dinkes-kabupaten-pasuruan"
+    assert settings.database_url == f"sqlite+aiosqlite:///{folder}/playground.sqlite3"
+    assert settings.media_dir == Path(folder) / "playground-media"
+    # the environment still chooses the database and the files, as without the flag
+    chosen = load_playground_settings(
+        Path("bot/playground/agency.toml"),
+        environ={"DATABASE_URL": "sqlite+aiosqlite:///elsewhere.sqlite3", "MEDIA_DIR": "m"},
+        named=named,
+    )
+    assert (chosen.database_url, chosen.media_dir) == (
+        "sqlite+aiosqlite:///elsewhere.sqlite3",
+        Path("m"),
+    )
+
+
 def test_only_bot_settings_reads_the_environment() -> None:
     """One place for every variable: no other module of bot/ reads os.environ, getenv or
     a `.env` file."""
