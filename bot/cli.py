@@ -19,7 +19,7 @@ from bot.agency import (
     load_whatsapp_options,
 )
 from bot.core.model import Step
-from bot.core.office import AnswerReview, DispositionBy
+from bot.core.office import DispositionBy
 from bot.core.texts import TemplateError, load_texts
 from bot.settings import (
     ConfigError,
@@ -131,15 +131,11 @@ def main(argv: list[str] | None = None) -> int:
             + f"; categories: {', '.join(office.categories) or 'named by the officers'}"
         )
         flow = office.workflow
-        steps = []  # the budgets of the chain's own steps, when it has them
-        if flow.disposition_by is not DispositionBy.OFFICERS:
-            steps.append(f"approve {budget(Step.APPROVE)}")
-        if flow.answer_review is not AnswerReview.NONE:
-            steps.append(f"review {budget(Step.REVIEW)}")
+        approving = flow.disposition_by is DispositionBy.SUPERVISOR  # the supervisor's step
         print(
             f"workflow: disposition by {flow.disposition_by.value}, answers reviewed by "
             f"{flow.answer_review.value}, follow-up plan {'yes' if flow.follow_up_plan else 'no'}"
-            + (f"; {', '.join(steps)}" if steps else "")
+            + (f"; approve {budget(Step.APPROVE)}" if approving else "")
         )
         lapor = office.lapor
         entered = "every verified complaint" if lapor.enter_all else "on request (/lapor)"

@@ -37,7 +37,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import BodyPartReader, web
 
 from bot.app import SERVICE
-from bot.core.office import AnswerReview, DispositionBy, Office
+from bot.core.office import DispositionBy, Office
 from bot.standins.telegram import Chat, TelegramStandIn, User
 from bot.standins.telegram import SentMessage as TelegramMessage
 from bot.standins.telegram import TranscriptEntry as TelegramEntry
@@ -120,26 +120,22 @@ def panes_of(office: Office) -> list[Pane]:
         ),
     ]
     officer = User(min((int(i) for i in office.officer_ids), default=7001), "Rina", "Petugas")
+    proposing = flow.disposition_by is DispositionBy.SUPERVISOR
     if flow.follow_up_plan:
-        dispose = (
-            "Ketik /disposisi KODE UNIT rencana tindak lanjut untuk mengusulkannya kepada atasan"
+        dispose = "Ketik /disposisi KODE UNIT rencana tindak lanjut" + (
+            " untuk mengusulkannya kepada atasan" if proposing else ""
         )
-    elif flow.disposition_by is DispositionBy.SUPERVISOR:
+    elif proposing:
         dispose = "Ketuk tombol unit untuk mengusulkan disposisi kepada atasan"
     else:
         dispose = "Ketuk tombol unit untuk mendisposisi"
-    review = (
-        " Jawaban unit menunggu persetujuan di sini sebelum sampai ke pelapor."
-        if flow.answer_review is AnswerReview.OFFICERS
-        else ""
-    )
     panes.append(
         Pane(
             "officers",
             "Grup petugas",
             "telegram",
             officer.full_name,
-            f"Kasus baru muncul di sini. {dispose}; /bantuan menampilkan perintah petugas.{review}",
+            f"Kasus baru muncul di sini. {dispose}; /bantuan menampilkan perintah petugas.",
             int(office.officers_chat_id),
             officer,
         )
@@ -185,7 +181,7 @@ def panes_of(office: Office) -> list[Pane]:
         head = _person(supervisor, 9001, "Kepala", "Dinas")
         approve = (
             "Usulan disposisi petugas muncul di sini: ketuk ✅ Setujui atau pilih unit lain. "
-            if flow.disposition_by is DispositionBy.SUPERVISOR
+            if proposing
             else ""
         )
         panes.append(

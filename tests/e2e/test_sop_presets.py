@@ -13,16 +13,23 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.standins.telegram import Chat, TelegramStandIn, User
+from bot.standins.twilio import TwilioStandIn, WhatsAppUser
 from tests.e2e.conftest import (
     GENEROUS_LIMITS,
     OFFICERS,
     P2P,
     SUPERVISOR,
     YANKES,
+    people,
     running,
+    start_bot,
+    stop_bot,
+    twilio_settings,
 )
 from tests.e2e.test_deadlines import NUDGE, after_ticks, said, wib
 from tests.e2e.test_staff_entry import Entering
+from tests.e2e.test_whatsapp import DESCRIPTION as WHATSAPP_STORY
+from tests.e2e.test_whatsapp import JPEG, Both
 from tests.fakes import FixedClock
 
 PRESETS = Path(__file__).parents[2] / "examples" / "agencies"
@@ -146,6 +153,125 @@ async def test_sop001_diskominfo_kota_tangerang_in_minutes(
         assert "Diterima: 1\n" in summary
         assert "Aplikasi LAKSA 1" in summary
         assert "5 menit" in summary
+
+
+ACKNOWLEDGEMENT = (  # SOP 002 step 3, word for word
+    "Baik, informasi pengaduan yang Bapak/Ibu kirim akan segera kami tindak lanjuti ke unit "
+    "terkait dan akan kami berikan informasi lanjutan, terima kasih."
+)
+# The templates the OKU Selatan preset names, as registered in Twilio (Content SID → text).
+OKU_TEMPLATES = {
+    "HX00000000000000000000000000000a02": "Pengaduan {{1}} sudah diteruskan ke {{2}} dan "
+    "sekarang Dalam Proses.",
+    "HX00000000000000000000000000000a03": "Tanggapan {{2}} atas pengaduan {{1}}: {{3}}",
+    "HX00000000000000000000000000000a08": "Pengaduan {{1}} kami tutup karena tidak ada "
+    "tanggapan dari Bapak/Ibu dalam {{2}} sejak jawaban kami.",
+}
+
+
+async def test_sop002_dinkes_oku_selatan_whatsapp_and_the_atasan(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """SOP 002, Pengelolaan Pengaduan Masyarakat (Dinkes OKU Selatan), steps 1-8 and
+    SP4N-LAPOR!'s closing rule: a WhatsApp reporter, the atasan before disposition, and the
+    templates of the preset for a reporter who wrote more than 24 hours ago."""
+    agency = preset(
+        "sop002-dinkes-oku-selatan.toml",
+        {
+            -1001500000001: OFFICERS,
+            -1001500000002: SUPERVISOR,
+            -1001500000010: YANKES,
+            -1001500000011: P2P,
+        },
+        ticking=True,
+    )
+    clock = FixedClock(wib(3, 2, 10))  # Monday 2 March 2026, 10:00 WIB
+    sekretaris = User(9001, "Sekretaris", "Dinkes")
+    async with TwilioStandIn(clock=clock.now) as tw:
+        for sid, text in OKU_TEMPLATES.items():
+            tw.register_template(sid, text)
+        runner, settings = await start_bot(
+            tg, database_url, tmp_path, agency=agency, clock=clock, **twilio_settings(tw, tmp_path)
+        )
+        tw.configure_webhooks(f"{settings.public_base_url}/webhook/whatsapp")
+        world = people(tg, runner, settings)
+        reporter = Both(world, tw, WhatsAppUser("+6281377001122", "Ibu Marlina"))
+        try:
+            # 1.-2. Petugas membuka aplikasi / mendapatkan info pengaduan masuk (5 menit):
+            #    the complaint comes in on the office's WhatsApp and is in the officers'
+            #    group at once.
+            code = await reporter.complaint()
+            assert code.startswith("OKUS-")
+            relay = await world.expect(OFFICERS, f"Pengaduan baru {code}")
+            assert "Saluran: WhatsApp" in relay.content
+            # 3. Petugas langsung merespon aduan (10 menit): the SOP's own words, at once.
+            ack = [m.text for m in tw.messages(reporter.siti) if "Kode pelacakan" in m.text]
+            assert ACKNOWLEDGEMENT in ack[-1]
+            # 4. Petugas memeriksa lampiran kasus aduan dan memastikan lengkap (1 hari): no
+            #    photo of the prescription; asked for, it comes, and the case is whole.
+            ask = "Mohon kirimkan foto resep atau kartu berobat anak Ibu."
+            await world.says(world.officer, f"/lengkapi {code} {ask}", chat=world.officers)
+            assert ask in await reporter.expect(f"kelengkapan untuk pengaduan {code}")
+            await tw.user_sends_media(reporter.siti, [(JPEG, "image/jpeg")], "resep dokter")
+            await world.expect(OFFICERS, f"📎 Pelapor melengkapi {code}")
+            # 5. Petugas mencetak info pengaduan dan menyerahkan kepada atasan: the
+            #    disposition the officer chooses is the atasan's to decide.
+            await world.says(world.officer, f"/disposisi {code} YANKES", chat=world.officers)
+            proposal = await world.expect(SUPERVISOR, f"Usulan disposisi {code}")
+            assert WHATSAPP_STORY in proposal.content
+            assert not [m for m in tw.messages(reporter.siti) if "Dalam Proses" in m.text]
+            # 6. Mendisposisi pengaduan kepada unit terkait (1 hari): the atasan is reminded
+            #    a working day later, not before, and disposes with one tap; the reporter,
+            #    silent for more than 24 hours, hears "Dalam Proses" as the template.
+            await after_ticks(world, wib(3, 3, 9, 59), clock)
+            assert said(world, SUPERVISOR, NUDGE) == []
+            await after_ticks(world, wib(3, 3, 10), clock)
+            nudge = await world.expect(SUPERVISOR, NUDGE)
+            assert f"• {code} — persetujuan disposisi, sudah 1 hari kerja" in nudge.content
+            clock.set(wib(3, 3, 10, 30))
+            await tg.user_taps(sekretaris, proposal, "✅ Setujui YANKES")
+            unit_case = await world.expect(YANKES, f"Disposisi {code}")
+            assert WHATSAPP_STORY in unit_case.content
+            disposed = await tw.wait_for(
+                lambda sent: any(m.is_template for m in sent), to=reporter.siti, timeout=10.0
+            )
+            template = next(m for m in disposed if m.is_template)
+            assert template.content_sid == "HX00000000000000000000000000000a02"
+            assert template.content_variables == {"1": code, "2": "Bidang Pelayanan Kesehatan"}
+            # 7. Memberikan jawaban oleh unit terkait kepada petugas: the petugas get the
+            #    unit's answer in their group.
+            answer = "Obat sudah dikirim dari Instalasi Farmasi ke Puskesmas Kenanga hari ini."
+            await world.says(world.unit_staff, answer, chat=world.yankes, reply_to=unit_case)
+            got = await world.expect(OFFICERS, f"✅ Jawaban YANKES untuk {code}")
+            assert answer in got.content
+            # 8. Petugas kembali menginformasikan jawaban pengaduan kepada pelapor (20 menit):
+            #    in this version it goes at once, in the office's name, as the template.
+            answered = await tw.wait_for(
+                lambda sent: sum(m.is_template for m in sent) == 2, to=reporter.siti, timeout=10.0
+            )
+            template = [m for m in answered if m.is_template][-1]
+            assert template.content_sid == "HX00000000000000000000000000000a03"
+            assert template.content_variables == {
+                "1": code,
+                "2": "Bidang Pelayanan Kesehatan",
+                "3": answer,
+            }
+            # SP4N-LAPOR!: "jika dalam 10 hari kerja tidak ada tanggapan dari pelapor, maka
+            # laporan selesai" - on Tuesday 17 March at 10:30, not a minute before.
+            await after_ticks(world, wib(3, 17, 10, 29), clock)
+            assert sum(m.is_template for m in tw.messages(reporter.siti)) == 2
+            await after_ticks(world, wib(3, 17, 10, 30), clock)
+            closed = await tw.wait_for(
+                lambda sent: sum(m.is_template for m in sent) == 3, to=reporter.siti, timeout=10.0
+            )
+            template = [m for m in closed if m.is_template][-1]
+            assert template.content_sid == "HX00000000000000000000000000000a08"
+            assert template.content_variables == {"1": code, "2": "10 hari kerja"}
+            await world.says(world.officer, f"/kasus {code}", chat=world.officers)
+            detail = await world.expect(OFFICERS, f"Kasus {code}")
+            assert "ditutup otomatis" in detail.content
+        finally:
+            await stop_bot(runner)
 
 
 WITA = ZoneInfo("Asia/Makassar")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
 from bot.agency import parse_office
 from bot.playground import panes_of
 
@@ -62,3 +64,38 @@ def test_the_officer_is_a_listed_one_and_each_liaison_has_a_private_pane() -> No
     assert found["officer-private"] == (27182, 27182)
     assert (found["liaison-1"], found["liaison-2"]) == ((55501, 55501), (55502, 55502))
     assert "supervisor" not in found
+
+
+@pytest.mark.parametrize(
+    ("workflow", "officers", "supervisor"),
+    [
+        ("", "Ketuk tombol unit untuk mendisposisi;", "Ketik /rekap"),
+        (
+            'disposition_by = "supervisor"',
+            "Ketuk tombol unit untuk mengusulkan disposisi kepada atasan;",
+            "Usulan disposisi petugas muncul di sini",
+        ),
+        ("follow_up_plan = true", "/disposisi KODE UNIT rencana tindak lanjut;", "Ketik /rekap"),
+        (
+            'disposition_by = "supervisor"\nfollow_up_plan = true',
+            "/disposisi KODE UNIT rencana tindak lanjut untuk mengusulkannya kepada atasan;",
+            "Usulan disposisi petugas muncul di sini",
+        ),
+    ],
+)
+def test_the_empty_panes_say_what_the_agency_s_chain_asks(
+    workflow: str, officers: str, supervisor: str
+) -> None:
+    office = parse_office(
+        tomllib.loads(
+            BASE
+            + "[groups]\nofficers_chat_id = -1001000000001\nsupervisor_chat_id = -1001000000002\n"
+            + f"[workflow]\n{workflow}\n"
+        )
+    )
+    hints = {pane.id: pane.hint for pane in panes_of(office)}
+    assert officers in hints["officers"]
+    assert supervisor in hints["supervisor"]
+    # a unit of a team that plans reports its result; otherwise it answers
+    unit = "laporkan hasilnya" if "follow_up_plan" in workflow else "jawab dengan ↩ Balas"
+    assert unit in hints["unit-YANKES"]
