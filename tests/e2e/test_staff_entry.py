@@ -287,8 +287,8 @@ async def test_staff_commands_in_an_officers_private_chat(world: World) -> None:
     await world.expect(officer.id, f"Form manual SP4N-LAPOR! — {code}")
     await world.says(officer, f"/disposisi {code} YANKES")
     await world.expect(officer.id, "hanya dapat dipakai di grup petugas pengaduan")
-    await world.says(officer, "/kasus ADU-XXXXXX")
-    await world.expect(officer.id, "Kasus ADU-XXXXXX tidak ditemukan")
+    await world.says(officer, "/kasus ADU-7K3Q9X")
+    await world.expect(officer.id, "Kasus ADU-7K3Q9X tidak ditemukan")
     await world.says(officer, "/catat", chat=world.officers)  # entering is done in private
     await world.expect(OFFICERS, "hanya dapat dipakai petugas di chat pribadi")
 
