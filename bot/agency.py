@@ -268,13 +268,6 @@ def parse_workflow(
         values[key] = kind(table[key])
         if table[key] == "supervisor" and not has_supervisor:
             raise ConfigError(f'{label} {key} = "supervisor" needs [groups] supervisor_chat_id')
-    review = values.get("answer_review", AnswerReview.NONE)
-    if review is not AnswerReview.NONE:
-        # Accepted, it would be ignored: answers would reach reporters unreviewed.
-        raise ConfigError(
-            f'{label} answer_review = "{review.value}": reviewing a unit\'s answer before it '
-            'reaches the reporter is not available in this version yet; leave it "none"'
-        )
     plan = table.get("follow_up_plan", False)
     if not isinstance(plan, bool):
         raise ConfigError(f"{label} follow_up_plan must be true or false")

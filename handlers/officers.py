@@ -6,8 +6,15 @@ from datetime import timedelta
 
 from bot.core import buttons, recap, views
 from bot.core.buttons import Tap
-from bot.core.cases import PROMPT_INFO, PROMPT_PLAN, PROMPT_REFUSE, CaseDesk, Refusal
-from bot.core.office import DispositionBy
+from bot.core.cases import (
+    PROMPT_INFO,
+    PROMPT_PLAN,
+    PROMPT_REFUSE,
+    PROMPT_REVISE,
+    CaseDesk,
+    Refusal,
+)
+from bot.core.office import AnswerReview, DispositionBy
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
 from handlers import chain
@@ -84,6 +91,8 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
     elif action is Action.APPROVE:  # the supervisor's, unless this is their chat too
         supervisor = msg.chat_id == desk.office.supervisor_chat_id
         await chain.approve(desk, msg, args, supervisor=supervisor)
+    elif action is Action.REVISE:
+        await chain.revise(desk, msg, args)
     elif action is Action.PLAN:
         await chain.plan(desk, msg, args)
     elif action is Action.FORWARD:
@@ -103,6 +112,8 @@ def help_text(desk: CaseDesk) -> str:
         lines.append(desk.t("help_officers_proposal"))
     if office.workflow.follow_up_plan:
         lines.append(desk.t("help_officers_plan"))
+    if reviews_here(desk):
+        lines.append(desk.t("help_officers_review"))
     if office.supervisor_chat_id is not None:
         lines.append(desk.t("help_officers_return_up"))
     lines.append(desk.t("help_officers_forward"))
@@ -125,6 +136,13 @@ async def lapor(desk: CaseDesk, msg: StaffMessage, args: str) -> None:
         raise Refusal("err_usage", usage=USAGE[Action.LAPOR])
     else:
         await desk.link_lapor(code, what, msg.actor, msg.chat)
+
+
+def reviews_here(desk: CaseDesk) -> bool:
+    """Whether the units' answers are reviewed in the officers' group."""
+    office = desk.office
+    reviewed = office.workflow.answer_review is not AnswerReview.NONE
+    return reviewed and office.review_chat_id == office.officers_chat_id
 
 
 def require_officer(desk: CaseDesk, msg: StaffMessage) -> None:
@@ -168,10 +186,13 @@ async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
 async def on_reply(desk: CaseDesk, msg: StaffMessage, ref: SentRef) -> None:
     """An officer replied to a prompt: the reply is the request to the reporter, the
     reason, or the follow-up plan."""
-    prompts = (PROMPT_INFO, PROMPT_REFUSE, PROMPT_PLAN)
+    prompts = (PROMPT_INFO, PROMPT_REFUSE, PROMPT_PLAN, PROMPT_REVISE)
     if ref.case_id is None or ref.purpose not in prompts or not msg.text:
         return  # officers discussing a case among themselves
     require_officer(desk, msg)
+    if ref.purpose == PROMPT_REVISE:
+        await chain.on_revision_note(desk, msg, ref)
+        return
     case = await desk.uow.cases.get(ref.case_id)
     if case is None:
         raise Refusal("err_button_expired")

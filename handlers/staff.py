@@ -32,7 +32,8 @@ USAGE: dict[Action, str] = {
     Action.REVEAL: "/identitas KODE alasan",
     Action.SEARCH: "/cari kata… [hal N]",
     Action.MERGE: "/gabung KODE_LAMA KODE_UTAMA",
-    Action.APPROVE: "/setujui KODE [UNIT]",
+    Action.APPROVE: "/setujui KODE [UNIT | teks]",
+    Action.REVISE: "/revisi KODE catatan",
     Action.PLAN: "/rencana KODE teks",
     Action.FORWARD: "/alihkan KODE instansi | catatan",
 }

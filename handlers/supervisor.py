@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from bot.core import buttons
 from bot.core.buttons import Tap
-from bot.core.cases import CaseDesk, Refusal
-from bot.core.office import DispositionBy
+from bot.core.cases import PROMPT_REVISE, CaseDesk, Refusal
+from bot.core.office import AnswerReview, DispositionBy
 from bot.core.permissions import Action
+from bot.core.ports import SentRef
 from handlers import chain, officers
 from handlers.staff import StaffMessage, require, say, split_args
 
@@ -20,6 +21,8 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
         code, unit, note = split_args(args, 2)
         require(unit, action)
         await desk.approve_disposition(require(code, action), msg.actor, unit, note or None)
+    elif action is Action.REVISE:
+        await chain.revise(desk, msg, args)
     elif action is Action.PLAN:
         await chain.plan(desk, msg, args)
     elif action is Action.FORWARD:
@@ -38,6 +41,10 @@ def help_text(desk: CaseDesk) -> str:
         lines.append(desk.t("help_supervisor_dispose"))
     if workflow.follow_up_plan:
         lines.append(desk.t("help_supervisor_plan"))
+    office = desk.office
+    reviewed = workflow.answer_review is not AnswerReview.NONE
+    if reviewed and office.review_chat_id == office.supervisor_chat_id:
+        lines.append(desk.t("help_supervisor_review"))
     lines.append(desk.t("help_supervisor_forward"))
     return "\n".join(lines)
 
@@ -59,3 +66,10 @@ async def on_tap(desk: CaseDesk, msg: StaffMessage, data: str) -> None:
         await desk.approve_by_tap(code, unit, msg.actor, proposal=kind is Tap.APPROVE_PROPOSAL)
     else:
         raise Refusal("err_button_expired")
+
+
+async def on_reply(desk: CaseDesk, msg: StaffMessage, ref: SentRef) -> None:
+    """A reply to the bot's question for a revision note is the note; other replies are
+    the supervisor's own conversation."""
+    if ref.purpose == PROMPT_REVISE and ref.case_id is not None and msg.text:
+        await chain.on_revision_note(desk, msg, ref)

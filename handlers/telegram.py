@@ -18,13 +18,14 @@ from bot.core.model import Attachment, AttachmentKind, Channel, Location, Outgoi
 from bot.core.permissions import Action, Audience, audience_of, refusal_for, refusal_in
 from bot.core.reception import CitizenMessage
 from bot.inbox.envelope import Standing
-from handlers import citizens, entry, officers, supervisor, units
+from handlers import chain, citizens, entry, officers, supervisor, units
 from handlers.staff import StaffMessage, parse_command, private_staff_command
 
 log = logging.getLogger(__name__)
 
 # What each staff button does, for the permission check (citizens' buttons are no staff
-# action): the officers' group's, and the supervisor chat's decisions on dispositions.
+# action): the officers' group's, the supervisor chat's decisions on dispositions, and
+# the reviewing chat's on a unit's answer.
 TAP_ACTIONS = {
     Tap.DISPOSE: Action.DISPOSE,
     Tap.MOVE: Action.DISPOSE,
@@ -33,6 +34,8 @@ TAP_ACTIONS = {
     Tap.REFUSE: Action.REFUSE,
     Tap.APPROVE_PROPOSAL: Action.APPROVE,
     Tap.APPROVE_UNIT: Action.APPROVE,
+    Tap.APPROVE_ANSWER: Action.APPROVE,
+    Tap.REVISE_ANSWER: Action.REVISE,
 }
 
 
@@ -197,7 +200,9 @@ async def _staff(
         if action is None:
             raise Refusal("err_button_expired")
         _check(desk, action, audience, msg)
-        if audience is Audience.SUPERVISOR or supervisor.decides_here(desk, msg, kind):
+        if kind in chain.REVIEW_TAPS:
+            await chain.on_review_tap(desk, msg, tap)
+        elif audience is Audience.SUPERVISOR or supervisor.decides_here(desk, msg, kind):
             await supervisor.on_tap(desk, msg, tap)
         else:
             await officers.on_tap(desk, msg, tap)
@@ -232,6 +237,8 @@ async def _staff(
         await units.on_reply(desk, msg, unit, ref)
     elif audience is Audience.OFFICERS and ref is not None:
         await officers.on_reply(desk, msg, ref)
+    elif audience is Audience.SUPERVISOR and ref is not None:
+        await supervisor.on_reply(desk, msg, ref)
 
 
 def _check(desk: CaseDesk, action: Action, audience: Audience, msg: StaffMessage) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.core import views
 from bot.core.cases import CASE_MESSAGE, CaseDesk, Refusal
-from bot.core.office import Unit
+from bot.core.office import AnswerReview, Unit
 from bot.core.permissions import Action
 from bot.core.ports import SentRef
 from handlers.staff import StaffMessage, find_cases, require, say, show_case, split_args
@@ -30,7 +31,12 @@ async def on_command(
     elif action is Action.SEARCH:
         await find_cases(desk, msg, args, unit=unit)
     elif action is Action.HELP:
-        await say(desk, msg, desk.t("help_unit", unit=unit.name))
+        text = desk.t("help_unit", unit=unit.name)
+        office = desk.office
+        if office.workflow.answer_review is not AnswerReview.NONE:
+            reviewer = views.reviewer(office, desk.t)
+            text += "\n" + desk.t("help_unit_review", reviewer=reviewer)
+        await say(desk, msg, text)
     else:  # the permission table keeps officers' actions away from here
         raise Refusal("err_officers_only")
 

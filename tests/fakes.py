@@ -225,6 +225,8 @@ class FakeCaseRepository:
                 c.status in finished and c.closed_at is not None and since <= c.closed_at <= now
                 for c in cases
             ),
+            proposed=sum(c.status is CaseStatus.PROPOSED for c in cases),
+            reviewing=sum(c.status is CaseStatus.IN_REVIEW for c in cases),
         )
 
     async def search(self, search: CaseSearch, offset: int, limit: int) -> list[Case]:

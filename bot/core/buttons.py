@@ -9,6 +9,8 @@ choice's hidden value; either way it is a short kind, then ":"-separated fields:
 - the supervisor chat (`[workflow] disposition_by`, a case returned to the supervisor):
   `ap:CODE:UNIT` approve the officers' proposal of that unit, `au:CODE:UNIT` dispose to
   that unit instead;
+- the reviewing chat (`[workflow] answer_review`): `sa:CODE:N` approve version N of the
+  unit's answer, `ra:CODE:N` send it back for revision (asks for the note);
 - citizens: `c:VALUE` a choice of the intake dialogue, `o:CODE` which open case a
   message is for, `r:CODE:N` a rating of 1–5.
 """
@@ -28,6 +30,8 @@ class Tap(StrEnum):
     REFUSE = "t"
     APPROVE_PROPOSAL = "ap"
     APPROVE_UNIT = "au"
+    APPROVE_ANSWER = "sa"
+    REVISE_ANSWER = "ra"
     CHOICE = "c"
     CASE_CHOICE = "o"
     RATING = "r"

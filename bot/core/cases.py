@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.core import budget, buttons, deadlines, recap, tasks, views
+from bot.core import budget, buttons, deadlines, recap, review, tasks, views
 from bot.core.buttons import Tap
 from bot.core.codes import new_code
 from bot.core.dialogue import Submission
@@ -35,7 +35,14 @@ from bot.core.model import (
     Step,
     TaskKind,
 )
-from bot.core.office import MAX_CATEGORY, DispositionBy, Office, Unit, is_lapor_source
+from bot.core.office import (
+    MAX_CATEGORY,
+    AnswerReview,
+    DispositionBy,
+    Office,
+    Unit,
+    is_lapor_source,
+)
 from bot.core.ports import UnitOfWork
 from bot.core.texts import Texts
 from bot.core.tracing import CURRENT_CASE
@@ -50,8 +57,11 @@ CONFIRM_MOVE = "confirm:pindah"  # asks before a tap moves a disposed case to an
 RATING = "rating"  # the reporter's 1–5 buttons
 PROMPT_PLAN = "prompt:rencana"  # asks the officers for a case's follow-up plan
 PROPOSAL = "proposal"  # a case waiting for the supervisor's decision, with its buttons
+REVIEW = "review"  # a unit's answer waiting for the reviewer, with its buttons
+PROMPT_REVISE = "prompt:revisi"  # asks the reviewer for the note of a revision
 PLAN_LIMIT = 2000  # characters of a follow-up plan
 AGENCY_LIMIT = 200  # characters of the agency a case is transferred to
+REVIEW_CONTEXT = 300  # characters of the complaint quoted to the reviewer of its answer
 # The steps after which the buttons of the case's message in the officers' group change:
 # the unit holding it is marked, or the case is closed and they go.
 RESHAPES_BUTTONS = {
@@ -336,6 +346,8 @@ class CaseDesk:
         assert case.id is not None
         CURRENT_CASE.set(case.code)
         case.updated_at = self.now
+        # The clock still shows the step the case was in before this event.
+        was_in_review = case.watch is not None and case.watch.step is Step.REVIEW
         deadlines.follow(self.office, case, kind, self.now)
         recap.mark_milestones(self.office.calendar, case)
         await self.uow.cases.update(case)
@@ -357,6 +369,8 @@ class CaseDesk:
             await self.edit_buttons(self.officers, case, CONFIRM_MOVE)  # the questions are moot
         if kind in DECIDES_PROPOSAL and await self._was_proposed(case):
             await self.edit_buttons(self.supervisor, case, PROPOSAL)
+        if was_in_review and case.status is not CaseStatus.IN_REVIEW:
+            await self.edit_buttons(self.reviewer, case, REVIEW)  # approved, revised, closed
 
     async def _was_proposed(self, case: Case) -> bool:
         """Whether the case waited for the supervisor until the event just recorded."""
@@ -893,16 +907,42 @@ class CaseDesk:
         actor: Actor,
         album_id: str | None = None,
     ) -> Case:
-        """Takes the unit's answer to the reporter and the officers (status dijawab)."""
+        """Takes the unit's answer to the reporter and the officers (status dijawab), or,
+        where answers are reviewed (`[workflow] answer_review`), to the reviewer."""
         case = await self.find(code)
         if case.unit_code != unit.code:
             raise Refusal("err_not_your_case", code=case.code)
         self._require(case, Move.ANSWER)
+        if self.office.workflow.answer_review is not AnswerReview.NONE:
+            return await self._submit_answer(case, unit, text, attachments, actor, album_id)
+        album_key = f"answer:{case.id}:{album_id}" if album_id else None
+        await self._send_answer(case, unit, text, attachments, actor, album_key)
+        if text or album_id is None:
+            reporter = await self.reporter_of(case)
+            by_hand = reporter.channel is Channel.MANUAL
+            sent = "unit_answer_by_hand" if by_hand else "unit_answer_sent"
+            await self.tell(self.unit_chat(unit), self.t(sent, code=case.code), case)
+        return case
+
+    async def _send_answer(
+        self,
+        case: Case,
+        unit: Unit,
+        text: str,
+        attachments: tuple[Attachment, ...],
+        actor: Actor,
+        album_key: str | None,
+        approved_by: Actor | None = None,
+    ) -> None:
+        """The answer reaches the reporter (and those of merged duplicates) and the
+        officers; the case is answered (dijawab). `approved_by`: the reviewer who let it
+        go, named to the officers."""
         case.status = CaseStatus.ANSWERED
         if case.answered_at is None:
             case.answered_at = self.now
-        await self._record(case, EventKind.ANSWERED, actor, text or None, attachments)
-        album_key = f"answer:{case.id}:{album_id}" if album_id else None
+        await self._record(
+            case, EventKind.ANSWERED, actor, text or None, attachments, unit_code=unit.code
+        )
         body = text or self.t("not_specified")
         reporter = await self.reporter_of(case)
         if text:
@@ -926,24 +966,18 @@ class CaseDesk:
                     album_key=album_key and f"{album_key}:r",
                 )
         by_hand = reporter.channel is Channel.MANUAL  # the officers pass it on ("Kabari")
+        said = ""
+        if text:
+            said = self.t(self._answered_key(by_hand), code=case.code, unit=unit.code, answer=body)
+            if approved_by is not None:
+                said += self.t("answer_approved_line", actor=approved_by.describe())
         await self.tell(
             self.officers,
-            self.t(
-                self._answered_key(by_hand),
-                code=case.code,
-                unit=unit.code,
-                answer=body,
-            )
-            if text
-            else "",
+            said,
             case,
             attachments=attachments,
             album_key=album_key and f"{album_key}:o",
         )
-        if text or album_id is None:
-            sent = "unit_answer_by_hand" if by_hand else "unit_answer_sent"
-            await self.tell(self.unit_chat(unit), self.t(sent, code=case.code), case)
-        return case
 
     async def return_to_officers(self, code: str, unit: Unit, reason: str, actor: Actor) -> Case:
         """The unit sends the case back (not its authority); officers must re-dispose."""
@@ -1231,6 +1265,188 @@ class CaseDesk:
             self.held_reports.append(text)
         else:
             await self.tell(self.supervisor, text, case)
+
+    # ------------------------------------------------------------------ answer review
+    # `[workflow] answer_review`: a unit's answer goes to the reviewing chat (the officers'
+    # or the supervisor's) and reaches the reporter only once approved (SOP 002 step 7–8).
+    @property
+    def reviewer(self) -> Recipient:
+        """The chat that reviews the units' answers."""
+        return Recipient(Channel.TELEGRAM, self.office.review_chat_id)
+
+    async def _submit_answer(
+        self,
+        case: Case,
+        unit: Unit,
+        text: str,
+        attachments: tuple[Attachment, ...],
+        actor: Actor,
+        album_id: str | None,
+    ) -> Case:
+        """The unit's answer waits for the reviewer (status ditinjau), who gets it with
+        its files and a button to approve or to send it back. A message with text is a new
+        version that replaces the one awaiting review; files alone join it."""
+        adds = case.status is CaseStatus.IN_REVIEW and not text
+        case.status = CaseStatus.IN_REVIEW
+        await self._record(case, EventKind.ANSWER_SUBMITTED, actor, text or None, attachments)
+        assert case.id is not None
+        pending = review.pending_answer(await self.uow.cases.events(case.id))
+        assert pending is not None
+        album_key = f"review:{case.id}:{album_id}" if album_id else None
+        if adds:
+            told = "" if album_id else self.t("review_files_added", code=case.code)
+            await self.tell(self.reviewer, told, case, attachments=attachments, album_key=album_key)
+            return case
+        await self.edit_buttons(self.reviewer, case, REVIEW)  # an earlier version's
+        command = self.t("command_approve", code=case.code)
+        replaces = pending.version > 1 and self.t("review_new_version", version=pending.version)
+        await self.tell(
+            self.reviewer,
+            self.t(
+                "review_request",
+                code=case.code,
+                unit=views.unit_label(self.office, unit.code),
+                actor=actor.describe(),
+                version_line=replaces or "",
+                complaint=_shortened(case.description, REVIEW_CONTEXT),
+                answer=text or self.t("review_files_only"),
+                commands=self.t("review_commands", code=case.code),
+            ),
+            case,
+            purpose=REVIEW,
+            buttons=views.review_buttons(self.t, case, pending.version),
+            attachments=attachments,
+            album_key=album_key,
+            copyable=(command,),
+        )
+        if text or album_id is None:
+            where = views.reviewer(self.office, self.t)
+            sent = self.t("unit_answer_in_review", code=case.code, reviewer=where)
+            await self.tell(self.unit_chat(unit), sent, case)
+        return case
+
+    async def _pending(
+        self, code: str, chat: Recipient, version: int | None
+    ) -> tuple[Case, review.PendingAnswer]:
+        """The case named by the reviewer's command or button, with its answer awaiting
+        review; refuses a case not under review, another chat than the reviewing one, and
+        a button made for a version the unit has since replaced."""
+        if self.office.workflow.answer_review is AnswerReview.NONE:
+            raise Refusal("err_review_off")
+        case = await self.find(code)
+        assert case.id is not None
+        events = await self.uow.cases.events(case.id)
+        pending = review.pending_answer(events)
+        if case.merged_into is not None:
+            raise Refusal("err_case_merged", code=case.code, main=case.merged_into)
+        if pending is None or case.status is not CaseStatus.IN_REVIEW:
+            if version is not None:  # a button of an answer that was dealt with
+                raise self._review_done(case, events)
+            status = self.t(f"status_{case.status.value}")
+            raise Refusal("err_not_in_review", code=case.code, status=status)
+        self._require(case, Move.REVIEW_ANSWER)
+        if chat != self.reviewer:
+            where = views.reviewer(self.office, self.t)
+            raise Refusal("err_review_elsewhere", code=case.code, reviewer=where)
+        if version is not None and version != pending.version:
+            raise Refusal("review_version_changed", code=case.code, version=pending.version)
+        return case, pending
+
+    def _review_done(self, case: Case, events: list[CaseEvent]) -> Refusal:
+        """What became of an answer a reviewer's button was made for."""
+        since = next((e for e in reversed(events) if e.kind is EventKind.ANSWER_SUBMITTED), None)
+        after = events[events.index(since) + 1 :] if since is not None else events
+        event = next((e for e in after if e.status_after is not CaseStatus.IN_REVIEW), None)
+        if event is None:  # for safety: a case under review has its submission
+            return Refusal("err_button_expired")
+        return Refusal(
+            "tap_moved_on",
+            code=case.code,
+            status=self.t(f"status_{case.status.value}"),
+            event=self.t(f"event_{event.kind.value}"),
+            actor=views.event_actor(self.t, event),
+            time=views.local_time(self.office, self.t, event.at),
+        )
+
+    async def approve_answer(
+        self,
+        code: str,
+        actor: Actor,
+        chat: Recipient,
+        text: str | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The reviewer lets the unit's answer go (`/setujui KODE [teks]`, or ✅ on
+        version `version`): it reaches the reporter as the unit's, with the reviewer's
+        corrected text when given; the unit is told, and shown what was changed."""
+        case, pending = await self._pending(code, chat, version)
+        unit = self._unit(pending.unit_code or case.unit_code or "")
+        final = (text or "").strip() or pending.text or ""
+        await self._send_answer(
+            case, unit, final, pending.attachments, actor, None, approved_by=actor
+        )
+        reporter = await self.reporter_of(case)
+        by_hand = reporter.channel is Channel.MANUAL
+        told = self.t(
+            "unit_answer_approved_by_hand" if by_hand else "unit_answer_approved",
+            code=case.code,
+            actor=actor.describe(),
+        )
+        if final != (pending.text or ""):
+            told += "\n\n" + self._changes_text(pending.text or "", final)
+        await self.tell(self.unit_chat(unit), told, case)
+        if self.reviewer != self.officers:
+            done = self.t("review_approved", code=case.code, actor=actor.describe())
+            await self.tell(self.reviewer, done, case)
+        return case
+
+    def _changes_text(self, old: str, new: str) -> str:
+        """The reviewer's corrections, for the unit: each change, then the text sent."""
+        found, more = review.changes(old, new)
+        lines = []
+        for removed, added in found:
+            if removed and added:
+                lines.append(self.t("review_change_replaced", old=removed, new=added))
+            elif removed:
+                lines.append(self.t("review_change_removed", old=removed))
+            else:
+                lines.append(self.t("review_change_added", new=added))
+        if more:
+            lines.append(self.t("review_change_more", count=more))
+        return self.t("unit_answer_changed", changes="\n".join(lines), answer=new)
+
+    async def revise_answer(
+        self,
+        code: str,
+        note: str,
+        actor: Actor,
+        chat: Recipient,
+        version: int | None = None,
+    ) -> Case:
+        """The reviewer sends the unit's answer back with a note (`/revisi KODE catatan`,
+        or the reply to ✍️): the unit holds the case again, on a fresh clock, and answers
+        anew by replying to the note or with /jawab."""
+        case, pending = await self._pending(code, chat, version)
+        unit = self._unit(pending.unit_code or case.unit_code or "")
+        case.status = CaseStatus.DISPOSED
+        await self._record(case, EventKind.REVISION, actor, note, unit_code=unit.code)
+        command = self.t("command_answer", code=case.code)
+        told = self.t(
+            "unit_revision", code=case.code, actor=actor.describe(), note=note, command=command
+        )
+        await self.tell(self.unit_chat(unit), told, case, purpose=CASE_MESSAGE, copyable=(command,))
+        label = views.unit_label(self.office, unit.code)
+        done = self.t("review_revision_sent", code=case.code, unit=label, actor=actor.describe())
+        await self.tell(self.reviewer, done, case)
+        return case
+
+    async def ask_revision_note(self, code: str, chat: Recipient, version: int) -> Case:
+        """✍️ on an answer under review: asks for the note, as a reply or a command."""
+        case, _ = await self._pending(code, chat, version)
+        command = self.t("command_revise", code=case.code)
+        text = self.t("prompt_revision", code=case.code, command=command)
+        await self.tell(chat, text, case, purpose=PROMPT_REVISE, copyable=(command,))
+        return case
 
     async def add_from_reporter(
         self,

@@ -77,10 +77,14 @@ LIFECYCLE: Mapping[CaseStatus, Stage] = MappingProxyType(
             Holder.SUPERVISOR,
             _STAFF_MOVES | {Move.APPROVE_DISPOSITION, Move.DISPOSE, Move.FORWARD},
         ),
+        # The unit may still replace its answer, or add files to it; the reviewer
+        # approves it or sends it back (asking the reporter for more is done before).
         CaseStatus.IN_REVIEW: Stage(
             Step.REVIEW,
             Holder.REVIEWER,
-            _STAFF_MOVES | {Move.REVIEW_ANSWER, Move.RELAY_TO_UNIT},
+            frozenset(
+                {Move.REFUSE, Move.CLOSE, Move.REVIEW_ANSWER, Move.ANSWER, Move.RELAY_TO_UNIT}
+            ),
         ),
         CaseStatus.CLOSED: Stage(None, Holder.NOBODY, frozenset()),
         CaseStatus.REFUSED: Stage(None, Holder.NOBODY, frozenset()),

@@ -35,8 +35,8 @@ from bot.core.model import (
     Task,
     TaskKind,
 )
-from bot.core.office import Office
-from bot.core.ports import UnitOfWork
+from bot.core.office import AnswerReview, DispositionBy, Office
+from bot.core.ports import DigestCounts, UnitOfWork
 from bot.core.texts import Texts
 
 BATCH = 500  # cases looked at per round; the rest wait for the next tick
@@ -46,6 +46,7 @@ DIGEST_MARK = "digest:last_date"
 OVERDUE_FOOTERS = {
     Step.ANSWER: "patrol_overdue_unit",
     Step.APPROVE: "patrol_overdue_supervisor",
+    Step.REVIEW: "patrol_overdue_review",
 }
 
 
@@ -282,6 +283,16 @@ class _Patrol:
         return "\n\n".join(sections)
 
     # ---------------------------------------------------------------- the digest
+    def chain_lines(self, counts: DigestCounts) -> str:
+        """The digest's lines for the chain of command's steps the agency has."""
+        workflow = self.office.workflow
+        lines = ""
+        if workflow.disposition_by is DispositionBy.SUPERVISOR or counts.proposed:
+            lines += self.t("digest_proposed_line", count=counts.proposed)
+        if workflow.answer_review is not AnswerReview.NONE or counts.reviewing:
+            lines += self.t("digest_review_line", count=counts.reviewing)
+        return lines
+
     async def digest(self) -> None:
         at = self.office.deadlines.digest_at
         calendar = self.office.calendar
@@ -304,6 +315,7 @@ class _Patrol:
                 overdue=counts.overdue,
                 answered=counts.answered,
                 closed=counts.closed,
+                chain_lines=self.chain_lines(counts),
             ),
         )
         await self.uow.marks.put(DIGEST_MARK, today.isoformat())

@@ -83,6 +83,8 @@ class DigestCounts:
     overdue: int  # officers or a unit past the step's deadline
     answered: int  # answered, waiting to be closed
     closed: int  # closed or refused since the previous digest's moment
+    proposed: int = 0  # dispositions awaiting the supervisor (`[workflow] disposition_by`)
+    reviewing: int = 0  # units' answers awaiting review (`[workflow] answer_review`)
 
 
 # What `SearchTerm.phones` is compared with: a stored phone number without these.

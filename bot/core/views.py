@@ -181,6 +181,16 @@ def officers_case_buttons(office: Office, t: Texts, case: Case) -> tuple[tuple[B
     return tuple(rows)
 
 
+def review_buttons(t: Texts, case: Case, version: int) -> tuple[tuple[Button, ...], ...]:
+    """Approve or send back version `version` of the unit's answer under review."""
+    return (
+        (
+            Button(t("btn_approve_answer"), buttons.data(Tap.APPROVE_ANSWER, case.code, version)),
+            Button(t("btn_revise_answer"), buttons.data(Tap.REVISE_ANSWER, case.code, version)),
+        ),
+    )
+
+
 def holding_unit(case: Case) -> str | None:
     """The unit the case is disposed to, while it holds it (not after it sent it back,
     nor while a disposition waits for the supervisor's approval)."""
@@ -423,10 +433,15 @@ def holder(office: Office, t: Texts, case: Case) -> str:
     if step is Step.APPROVE:
         return t("holder_supervisor")
     if step is Step.REVIEW:
-        if office.review_chat_id == office.supervisor_chat_id:
-            return t("holder_supervisor")
-        return t("holder_officers")
+        return reviewer(office, t)
     return t("holder_reporter")
+
+
+def reviewer(office: Office, t: Texts) -> str:
+    """Who reviews the units' answers (`[workflow] answer_review`), in words."""
+    if office.review_chat_id == office.supervisor_chat_id:
+        return t("holder_supervisor")
+    return t("holder_officers")
 
 
 def case_deadlines(office: Office, t: Texts, case: Case, now: datetime) -> str:

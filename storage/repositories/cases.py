@@ -434,6 +434,8 @@ class SqlCaseRepository(Part):
                         CaseRecord.closed_at <= now,
                         CaseRecord.status.in_(FINISHED_STATUSES),
                     ),
+                    count(CaseRecord.status == CaseStatus.PROPOSED.value),
+                    count(CaseRecord.status == CaseStatus.IN_REVIEW.value),
                 )
             )
         ).one()

@@ -134,10 +134,12 @@ def test_the_chain_of_command_defaults_to_the_bots_first_shape() -> None:
     lone = {"officers_chat_id": -100}
     with pytest.raises(ConfigError, match='disposition_by = "supervisor" needs'):
         parse_office({**OFFICE, "groups": lone, "workflow": {"disposition_by": "supervisor"}})
-    # Not built yet: an agency file asking for it is refused, not silently ignored.
-    for value in ("officers", "supervisor"):
-        with pytest.raises(ConfigError, match=f'answer_review = "{value}": reviewing'):
-            parse_office({**OFFICE, "groups": groups, "workflow": {"answer_review": value}})
+    for value, chat in (("officers", "-100"), ("supervisor", "-300")):
+        reviewed = parse_office({**OFFICE, "groups": groups, "workflow": {"answer_review": value}})
+        assert reviewed.workflow.answer_review is AnswerReview(value)
+        assert reviewed.review_chat_id == chat == reviewed.step_chat_id(Step.REVIEW, "YANKES")
+    with pytest.raises(ConfigError, match='answer_review = "supervisor" needs'):
+        parse_office({**OFFICE, "groups": lone, "workflow": {"answer_review": "supervisor"}})
 
 
 def test_listed_officers_are_the_only_officers() -> None:
