@@ -19,7 +19,7 @@ from bot.agency import (
     load_whatsapp_options,
 )
 from bot.core.model import Step
-from bot.core.office import DispositionBy
+from bot.core.office import AnswerReview, DispositionBy
 from bot.core.texts import TemplateError, load_texts
 from bot.settings import (
     ConfigError,
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
         case_days = f"{d.case_days} working days" if d.case_days_working else f"{d.case_days} days"
         print(
-            f"deadlines (working days): verify {budget(Step.VERIFY)}, "
+            f"deadlines (working days, h/m of office time): verify {budget(Step.VERIFY)}, "
             f"answer {budget(Step.ANSWER)}, complete {budget(Step.COMPLETE)}, "
             f"confirm {budget(Step.CONFIRM)}; case {case_days}; "
             f"office hours {calendar.office_start:%H:%M}-{calendar.office_end:%H:%M} "
@@ -132,10 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         flow = office.workflow
         approving = flow.disposition_by is DispositionBy.SUPERVISOR  # the supervisor's step
+        reviewing = flow.answer_review is not AnswerReview.NONE  # the reviewer's step
         print(
             f"workflow: disposition by {flow.disposition_by.value}, answers reviewed by "
             f"{flow.answer_review.value}, follow-up plan {'yes' if flow.follow_up_plan else 'no'}"
             + (f"; approve {budget(Step.APPROVE)}" if approving else "")
+            + (f"; review {budget(Step.REVIEW)}" if reviewing else "")
         )
         lapor = office.lapor
         entered = "every verified complaint" if lapor.enter_all else "on request (/lapor)"

@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     YANKES,
     people,
     running,
+    settled,
     start_bot,
     stop_bot,
     twilio_settings,
@@ -238,14 +239,23 @@ async def test_sop002_dinkes_oku_selatan_whatsapp_and_the_atasan(
             template = next(m for m in disposed if m.is_template)
             assert template.content_sid == "HX00000000000000000000000000000a02"
             assert template.content_variables == {"1": code, "2": "Bidang Pelayanan Kesehatan"}
-            # 7. Memberikan jawaban oleh unit terkait kepada petugas: the petugas get the
-            #    unit's answer in their group.
+            # 7. Memberikan jawaban oleh unit terkait kepada petugas: the unit's answer goes
+            #    to the petugas (answer_review = "officers"), not yet to the reporter.
             answer = "Obat sudah dikirim dari Instalasi Farmasi ke Puskesmas Kenanga hari ini."
             await world.says(world.unit_staff, answer, chat=world.yankes, reply_to=unit_case)
-            got = await world.expect(OFFICERS, f"✅ Jawaban YANKES untuk {code}")
-            assert answer in got.content
+            review = await world.expect(OFFICERS, f"untuk {code} menunggu tinjauan")
+            assert f"\nJawaban:\n{answer}\n" in review.content
+            await settled(world)
+            assert sum(m.is_template for m in tw.messages(reporter.siti)) == 1
             # 8. Petugas kembali menginformasikan jawaban pengaduan kepada pelapor (20 menit):
-            #    in this version it goes at once, in the office's name, as the template.
+            #    reminded 20 minutes later, not before; one tap informs the reporter, in the
+            #    office's name, as the template.
+            await after_ticks(world, wib(3, 3, 10, 49), clock)
+            assert said(world, OFFICERS, NUDGE) == []
+            await after_ticks(world, wib(3, 3, 10, 50), clock)
+            nudge = await world.expect(OFFICERS, NUDGE)
+            assert f"• {code} — tinjauan jawaban unit, sudah 20 menit" in nudge.content
+            await tg.user_taps(world.officer, review, "✅ Setujui & kirim")
             answered = await tw.wait_for(
                 lambda sent: sum(m.is_template for m in sent) == 2, to=reporter.siti, timeout=10.0
             )
@@ -256,11 +266,12 @@ async def test_sop002_dinkes_oku_selatan_whatsapp_and_the_atasan(
                 "2": "Bidang Pelayanan Kesehatan",
                 "3": answer,
             }
+            await world.expect(YANKES, f"Jawaban untuk {code} disetujui Budi Petugas")
             # SP4N-LAPOR!: "jika dalam 10 hari kerja tidak ada tanggapan dari pelapor, maka
-            # laporan selesai" - on Tuesday 17 March at 10:30, not a minute before.
-            await after_ticks(world, wib(3, 17, 10, 29), clock)
+            # laporan selesai" - on Tuesday 17 March at 10:50, not a minute before.
+            await after_ticks(world, wib(3, 17, 10, 49), clock)
             assert sum(m.is_template for m in tw.messages(reporter.siti)) == 2
-            await after_ticks(world, wib(3, 17, 10, 30), clock)
+            await after_ticks(world, wib(3, 17, 10, 50), clock)
             closed = await tw.wait_for(
                 lambda sent: sum(m.is_template for m in sent) == 3, to=reporter.siti, timeout=10.0
             )

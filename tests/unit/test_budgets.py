@@ -257,7 +257,8 @@ def test_check_reports_budgets_in_their_units(
     monkeypatch.setenv("ADUAN_CONFIG", str(agency))
     assert cli.main(["check"]) == 0
     assert capsys.readouterr().out.splitlines()[1] == (
-        "deadlines (working days): verify 5m, answer 5, complete 10, confirm 10; "
+        "deadlines (working days, h/m of office time): verify 5m, answer 5, complete 10, "
+        "confirm 10; "
         "case 60 working days; office hours 08:00-16:00 Asia/Jakarta; digest 08:00"
     )
     agency.write_text(example.replace("verify_days = 1 ", 'verify_days = "5 menit"'))

@@ -85,8 +85,8 @@ def test_aduanbot_check_says_the_whatsapp_preset_s_channel_and_chain(tmp_path: P
     )
     assert "case 60 working days" in lines[1]
     assert lines[3] == (
-        "workflow: disposition by supervisor, answers reviewed by none, "
-        "follow-up plan no; approve 1"
+        "workflow: disposition by supervisor, answers reviewed by officers, "
+        "follow-up plan no; approve 1; review 20m"
     )
 
 
@@ -98,6 +98,8 @@ def test_each_preset_sets_what_its_sop_asks() -> None:
     # minutes; LAPOR's 60 working days and 10 of the reporter's silence; WhatsApp templates
     assert oku_selatan.workflow.disposition_by is DispositionBy.SUPERVISOR
     assert not oku_selatan.workflow.follow_up_plan
+    assert oku_selatan.workflow.answer_review is AnswerReview.OFFICERS  # steps 7-8
+    assert str(oku_selatan.deadlines.budget(Step.REVIEW)) == "20m"
     assert str(oku_selatan.deadlines.budget(Step.APPROVE)) == "1d"
     assert str(oku_selatan.deadlines.named("inform_days")) == "20m"
     assert str(oku_selatan.deadlines.budget(Step.CONFIRM)) == "10d"

@@ -511,7 +511,8 @@ def test_check_reports_the_example_agency_files_deadlines(
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("ok: Dinas Kesehatan Kota Contoh, 3 units")
     assert out[1] == (
-        "deadlines (working days): verify 1, answer 5, complete 10, confirm 10; case 60 days; "
+        "deadlines (working days, h/m of office time): verify 1, answer 5, complete 10, "
+        "confirm 10; case 60 days; "
         "office hours 08:00-16:00 Asia/Jakarta; digest 08:00"
     )
     assert out[2] == (
