@@ -157,6 +157,8 @@ async def _route(
         return
     private = message.chat.type == "private"
     chat_id = str(message.chat.id) if private else await original_chat(str(message.chat.id))
+    if private and chat_id == desk.office.supervisor_chat_id:
+        private = False  # the supervisor is one person: their chat is the supervisor chat
     staff = StaffMessage(
         chat_id=chat_id,
         user_id=str(user.id),
@@ -179,7 +181,7 @@ async def _route(
             desk, CitizenMessage(Channel.TELEGRAM, chat_id, user.full_name or None, inp)
         )
         return
-    audience = audience_of(desk.office, chat_id, private=False)
+    audience = audience_of(desk.office, chat_id, private=private)
     try:
         await _staff(desk, staff, audience, message, me, tap)
     except Refusal as refusal:

@@ -57,7 +57,13 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
     Action.CLOSE: frozenset({Audience.OFFICERS}),
     Action.QUEUE: frozenset({Audience.OFFICERS}),
     Action.SHOW_CASE: frozenset(
-        {Audience.OFFICERS, Audience.UNIT, Audience.STAFF_PRIVATE, Audience.LIAISON}
+        {
+            Audience.OFFICERS,
+            Audience.UNIT,
+            Audience.SUPERVISOR,
+            Audience.STAFF_PRIVATE,
+            Audience.LIAISON,
+        }
     ),  # units: own cases only
     Action.ANSWER: frozenset({Audience.UNIT}),  # only for cases disposed to that unit
     # A unit returns its case to the officers; the officers return a case waiting for them
@@ -90,9 +96,10 @@ ALLOWED: dict[Action, frozenset[Audience]] = {
 
 
 def audience_of(office: Office, chat_id: str, *, private: bool) -> Audience:
-    """Tells which audience a chat is (by the ids in the agency file)."""
+    """Tells which audience a chat is (by the ids in the agency file). A supervisor who is
+    one person may be named by their own chat with the bot (a private chat)."""
     if private:
-        return Audience.CITIZEN
+        return Audience.SUPERVISOR if chat_id == office.supervisor_chat_id else Audience.CITIZEN
     if chat_id == office.officers_chat_id:
         return Audience.OFFICERS
     if office.unit_for_chat(chat_id) is not None:

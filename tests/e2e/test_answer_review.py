@@ -134,3 +134,26 @@ async def test_the_supervisor_reviews_and_officers_cannot_approve(
     # the same approval again says what the case is now
     again = await answer_of(world, HEAD, SUPERVISOR_CHAT, f"/setujui {code}")
     assert again == f"Kasus {code} tidak sedang menunggu tinjauan jawaban (status: Dijawab)."
+
+
+async def test_a_supervisor_who_is_one_person_reviews_in_their_own_chat(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """The agency file may name the supervisor's own chat with the bot (their user id):
+    that chat is the supervisor chat, not a citizen's."""
+    agency = BY_SUPERVISOR.replace(
+        f"supervisor_chat_id = {SUPERVISOR}", f"supervisor_chat_id = {HEAD.id}"
+    )
+    assert agency != BY_SUPERVISOR
+    async with running(tg, database_url, tmp_path, agency=agency) as world:
+        code, _ = await disposed(world)
+        await world.says(world.unit_staff, f"/jawab {code} {BETTER}", chat=world.yankes)
+        await world.expect(HEAD.id, f"untuk {code} menunggu tinjauan")
+        detail = await answer_of(world, HEAD, Chat.private(HEAD), f"/kasus {code}")
+        assert detail.startswith(f"Kasus {code}") and DESCRIPTION in detail
+        helped = await answer_of(world, HEAD, Chat.private(HEAD), "/bantuan")
+        assert helped.startswith("Perintah chat atasan")
+        await world.says(HEAD, f"/setujui {code}")
+        answer = await world.expect(world.citizen.id, ANSWERED)
+        assert BETTER in answer.content
+        await world.expect(HEAD.id, f"Jawaban {code} disetujui Kepala Dinas")

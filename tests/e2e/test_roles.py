@@ -41,7 +41,7 @@ TABLE: dict[str, set[str]] = {
     "/bukablokir": {OFFICERS_GROUP},
     "/identitas": {OFFICERS_GROUP},
     "/dikabari": {OFFICERS_GROUP, OFFICER_PRIVATE},
-    "/kasus": {OFFICERS_GROUP, OFFICER_PRIVATE, UNIT, LIAISON},
+    "/kasus": {OFFICERS_GROUP, OFFICER_PRIVATE, UNIT, SUPERVISOR_CHAT, LIAISON},
     "/cari": {OFFICERS_GROUP, OFFICER_PRIVATE, UNIT, SUPERVISOR_CHAT},
     "/catat": {OFFICER_PRIVATE},
     "/gabung": {OFFICERS_GROUP},
