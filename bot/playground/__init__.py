@@ -37,7 +37,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import BodyPartReader, web
 
 from bot.app import SERVICE
-from bot.core.office import DispositionBy, Office
+from bot.core.office import AnswerReview, DispositionBy, Office
 from bot.standins.telegram import Chat, TelegramStandIn, User
 from bot.standins.telegram import SentMessage as TelegramMessage
 from bot.standins.telegram import TranscriptEntry as TelegramEntry
@@ -129,13 +129,17 @@ def panes_of(office: Office) -> list[Pane]:
         dispose = "Ketuk tombol unit untuk mengusulkan disposisi kepada atasan"
     else:
         dispose = "Ketuk tombol unit untuk mendisposisi"
+    reviewed = flow.answer_review is not AnswerReview.NONE
+    by_officers = reviewed and office.review_chat_id == office.officers_chat_id
+    review = " Jawaban unit ditinjau di sini dulu: ✅ Setujui & kirim, atau ✍️ Revisi."
     panes.append(
         Pane(
             "officers",
             "Grup petugas",
             "telegram",
             officer.full_name,
-            f"Kasus baru muncul di sini. {dispose}; /bantuan menampilkan perintah petugas.",
+            f"Kasus baru muncul di sini. {dispose}; /bantuan menampilkan perintah petugas."
+            + (review if by_officers else ""),
             int(office.officers_chat_id),
             officer,
         )
@@ -158,6 +162,11 @@ def panes_of(office: Office) -> list[Pane]:
     )
     shown = {siti.id, officer.id, int(office.officers_chat_id)}
     answer = "laporkan hasilnya" if flow.follow_up_plan else "jawab"
+    reviewer = (
+        f" Jawaban ditinjau {'petugas' if by_officers else 'atasan'} sebelum sampai ke pelapor."
+        if reviewed
+        else ""
+    )
     for index, unit in enumerate(office.units):
         chat = int(unit.chat_id)  # each unit's own (the agency file allows no sharing)
         shown.add(chat)
@@ -169,7 +178,7 @@ def panes_of(office: Office) -> list[Pane]:
                 "telegram",
                 staff.full_name,
                 f"Kasus yang didisposisi ke unit ini muncul di sini; {answer} dengan ↩ Balas "
-                "pada pesan kasus, atau /jawab KODE teks.",
+                f"pada pesan kasus, atau /jawab KODE teks.{reviewer}",
                 chat,
                 staff,
                 tab=f"Unit {unit.code}",  # the phone's tabs: as the officers' buttons name it
@@ -190,7 +199,8 @@ def panes_of(office: Office) -> list[Pane]:
                 "Atasan",
                 "telegram",
                 head.full_name,
-                f"{approve}Ketik /rekap untuk rekap dan grafik pengaduan, atau /bantuan.",
+                f"{approve}{review.strip() + ' ' if reviewed and not by_officers else ''}"
+                "Ketik /rekap untuk rekap dan grafik pengaduan, atau /bantuan.",
                 supervisor,
                 head,
             )

@@ -33,6 +33,7 @@ ROOT = Path(__file__).parents[2]
 PRESETS = ROOT / "examples" / "agencies"
 PASURUAN = PRESETS / "sop004-dinkes-kabupaten-pasuruan.toml"
 TANAH_LAUT = PRESETS / "sop003-diskominfo-tanah-laut.toml"
+OKU_SELATAN = PRESETS / "sop002-dinkes-oku-selatan.toml"
 CITIZENS_AND_OFFICERS = ["citizen-telegram", "citizen-whatsapp", "officers", "officer-private"]
 
 
@@ -136,6 +137,44 @@ async def test_tanah_laut_is_played_with_the_liaison_s_pane(
         await expect(site.pane("liaison")).to_be_visible()
         await expect(site.pane("officers")).to_be_hidden()
         await _fits(site, 390, shots, "sop003-liaison")
+        await site.page.close()
+
+
+async def test_oku_selatan_is_played_with_the_officers_reviewing_the_answer(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """SOP 002 steps 5-8 in the browser: the atasan approves the disposition, the unit
+    answers, the petugas review the answer and one tap informs the reporter."""
+    shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS") or tmp_path)
+    async with _playground_process(tmp_path, "--agency", str(OKU_SELATAN)) as url:
+        site = Site(url, await browser.new_page(viewport={"width": 1366, "height": 900}))
+        await site.page.goto(f"{url}/playground")
+        await expect(site.pane("officers").locator(".messages .empty")).to_contain_text(
+            "Jawaban unit ditinjau di sini dulu"
+        )
+        await expect(site.pane("unit-YANKES").locator(".messages .empty")).to_contain_text(
+            "Jawaban ditinjau petugas sebelum sampai ke pelapor"
+        )
+        code = await _file_a_complaint(site)
+        await site.sees("officers", f"Pengaduan baru {code}")
+        await site.taps("officers", "➡️ YANKES")
+        await site.sees("supervisor", f"Usulan disposisi {code}")
+        await site.taps("supervisor", "✅ Setujui YANKES")
+        await site.sees("unit-YANKES", f"Disposisi {code}")
+        answer = "Obat hipertensi sudah dikirim ke Puskesmas Sukamaju hari ini."
+        await site.type("unit-YANKES", f"/jawab {code} {answer}")
+        review = await site.sees("officers", f"untuk {code} menunggu tinjauan")
+        assert answer in await review.inner_text()
+        await site.sees("unit-YANKES", "diteruskan kepada petugas pengaduan untuk ditinjau")
+        await _fits(site, 1366, shots, "sop002-review")
+        await site.taps("officers", "✅ Setujui & kirim")
+        told = await site.sees("citizen-telegram", "Tanggapan Bidang Pelayanan Kesehatan")
+        assert answer in await told.inner_text()
+        await site.sees("unit-YANKES", f"Jawaban untuk {code} disetujui")
+        await site.page.set_viewport_size({"width": 390, "height": 844})
+        await site.page.locator("#tabs .tab", has_text="Unit YANKES").click()
+        await expect(site.pane("unit-YANKES")).to_be_visible()
+        await _fits(site, 390, shots, "sop002-unit")
         await site.page.close()
 
 

@@ -249,7 +249,7 @@ def test_check_reports_budgets_in_their_units(
     agency = tmp_path / "agency.toml"
     agency.write_text(
         example.replace("verify_days = 1 ", 'verify_days = "5m"').replace(
-            "case_days = 60 ", "case_days = 60\ncase_days_working = true "
+            "case_days_working = false", "case_days_working = true"
         )
     )
     monkeypatch.chdir(tmp_path)  # no .env here
