@@ -231,6 +231,10 @@ async def _staff(
         return
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != me.id:
+        if audience is Audience.UNIT and msg.album_id is not None:
+            unit = desk.office.unit_for_chat(msg.chat_id)
+            assert unit is not None
+            await units.on_album_item(desk, msg, unit)
         return  # group chatter not meant for the bot
     ref = await desk.uow.outbox.find_sent(msg.chat, str(replied.message_id))
     if audience is Audience.UNIT and ref is not None:

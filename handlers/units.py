@@ -18,9 +18,10 @@ async def on_command(
         code, text = split_args(args, 1)
         if not text and not msg.attachments:
             require("", action)
-        await desk.answer(
+        case = await desk.answer(
             require(code, action), unit, text, msg.attachments, msg.actor, msg.album_id
         )
+        await _remember_album(desk, msg, case.code)
     elif action is Action.RETURN:
         code, reason = split_args(args, 1)
         await desk.return_to_officers(
@@ -51,3 +52,27 @@ async def on_reply(desk: CaseDesk, msg: StaffMessage, unit: Unit, ref: SentRef) 
     if case is None:
         raise Refusal("err_reply_unknown")
     await desk.answer(case.code, unit, msg.text, msg.attachments, msg.actor, msg.album_id)
+    await _remember_album(desk, msg, case.code)
+
+
+def _album_mark(msg: StaffMessage) -> str:
+    return f"unit-album:{msg.chat_id}:{msg.album_id}"
+
+
+async def _remember_album(desk: CaseDesk, msg: StaffMessage, code: str) -> None:
+    """An answer sent as an album: Telegram puts the caption (the /jawab command) on its
+    first item only, so the case it answers is kept for the items that follow."""
+    if msg.album_id is not None:
+        await desk.uow.marks.put(_album_mark(msg), code)
+
+
+async def on_album_item(desk: CaseDesk, msg: StaffMessage, unit: Unit) -> None:
+    """A further photo or file of an album whose first item answered a case (no caption,
+    no reply of its own): it joins that answer. Other albums are the group's chatter.
+    (Telegram delivers such items only to a bot that reads all of the group's messages:
+    an administrator, or privacy mode off.)"""
+    if msg.album_id is None or not msg.attachments or msg.text:
+        return
+    code = await desk.uow.marks.get(_album_mark(msg))
+    if code is not None:
+        await desk.answer(code, unit, "", msg.attachments, msg.actor, msg.album_id)

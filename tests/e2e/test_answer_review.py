@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from bot.standins.telegram import Chat, SentMessage, TelegramStandIn, User
-from tests.e2e.conftest import AGENCY, OFFICERS, SUPERVISOR, YANKES, World, running, settled
+from tests.e2e.conftest import (
+    AGENCY,
+    OFFICERS,
+    SUPERVISOR,
+    TOKEN,
+    YANKES,
+    World,
+    running,
+    settled,
+)
 from tests.e2e.test_chain_of_command import answer_of, case_of, labels, labels_now, said
 
 DESCRIPTION = "Obat hipertensi di Puskesmas Sukamaju habis sejak seminggu, pasien disuruh beli."
@@ -157,3 +166,38 @@ async def test_a_supervisor_who_is_one_person_reviews_in_their_own_chat(
         answer = await world.expect(world.citizen.id, ANSWERED)
         assert BETTER in answer.content
         await world.expect(HEAD.id, f"Jawaban {code} disetujui Kepala Dinas")
+
+
+async def test_an_album_answer_is_reviewed_as_one_and_sent_as_one(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A unit's answer of several photos, the command in the first one's caption: where
+    the bot reads all of the group's messages (an administrator, or privacy mode off) the
+    other photos come too, and all of them are reviewed and sent as one album."""
+    tg = TelegramStandIn(token=TOKEN, bot_username="aduan_test_bot", privacy_mode=False)
+    await tg.start()
+    try:
+        async with running(tg, database_url, tmp_path, agency=BY_OFFICERS) as world:
+            code, _ = await disposed(world)
+            caption = f"/jawab {code} {BETTER}"
+            await tg.user_sends_album(world.unit_staff, 3, caption=caption, chat=world.yankes)
+            await world.expect(OFFICERS, f"untuk {code} menunggu tinjauan")
+            album = await tg.wait_for(
+                lambda sent: sum(m.method == "sendMediaGroup" for m in sent) == 3,
+                chat_id=OFFICERS,
+                timeout=10,
+            )
+            assert len({m.media_group_id for m in album if m.media_group_id}) == 1
+            await settled(world)
+            assert said(world, OFFICERS, "Lampiran tambahan") == []  # one answer, one album
+            assert len(said(world, YANKES, "diteruskan kepada petugas")) == 1
+            await world.says(world.officer, f"/setujui {code}", chat=world.officers)
+            await world.expect(world.citizen.id, ANSWERED)
+            sent = await tg.wait_for(
+                lambda all_sent: sum(m.method == "sendMediaGroup" for m in all_sent) == 3,
+                chat_id=world.citizen.id,
+                timeout=10,
+            )
+            assert len({m.media_group_id for m in sent if m.media_group_id}) == 1
+    finally:
+        await tg.stop()
