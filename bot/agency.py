@@ -25,6 +25,7 @@ from bot.core.office import (
     BUDGET_KEYS,
     DEFAULT_SOURCES,
     MAX_CATEGORY,
+    WHATSAPP_ONLY,
     AnswerReview,
     Deadlines,
     DispositionBy,
@@ -177,12 +178,14 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
     if not _PREFIX.match(prefix):
         raise ConfigError(f"{where} [agency] code_prefix must be 2-6 capital letters")
 
-    officers = _chat_id(groups, "officers_chat_id", f"{where} [groups]")
-    supervisor = (
-        _chat_id(groups, "supervisor_chat_id", f"{where} [groups]")
-        if "supervisor_chat_id" in groups
-        else None
-    )
+    numbers = _StaffNumbers()
+    officers_whatsapp = numbers.take(groups, "officers_whatsapp", f"{where} [groups]")
+    supervisor_whatsapp = numbers.take(groups, "supervisor_whatsapp", f"{where} [groups]")
+    officers = _role_chat(groups, "officers_chat_id", f"{where} [groups]", officers_whatsapp)
+    officers = officers or f"{WHATSAPP_ONLY}officers"
+    supervisor = _role_chat(groups, "supervisor_chat_id", f"{where} [groups]", (), required=False)
+    if supervisor is None and supervisor_whatsapp:
+        supervisor = f"{WHATSAPP_ONLY}supervisor"
     raw_ids = groups.get("officer_ids", [])
     if not isinstance(raw_ids, list) or not all(
         isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in raw_ids
@@ -205,12 +208,14 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
             raise ConfigError(f"{label} code must be 1-16 of A-Z 0-9 _, got {code!r}")
         if code in seen_codes:
             raise ConfigError(f"{label} code {code} is used twice")
-        chat = _chat_id(raw, "chat_id", label)
+        whatsapp = numbers.take(raw, "whatsapp", label)
+        chat = _role_chat(raw, "chat_id", label, whatsapp) or f"{WHATSAPP_ONLY}unit:{code}"
         if chat in seen_chats:
             raise ConfigError(f"{label} chat_id {chat} is already used by another group")
         seen_codes.add(code)
         seen_chats.add(chat)
-        units.append(Unit(code=code, name=_string(raw, "name", label), chat_id=chat))
+        unit_name = _string(raw, "name", label)
+        units.append(Unit(code=code, name=unit_name, chat_id=chat, whatsapp=whatsapp))
     lapor = parse_lapor(data, where)
     liaison = lapor.liaison_chat_id
     if liaison is not None and liaison in seen_chats - {officers}:
@@ -233,6 +238,8 @@ def parse_office(data: Mapping[str, Any], where: str = "agency file") -> Office:
         officers_chat_id=officers,
         supervisor_chat_id=supervisor,
         units=tuple(units),
+        officers_whatsapp=officers_whatsapp,
+        supervisor_whatsapp=supervisor_whatsapp,
         language=language,
         code_prefix=prefix,
         officer_ids=frozenset(str(i) for i in raw_ids),
@@ -522,6 +529,61 @@ def _string(table: Mapping[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+
+
+class _StaffNumbers:
+    """Reads the staff's WhatsApp numbers role by role; a number belongs to one role."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+
+    def take(self, table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        raw = table.get(key, [])
+        if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+            raise ConfigError(f'{where} {key} must be a list of WhatsApp numbers ("+62…")')
+        found: list[str] = []
+        for value in raw:
+            number = whatsapp_number(value)
+            if number is None:
+                raise ConfigError(
+                    f"{where} {key}: {value!r} is not a WhatsApp number (+62 and the rest)"
+                )
+            if number in self.seen:
+                raise ConfigError(
+                    f"{where} {key}: {number} is already listed in {self.seen[number]}; a "
+                    "number belongs to one role"
+                )
+            self.seen[number] = f"{where} {key}"
+            found.append(number)
+        return tuple(found)
+
+
+def whatsapp_number(value: str) -> str | None:
+    """A phone number as WhatsApp (Twilio) names it, +62… (an Indonesian 08… or 62…
+    number is turned into it); None when it is none."""
+    digits = "".join(value.split()).replace("-", "").replace(".", "")
+    if digits.startswith("08"):
+        digits = "+62" + digits[1:]
+    elif digits.startswith("62"):
+        digits = "+" + digits
+    return digits if _E164.fullmatch(digits) else None
+
+
+def _role_chat(
+    table: Mapping[str, Any],
+    key: str,
+    where: str,
+    numbers: tuple[str, ...],
+    *,
+    required: bool = True,
+) -> str | None:
+    """A role's Telegram chat id; optional where the role has WhatsApp numbers."""
+    if key in table or (required and not numbers):
+        return _chat_id(table, key, where)
+    return None
+
+
 def _chat_id(table: Mapping[str, Any], key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value == 0:
@@ -529,3 +591,14 @@ def _chat_id(table: Mapping[str, Any], key: str, where: str) -> str:
             f"{where} {key} must be a Telegram chat id (an integer such as -1001234567890)"
         )
     return str(value)
+
+
+def require_whatsapp_for_staff(office: Office, whatsapp_enabled: bool) -> None:
+    """Staff numbers in the agency file need WhatsApp on: without it they would hear
+    nothing, and their roles nothing from them (fails closed)."""
+    if office.staff_on_whatsapp and not whatsapp_enabled:
+        raise ConfigError(
+            "the agency file names staff WhatsApp numbers ([groups] officers_whatsapp, "
+            "supervisor_whatsapp, [[units]] whatsapp) but WhatsApp is off: set "
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_WHATSAPP_FROM and PUBLIC_BASE_URL"
+        )

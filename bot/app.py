@@ -6,16 +6,24 @@ owns their lifetimes. Nothing connects at import time.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.agency import HealthOptions, load_health_options, load_office
+from bot.agency import (
+    HealthOptions,
+    load_health_options,
+    load_office,
+    load_whatsapp_options,
+    require_whatsapp_for_staff,
+)
 from bot.channels import telegram, whatsapp
 from bot.channels.registration import ChannelContext, ChannelParts, ChannelRegistration, FetchFile
 from bot.clock import SystemClock
+from bot.core import mirror
 from bot.core.model import Channel
 from bot.core.office import Office
 from bot.core.ports import Clock
@@ -64,6 +72,9 @@ class Service:
 
     def __post_init__(self) -> None:
         self.db = Database(self.settings.database_url, clock=self.clock)
+        office = self.office
+        if office.staff_on_whatsapp:
+            self.db.router = functools.partial(mirror.copies, office)
         self.sender = OutboxSender(self.db, {}, self.clock, self.texts, self.office)
         self.reports = ReportWorker(
             self.db,
@@ -164,6 +175,7 @@ def create_app(
     hide(settings.telegram_bot_token, settings.twilio_auth_token, settings.telegram_webhook_secret)
     office = load_office(settings.config_path)
     reachable = frozenset(r.channel for r in channels if r.enabled(settings))
+    require_whatsapp_for_staff(office, Channel.WHATSAPP in reachable)
     office = replace(office, reachable=reachable)
     texts = load_texts(office.language)
     health_options = load_health_options(settings.config_path)
@@ -184,5 +196,6 @@ def create_app(
         app.router.add_routes(channel.routes)
     if playground is not None:
         assert settings.public_base_url is not None
-        playground.attach(app, office, settings.public_base_url)
+        templates = load_whatsapp_options(settings.config_path).templates
+        playground.attach(app, office, settings.public_base_url, templates, texts)
     return app

@@ -17,6 +17,7 @@ from bot.agency import (
     load_office,
     load_telegram_options,
     load_whatsapp_options,
+    require_whatsapp_for_staff,
 )
 from bot.core.model import Step
 from bot.core.office import AnswerReview, DispositionBy
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         office = load_office(settings.config_path)
         load_texts(office.language)
         whatsapp = load_whatsapp_options(settings.config_path)
+        require_whatsapp_for_staff(office, settings.whatsapp_enabled)
         load_telegram_options(settings.config_path)
         load_health_options(settings.config_path)
     except (ConfigError, TemplateError) as exc:
@@ -139,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
             + (f"; approve {budget(Step.APPROVE)}" if approving else "")
             + (f"; review {budget(Step.REVIEW)}" if reviewing else "")
         )
+        if office.staff_on_whatsapp:
+            units = ", ".join(f"{u.code} {len(u.whatsapp)}" for u in office.units if u.whatsapp)
+            print(
+                f"staff on WhatsApp: officers {len(office.officers_whatsapp)}, "
+                f"supervisor {len(office.supervisor_whatsapp)}, units: {units or 'none'}"
+            )
         lapor = office.lapor
         entered = "every verified complaint" if lapor.enter_all else "on request (/lapor)"
         liaison = ", ".join(lapor.liaison_chats()) or "none"

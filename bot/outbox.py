@@ -24,7 +24,7 @@ from bot.channels.base import (
     RetryLater,
     TemporaryFailure,
 )
-from bot.core import views
+from bot.core import mirror, views
 from bot.core.cases import ACKNOWLEDGEMENT
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.office import Office
@@ -306,6 +306,10 @@ class OutboxSender:
         log.error("outbox: message %s to %s failed for good: %s", row.id, row.recipient, exc)
         async with self.db.transaction() as uow:
             await uow.sending.mark_failed(row.id, str(exc), self.clock.now())
+            if not row.message.edits_buttons:
+                await mirror.report_failure(
+                    uow, self.office, self.texts, row.recipient, str(exc), self.clock.now()
+                )
             if row.recipient != self.officers and row.message.case_id is not None:
                 case = await uow.cases.get(row.message.case_id)
                 if (

@@ -147,8 +147,8 @@ def reviews_here(desk: CaseDesk) -> bool:
 
 def require_officer(desk: CaseDesk, msg: StaffMessage) -> None:
     """Refuses a member of the officers' group the agency file does not list as an officer
-    (when it lists any)."""
-    if not desk.office.is_officer(msg.user_id):
+    (when it lists any); an officer's WhatsApp number is listed as such already."""
+    if not msg.listed and not desk.office.is_officer(msg.user_id):
         raise Refusal("err_not_listed_officer", user_id=msg.user_id)
 
 

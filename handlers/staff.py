@@ -41,7 +41,8 @@ USAGE: dict[Action, str] = {
 
 @dataclass(frozen=True)
 class StaffMessage:
-    """A message or button tap from a staff member in a group."""
+    """A message or button tap from a staff member in a group, or from a staff WhatsApp
+    number (which acts as its role's chat: `chat_id` is that chat's)."""
 
     chat_id: str  # the id from the agency file (a migrated group is mapped back)
     user_id: str
@@ -49,6 +50,9 @@ class StaffMessage:
     text: str
     attachments: tuple[Attachment, ...] = ()
     album_id: str | None = None
+    # A staff WhatsApp number: what the bot answers goes to it, not to the role's chat;
+    # and its listing in the agency file is its permission (no `officer_ids` check).
+    number: str | None = None
 
     @property
     def actor(self) -> Actor:
@@ -56,7 +60,20 @@ class StaffMessage:
 
     @property
     def chat(self) -> Recipient:
+        """Where the bot answers this person: their chat (the group, or their number)."""
+        if self.number is not None:
+            return Recipient(Channel.WHATSAPP, self.number)
         return Recipient(Channel.TELEGRAM, self.chat_id)
+
+    @property
+    def role_chat(self) -> Recipient:
+        """The chat of the role this person acts in (a group, or a WhatsApp-only role)."""
+        return Recipient(Channel.TELEGRAM, self.chat_id)
+
+    @property
+    def listed(self) -> bool:
+        """Whether the agency file names this person for the role (a staff number)."""
+        return self.number is not None
 
 
 @dataclass(frozen=True)

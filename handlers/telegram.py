@@ -9,34 +9,18 @@ from typing import Any
 
 from telegram import ChatMemberUpdated, Message, Update
 
-from bot.core import buttons, views
-from bot.core.buttons import Tap
+from bot.core import views
 from bot.core.cases import CaseDesk, Refusal
 from bot.core.commands import CITIZEN_WORDS, STAFF_WORDS
 from bot.core.dialogue import CitizenInput, Rejected
 from bot.core.model import Attachment, AttachmentKind, Channel, Location, OutgoingMessage, Recipient
-from bot.core.permissions import Action, Audience, audience_of, refusal_for, refusal_in
+from bot.core.permissions import Action, Audience, audience_of, refusal_for
 from bot.core.reception import CitizenMessage
 from bot.inbox.envelope import Standing
-from handlers import chain, citizens, entry, officers, supervisor, units
+from handlers import citizens, entry, officers, roles, units
 from handlers.staff import StaffMessage, parse_command, private_staff_command
 
 log = logging.getLogger(__name__)
-
-# What each staff button does, for the permission check (citizens' buttons are no staff
-# action): the officers' group's, the supervisor chat's decisions on dispositions, and
-# the reviewing chat's on a unit's answer.
-TAP_ACTIONS = {
-    Tap.DISPOSE: Action.DISPOSE,
-    Tap.MOVE: Action.DISPOSE,
-    Tap.KEEP: Action.DISPOSE,
-    Tap.REQUEST_INFO: Action.REQUEST_INFO,
-    Tap.REFUSE: Action.REFUSE,
-    Tap.APPROVE_PROPOSAL: Action.APPROVE,
-    Tap.APPROVE_UNIT: Action.APPROVE,
-    Tap.APPROVE_ANSWER: Action.APPROVE,
-    Tap.REVISE_ANSWER: Action.REVISE,
-}
 
 
 @dataclass(frozen=True)
@@ -197,17 +181,7 @@ async def _staff(
     tap: str | None,
 ) -> None:
     if tap is not None:
-        kind = buttons.kind_of(tap)
-        action = TAP_ACTIONS.get(kind) if kind is not None else None
-        if action is None:
-            raise Refusal("err_button_expired")
-        _check(desk, action, audience, msg)
-        if kind in chain.REVIEW_TAPS:
-            await chain.on_review_tap(desk, msg, tap)
-        elif audience is Audience.SUPERVISOR or supervisor.decides_here(desk, msg, kind):
-            await supervisor.on_tap(desk, msg, tap)
-        else:
-            await officers.on_tap(desk, msg, tap)
+        await roles.on_tap(desk, msg, audience, tap)
         return
     command = parse_command(msg.text)
     if command is not None:
@@ -217,17 +191,7 @@ async def _staff(
             if audience is not Audience.STRANGER:
                 raise Refusal("err_unknown_command")
             return
-        _check(desk, command.action, audience, msg)
-        if audience is Audience.SUPERVISOR:
-            await supervisor.on_command(desk, msg, command.action, command.args)
-        elif audience is Audience.LIAISON and command.action is Action.HELP:
-            await desk.tell(msg.chat, desk.t("help_liaison"))
-        elif audience is Audience.UNIT:
-            unit = desk.office.unit_for_chat(msg.chat_id)
-            assert unit is not None
-            await units.on_command(desk, msg, unit, command.action, command.args)
-        else:
-            await officers.on_command(desk, msg, command.action, command.args)
+        await roles.on_command(desk, msg, audience, command)
         return
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != me.id:
@@ -237,22 +201,8 @@ async def _staff(
             await units.on_album_item(desk, msg, unit)
         return  # group chatter not meant for the bot
     ref = await desk.uow.outbox.find_sent(msg.chat, str(replied.message_id))
-    if audience is Audience.UNIT and ref is not None:
-        unit = desk.office.unit_for_chat(msg.chat_id)
-        assert unit is not None
-        await units.on_reply(desk, msg, unit, ref)
-    elif audience is Audience.OFFICERS and ref is not None:
-        await officers.on_reply(desk, msg, ref)
-    elif audience is Audience.SUPERVISOR and ref is not None:
-        await supervisor.on_reply(desk, msg, ref)
-
-
-def _check(desk: CaseDesk, action: Action, audience: Audience, msg: StaffMessage) -> None:
-    key = refusal_in(desk.office, action, audience)
-    if key is not None:
-        raise Refusal(key, chat_id=msg.chat_id)
-    if audience is Audience.OFFICERS and action is not Action.HELP:
-        officers.require_officer(desk, msg)
+    if ref is not None:
+        await roles.on_reply(desk, msg, audience, ref)
 
 
 async def _staff_private(

@@ -32,6 +32,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot.core.ports import Clock
 from storage.errors import DRIVER_ERRORS, storage_error
 from storage.locks import LockKey
+from storage.repositories.outbox import Router
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,9 @@ class Database:
         # Told after a transaction that queued a report job has committed (the service
         # wakes its report worker; jobs of other processes are found by its polling).
         self.on_report_queued: Callable[[], None] | None = None
+        # What a message queued in a transaction becomes (the staff's WhatsApp copies,
+        # `bot.core.mirror`); set by the service for its office.
+        self.router: Router | None = None
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -141,7 +145,7 @@ class Database:
             ):
                 if readonly:
                     await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
-                uow = SqlUnitOfWork(session, self.clock)
+                uow = SqlUnitOfWork(session, self.clock, self.router)
                 yield uow
         except DRIVER_ERRORS as error:  # connecting, a statement, the commit
             raise storage_error(error) from error

@@ -27,7 +27,7 @@ from storage.repositories.chats import ChatMigrations
 from storage.repositories.dialogues import SqlDialogueRepository
 from storage.repositories.inbound import InboundLog
 from storage.repositories.marks import SqlMarks
-from storage.repositories.outbox import SqlOutbox
+from storage.repositories.outbox import Router, SqlOutbox
 from storage.repositories.privacy import PersonalData
 from storage.repositories.recaps import SqlRecaps
 from storage.repositories.reporters import SqlReporterRepository
@@ -57,12 +57,12 @@ class SqlUnitOfWork:
     privacy: PersonalData
     reports: ReportJobs
 
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, router: Router | None = None) -> None:
         self.chats = ChatMigrations(session, clock)
         self.cases = SqlCaseRepository(session, clock)
         self.reporters = SqlReporterRepository(session, clock)
         self.dialogues = SqlDialogueRepository(session, clock)
-        self.outbox = SqlOutbox(session, clock, self.chats)
+        self.outbox = SqlOutbox(session, clock, self.chats, router)
         self.inbound = InboundLog(session, clock)
         self.sending = OutboxDelivery(session, clock)
         self.marks = SqlMarks(session, clock)

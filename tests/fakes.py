@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from bot.core.model import (
@@ -401,15 +401,23 @@ class FakeOutbox:
     message was marked started (`mark_started`) or removed from `sent`.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, router: Callable[[OutgoingMessage], list[OutgoingMessage]] | None = None
+    ) -> None:
+        self.router = router  # as the service's outbox: the staff's WhatsApp copies
         self.sent: list[OutgoingMessage] = []
         self._started: list[OutgoingMessage] = []  # those a sender has begun sending
         # What a sender would have found stuck or given up on (the fake sends nothing).
         self.stuck_report = DeliveryTrouble([], [])
         self.resumed: list[Recipient] = []
         self._sent_ids: dict[tuple[Recipient, str], SentRef] = {}
+        self._sent_messages: dict[tuple[Recipient, str], OutgoingMessage] = {}
 
     async def enqueue(self, message: OutgoingMessage) -> None:
+        for each in self.router(message) if self.router is not None else [message]:
+            await self._enqueue(each)
+
+    async def _enqueue(self, message: OutgoingMessage) -> None:
         if message.recipient.channel is Channel.MANUAL:
             raise ValueError(f"no chat reaches {message.recipient}: an officer informs them")
         if message.album_key is not None:
@@ -442,6 +450,19 @@ class FakeOutbox:
         self.resumed.append(recipient)
         return len(self.to(recipient))
 
+    async def choices(
+        self, recipient: Recipient, message_id: str | None, since: datetime
+    ) -> list[tuple[str, ...]]:
+        """Of the messages remembered as sent (`remember_sent`, with that id) or else of
+        every message queued for the chat (the fake keeps no times), newest first."""
+        if message_id is not None:
+            ref = self._sent_messages.get((recipient, message_id))
+            sent = [ref] if ref is not None else []
+        else:
+            sent = list(reversed(self.to(recipient)))
+        found = [tuple(b.action for row in m.buttons for b in row) for m in sent]
+        return [actions for actions in found if actions]
+
     def remember_sent(
         self,
         recipient: Recipient,
@@ -449,8 +470,12 @@ class FakeOutbox:
         case_id: int | None = None,
         purpose: str | None = None,
     ) -> None:
-        """Makes `find_sent` know a message the bot sent (as the real sender records it)."""
+        """Makes `find_sent` know a message the bot sent (as the real sender records it);
+        `choices` knows it too, as the latest message queued for the chat."""
         self._sent_ids[(recipient, message_id)] = SentRef(case_id=case_id, purpose=purpose)
+        queued = self.to(recipient)
+        if queued:
+            self._sent_messages[(recipient, message_id)] = queued[-1]
 
     def mark_started(self, index: int = -1) -> None:
         """Marks `sent[index]` as started by a sender: album items no longer join it."""
@@ -538,11 +563,13 @@ class FakeTaskRepository:
 class FakeUnitOfWork:
     """The core's unit of work, in memory (implements `bot.core.ports.UnitOfWork`)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, router: Callable[[OutgoingMessage], list[OutgoingMessage]] | None = None
+    ) -> None:
         self.cases = FakeCaseRepository()
         self.reporters = FakeReporterRepository()
         self.dialogues = FakeDialogueRepository(self.reporters)
-        self.outbox = FakeOutbox()
+        self.outbox = FakeOutbox(router)
         self.marks = FakeMarks()
         self.reports = FakeReportQueue()
         self.tasks = FakeTaskRepository()

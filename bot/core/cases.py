@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.core import budget, buttons, deadlines, recap, review, tasks, views
+from bot.core import budget, buttons, deadlines, mirror, recap, review, tasks, views
 from bot.core.buttons import Tap
 from bot.core.codes import new_code
 from bot.core.dialogue import Submission
@@ -499,6 +499,7 @@ class CaseDesk:
             buttons=views.officers_case_buttons(self.office, self.t, case),
             attachments=tuple(case.attachments),
             urgent=True,  # ahead of the follow-ups waiting in the group
+            template=mirror.STAFF_NEW_CASE,  # to an officer's WhatsApp after 24 hours
         )
         return case
 
@@ -566,6 +567,7 @@ class CaseDesk:
             case,
             purpose=CASE_MESSAGE,
             attachments=tuple(case.attachments),
+            template=mirror.STAFF_NEW_CASE,
         )
         await self.tell(
             self.officers,
@@ -1197,7 +1199,8 @@ class CaseDesk:
         if held is not None:
             told = self.t("unit_plan_updated", code=case.code, plan=plan)
             await self.tell(self.unit_chat(held), told, case)
-        if case.status is CaseStatus.PROPOSED and self.supervisor not in (chat, self.officers):
+        reached = self.reaches(self.supervisor, chat) or self.supervisor == self.officers
+        if case.status is CaseStatus.PROPOSED and not reached:
             await self.tell(self.supervisor, text, case)
         return case
 
@@ -1345,7 +1348,7 @@ class CaseDesk:
             status = self.t(f"status_{case.status.value}")
             raise Refusal("err_not_in_review", code=case.code, status=status)
         self._require(case, Move.REVIEW_ANSWER)
-        if chat != self.reviewer:
+        if not self.reaches(self.reviewer, chat):
             where = views.reviewer(self.office, self.t)
             raise Refusal("err_review_elsewhere", code=case.code, reviewer=where)
         if version is not None and version != pending.version:
@@ -1772,8 +1775,16 @@ class CaseDesk:
     async def _tell_officers_and(self, chat: Recipient, text: str, case: Case) -> None:
         """Tells the officers' group, and the chat the command came from if another."""
         await self.tell(self.officers, text, case)
-        if chat != self.officers:
+        if not self.reaches(self.officers, chat):
             await self.tell(chat, text, case)
+
+    def reaches(self, role: Recipient, chat: Recipient) -> bool:
+        """Whether what is told to a role's chat reaches `chat`: it is that chat, or one
+        of the role's staff WhatsApp numbers (`bot.core.mirror`)."""
+        if chat == role:
+            return True
+        numbers = self.office.whatsapp_of(role.address) if role.channel is Channel.TELEGRAM else ()
+        return chat.channel is Channel.WHATSAPP and chat.address in numbers
 
     def unit_codes(self) -> str:
         return ", ".join(u.code for u in self.office.units)

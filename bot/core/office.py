@@ -223,13 +223,25 @@ class Workflow:
     follow_up_plan: bool = False  # a disposition carries a rencana tindak lanjut (SOP 004)
 
 
+# The address of a role that has no Telegram chat, only WhatsApp numbers: it stands
+# where a chat id would (a message to it reaches the numbers), and no Telegram chat has it.
+WHATSAPP_ONLY = "wa:"
+
+
+def has_telegram_chat(chat_id: str | None) -> bool:
+    """Whether a role's chat id names a Telegram chat (not a WhatsApp-only role)."""
+    return bool(chat_id) and not str(chat_id).startswith(WHATSAPP_ONLY)
+
+
 @dataclass(frozen=True)
 class Unit:
-    """A division or agency (Bidang/OPD) that receives dispositions in its own group."""
+    """A division or agency (Bidang/OPD) that receives dispositions in its own group,
+    and on the WhatsApp numbers of its staff (`whatsapp`), or both."""
 
     code: str
     name: str
     chat_id: str
+    whatsapp: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,6 +273,10 @@ class Office:
     # The channels this deployment speaks (set by the composition root from the settings):
     # an officer entering a complaint offers WhatsApp news only when WhatsApp is on.
     reachable: frozenset[Channel] = frozenset({Channel.TELEGRAM})
+    # Staff on WhatsApp (issue 22): the numbers of the officers and of the supervisor; a
+    # unit's are its `whatsapp`. Each number receives what its role's chat receives.
+    officers_whatsapp: tuple[str, ...] = ()
+    supervisor_whatsapp: tuple[str, ...] = ()
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -298,6 +314,35 @@ class Office:
     def is_liaison(self, chat_id: str) -> bool:
         """Whether this chat is the liaison's (their chat, or a listed liaison's own)."""
         return chat_id == self.lapor.liaison_chat_id or chat_id in self.lapor.liaison_ids
+
+    @property
+    def staff_on_whatsapp(self) -> bool:
+        """Whether any role has WhatsApp numbers (`officers_whatsapp`, …)."""
+        return bool(
+            self.officers_whatsapp
+            or self.supervisor_whatsapp
+            or any(unit.whatsapp for unit in self.units)
+        )
+
+    def whatsapp_of(self, chat_id: str) -> tuple[str, ...]:
+        """The staff WhatsApp numbers of the role whose chat this is (none: no role's)."""
+        if chat_id == self.officers_chat_id:
+            return self.officers_whatsapp
+        if chat_id == self.supervisor_chat_id:
+            return self.supervisor_whatsapp
+        unit = self.unit_for_chat(chat_id)
+        return unit.whatsapp if unit is not None else ()
+
+    def role_of_number(self, number: str) -> str | None:
+        """The chat id of the role a staff WhatsApp number belongs to (None: not staff)."""
+        if number in self.officers_whatsapp:
+            return self.officers_chat_id
+        if number in self.supervisor_whatsapp:
+            return self.supervisor_chat_id
+        for unit in self.units:
+            if number in unit.whatsapp:
+                return unit.chat_id
+        return None
 
     def is_officer(self, user_id: str) -> bool:
         """Whether this member of the officers' group may act there."""

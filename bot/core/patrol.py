@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot.core import budget, deadlines, tasks, views
+from bot.core import budget, deadlines, mirror, tasks, views
 from bot.core.cases import CaseDesk
 from bot.core.model import (
     SYSTEM,
@@ -317,6 +317,7 @@ class _Patrol:
                 closed=counts.closed,
                 chain_lines=self.chain_lines(counts),
             ),
+            template=mirror.STAFF_DIGEST,  # opens a staff number's WhatsApp window each day
         )
         await self.uow.marks.put(DIGEST_MARK, today.isoformat())
         self.round.digest = True
@@ -350,6 +351,8 @@ async def patrol(
     for chat_id, notice in work.notices.items():
         text = work.compose(notice)
         chat = Recipient(Channel.TELEGRAM, chat_id)
-        await work.desk.tell(chat, text, copyable=tuple(notice.copyable))
+        await work.desk.tell(
+            chat, text, copyable=tuple(notice.copyable), template=mirror.STAFF_REMINDER
+        )
     await work.digest()
     return work.round

@@ -262,6 +262,13 @@ class Outbox(Protocol):
         """Makes the chat's waiting messages due now (the bot is back in a group that
         had removed it); returns how many."""
 
+    async def choices(
+        self, recipient: Recipient, message_id: str | None, since: datetime
+    ) -> list[tuple[str, ...]]:
+        """The buttons' data of the bot's messages sent to that chat: of the one with
+        that channel id (a reply to it), else of each sent since `since` that had
+        buttons, newest first. What a numbered choice on WhatsApp picks from."""
+
 
 class Marks(Protocol):
     """Small named values the service keeps between runs (e.g. the last digest's date)."""

@@ -55,7 +55,10 @@ def for_staff(text: str) -> str:
 
 
 def staff_chat(office: Office, recipient: Recipient) -> bool:
-    """Whether the chat is one of the office's staff groups (officers, supervisor, a unit)."""
+    """Whether the chat is one of the office's staff groups (officers, supervisor, a unit),
+    or a staff member's WhatsApp number."""
+    if recipient.channel is Channel.WHATSAPP:
+        return office.role_of_number(recipient.address) is not None
     if recipient.channel is not Channel.TELEGRAM:
         return False
     address = recipient.address
@@ -543,6 +546,10 @@ def chat_label(office: Office, t: Texts, recipient: Recipient, case_code: str | 
         return t("chat_unit", unit=unit.code)
     if recipient.channel is Channel.TELEGRAM and address.startswith("-"):
         return t("chat_group", address=address)
+    role_chat = office.role_of_number(address) if recipient.channel is Channel.WHATSAPP else None
+    if role_chat is not None:  # a staff member's number: the role, and the number
+        role = chat_label(office, t, Recipient(Channel.TELEGRAM, role_chat), None)
+        return t("chat_staff_number", role=role, number=address)
     channel = t(f"channel_{recipient.channel.value}")
     if case_code is not None:
         return t("chat_reporter", code=case_code, channel=channel)

@@ -28,7 +28,7 @@ import os
 import pickle
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,10 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import BodyPartReader, web
 
+from bot.agency import ContentTemplate
 from bot.app import SERVICE
-from bot.core.office import AnswerReview, DispositionBy, Office
+from bot.core.office import AnswerReview, DispositionBy, Office, has_telegram_chat
+from bot.core.texts import Texts
 from bot.standins.telegram import Chat, TelegramStandIn, User
 from bot.standins.telegram import SentMessage as TelegramMessage
 from bot.standins.telegram import TranscriptEntry as TelegramEntry
@@ -78,6 +80,12 @@ class Pane:
     wa_user: WhatsAppUser | None = None
     lead: str = ""  # how to start, under the title at all times (a /command in it: a chip)
     tab: str = ""  # a shorter title for the phone's tabs (the title if empty)
+    staff: bool = False  # a staff member's WhatsApp number: replies to the bot's messages
+
+    @property
+    def replies(self) -> bool:
+        """Whether the person answers the bot by replying to its messages (↩ Balas)."""
+        return self.channel == "telegram" or self.staff
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +97,7 @@ class Pane:
             "lead": self.lead,
             "tab": self.tab or self.title,
             "group": self.chat_id is not None and self.chat_id < 0,
+            "replies": self.replies,
         }
 
 
@@ -132,35 +141,40 @@ def panes_of(office: Office) -> list[Pane]:
     reviewed = flow.answer_review is not AnswerReview.NONE
     by_officers = reviewed and office.review_chat_id == office.officers_chat_id
     review = " Jawaban unit ditinjau di sini dulu: ✅ Setujui & kirim, atau ✍️ Revisi."
-    panes.append(
-        Pane(
-            "officers",
-            "Grup petugas",
-            "telegram",
-            officer.full_name,
-            f"Kasus baru muncul di sini. {dispose}; /bantuan menampilkan perintah petugas."
-            + (review if by_officers else ""),
-            int(office.officers_chat_id),
-            officer,
+    if has_telegram_chat(office.officers_chat_id):  # else: their WhatsApp pane
+        panes.append(
+            Pane(
+                "officers",
+                "Grup petugas",
+                "telegram",
+                officer.full_name,
+                f"Kasus baru muncul di sini. {dispose}; /bantuan menampilkan perintah petugas."
+                + (review if by_officers else ""),
+                int(office.officers_chat_id),
+                officer,
+            )
         )
-    )
-    panes.append(
-        Pane(
-            "officer-private",
-            "Petugas — chat pribadi",
-            "telegram",
-            officer.full_name,
-            f"Chat pribadi {officer.full_name} (anggota Grup petugas) dengan bot, untuk "
-            "pengaduan yang datang lewat loket, telepon, surat, email, media sosial atau "
-            "SP4N-LAPOR!: yang dicatat di sini mendapat kode dan diproses seperti pengaduan "
-            "lainnya.",
-            officer.id,  # a private chat has the user's id
-            officer,
-            lead="Mulai: ketik /catat untuk mencatat pengaduan dari loket, telepon, surat, dll.",
-            tab="Petugas (pribadi)",
+        panes.append(
+            Pane(
+                "officer-private",
+                "Petugas — chat pribadi",
+                "telegram",
+                officer.full_name,
+                f"Chat pribadi {officer.full_name} (anggota Grup petugas) dengan bot, untuk "
+                "pengaduan yang datang lewat loket, telepon, surat, email, media sosial atau "
+                "SP4N-LAPOR!: yang dicatat di sini mendapat kode dan diproses seperti pengaduan "
+                "lainnya.",
+                officer.id,  # a private chat has the user's id
+                officer,
+                lead=(
+                    "Mulai: ketik /catat untuk mencatat pengaduan dari loket, telepon, surat, dll."
+                ),
+                tab="Petugas (pribadi)",
+            )
         )
-    )
-    shown = {siti.id, officer.id, int(office.officers_chat_id)}
+    shown = {siti.id, officer.id}
+    if has_telegram_chat(office.officers_chat_id):
+        shown.add(int(office.officers_chat_id))
     answer = "laporkan hasilnya" if flow.follow_up_plan else "jawab"
     reviewer = (
         f" Jawaban ditinjau {'petugas' if by_officers else 'atasan'} sebelum sampai ke pelapor."
@@ -168,6 +182,8 @@ def panes_of(office: Office) -> list[Pane]:
         else ""
     )
     for index, unit in enumerate(office.units):
+        if not has_telegram_chat(unit.chat_id):
+            continue  # on WhatsApp only: its pane is below
         chat = int(unit.chat_id)  # each unit's own (the agency file allows no sharing)
         shown.add(chat)
         staff = _person(chat, 8001 + index, "Staf", unit.code)
@@ -184,7 +200,8 @@ def panes_of(office: Office) -> list[Pane]:
                 tab=f"Unit {unit.code}",  # the phone's tabs: as the officers' buttons name it
             )
         )
-    supervisor = int(office.supervisor_chat_id) if office.supervisor_chat_id else None
+    chat_id = office.supervisor_chat_id
+    supervisor = int(chat_id) if chat_id is not None and has_telegram_chat(chat_id) else None
     if supervisor is not None and supervisor not in shown:
         shown.add(supervisor)
         head = _person(supervisor, 9001, "Kepala", "Dinas")
@@ -225,6 +242,62 @@ def panes_of(office: Office) -> list[Pane]:
                 chat,
                 liaison,
                 tab=f"Penghubung{number}",
+            )
+        )
+    panes += _whatsapp_staff_panes(office, by_officers)
+    return panes
+
+
+def _whatsapp_staff_panes(office: Office, reviewed_by_officers: bool) -> list[Pane]:
+    """A pane for the first staff WhatsApp number of the officers, of each unit and of
+    the supervisor (`officers_whatsapp`, …): each gets what its role's chat gets."""
+    how = (
+        "Balas (↩) pesan bot dengan nomor pilihan, atau ketik perintah tanpa garis miring "
+        "(bantuan, antrian, kasus KODE)."
+    )
+    panes: list[Pane] = []
+    if office.officers_whatsapp:
+        review = " Jawaban unit ditinjau di sini: setujui KODE, revisi KODE catatan." * (
+            reviewed_by_officers
+        )
+        panes.append(
+            Pane(
+                "officer-whatsapp",
+                "Petugas (WhatsApp)",
+                "whatsapp",
+                "Ani Petugas",
+                f"Nomor WhatsApp petugas: kasus baru dan kabar grup petugas sampai di sini. "
+                f"{how}{review}",
+                wa_user=WhatsAppUser(office.officers_whatsapp[0], "Ani Petugas"),
+                tab="Petugas (WA)",
+                staff=True,
+            )
+        )
+    for index, unit in enumerate(u for u in office.units if u.whatsapp):
+        panes.append(
+            Pane(
+                f"unit-{unit.code}-whatsapp",
+                f"Unit {unit.name} (WhatsApp)",
+                "whatsapp",
+                f"Staf {unit.code} (WA)",
+                "Nomor WhatsApp staf unit: disposisi untuk unit ini sampai di sini; jawab "
+                f"dengan membalas (↩) pesan kasus, atau jawab KODE teks. {how}",
+                wa_user=WhatsAppUser(unit.whatsapp[0], f"Staf {unit.code} {index + 1}"),
+                tab=f"{unit.code} (WA)",
+                staff=True,
+            )
+        )
+    if office.supervisor_whatsapp:
+        panes.append(
+            Pane(
+                "supervisor-whatsapp",
+                "Atasan (WhatsApp)",
+                "whatsapp",
+                "Kepala Dinas",
+                f"Nomor WhatsApp atasan: yang diterima chat atasan sampai di sini. {how}",
+                wa_user=WhatsAppUser(office.supervisor_whatsapp[0], "Kepala Dinas"),
+                tab="Atasan (WA)",
+                staff=True,
             )
         )
     return panes
@@ -354,8 +427,23 @@ class Playground:
             "TWILIO_API_BASE_URL": self.twilio.base_url,
         }
 
-    def attach(self, app: web.Application, office: Office, public_base_url: str) -> None:
-        """Adds the page and its API to the service's app, for `office`'s chats."""
+    def attach(
+        self,
+        app: web.Application,
+        office: Office,
+        public_base_url: str,
+        templates: Mapping[str, ContentTemplate] | None = None,
+        texts: Texts | None = None,
+    ) -> None:
+        """Adds the page and its API to the service's app, for `office`'s chats. The
+        agency file's WhatsApp templates are approved at the Twilio stand-in, so that a
+        staff number that has not written yet gets them, as it would in production."""
+        if texts is not None:
+            for key, spec in (templates or {}).items():
+                text = texts.raw(key)
+                for number, name in enumerate(spec.variables, 1):
+                    text = text.replace("{" + name + "}", "{{" + str(number) + "}}")
+                self.twilio.register_template(spec.content_sid, text)
         self.panes = panes_of(office)
         self._by_id = {pane.id: pane for pane in self.panes}
         self._introduce()
@@ -461,18 +549,19 @@ class Playground:
         telegram = self.telegram.subscribe()
         twilio = self.twilio.subscribe()
         by_chat = {pane.chat_id: pane.id for pane in self.panes if pane.chat_id is not None}
-        whatsapp = next((p.id for p in self.panes if p.channel == "whatsapp"), None)
+        # A Twilio event names no pane: the WhatsApp panes (a citizen, staff) look again.
+        whatsapp = [p.id for p in self.panes if p.channel == "whatsapp"]
 
-        async def pump(queue: asyncio.Queue[Any], pane_of: Callable[[Any], str | None]) -> None:
+        async def pump(queue: asyncio.Queue[Any], panes_of: Callable[[Any], list[str]]) -> None:
             while True:
                 event = await queue.get()
-                pane = pane_of(event)
-                if pane is not None:
+                for pane in panes_of(event):
                     changed.put_nowait(pane)
 
-        def telegram_pane(event: Any) -> str | None:
+        def telegram_pane(event: Any) -> list[str]:
             chat_id = getattr(event, "chat_id", None)
-            return by_chat.get(chat_id) if isinstance(chat_id, int) else None
+            pane = by_chat.get(chat_id) if isinstance(chat_id, int) else None
+            return [pane] if pane is not None else []
 
         tasks = [
             asyncio.create_task(pump(telegram, telegram_pane)),
@@ -523,10 +612,15 @@ class Playground:
             raise web.HTTPBadRequest(text="kind must be text, location or tap")
         return web.json_response({"ok": True})
 
-    def _replied(self, pane: Pane, reply_to: object) -> int | None:
-        """The bot's message a Telegram person replies to (`reply_to`: its message_id)."""
+    def _replied(self, pane: Pane, reply_to: object) -> int | str | None:
+        """The bot's message the person replies to (`reply_to`: its Telegram message_id,
+        or on WhatsApp its message SID)."""
         if reply_to is None or reply_to == "":
             return None
+        if pane.wa_user is not None and pane.staff:
+            sids = {m.sid for m in self.twilio.messages(pane.wa_user)}
+            if str(reply_to) in sids:
+                return str(reply_to)
         with contextlib.suppress(ValueError):
             if pane.channel == "telegram" and self._bot_message(pane, int(str(reply_to))):
                 return int(str(reply_to))
@@ -540,13 +634,15 @@ class Playground:
                 return message
         return None
 
-    async def _say(self, pane: Pane, text: str, reply_to: int | None = None) -> None:
+    async def _say(self, pane: Pane, text: str, reply_to: int | str | None = None) -> None:
         if pane.wa_user is not None:
-            await self.twilio.user_says(pane.wa_user, text)
+            sid = reply_to if isinstance(reply_to, str) else None
+            await self.twilio.user_says(pane.wa_user, text, reply_to=sid)
         else:
             assert pane.user is not None
+            replied = reply_to if isinstance(reply_to, int) else None
             await self.telegram.user_says(
-                pane.user, text, chat=self._telegram_chat(pane), reply_to=reply_to
+                pane.user, text, chat=self._telegram_chat(pane), reply_to=replied
             )
 
     async def _locate(self, pane: Pane, latitude: float, longitude: float) -> None:
@@ -591,10 +687,13 @@ class Playground:
             raise web.HTTPBadRequest(text="no file")
         replied = self._replied(pane, reply_to)
         if pane.wa_user is not None:
-            params = await self.twilio.user_sends_media(pane.wa_user, [(data, mime)], caption)
+            sid = replied if isinstance(replied, str) else None
+            params = await self.twilio.user_sends_media(
+                pane.wa_user, [(data, mime)], caption, reply_to=sid
+            )
             self._wa_files[params["MediaUrl0"]] = (data, mime)
         else:
-            assert pane.user is not None
+            assert pane.user is not None and not isinstance(replied, str)
             chat = self._telegram_chat(pane)
             if mime.startswith("image/"):
                 update = self.telegram.photo_update(
@@ -731,6 +830,7 @@ class Playground:
             "buttons": [],
         }
         if entry.sender == "bot" and entry.message is not None:
+            item["message_id"] = entry.message.sid  # what a staff member's reply names
             item["text"] = entry.message.text
             item["files"] = [
                 {"url": url, "kind": "media", "name": "lampiran"}

@@ -3,6 +3,7 @@ and what the sender and the officers read of a queued message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from bot.core.ports import Clock, DeliveryTrouble, FailedSend, SentRef, StuckChat
 from storage.models import CaseRecord, OutboxRecord, SentMessageRecord
-from storage.repositories.base import FAILED, PENDING, Part, table
+from storage.repositories.base import FAILED, PENDING, SENT, Part, table
 from storage.repositories.chats import ChatMigrations
 
 # Outbox priorities (lower goes first within a chat): a new case's relay, the rest.
@@ -107,12 +108,31 @@ def merge_album_payload(waiting: dict[str, Any], joining: dict[str, Any]) -> dic
 # --- the core's ports ------------------------------------------------------------------
 
 
+CHOICE_LOOKBACK = 20  # the latest messages to a chat a numbered choice is looked for in
+# What one message to queue becomes: itself, and its copies for the staff's WhatsApp
+# numbers (`bot.core.mirror.copies`, set by the service for its office).
+Router = Callable[[OutgoingMessage], list[OutgoingMessage]]
+
+
 class SqlOutbox(Part):
-    def __init__(self, session: AsyncSession, clock: Clock, chats: ChatMigrations) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        chats: ChatMigrations,
+        router: Router | None = None,
+    ) -> None:
         super().__init__(session, clock)
         self._chats = chats
+        self._router = router
 
     async def enqueue(self, message: OutgoingMessage) -> None:
+        """Queues a message, and its copies for the staff's WhatsApp numbers when it is
+        for a role's chat (`_enqueue` each)."""
+        for each in self._router(message) if self._router is not None else [message]:
+            await self._enqueue(each)
+
+    async def _enqueue(self, message: OutgoingMessage) -> None:
         """Queues a message, due now; an album item joins its waiting album message.
 
         A message with an album key is held for ALBUM_HOLD, so that the album's other
@@ -191,6 +211,39 @@ class SqlOutbox(Part):
         # The chat's own id first, then its former ids, newest record first.
         best = min(records, key=lambda r: (addresses.index(r.address), -r.id))
         return SentRef(case_id=best.case_id, purpose=best.purpose)
+
+    async def choices(
+        self, recipient: Recipient, message_id: str | None, since: datetime
+    ) -> list[tuple[str, ...]]:
+        if message_id is not None:
+            payloads = await self._session.scalars(
+                select(OutboxRecord.payload)
+                .join(SentMessageRecord, SentMessageRecord.outbox_id == OutboxRecord.id)
+                .where(
+                    SentMessageRecord.channel == recipient.channel.value,
+                    SentMessageRecord.address == recipient.address,
+                    SentMessageRecord.message_id == message_id,
+                )
+                .limit(1)
+            )
+        else:
+            payloads = await self._session.scalars(
+                select(OutboxRecord.payload)
+                .where(
+                    OutboxRecord.channel == recipient.channel.value,
+                    OutboxRecord.address == recipient.address,
+                    OutboxRecord.status == SENT,
+                    OutboxRecord.sent_at >= since,
+                )
+                .order_by(OutboxRecord.id.desc())
+                .limit(CHOICE_LOOKBACK)
+            )
+        found = []
+        for payload in payloads.all():
+            actions = tuple(action for row in payload.get("buttons") or [] for _, action in row)
+            if actions:
+                found.append(actions)
+        return found
 
     async def trouble(self, failed_since: datetime, limit: int) -> DeliveryTrouble:
         heads = await self._all(

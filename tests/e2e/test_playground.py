@@ -167,7 +167,7 @@ async def test_the_page_api_answers_what_it_cannot_do(served: str) -> None:
 async def test_a_complaint_travels_from_the_citizen_pane_to_the_unit_and_back(
     site: Site, tmp_path: Path
 ) -> None:
-    await expect(site.page.locator(".pane")).to_have_count(8, timeout=WAIT_MS)
+    await expect(site.page.locator(".pane")).to_have_count(10, timeout=WAIT_MS)
     await site.type("citizen-telegram", "/start")
     await site.sees("citizen-telegram", "Ceritakan apa yang terjadi")
     await site.type("citizen-telegram", DESCRIPTION)
@@ -468,6 +468,8 @@ def test_aduanbot_run_without_a_token_starts_the_playground(tmp_path: Path) -> N
                 "unit-P2P",
                 "unit-SDK",
                 "supervisor",
+                "officer-whatsapp",
+                "unit-YANKES-whatsapp",
             ]
             with urllib.request.urlopen(address, timeout=10) as response:
                 assert "aduanbot" in response.read().decode()
@@ -578,6 +580,37 @@ async def test_taps_show_their_labels_and_a_unit_answers_by_replying_to_the_case
     await expect(mine.locator(".quote")).to_contain_text(f"Disposisi {code}")
 
 
+async def test_an_officer_and_a_unit_member_work_on_whatsapp(site: Site, tmp_path: Path) -> None:
+    """Staff on WhatsApp (issue 22) in the playground: the officer's number gets the new
+    case as the approved template (it has not written yet), writes "bantuan", disposes
+    with words; the unit member's number gets the case and answers by replying to it."""
+    shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS") or tmp_path)
+    code = await _file_a_complaint(site)
+    officer, unit = "officer-whatsapp", "unit-YANKES-whatsapp"
+    await site.sees(officer, f"Ada pengaduan {code} untuk ditangani")  # the template
+    await site.type(officer, "bantuan")
+    await site.sees(officer, "Perintah grup petugas")
+    await site.type(officer, f"disposisi {code} YANKES")
+    await site.sees("officers", f"{code} didisposisi ke Bidang Pelayanan Kesehatan")
+    await site.sees(officer, f"{code} didisposisi ke Bidang Pelayanan Kesehatan")
+    case = await site.sees(unit, f"Ada pengaduan {code} untuk ditangani")
+    await site.type(unit, "bantuan")  # their window opens
+    await site.sees(unit, "Perintah grup unit")
+    await case.locator(".reply").click()  # a reply to the case (here: its template)
+    await site.type(unit, "Obat hipertensi sudah dikirim ke puskesmas.")
+    answer = await site.sees(
+        "citizen-telegram", f"Tanggapan Bidang Pelayanan Kesehatan atas pengaduan {code}"
+    )
+    assert "Obat hipertensi sudah dikirim ke puskesmas." in await answer.inner_text()
+    await site.sees("unit-YANKES", f"Jawaban untuk {code} sudah dikirim")
+    await site.sees(unit, f"Jawaban untuk {code} sudah dikirim")
+    await _fits(site, 1366, shots, "staff-whatsapp")
+    await site.page.set_viewport_size({"width": 390, "height": 844})
+    await site.page.locator("#tabs .tab", has_text="YANKES (WA)").click()
+    await expect(site.pane(unit)).to_be_visible()
+    await _fits(site, 390, shots, "unit-whatsapp")
+
+
 async def _fits(site: Site, width: int, shots: Path, name: str) -> None:
     """The page at `width` px: a screenshot, no sideways scrolling, every visible pane's
     📎 button inside its pane."""
@@ -601,7 +634,7 @@ async def _fits(site: Site, width: int, shots: Path, name: str) -> None:
 
 async def test_the_page_fits_a_desktop_and_a_phone(site: Site, tmp_path: Path) -> None:
     shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS") or tmp_path)  # a folder to look at
-    await expect(site.page.locator(".pane")).to_have_count(8, timeout=WAIT_MS)
+    await expect(site.page.locator(".pane")).to_have_count(10, timeout=WAIT_MS)
     # empty panes say what their person can do there
     hints = {
         "citizen-telegram": "Ketik /start untuk mulai melapor",
@@ -609,6 +642,8 @@ async def test_the_page_fits_a_desktop_and_a_phone(site: Site, tmp_path: Path) -
         "officer-private": "anggota Grup petugas",
         "unit-YANKES": "Balas",
         "supervisor": "/rekap",
+        "officer-whatsapp": "Nomor WhatsApp petugas",
+        "unit-YANKES-whatsapp": "jawab dengan membalas",
     }
     for pane, hint in hints.items():
         await expect(site.pane(pane).locator(".messages .empty")).to_contain_text(hint)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from zoneinfo import ZoneInfo
 
+from bot.core import mirror
 from bot.core.calendar import WorkingCalendar
 from bot.core.cases import CaseDesk
 from bot.core.model import Channel, OutgoingMessage, Recipient
@@ -34,7 +36,9 @@ class OfficeWorld:
 
     def __init__(self, office: Office) -> None:
         self.office = office
-        self.uow = FakeUnitOfWork()
+        # Messages for a role's chat are copied to its staff's WhatsApp numbers, as the
+        # service's outbox does (`bot.core.mirror`).
+        self.uow = FakeUnitOfWork(functools.partial(mirror.copies, office))
         self.clock = FixedClock()
 
     def desk(self) -> CaseDesk:

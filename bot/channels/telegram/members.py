@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Bot, ChatMember
 from telegram.error import ChatMigrated, TelegramError
 
-from bot.core.office import Office
+from bot.core.office import Office, has_telegram_chat
 from bot.core.permissions import Action
 from bot.inbox.envelope import Standing
 from handlers.staff import private_staff_command
@@ -71,6 +71,8 @@ class OfficerCheck:
         known = self._known.get(user_id)
         if known is not None and known[0] > now:
             return known[1]
+        if not has_telegram_chat(self.office.officers_chat_id):
+            return Standing.NOT_OFFICER  # officers on WhatsApp only: officer_ids, if any
         try:
             member = await self._member(int(user_id))
         except (TelegramError, ValueError) as exc:

@@ -84,6 +84,7 @@ def build(context: ChannelContext) -> ChannelParts:
             media,
             last_inbound,
             clock,
+            lambda address: office.role_of_number(address) is not None,
         ),
         limits=RateLimiter(overall=rate, group=rate, private=rate),
         routes=[

@@ -50,6 +50,7 @@ class WhatsAppChannel:
         media: MediaStore,
         last_inbound: Callable[[str], Awaitable[datetime | None]],
         clock: Clock,
+        is_staff: Callable[[str], bool] = lambda address: False,
     ) -> None:
         self.twilio = twilio
         self.sender = sender
@@ -59,6 +60,7 @@ class WhatsAppChannel:
         self.media = media
         self.last_inbound = last_inbound
         self.clock = clock
+        self.is_staff = is_staff  # a staff number is told to reply to the message
 
     def is_group(self, address: str) -> bool:
         return False
@@ -81,7 +83,10 @@ class WhatsAppChannel:
         choices = [button for row in message.buttons for button in row]
         if choices and any(b.label != str(n) for n, b in enumerate(choices, 1)):
             listed = "\n".join(f"{n}. {b.label}" for n, b in enumerate(choices, 1))
-            body = f"{body}\n\n{listed}\n{self.t('whatsapp_choices_hint')}".strip()
+            hint = self.t(
+                "whatsapp_staff_choices_hint" if self.is_staff(address) else "whatsapp_choices_hint"
+            )
+            body = f"{body}\n\n{listed}\n{hint}".strip()
         if message.location is not None:
             loc = message.location
             body = f"{body}\nhttps://maps.google.com/?q={loc.latitude},{loc.longitude}".strip()

@@ -12,10 +12,11 @@ from typing import Any
 
 from bot.agency import ContentTemplate
 from bot.channels.whatsapp.sender import OUTSIDE_WINDOW
+from bot.core import mirror
 from bot.core.cases import CaseDesk
 from bot.core.model import Channel, OutgoingMessage
 from bot.inbox.envelope import Envelope, Preparer, SourceHandler
-from handlers import citizens
+from handlers import citizens, staff_whatsapp
 from handlers.whatsapp import citizen_message, number_of
 from storage.uow import SqlUnitOfWork
 
@@ -50,7 +51,10 @@ def whatsapp_source() -> SourceHandler:
     """Handles an inbound WhatsApp message (its media already kept by MediaKeeper)."""
 
     async def handle(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
-        message = citizen_message(envelope.update, envelope.attachments, envelope.refused)
+        form = await staff_whatsapp.on_message(desk, envelope.update, envelope.attachments)
+        if form is None:
+            return  # a staff member's, acting in their role
+        message = citizen_message(form, envelope.attachments, envelope.refused)
         await citizens.on_message(desk, message)
 
     return handle
@@ -72,13 +76,17 @@ def whatsapp_status_source(templates: dict[str, ContentTemplate]) -> SourceHandl
             log.info("whatsapp %s: outside the 24-hour window, resent as a template", sid)
             await uow.outbox.enqueue(replace(message, as_template=True, album_key=None))
             return
+        number = number_of(str(payload.get("To") or message.recipient.address))
+        error = desk.t("whatsapp_failure", code=code or status, number=number)
+        if await mirror.report_failure(
+            uow, desk.office, desk.t, message.recipient, error, desk.now
+        ):
+            return  # a staff number's
         if message.case_id is None:
             return
         case = await uow.cases.get(message.case_id)
         if case is None:
             return
-        number = number_of(str(payload.get("To") or message.recipient.address))
-        error = desk.t("whatsapp_failure", code=code or status, number=number)
         await uow.outbox.enqueue(
             OutgoingMessage(
                 recipient=desk.officers,

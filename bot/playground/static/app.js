@@ -72,7 +72,7 @@ function renderMessage(pane, item) {
     }
     li.append(row);
   }
-  if (item.from === "bot" && item.message_id && pane.info.channel === "telegram") {
+  if (item.from === "bot" && item.message_id && pane.info.replies) {
     const reply = element("button", "reply", "↩ Balas");
     reply.type = "button";
     reply.title = "Balas pesan ini";

@@ -36,12 +36,32 @@ class UpdateBuilders(MessageLifecycle):
 
     # ---------------------------------------------------------------- builders
 
-    def text(self, user: WhatsAppUser, body: str) -> dict[str, str]:
-        """The webhook parameters of `user` writing `body`."""
-        return self._inbound(user, new_sid("SM"), body=body, message_type="text")
+    def text(
+        self, user: WhatsAppUser, body: str, *, reply_to: SentMessage | str | None = None
+    ) -> dict[str, str]:
+        """The webhook parameters of `user` writing `body` (as a reply to one of the bot's
+        messages: `reply_to`, the message or its SID)."""
+        extra = self._replying(reply_to)
+        return self._inbound(user, new_sid("SM"), body=body, message_type="text", extra=extra)
+
+    def _replying(self, reply_to: SentMessage | str | None) -> dict[str, str]:
+        """What Twilio adds to a message that replies to one of the bot's."""
+        if reply_to is None:
+            return {}
+        return {
+            "OriginalRepliedMessageSender": self.whatsapp_from,
+            "OriginalRepliedMessageSid": (
+                reply_to.sid if isinstance(reply_to, SentMessage) else reply_to
+            ),
+        }
 
     def media(
-        self, user: WhatsAppUser, files: Sequence[tuple[bytes, str]], body: str = ""
+        self,
+        user: WhatsAppUser,
+        files: Sequence[tuple[bytes, str]],
+        body: str = "",
+        *,
+        reply_to: SentMessage | str | None = None,
     ) -> dict[str, str]:
         """`user` sends `files` as (bytes, content type), with `body` as the caption.
 
@@ -54,7 +74,7 @@ class UpdateBuilders(MessageLifecycle):
         if len(files) > MAX_MEDIA_URLS:
             raise ValueError(f"at most {MAX_MEDIA_URLS} files per message")
         sid = new_sid("MM")
-        extra: dict[str, str] = {}
+        extra: dict[str, str] = self._replying(reply_to)
         for index, (data, content_type) in enumerate(files):
             stored = self._host_media(sid, data, content_type)
             extra[f"MediaContentType{index}"] = content_type
@@ -107,12 +127,7 @@ class UpdateBuilders(MessageLifecycle):
         `reply_to` (the message with the button, or its SID) adds
         ``OriginalRepliedMessageSid``/``OriginalRepliedMessageSender``.
         """
-        extra = {"ButtonText": text, "ButtonPayload": payload}
-        if reply_to is not None:
-            extra["OriginalRepliedMessageSender"] = self.whatsapp_from
-            extra["OriginalRepliedMessageSid"] = (
-                reply_to.sid if isinstance(reply_to, SentMessage) else reply_to
-            )
+        extra = {"ButtonText": text, "ButtonPayload": payload, **self._replying(reply_to)}
         return self._inbound(user, new_sid("SM"), body=text, message_type="button", extra=extra)
 
     def _inbound(
@@ -215,17 +230,24 @@ class UpdateBuilders(MessageLifecycle):
         await self._notify()
         return status
 
-    async def user_says(self, user: WhatsAppUser, body: str) -> dict[str, str]:
+    async def user_says(
+        self, user: WhatsAppUser, body: str, *, reply_to: SentMessage | str | None = None
+    ) -> dict[str, str]:
         """Builds `text` and delivers it; returns the parameters."""
-        params = self.text(user, body)
+        params = self.text(user, body, reply_to=reply_to)
         await self.deliver(params)
         return params
 
     async def user_sends_media(
-        self, user: WhatsAppUser, files: Sequence[tuple[bytes, str]], body: str = ""
+        self,
+        user: WhatsAppUser,
+        files: Sequence[tuple[bytes, str]],
+        body: str = "",
+        *,
+        reply_to: SentMessage | str | None = None,
     ) -> dict[str, str]:
         """Builds `media` and delivers it; returns the parameters."""
-        params = self.media(user, files, body)
+        params = self.media(user, files, body, reply_to=reply_to)
         await self.deliver(params)
         return params
 
