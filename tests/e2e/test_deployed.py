@@ -23,7 +23,7 @@ import pytest
 
 from bot.standins.telegram import TelegramStandIn, User
 from bot.standins.twilio import TwilioStandIn, WhatsAppUser
-from tests.e2e.conftest import OFFICERS, bot_environment, free_port
+from tests.e2e.conftest import AGENCY, OFFICERS, TOKEN, YANKES, bot_environment, free_port
 from tests.e2e.processes import (
     aduanbot,
     answered_in_order,
@@ -109,6 +109,62 @@ async def test_webhooks_and_whatsapp_as_deployed(
 
     assert wa_code.startswith("ADU-") and wa_code in relay.content
     assert all(m.status != "failed" for m in tw.messages(dewi))
+
+
+STAFF_AGENCY = AGENCY.replace("[groups]\n", '[groups]\nofficers_whatsapp = ["+6281100000001"]\n')
+
+
+async def test_staff_on_whatsapp_as_deployed(
+    tg: TelegramStandIn, tw: TwilioStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """An officer on WhatsApp (issue 22) in the deployed process: they get the new case
+    and dispose it by replying "1" to it."""
+    assert STAFF_AGENCY != AGENCY
+    port = free_port()
+    env = {
+        **bot_environment(tg, database_url, tmp_path, port, STAFF_AGENCY),
+        "TWILIO_ACCOUNT_SID": tw.account_sid,
+        "TWILIO_AUTH_TOKEN": tw.auth_token,
+        "TWILIO_WHATSAPP_FROM": tw.whatsapp_from,
+        "TWILIO_API_BASE_URL": tw.base_url,
+    }
+    base, log = f"http://127.0.0.1:{port}", tmp_path / "bot.log"
+    tw.configure_webhooks(f"{base}/webhook/whatsapp")
+    budi, dewi = WhatsAppUser("+6281100000001", "Budi"), WhatsAppUser("+6281298765432", "Dewi")
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        assert await tw.deliver(tw.text(budi, "antrian")) == 200
+        await tw.wait_for_text(budi, "Tidak ada kasus terbuka", timeout=15)
+        code = await file_on_whatsapp(tw, dewi)
+        relay = await tw.wait_for_text(budi, f"Pengaduan baru {code}", timeout=15)
+        await tg.wait_for_text(OFFICERS, f"Pengaduan baru {code}", timeout=15)
+        assert await tw.deliver(tw.text(budi, "1", reply_to=relay)) == 200
+        await tg.wait_for_text(YANKES, f"Disposisi {code}", timeout=15)
+        disposed = f"{code} didisposisi ke Bidang Pelayanan Kesehatan"
+        await tw.wait_for_text(budi, disposed, timeout=15)
+        stops_cleanly(bot, log)
+
+
+def test_staff_numbers_without_whatsapp_stop_the_start(tmp_path: Path) -> None:
+    """Staff numbers in the agency file and no Twilio settings: one line, exit 2."""
+    config = tmp_path / "aduan.toml"
+    config.write_text(STAFF_AGENCY, encoding="utf-8")
+    done = subprocess.run(
+        [*aduanbot(), "run"],
+        env=clean_environment(
+            ADUAN_CONFIG=str(config),
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+            PORT=str(free_port()),
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = done.stderr.splitlines()
+    assert "names staff WhatsApp numbers" in line and "WhatsApp is off" in line
 
 
 async def test_long_polling_as_deployed(

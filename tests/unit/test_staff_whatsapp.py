@@ -5,7 +5,7 @@ choices and replies acting in its role's chat."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from bot.agency import parse_office, require_whatsapp_for_staff, whatsapp_number
 from bot.core import mirror
 from bot.core.model import Button, Channel, OutgoingMessage, Recipient
 from bot.core.office import WHATSAPP_ONLY, Unit, has_telegram_chat
+from bot.core.patrol import patrol
 from bot.settings import ConfigError
 from handlers import staff_whatsapp
 from tests.unit.sample import OFFICERS, OfficeWorld, T, sample_office
@@ -244,3 +245,22 @@ async def test_a_staff_members_answer_to_their_own_complaints_choice_is_a_citize
     await world.uow.outbox.enqueue(rating)
     five = form(BUDI, "1")
     assert await staff_whatsapp.on_message(world.desk(), five, ()) is five
+
+
+async def test_the_digest_and_the_reminders_reach_the_numbers_as_their_templates() -> None:
+    office = dataclasses.replace(
+        STAFFED, deadlines=dataclasses.replace(STAFFED.deadlines, digest_at=time(8, 0))
+    )
+    world = OfficeWorld(office)
+    reporter = await world.uow.reporters.get_or_create(Channel.WHATSAPP, "+628123456789", "S")
+    case = await world.desk().submit(reporter, submission())
+    world.clear()
+    # the next working day at 10:00: the digest, and the overdue case's reminder
+    await patrol(world.uow, office, T, datetime(2026, 3, 3, 10, 0, tzinfo=WIB))
+    budi = world.uow.outbox.to(Recipient(Channel.WHATSAPP, BUDI))
+    templates = {m.template for m in budi}
+    assert {mirror.STAFF_DIGEST, mirror.STAFF_REMINDER} <= templates
+    digest = next(m for m in budi if m.template == mirror.STAFF_DIGEST)
+    assert digest.text.startswith("📋 Ringkasan harian") and dict(digest.params)["text"]
+    reminder = next(m for m in budi if m.template == mirror.STAFF_REMINDER)
+    assert case.code in reminder.text
