@@ -23,7 +23,15 @@ import pytest
 
 from bot.standins.telegram import TelegramStandIn, User
 from bot.standins.twilio import TwilioStandIn, WhatsAppUser
-from tests.e2e.conftest import AGENCY, OFFICERS, TOKEN, YANKES, bot_environment, free_port
+from tests.e2e.conftest import (
+    AGENCY,
+    OFFICERS,
+    TOKEN,
+    YANKES,
+    bot_environment,
+    free_port,
+    twilio_settings,
+)
 from tests.e2e.processes import (
     aduanbot,
     answered_in_order,
@@ -44,6 +52,11 @@ DEPLOYMENT = ("TELEGRAM_", "TWILIO_", "DATABASE_", "PUBLIC_", "ADUAN_", "MEDIA_"
 async def tw() -> AsyncIterator[TwilioStandIn]:
     async with TwilioStandIn() as standin:
         yield standin
+
+
+def whatsapp_settings(tw: TwilioStandIn, folder: Path) -> dict[str, str]:
+    """The environment that turns WhatsApp on, pointed at the Twilio stand-in."""
+    return {name: str(value) for name, value in twilio_settings(tw, folder).items()}
 
 
 def stops_cleanly(bot: subprocess.Popen[bytes], log: Path) -> None:
@@ -78,11 +91,7 @@ async def test_webhooks_and_whatsapp_as_deployed(
     port = free_port()
     env = {
         **bot_environment(tg, database_url, tmp_path, port),
-        "TWILIO_ACCOUNT_SID": tw.account_sid,
-        "TWILIO_AUTH_TOKEN": tw.auth_token,
-        "TWILIO_WHATSAPP_FROM": tw.whatsapp_from,
-        "TWILIO_API_BASE_URL": tw.base_url,
-        "MEDIA_DIR": str(tmp_path / "media"),
+        **whatsapp_settings(tw, tmp_path),
     }
     base, log = f"http://127.0.0.1:{port}", tmp_path / "bot.log"
     tw.configure_webhooks(f"{base}/webhook/whatsapp")
@@ -123,10 +132,7 @@ async def test_staff_on_whatsapp_as_deployed(
     port = free_port()
     env = {
         **bot_environment(tg, database_url, tmp_path, port, STAFF_AGENCY),
-        "TWILIO_ACCOUNT_SID": tw.account_sid,
-        "TWILIO_AUTH_TOKEN": tw.auth_token,
-        "TWILIO_WHATSAPP_FROM": tw.whatsapp_from,
-        "TWILIO_API_BASE_URL": tw.base_url,
+        **whatsapp_settings(tw, tmp_path),
     }
     base, log = f"http://127.0.0.1:{port}", tmp_path / "bot.log"
     tw.configure_webhooks(f"{base}/webhook/whatsapp")

@@ -23,7 +23,8 @@ function renderFile(pane, file) {
     image.alt = file.name || "foto";
     image.title = "Klik untuk memperbesar";
     image.onerror = () => image.replaceWith(link(file)); // a document sent as media
-    image.onload = () => { if (pane.stick) toBottom(pane); }; // it grew the chat
+    // it grew the chat: follow it, as a new message is followed (`refresh`)
+    image.onload = () => { if (pane.stick || pane.root.classList.contains("active")) toBottom(pane); };
     image.onclick = () => view(file.url);
     return image;
   }
