@@ -26,9 +26,10 @@ from bot.core import buttons
 from bot.core.buttons import Tap
 from bot.core.cases import CaseDesk, Refusal
 from bot.core.commands import CITIZEN_WORDS, STAFF_WORDS, CitizenCommand
-from bot.core.dialogue import IDLE
+from bot.core.dialogue import IDLE, Rejected
 from bot.core.model import Attachment, Channel
 from bot.core.permissions import audience_of
+from bot.core.reception import rejection_text
 from handlers import roles
 from handlers.staff import Command, StaffMessage, parse_command
 from handlers.whatsapp import number_of
@@ -55,7 +56,10 @@ def command_of(text: str) -> Command | None:
 
 
 async def on_message(
-    desk: CaseDesk, form: Mapping[str, Any], attachments: tuple[Attachment, ...]
+    desk: CaseDesk,
+    form: Mapping[str, Any],
+    attachments: tuple[Attachment, ...],
+    rejected: tuple[Rejected, ...] = (),
 ) -> Mapping[str, Any] | None:
     """Handles a message from a staff number. Returns None when it was handled, else
     the message for the citizens' handler (a citizen's number, or a staff member writing
@@ -85,6 +89,10 @@ async def on_message(
         number=number,
     )
     audience = audience_of(desk.office, role_chat, private=False)
+    for refused in rejected:  # a file the agency's [files] does not take: said, not lost
+        await desk.tell(msg.chat, rejection_text(desk.t, desk.office, refused))
+    if rejected and not text and not attachments:
+        return None
     replied = str(form.get("OriginalRepliedMessageSid") or "") or None
     payload = str(form.get("ButtonPayload") or "")
     try:

@@ -13,9 +13,11 @@ import pytest
 
 from bot.agency import parse_office, require_whatsapp_for_staff, whatsapp_number
 from bot.core import mirror
+from bot.core.dialogue import Rejected
 from bot.core.model import Button, Channel, OutgoingMessage, Recipient
 from bot.core.office import WHATSAPP_ONLY, Unit, has_telegram_chat
 from bot.core.patrol import patrol
+from bot.core.reception import rejection_text
 from bot.settings import ConfigError
 from handlers import staff_whatsapp
 from tests.unit.sample import OFFICERS, OfficeWorld, T, sample_office
@@ -264,3 +266,11 @@ async def test_the_digest_and_the_reminders_reach_the_numbers_as_their_templates
     assert digest.text.startswith("📋 Ringkasan harian") and dict(digest.params)["text"]
     reminder = next(m for m in budi if m.template == mirror.STAFF_REMINDER)
     assert case.code in reminder.text
+
+
+async def test_a_file_the_agency_refuses_is_said_to_the_staff_member() -> None:
+    world = OfficeWorld(STAFFED)
+    refused = Rejected(1, "media_type_not_allowed", "skrip.exe", "exe", None)
+    assert await staff_whatsapp.on_message(world.desk(), form(RINA, ""), (), (refused,)) is None
+    [told] = world.to(Recipient(Channel.WHATSAPP, RINA))
+    assert told == rejection_text(T, STAFFED, refused)

@@ -51,7 +51,9 @@ def whatsapp_source() -> SourceHandler:
     """Handles an inbound WhatsApp message (its media already kept by MediaKeeper)."""
 
     async def handle(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
-        form = await staff_whatsapp.on_message(desk, envelope.update, envelope.attachments)
+        form = await staff_whatsapp.on_message(
+            desk, envelope.update, envelope.attachments, envelope.refused
+        )
         if form is None:
             return  # a staff member's, acting in their role
         message = citizen_message(form, envelope.attachments, envelope.refused)
