@@ -98,16 +98,19 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
     elif action is Action.FORWARD:
         await chain.forward(desk, msg, args)
     elif action is Action.HELP:
-        await say(desk, msg, help_text(desk))
+        await say(desk, msg, help_text(desk, on_whatsapp=msg.listed))
     else:  # the permission table keeps unit actions away from here
         raise Refusal("err_units_only")
 
 
-def help_text(desk: CaseDesk) -> str:
-    """The officers' commands, with those of the agency's chain of command."""
+def help_text(desk: CaseDesk, *, on_whatsapp: bool = False) -> str:
+    """The officers' commands, with those of the agency's chain of command; on WhatsApp
+    without /catat (a Telegram private chat's) and with how words and choices work."""
     office = desk.office
     units = ", ".join(f"{u.code} = {u.name}" for u in office.units)
     lines = [desk.t("help_officers", units=units)]
+    if not on_whatsapp:
+        lines.append(desk.t("help_officers_entry"))
     if office.workflow.disposition_by is DispositionBy.SUPERVISOR:
         lines.append(desk.t("help_officers_proposal"))
     if office.workflow.follow_up_plan:
@@ -117,6 +120,8 @@ def help_text(desk: CaseDesk) -> str:
     if office.supervisor_chat_id is not None:
         lines.append(desk.t("help_officers_return_up"))
     lines.append(desk.t("help_officers_forward"))
+    if on_whatsapp:
+        lines.append(desk.t("help_whatsapp_staff"))
     return "\n".join(lines)
 
 

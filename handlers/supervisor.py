@@ -28,13 +28,14 @@ async def on_command(desk: CaseDesk, msg: StaffMessage, action: Action, args: st
     elif action is Action.FORWARD:
         await chain.forward(desk, msg, args)
     elif action is Action.HELP:
-        await say(desk, msg, help_text(desk))
+        await say(desk, msg, help_text(desk, on_whatsapp=msg.listed))
     else:  # /rekap, /macet, /cari: as in the officers' group
         await officers.on_command(desk, msg, action, args)
 
 
-def help_text(desk: CaseDesk) -> str:
-    """The supervisor's commands, with those of the agency's chain of command."""
+def help_text(desk: CaseDesk, *, on_whatsapp: bool = False) -> str:
+    """The supervisor's commands, with those of the agency's chain of command (and on
+    WhatsApp, how words and choices work)."""
     workflow = desk.office.workflow
     lines = [desk.t("help_supervisor"), desk.t("help_supervisor_approve")]
     if workflow.disposition_by is DispositionBy.SUPERVISOR:
@@ -46,6 +47,8 @@ def help_text(desk: CaseDesk) -> str:
     if reviewed and office.review_chat_id == office.supervisor_chat_id:
         lines.append(desk.t("help_supervisor_review"))
     lines.append(desk.t("help_supervisor_forward"))
+    if on_whatsapp:
+        lines.append(desk.t("help_whatsapp_staff"))
     return "\n".join(lines)
 
 

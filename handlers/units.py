@@ -37,6 +37,8 @@ async def on_command(
         if office.workflow.answer_review is not AnswerReview.NONE:
             reviewer = views.reviewer(office, desk.t)
             text += "\n" + desk.t("help_unit_review", reviewer=reviewer)
+        if msg.listed:
+            text += "\n" + desk.t("help_whatsapp_staff")
         await say(desk, msg, text)
     else:  # the permission table keeps officers' actions away from here
         raise Refusal("err_officers_only")

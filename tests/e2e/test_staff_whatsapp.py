@@ -124,6 +124,8 @@ async def test_sop_002_with_every_person_on_whatsapp(on_whatsapp: Office) -> Non
     ):
         await office.says(person, "bantuan")
         await office.expect(person, role)
+        await office.expect(person, "Di WhatsApp perintah boleh tanpa garis miring")
+    assert not office.said(BUDI, "/catat")  # a Telegram private chat's command
     assert not office.world.tg.messages(OFFICERS)  # no Telegram group is involved
 
     # 1.-3. The citizen reports on WhatsApp and is answered at once; every officer's
