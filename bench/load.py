@@ -268,6 +268,7 @@ async def main() -> int:
         env = bot_environment(tg, url, folder, free_port())
         env["MEDIA_DIR"] = str(folder / "media")
         service = await ServiceProcess.start(env, log_file)
+        started = await service.usage()  # start-up (imports, migrations) is not the load's
         print(
             f"{engine.dialect.name}: {len(users):,} reporters, {updates:,} updates "
             f"over {args.connections} connections"
@@ -292,6 +293,7 @@ async def main() -> int:
             settled = await until(all_acknowledged, lambda: seen.messages) and await until(
                 all_done, lambda: seen.messages
             )
+            loaded = await service.usage()
         finally:
             progress.cancel()
             print(file=sys.stderr)
@@ -329,6 +331,13 @@ async def main() -> int:
             f"{percentile(delays, 50):.1f} / {percentile(delays, 99):.1f} s",
         )
     row("messages sent by the bot", f"{seen.messages:,}")
+    if settled:
+        cpu = loaded["cpu_seconds"] - started["cpu_seconds"]
+        row(
+            "service: CPU per handled update",
+            f"{cpu * 1000 / updates:.1f} ms ({cpu:.1f} s over the load, "
+            f"{seen.messages / updates:.2f} messages sent per update)",
+        )
     row(
         "service: CPU time, peak memory (RSS)",
         f"{usage['cpu_seconds']:.0f} s, {usage['peak_rss_mb']:,.0f} MB",
