@@ -59,6 +59,7 @@ from bench.common import (
     until,
     verdict,
 )
+from bench.peer import run_peer
 from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.core.model import Channel
 from bot.standins.telegram import TelegramStandIn, TranscriptEntry, User
@@ -257,6 +258,9 @@ async def main() -> int:
     parser.add_argument("--reporters", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=40, help="webhook connections")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--no-peer", action="store_true", help="leave out the peer (bench/peer.py) after the run"
+    )
     args = parser.parse_args()
     folder, url = bench_database(args.database_url, "load")
     engine = await reading_engine(url)
@@ -351,6 +355,16 @@ async def main() -> int:
         "service log",
         f"{usage['warnings']:.0f} warnings, {usage['errors']:.0f} errors ({log_file})",
     )
+    if not args.no_peer:
+        peer = await run_peer(TOKEN, users, dialogue)
+        row(
+            "peer (PTB's conversationbot): CPU per update",
+            f"{peer.cpu_seconds * 1000 / peer.updates:.1f} ms ({peer.cpu_seconds:.1f} s, "
+            f"{peer.messages / peer.updates:.2f} messages sent per update, "
+            f"{peer.coded:,} of {len(users):,} dialogues ended in {peer.seconds:.1f} s)",
+        )
+        if peer.coded != len(users):
+            problems.append(f"the peer ended {peer.coded:,} of {len(users):,} dialogues")
     return verdict(problems, "every complaint stored once, acknowledged once, relayed once")
 
 
