@@ -9,6 +9,7 @@ PTB's (`TimedOut`, `NetworkError`), so the sender's handling of errors is unchan
 
 from __future__ import annotations
 
+import io
 import ssl
 from typing import Any
 
@@ -103,9 +104,12 @@ def _sum(read: float | None, write: float | None) -> float | None:
 
 
 def _multipart(request_data: RequestData) -> aiohttp.FormData:
-    form = aiohttp.FormData(quote_fields=False)
+    form = aiohttp.FormData(quote_fields=False, default_to_multipart=True)
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)
     for name, (filename, content, mimetype) in request_data.multipart_data.items():
-        form.add_field(name, content, filename=filename, content_type=mimetype)
+        # Large raw bytes in a form make aiohttp warn that they may block the loop; it
+        # streams a file object in chunks. (A part without a file name: url-encoded.)
+        body = io.BytesIO(content) if isinstance(content, bytes) else content
+        form.add_field(name, body, filename=filename or name, content_type=mimetype)
     return form
