@@ -59,6 +59,7 @@ from bench.common import (
     until,
     verdict,
 )
+from bench.peer import run_peer
 from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.core.model import Channel
 from bot.standins.telegram import TelegramStandIn, TranscriptEntry, User
@@ -257,6 +258,9 @@ async def main() -> int:
     parser.add_argument("--reporters", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=40, help="webhook connections")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--no-peer", action="store_true", help="leave out the peer (bench/peer.py) after the run"
+    )
     args = parser.parse_args()
     folder, url = bench_database(args.database_url, "load")
     engine = await reading_engine(url)
@@ -268,6 +272,7 @@ async def main() -> int:
         env = bot_environment(tg, url, folder, free_port())
         env["MEDIA_DIR"] = str(folder / "media")
         service = await ServiceProcess.start(env, log_file)
+        started = await service.usage()  # start-up (imports, migrations) is not the load's
         print(
             f"{engine.dialect.name}: {len(users):,} reporters, {updates:,} updates "
             f"over {args.connections} connections"
@@ -292,6 +297,7 @@ async def main() -> int:
             settled = await until(all_acknowledged, lambda: seen.messages) and await until(
                 all_done, lambda: seen.messages
             )
+            loaded = await service.usage()
         finally:
             progress.cancel()
             print(file=sys.stderr)
@@ -329,6 +335,13 @@ async def main() -> int:
             f"{percentile(delays, 50):.1f} / {percentile(delays, 99):.1f} s",
         )
     row("messages sent by the bot", f"{seen.messages:,}")
+    if settled:
+        cpu = loaded["cpu_seconds"] - started["cpu_seconds"]
+        row(
+            "service: CPU per handled update",
+            f"{cpu * 1000 / updates:.1f} ms ({cpu:.1f} s over the load, "
+            f"{seen.messages / updates:.2f} messages sent per update)",
+        )
     row(
         "service: CPU time, peak memory (RSS)",
         f"{usage['cpu_seconds']:.0f} s, {usage['peak_rss_mb']:,.0f} MB",
@@ -342,6 +355,16 @@ async def main() -> int:
         "service log",
         f"{usage['warnings']:.0f} warnings, {usage['errors']:.0f} errors ({log_file})",
     )
+    if not args.no_peer:
+        peer = await run_peer(TOKEN, users, dialogue)
+        row(
+            "peer (PTB's conversationbot): CPU per update",
+            f"{peer.cpu_seconds * 1000 / peer.updates:.1f} ms ({peer.cpu_seconds:.1f} s, "
+            f"{peer.messages / peer.updates:.2f} messages sent per update, "
+            f"{peer.coded:,} of {len(users):,} dialogues ended in {peer.seconds:.1f} s)",
+        )
+        if peer.coded != len(users):
+            problems.append(f"the peer ended {peer.coded:,} of {len(users):,} dialogues")
     return verdict(problems, "every complaint stored once, acknowledged once, relayed once")
 
 

@@ -33,6 +33,7 @@ from bot.core.ports import Clock
 from storage.errors import DRIVER_ERRORS, storage_error
 from storage.locks import LockKey
 from storage.repositories.outbox import Router
+from storage.sqlite_driver import one_trip
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,8 @@ def _create_sqlite_folder(url: URL) -> None:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, busy timeout and foreign keys on each connection; BEGIN emitted by SQLAlchemy.
+    """WAL, busy timeout and foreign keys on each connection; BEGIN emitted by SQLAlchemy;
+    each statement one trip to aiosqlite's thread (`storage.sqlite_driver`).
 
     The recipe from SQLAlchemy's SQLite docs ("Enabling Non-Legacy SQLite
     Transactional Modes"): the driver's own BEGIN is disabled, and the `begin` event
@@ -252,6 +254,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        one_trip(dbapi_connection)
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:

@@ -183,7 +183,11 @@ async def test_a_new_case_reaches_the_officers_before_a_backlog_of_follow_ups(
     await world.service.processor.caught_up()
     other = await world.file_complaint_no_wait(world.other_citizen, DESCRIPTION)
 
+    await world.service.processor.caught_up()  # the new case's relay is queued
     world.tg.unblock(OFFICERS)  # back: what waited goes out
+    # A send refused before the unblock may record its retry only now: after the resume
+    # it would wait its 300 s.
+    await world.service.sender.drain()
     async with world.service.db.transaction() as uow:
         await uow.outbox.resume(Recipient(Channel.TELEGRAM, str(OFFICERS)))
     await settled(world)

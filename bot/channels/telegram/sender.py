@@ -33,7 +33,6 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.agency import TelegramOptions
@@ -45,6 +44,7 @@ from bot.channels.base import (
     RetryLater,
     TemporaryFailure,
 )
+from bot.channels.telegram.request import AiohttpRequest
 from bot.channels.textsplit import split_text, utf16_len
 from bot.core.files import delivered_name
 from bot.core.model import Attachment, AttachmentKind, Channel, OutgoingMessage
@@ -67,22 +67,21 @@ _SEND_METHOD = {
 
 def make_bot(token: str, api_base_url: str) -> Bot:
     """A PTB Bot pointed at the Bot API server (Telegram's, a self-hosted one, or a stand-in)."""
-    tls = {"verify": _tls_context()}
-    request = HTTPXRequest(
+    request = AiohttpRequest(
         connection_pool_size=64,
+        tls=_tls_context(),
         connect_timeout=5.0,
         read_timeout=15.0,
         write_timeout=30.0,
         pool_timeout=5.0,
-        httpx_kwargs=tls,
     )
     return Bot(
         token,
         base_url=f"{api_base_url}/bot",
         base_file_url=f"{api_base_url}/file/bot",
         request=request,
-        get_updates_request=HTTPXRequest(
-            connection_pool_size=2, read_timeout=40.0, httpx_kwargs=tls
+        get_updates_request=AiohttpRequest(
+            connection_pool_size=2, tls=_tls_context(), read_timeout=40.0
         ),
     )
 
