@@ -215,13 +215,18 @@ def move_buttons(t: Texts, case: Case, unit: str) -> tuple[tuple[Button, ...], .
     )
 
 
+def reporter_as_unit_sees(t: Texts, case: Case) -> str:
+    """The reporter as a unit (and the supervisor) is shown them: the name of a biasa
+    reporter, never the phone; anonim or rahasia, only that it is hidden."""
+    if case.privacy is Privacy.NORMAL:
+        return case.reporter_name or t("not_specified")
+    return t("unit_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
+
+
 def unit_case_message(office: Office, t: Texts, case: Case, note: str | None) -> str:
     """The case as its unit sees it: never the phone number; no name when anonim/rahasia."""
     dash = t("not_specified")
-    if case.privacy is Privacy.NORMAL:
-        reporter = case.reporter_name or dash
-    else:
-        reporter = t("unit_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
+    reporter = reporter_as_unit_sees(t, case)
     return t(
         "unit_new_case",
         code=case.code,
@@ -350,10 +355,7 @@ def supervisor_case_message(office: Office, t: Texts, case: Case, header: str) -
     the unit (never the phone; no name when anonim or rahasia): the reporter was told
     only the complaint officers know more."""
     dash = t("not_specified")
-    if case.privacy is Privacy.NORMAL:
-        reporter = case.reporter_name or dash
-    else:
-        reporter = t("unit_reporter_hidden", privacy=t(f"privacy_{case.privacy.value}"))
+    reporter = reporter_as_unit_sees(t, case)
     return t(
         "supervisor_case",
         header=header,
