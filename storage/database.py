@@ -33,7 +33,7 @@ from bot.core.ports import Clock
 from storage.errors import DRIVER_ERRORS, storage_error
 from storage.locks import LockKey
 from storage.repositories.outbox import Router
-from storage.sqlite_driver import one_trip
+from storage.sqlite_driver import defer_begin, one_trip
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -249,7 +249,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     The recipe from SQLAlchemy's SQLite docs ("Enabling Non-Legacy SQLite
     Transactional Modes"): the driver's own BEGIN is disabled, and the `begin` event
-    emits ours, IMMEDIATE unless the connection asks for DEFERRED.
+    emits ours, IMMEDIATE unless the connection asks for DEFERRED (in the trip of the
+    transaction's first statement, `storage.sqlite_driver.defer_begin`).
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -268,7 +269,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
+        begin = f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}"
+        if not defer_begin(connection.connection.dbapi_connection, begin):
+            connection.exec_driver_sql(begin)
 
 
 def alembic_config() -> Config:
