@@ -3,6 +3,12 @@
 Messages are written to the outbox in the same transaction as the change that caused
 them; this loop sends them. A message whose send was interrupted after the provider
 accepted a part may repeat that one part once after a restart; nothing is lost.
+
+One task per chat sends that chat's messages one after another. A part that went out
+is stored by the sender's next round (`send_due`), which in one transaction stores every
+part sent since the last round, reads what is due now, and hands each chat whose
+message went out whole its next message: under load one transaction serves many chats,
+where each part and each look for due messages took one of their own.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 from storage.database import Database
 from storage.locks import ChatLocks, LockKey
 from storage.repositories.outbox import OutboxRow
+from storage.repositories.sending import PartSent
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,20 @@ STUCK_NOTICE_AFTER = 7
 STUCK_NOTICE_QUIET = timedelta(minutes=30)
 STUCK_NOTICE = "stuck_notice"
 STUCK_NOTICE_MARK = "stuck_notice:last"  # when the last one was queued (ISO 8601)
+
+
+Key = tuple[str, str]  # a chat: (channel, address as queued)
+
+
+@dataclass(frozen=True)
+class _Unstored:
+    """A part that went out, waiting for the next round to store it; `stored` gets the
+    chat's next due message (when the part was a message's last and one is due) and the
+    number of the round that stored it."""
+
+    part: PartSent
+    key: Key
+    stored: asyncio.Future[tuple[OutboxRow | None, int]]
 
 
 class OutboxSender:
@@ -86,7 +107,9 @@ class OutboxSender:
             if chat
         }
         self._wake = asyncio.Event()
-        self._busy: set[tuple[str, str]] = set()
+        self._busy: set[Key] = set()
+        self._unstored: list[_Unstored] = []
+        self._round = 0  # rounds begun (`send_due`)
         self._tasks: set[asyncio.Task[None]] = set()
         self._current: dict[str, str] = {}
         self.on_failure = on_failure
@@ -107,7 +130,7 @@ class OutboxSender:
                 try:
                     await self.send_due()
                 except Exception:  # the database may be down: keep trying
-                    log.exception("outbox: could not read due messages")
+                    log.exception("outbox: could not store sent messages or read due ones")
                 with contextlib.suppress(TimeoutError):
                     # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
                     # cancellation that arrives as the event is set, and the loop never stops.
@@ -117,16 +140,41 @@ class OutboxSender:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._store_unstored()
             await self.locks.close()
 
     async def send_due(self) -> int:
-        """Starts delivery of every chat's next due message; returns how many started."""
-        async with self.db.transaction() as uow:
-            rows = await uow.sending.due(self.clock.now(), BATCH, set(self._busy))
+        """One round: stores the parts that went out since the last round, then starts
+        delivery of every chat's next due message (or hands it to the chat's task when
+        that task's message has just been stored as sent), in one transaction; returns
+        how many messages are due."""
+        self._round += 1
+        this_round = self._round
+        unstored, self._unstored = self._unstored, []
+        finishing = {each.key for each in unstored if each.part.last}
+        try:
+            async with self.db.transaction() as uow:
+                await uow.sending.parts_sent([each.part for each in unstored])
+                rows = await uow.sending.due(self.clock.now(), BATCH, self._busy - finishing)
+        except BaseException as error:
+            for each in unstored:
+                if not each.stored.done():
+                    if isinstance(error, asyncio.CancelledError):
+                        each.stored.cancel()
+                    else:
+                        each.stored.set_exception(error)
+            raise
+        # The next message of each chat whose message went out whole, for its task.
+        following = {_key(row): row for row in rows if _key(row) in finishing}
+        for each in unstored:
+            if not each.stored.done():
+                each.stored.set_result((following.get(each.key), this_round))
+        if len(rows) == BATCH:
+            self._wake.set()  # more may be due than one round reads
         for row in rows:
-            key = (row.recipient.channel.value, row.recipient.address)
+            key = _key(row)
             if key in self._busy:
-                continue  # being sent here
+                continue  # being sent here (or handed to its chat's task above)
             # Marked busy before waiting for the lock: PostgreSQL grants a session's own
             # advisory lock again, so a second round here must not get that far.
             self._busy.add(key)
@@ -159,15 +207,18 @@ class OutboxSender:
                 lambda: (address, message_id) in self._recorded or key not in self._busy
             )
 
-    async def _deliver_chat(self, row: OutboxRow, key: tuple[str, str]) -> None:
+    async def _deliver_chat(self, row: OutboxRow, key: Key) -> None:
+        """Sends the chat's messages, one after another, while each round that stores
+        one as sent hands over the chat's next."""
+        stored_in: int | None = None  # the round that stored the last message sent whole
+        current: OutboxRow | None = row
         try:
             if self.locks.shared:  # another instance may have sent it before we locked
                 async with self.db.transaction(readonly=True) as uow:
                     current = await uow.sending.still_pending(row.id)
-                if current is None:
-                    return
+            while current is not None:
                 row = current
-            await self._deliver(row)
+                current, stored_in = await self._deliver(row, key)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -176,11 +227,37 @@ class OutboxSender:
         finally:
             await self.locks.release(_lock_name(key))
             self._busy.discard(key)
-            self._wake.set()  # the chat's next message may be due
+            if stored_in != self._round:
+                # A round since may have passed the chat over as busy: its next message
+                # may be due. (A round that stored the message looked for the next.)
+                self._wake.set()
             async with self._progress:
                 self._progress.notify_all()
 
-    async def _deliver(self, row: OutboxRow) -> None:
+    async def _stored(self, part: PartSent, key: Key) -> tuple[OutboxRow | None, int]:
+        """Has the next round store the part; that round's number, and the chat's next due
+        message if the part was its message's last."""
+        stored: asyncio.Future[tuple[OutboxRow | None, int]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._unstored.append(_Unstored(part, key, stored))
+        self._wake.set()
+        return await stored
+
+    async def _store_unstored(self) -> None:
+        """Stores the parts that went out but were not stored yet (on the way out)."""
+        unstored, self._unstored = self._unstored, []
+        if not unstored:
+            return
+        try:
+            async with self.db.transaction() as uow:
+                await uow.sending.parts_sent([each.part for each in unstored])
+        except Exception:
+            log.exception("outbox: %s sent parts not stored (may repeat)", len(unstored))
+
+    async def _deliver(self, row: OutboxRow, key: Key) -> tuple[OutboxRow | None, int | None]:
+        """Sends the message's parts; once it went out whole and was stored, the chat's
+        next due message and the round that stored it (None, None otherwise)."""
         CURRENT_CASE.set(row.message.case_code)
         channel, limiter = self.channels[row.recipient.channel]
         address = await self._address(row.recipient)
@@ -193,11 +270,15 @@ class OutboxSender:
             parts = await channel.render(address, message, resumed=row.parts_done > 0)
         except PermanentFailure as exc:
             await self._fail(row, exc)
-            return
-        done = row.parts_done
+            return None, None
+        if not parts:
+            async with self.db.transaction() as uow:
+                await uow.sending.mark_sent(row.id, self.clock.now())
+            return None, None
         hops = 0
-        while done < len(parts):
-            part = parts[done]
+        sent = row  # as stored, with the parts sent so far
+        while True:
+            part = parts[sent.parts_done]
             try:
                 async with limiter.sending(address, part.weight, group=channel.is_group(address)):
                     ids = await channel.send(address, part)
@@ -205,7 +286,7 @@ class OutboxSender:
                 hops += 1
                 if hops > MAX_MIGRATION_HOPS:
                     await self._fail(row, PermanentFailure(str(moved)))
-                    return
+                    return None, None
                 log.info("chat %s moved to %s", address, moved.new_address)
                 async with self.db.transaction() as uow:
                     await uow.chats.record_migration(address, moved.new_address, self.clock.now())
@@ -214,36 +295,37 @@ class OutboxSender:
                 continue
             except RetryLater as exc:
                 await self._retry(row, exc, exc.seconds)
-                return
+                return None, None
             except TemporaryFailure as exc:
                 await self._retry(row, exc, None)
-                return
+                return None, None
             except ChatRefused as exc:
                 if row.recipient in self.groups:
                     await self._retry(row, exc, MAX_BACKOFF)  # until the bot is back
                 else:
                     await self._fail(row, exc)
-                return
+                return None, None
             except PermanentFailure as exc:
                 await self._fail(row, exc)
-                return
-            done += 1
-            async with self.db.transaction() as uow:
-                now = self.clock.now()
-                await uow.sending.part_sent(
-                    row.id, done, ids, now if done == len(parts) else None, keyboard=part.buttons
-                )
-                if done == 1 and row.message.purpose == ACKNOWLEDGEMENT and row.message.case_id:
-                    await uow.sending.mark_acknowledged(row.message.case_id, now)
-            if done == len(parts):
+                return None, None
+            went = PartSent(
+                sent,
+                ids,
+                self.clock.now(),
+                last=sent.parts_done + 1 == len(parts),
+                keyboard=part.buttons,
+                acknowledges=sent.parts_done == 0 and row.message.purpose == ACKNOWLEDGEMENT,
+            )
+            following, stored_in = await self._stored(went, key)
+            sent = went.after
+            if went.last:
                 self._count("sent", row)
             async with self._progress:
                 for chat in {row.recipient.address, address}:  # as configured, and current
                     self._recorded.extend((chat, i) for i in ids)
                 self._progress.notify_all()
-        if not parts:
-            async with self.db.transaction() as uow:
-                await uow.sending.mark_sent(row.id, self.clock.now())
+            if went.last:
+                return following, stored_in
 
     async def _address(self, recipient: Recipient) -> str:
         """The chat's current id (a group may have become a supergroup)."""
@@ -340,5 +422,9 @@ class OutboxSender:
             counter.labels(row.recipient.channel.value).inc()
 
 
-def _lock_name(key: tuple[str, str]) -> str:
+def _key(row: OutboxRow) -> Key:
+    return (row.recipient.channel.value, row.recipient.address)
+
+
+def _lock_name(key: Key) -> str:
     return f"{key[0]}:{key[1]}"

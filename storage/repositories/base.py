@@ -44,10 +44,13 @@ class Part:
     def _dialect(self) -> str:
         return self._session.get_bind().dialect.name
 
-    async def _core(self, statement: Executable, parameters: dict[str, Any]) -> Any:
+    async def _core(
+        self, statement: Executable, parameters: dict[str, Any] | list[dict[str, Any]]
+    ) -> Any:
         """Runs a Core statement built once (over tables, not mapped classes) with these
-        bound parameters: no ORM unit of work and no per-call statement building, and
-        SQLAlchemy reuses its compiled form. The hot paths of handling an update use it.
+        bound parameters (a list of them: once for each, in one `executemany`): no ORM
+        unit of work and no per-call statement building, and SQLAlchemy reuses its
+        compiled form. The hot paths of handling an update use it.
 
         Core statements skip autoflush, so ORM changes not yet flushed are flushed
         first (as an ORM statement would), and nothing here reads a stale row.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import Row, and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -36,6 +36,7 @@ class OutboxRow:
     parts_done: int
     attempts: int
     created_at: datetime
+    provider_ids: tuple[str, ...] = ()  # of the parts sent so far
 
 
 def first_waiting_of_its_chat() -> ColumnElement[bool]:
@@ -73,7 +74,9 @@ _OUTBOX = table(OutboxRecord)
 _ENQUEUE = insert(_OUTBOX)
 
 
-def outbox_row(record: OutboxRecord) -> OutboxRow:
+def outbox_row(record: OutboxRecord | Row[Any]) -> OutboxRow:
+    """The sender's view of a queued message, from its mapped record or from a row of the
+    outbox table's columns."""
     recipient = Recipient(Channel(record.channel), record.address)
     message = OutgoingMessage.from_dict(
         recipient,
@@ -89,6 +92,7 @@ def outbox_row(record: OutboxRecord) -> OutboxRow:
         parts_done=record.parts_done,
         attempts=record.attempts,
         created_at=record.created_at,
+        provider_ids=tuple(record.provider_ids or ()),
     )
 
 

@@ -3,7 +3,8 @@ statuses the providers report."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +19,16 @@ _STATUS_RANK = {"queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5}
 _STATUS_RANK.update(failed=9, undelivered=9)
 
 
-def _due_messages(*, unless_busy: bool) -> Select[OutboxRecord]:
+_OUTBOX = table(OutboxRecord)
+
+
+def _due_messages(*, unless_busy: bool) -> Select[Any]:
     """The sender's query (see `OutboxDelivery.due`), with bound parameters `now`, `limit`
     and, `unless_busy`, `busy`: it is asked many times a second under load, so it is
-    built once, and SQLAlchemy compiles it once."""
+    built once (over the table's columns: rows, not mapped records), and SQLAlchemy
+    compiles it once."""
     statement = (
-        select(OutboxRecord)
+        select(*_OUTBOX.c)
         .where(OutboxRecord.next_attempt_at <= bindparam("now"), first_waiting_of_its_chat())
         # Longest due first; fresh messages are due when queued, so that is oldest
         # first. (By due time, not id: the index then also serves the ordering, and
@@ -44,22 +49,40 @@ _DUE = _due_messages(unless_busy=False)
 _DUE_UNLESS_BUSY = _due_messages(unless_busy=True)
 
 
-_OUTBOX = table(OutboxRecord)
-# What the sender records of a part that went out: the message locked and read, updated
-# (the SET clause from the parameters' keys), and the ids of what it became.
-_OUTBOX_FOR_PART = (
-    select(
-        _OUTBOX.c.channel,
-        _OUTBOX.c.address,
-        _OUTBOX.c.case_id,
-        _OUTBOX.c.purpose,
-        _OUTBOX.c.provider_ids,
-    )
-    .where(_OUTBOX.c.id == bindparam("p_id"))
-    .with_for_update()
-)
+# What the sender records of the parts that went out: each message updated (the SET
+# clause from the parameters' keys), the ids of what it became, the acknowledgements.
 _SET_OUTBOX = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("p_id"))
 _NEW_SENT_MESSAGE = insert(table(SentMessageRecord))
+_CASES = table(CaseRecord)
+_ACKNOWLEDGED = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("p_case"), _CASES.c.acknowledged_at.is_(None))
+    .values(acknowledged_at=bindparam("p_at", type_=_CASES.c.acknowledged_at.type))
+)
+
+
+@dataclass(frozen=True)
+class PartSent:
+    """The next part of a message went out `at`: `row` as it was before (its
+    `parts_done` and `provider_ids`), `ids` what the part became at the provider.
+    `last`: the message went out whole; `keyboard`: the part carries the message's
+    buttons; `acknowledges`: it is a case's acknowledgement, which reached the reporter."""
+
+    row: OutboxRow
+    ids: Sequence[str]
+    at: datetime
+    last: bool = False
+    keyboard: bool = False
+    acknowledges: bool = False
+
+    @property
+    def after(self) -> OutboxRow:
+        """The row as recorded with this part."""
+        return replace(
+            self.row,
+            parts_done=self.row.parts_done + 1,
+            provider_ids=(*self.row.provider_ids, *self.ids),
+        )
 
 
 class OutboxDelivery(Part):
@@ -80,8 +103,8 @@ class OutboxDelivery(Part):
         if busy:
             statement = _DUE_UNLESS_BUSY
             parameters["busy"] = [(str(channel), str(address)) for channel, address in busy]
-        records = await self._session.scalars(statement, parameters, execution_options=FRESH)
-        return [outbox_row(record) for record in records.all()]
+        rows = await self._core(statement, parameters)
+        return [outbox_row(row) for row in rows.all()]
 
     async def still_pending(self, outbox_id: int) -> OutboxRow | None:
         """The message as stored now, if it still waits to be sent (another instance
@@ -91,45 +114,50 @@ class OutboxDelivery(Part):
         )
         return outbox_row(record) if record is not None else None
 
-    async def part_sent(
-        self,
-        outbox_id: int,
-        parts_done: int,
-        message_ids: list[str],
-        sent_at: datetime | None = None,
-        *,
-        keyboard: bool = False,
-    ) -> None:
-        """Records that the message's first `parts_done` parts went out with these ids
-        (`keyboard`: the last part carries the message's buttons); with `sent_at`, that
-        the whole message went out then (as `mark_sent`)."""
-        record = (await self._core(_OUTBOX_FOR_PART, {"p_id": outbox_id})).first()
-        if record is None:
-            raise LookupError(f"outbox message {outbox_id} not found")
-        values: dict[str, Any] = {
-            "p_id": outbox_id,
-            "parts_done": parts_done,
-            "provider_ids": [*record.provider_ids, *message_ids],
-        }
-        if sent_at is not None:
-            values.update(status=SENT, sent_at=sent_at)
-        await self._core(_SET_OUTBOX, values)
-        if message_ids:
-            await self._session.execute(
-                _NEW_SENT_MESSAGE,
-                [
-                    {
-                        "outbox_id": outbox_id,
-                        "channel": record.channel,
-                        "address": record.address,
-                        "message_id": message_id,
-                        "case_id": record.case_id,
-                        "purpose": record.purpose,
-                        "keyboard": keyboard,
-                    }
-                    for message_id in message_ids
-                ],
-            )
+    async def parts_sent(self, parts: Sequence[PartSent]) -> None:
+        """Records parts that went out, of any messages (at most one part of each): each
+        message's parts done and provider ids, the sent messages' rows, a message sent
+        whole as sent, and when a case's acknowledgement reached the reporter (the first
+        time). At most three statements however many parts: the sender stores all that
+        went out since its last round at once. The rows are as the sender holds them
+        (under its chat's lock): nothing is read back."""
+        if not parts:
+            return
+        values = [
+            {
+                "p_id": part.row.id,
+                "parts_done": part.row.parts_done + 1,
+                "provider_ids": [*part.row.provider_ids, *part.ids],
+                "status": SENT if part.last else PENDING,
+                "sent_at": part.at if part.last else None,
+            }
+            for part in parts
+        ]
+        count = (await self._core(_SET_OUTBOX, _one_or_many(values))).rowcount
+        if len(values) == 1 and count == 0:
+            raise LookupError(f"outbox message {parts[0].row.id} not found")
+        sent = [
+            {
+                "outbox_id": part.row.id,
+                "channel": part.row.recipient.channel.value,
+                "address": part.row.recipient.address,
+                "message_id": message_id,
+                "case_id": part.row.message.case_id,
+                "purpose": part.row.message.purpose,
+                "keyboard": part.keyboard,
+            }
+            for part in parts
+            for message_id in part.ids
+        ]
+        if sent:
+            await self._session.execute(_NEW_SENT_MESSAGE, sent)
+        acknowledged = [
+            {"p_case": part.row.message.case_id, "p_at": part.at}
+            for part in parts
+            if part.acknowledges and part.row.message.case_id is not None
+        ]
+        if acknowledged:
+            await self._core(_ACKNOWLEDGED, _one_or_many(acknowledged))
 
     async def keyboards(self, row: OutboxRow) -> list[str]:
         """The ids of the messages with buttons sent before `row` to its chat about its
@@ -154,11 +182,7 @@ class OutboxDelivery(Part):
 
     async def mark_acknowledged(self, case_id: int, at: datetime) -> None:
         """Records when the case's acknowledgement reached the provider (the first time)."""
-        await self._update(
-            update(CaseRecord)
-            .where(CaseRecord.id == case_id, CaseRecord.acknowledged_at.is_(None))
-            .values(acknowledged_at=at)
-        )
+        await self._core(_ACKNOWLEDGED, {"p_case": case_id, "p_at": at})
 
     async def mark_sent(self, outbox_id: int, at: datetime) -> None:
         await self._update_one(
@@ -258,3 +282,8 @@ class OutboxDelivery(Part):
             .order_by(OutboxRecord.id)
         )
         return [outbox_row(record) for record in records]
+
+
+def _one_or_many(values: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
+    """One statement's parameters, or a list of them (one `executemany`)."""
+    return values[0] if len(values) == 1 else values

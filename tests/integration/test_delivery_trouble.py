@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.core.model import Case, Channel, OutgoingMessage, Privacy, Recipient
 from bot.core.ports import StuckChat
 from storage import Database
+from storage.repositories.sending import PartSent
 from tests.fakes import FixedClock
 
 CITIZEN = Recipient(Channel.WHATSAPP, "+6281298765432")
@@ -83,6 +84,7 @@ async def test_an_urgent_message_goes_ahead_of_a_chats_waiting_ones_but_not_into
     assert await head() == "tambahan 1"
     async with database.transaction() as uow:
         (row,) = await uow.sending.due(clock.now(), 10)
-        await uow.sending.part_sent(row.id, 1, ["m1"])  # the first of its two parts went out
+        # the first of its two parts went out
+        await uow.sending.parts_sent([PartSent(row, ["m1"], clock.now())])
         await uow.outbox.enqueue(OutgoingMessage(UNIT, "pengaduan baru C", urgent=True))
     assert await head() == "tambahan 1"  # its second part before anything else

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from bot.core.model import Channel, OutgoingMessage, Recipient
 from storage import Database
 from storage.locks import ChatLocks, LockKey, chat_key
+from storage.repositories.sending import PartSent
 from tests.fakes import FixedClock
 
 POSTGRESQL = "postgresql"
@@ -190,7 +191,7 @@ async def test_still_pending_gives_the_row_until_it_is_sent(
         assert await uow.sending.still_pending(9999) is None
 
     async with database.transaction() as uow:
-        await uow.sending.part_sent(row.id, 1, ["701"])
+        await uow.sending.parts_sent([PartSent(row, ["701"], clock.now())])
     async with database.transaction(readonly=True) as uow:
         current = await uow.sending.still_pending(row.id)
     assert current is not None

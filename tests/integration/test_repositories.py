@@ -37,6 +37,7 @@ from bot.core.ports import CaseSearch, DialogueState, DigestCounts, SentRef, Uni
 from storage import Database
 from storage.models import OutboxRecord
 from storage.repositories.privacy import Erased
+from storage.repositories.sending import PartSent
 from storage.testing import database_params, fresh_database
 from tests.fakes import FakeUnitOfWork, FixedClock
 
@@ -98,7 +99,7 @@ class SqlStore:
     async def start_sending(self, recipient: Recipient) -> None:
         async with self.database.transaction() as uow:
             (row,) = [r for r in await uow.sending.due(FAR_FUTURE, 100) if r.recipient == recipient]
-            await uow.sending.part_sent(row.id, 1, [f"part-of-{row.id}"])
+            await uow.sending.parts_sent([PartSent(row, [f"part-of-{row.id}"], FAR_FUTURE)])
 
     async def remember_sent(
         self, recipient: Recipient, message_id: str, case_id: int | None, purpose: str | None
@@ -109,7 +110,7 @@ class SqlStore:
             )
         async with self.database.transaction() as uow:
             (row,) = [r for r in await uow.sending.due(FAR_FUTURE, 100) if r.recipient == recipient]
-            await uow.sending.part_sent(row.id, 1, [message_id])
+            await uow.sending.parts_sent([PartSent(row, [message_id], FAR_FUTURE)])
             await uow.sending.mark_sent(row.id, FAR_FUTURE)
 
     async def anonymise(self, case_id: int) -> None:

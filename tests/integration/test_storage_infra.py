@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from storage import Database, OutboxRow, normalize_url
 from storage.database import alembic_config
 from storage.models import OPEN_CASE_STATUSES, Base, OutboxRecord, UTCDateTime
 from storage.repositories.cases import OPEN_STATUSES
+from storage.repositories.sending import PartSent
 from storage.testing import fresh_database
 from tests.fakes import FixedClock
 
@@ -177,18 +179,20 @@ async def test_part_sent_records_progress_and_the_channel_ids(
     )
     (row,) = await due(database, clock.now())
     async with database.transaction() as uow:
-        await uow.sending.part_sent(row.id, 1, ["501", "502"])
+        await uow.sending.parts_sent([PartSent(row, ["501", "502"], clock.now())])
     (resumed,) = await due(database, clock.now())
     assert (resumed.id, resumed.parts_done) == (row.id, 1)
+    assert resumed.provider_ids == ("501", "502")
     assert resumed.message.case_id == 12
     assert resumed.message.purpose == "case"
 
     async with database.transaction() as uow:
-        await uow.sending.part_sent(row.id, 2, ["503"], clock.now())  # the last part: sent
+        # the last part: sent
+        await uow.sending.parts_sent([PartSent(resumed, ["503"], clock.now(), last=True)])
         for message_id in ("501", "502", "503"):
             assert await uow.outbox.find_sent(BOB, message_id) == SentRef(12, "case")
         with pytest.raises(LookupError):
-            await uow.sending.part_sent(9999, 1, ["1"])
+            await uow.sending.parts_sent([PartSent(replace(row, id=9999), ["1"], clock.now())])
         with pytest.raises(LookupError):
             await uow.sending.mark_sent(9999, clock.now())
 
@@ -215,7 +219,7 @@ async def test_delivery_statuses_are_recorded_and_never_go_back(
     )
     (row,) = await due(database, clock.now())
     async with database.transaction() as uow:
-        await uow.sending.part_sent(row.id, 1, ["SM1"])
+        await uow.sending.parts_sent([PartSent(row, ["SM1"], clock.now())])
         assert await uow.sending.delivery_status("whatsapp", "SM1") is None
         found = await uow.sending.record_status("whatsapp", "SM1", "delivered", None, clock.now())
         assert found is not None and found.id == row.id
@@ -308,13 +312,15 @@ async def test_a_reply_in_a_migrated_group_finds_the_message_sent_before(
     await enqueue(database, OutgoingMessage(old, "Kasus ADU-1", case_id=5, purpose="case"))
     (row,) = await due(database, clock.now())
     async with database.transaction() as uow:
-        await uow.sending.part_sent(row.id, 1, ["77"])
+        await uow.sending.parts_sent([PartSent(row, ["77"], clock.now())])
         await uow.sending.mark_sent(row.id, clock.now())
         await uow.chats.record_migration(old.address, new.address, clock.now())
     await enqueue(database, OutgoingMessage(new, "Kasus ADU-2", case_id=6, purpose="case"))
     (row,) = await due(database, clock.now())
     async with database.transaction() as uow:
-        await uow.sending.part_sent(row.id, 1, ["77"])  # the same id again, in the new chat
+        await uow.sending.parts_sent(
+            [PartSent(row, ["77"], clock.now())]
+        )  # the same id again, in the new chat
         assert await uow.outbox.find_sent(new, "77") == SentRef(6, "case")
         assert await uow.outbox.find_sent(old, "77") == SentRef(5, "case")
         assert await uow.outbox.find_sent(new, "78") is None
