@@ -347,14 +347,22 @@ class FakeReporterRepository:
             stored.display_name = reporter.display_name
         reporter.last_inbound_at = at
 
-    async def count_message(self, reporter_id: int, at: datetime, window: timedelta) -> int:
-        if reporter_id not in self._reporters:
-            raise LookupError(f"reporter {reporter_id} not found")
-        started, count = self._windows.get(reporter_id, (None, 0))
+    async def arrived_counted(
+        self,
+        channel: Channel,
+        address: str,
+        display_name: str | None,
+        at: datetime,
+        window: timedelta,
+    ) -> tuple[Reporter, int]:
+        reporter = await self.arrived(channel, address, display_name, at)
+        if reporter.id is None or reporter.blocked_at is not None:
+            return reporter, 0
+        started, count = self._windows.get(reporter.id, (None, 0))
         if started is None or _utc(at) - started >= window:
             started, count = _utc(at), 0
-        self._windows[reporter_id] = (started, count + 1)
-        return count + 1
+        self._windows[reporter.id] = (started, count + 1)
+        return reporter, count + 1
 
     async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
         started, count = self._windows.get(reporter_id, (None, 0))
@@ -376,6 +384,10 @@ class FakeDialogueRepository:
         reporter = await self._reporters.find(channel, address)
         saved = self._states.get(reporter.id or 0) if reporter is not None else None
         return saved[0] if saved is not None else None
+
+    async def in_chat(self, channel: Channel, address: str) -> DialogueState | None:
+        reporter = await self._reporters.find(channel, address)
+        return await self.load(reporter.id or 0) if reporter is not None else None
 
     async def load(self, reporter_id: int) -> DialogueState | None:
         saved = self._states.get(reporter_id)

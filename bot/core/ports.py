@@ -200,14 +200,22 @@ class ReporterRepository(Protocol):
     async def touch(self, reporter: Reporter, at: datetime) -> None:
         """Records that the reporter just wrote (and their current display name)."""
 
-    async def count_message(self, reporter_id: int, at: datetime, window: timedelta) -> int:
-        """Counts a message at `at` in the reporter's current window (a new window starts
-        with the first message `window` or more after the last one started); returns the
-        window's count including this one."""
+    async def arrived_counted(
+        self,
+        channel: Channel,
+        address: str,
+        display_name: str | None,
+        at: datetime,
+        window: timedelta,
+    ) -> tuple[Reporter, int]:
+        """`arrived`, and the message counted in the reporter's current window (a new
+        window starts with the first message `window` or more after the last one
+        started); the reporter and the window's count including this one. A blocked
+        reporter's messages are not counted (0)."""
 
     async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
         """How many messages the reporter's current window holds at `at` (0 once it has
-        run out), counting none (a look before `count_message`)."""
+        run out), counting none (a look before `arrived_counted`)."""
 
     async def set_blocked(self, reporter_id: int, at: datetime | None) -> None:
         """Blocks the reporter from `at`, or unblocks them (None)."""
@@ -236,6 +244,9 @@ class DialogueRepository(Protocol):
 
     async def step_in(self, channel: Channel, address: str) -> str | None:
         """The step of the dialogue stored for that chat's reporter (None: none)."""
+
+    async def in_chat(self, channel: Channel, address: str) -> DialogueState | None:
+        """The dialogue stored for that chat's reporter (None: none, or no reporter)."""
 
     async def save(self, reporter_id: int, state: DialogueState) -> None: ...
 

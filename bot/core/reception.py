@@ -112,17 +112,21 @@ class Reception:
 
     async def receive(self, message: CitizenMessage) -> None:
         uow = self.desk.uow
-        reporter = await uow.reporters.arrived(
-            message.channel, message.address, message.profile_name, self.desk.now
-        )
+        inp = message.input
+        where = (message.channel, message.address)
+        state = await uow.dialogues.in_chat(*where) or DialogueState(IDLE, {})
+        sent: int | None = None
+        if _counted(inp.album_id, state):
+            reporter, sent = await uow.reporters.arrived_counted(
+                *where, message.profile_name, self.desk.now, RATE_WINDOW
+            )
+        else:
+            reporter = await uow.reporters.arrived(*where, message.profile_name, self.desk.now)
         assert reporter.id is not None
         if reporter.blocked_at is not None:
             log.info("reporter %s is blocked: message ignored", reporter.id)
             return
-        inp = message.input
-        state = await uow.dialogues.load(reporter.id) or DialogueState(IDLE, {})
-        if _counted(inp.album_id, state):
-            sent = await uow.reporters.count_message(reporter.id, self.desk.now, RATE_WINDOW)
+        if sent is not None:
             limit = self.desk.office.limits.messages_per_minute
             if sent > limit:
                 log.info("reporter %s: message %s this minute, ignored", reporter.id, sent)

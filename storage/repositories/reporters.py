@@ -59,29 +59,39 @@ _REPORTER_ARRIVED = (
 )
 
 
-def _count_message() -> Any:
-    """Counts a message in the reporter's rate window, starting a new window when the
-    last began `window` or longer ago; returns the count. One UPDATE, which locks the
-    row (as the SELECT … FOR UPDATE before it did)."""
+def _arrived_counted() -> Any:
+    """A message arrived and counts: the reporter found, touched and (unless blocked) the
+    message counted in its rate window, a new window begun when the last began `window`
+    or longer ago; one UPDATE, which locks the row, so a reporter writing from a second
+    instance's view is counted right anyway."""
     R = _REPORTERS
     at = bindparam("p_at", type_=R.c.window_started_at.type)
     fresh = or_(
         R.c.window_started_at.is_(None),
         R.c.window_started_at <= bindparam("p_cutoff", type_=R.c.window_started_at.type),
     )
+    blocked = R.c.blocked_at.is_not(None)
     return (
         update(R)
-        .where(R.c.id == bindparam("p_id"))
-        .values(
-            # (both expressions read the row as it was before the update)
-            window_started_at=sql_case((fresh, at), else_=R.c.window_started_at),
-            window_count=sql_case((fresh, 1), else_=R.c.window_count + 1),
+        .where(
+            R.c.channel == bindparam("p_channel"),
+            R.c.address == bindparam("p_address"),
         )
-        .returning(R.c.window_count)
+        .values(
+            # (every expression reads the row as it was before the update)
+            last_inbound_at=at,
+            window_started_at=sql_case(
+                (blocked, R.c.window_started_at), (fresh, at), else_=R.c.window_started_at
+            ),
+            window_count=sql_case(
+                (blocked, R.c.window_count), (fresh, 1), else_=R.c.window_count + 1
+            ),
+        )
+        .returning(*_REPORTER_COLUMNS, R.c.window_count)
     )
 
 
-_COUNT_MESSAGE = _count_message()
+_ARRIVED_COUNTED = _arrived_counted()
 
 
 class SqlReporterRepository(Part):
@@ -122,6 +132,28 @@ class SqlReporterRepository(Part):
             assert row is not None
         return _reporter(row)
 
+    async def arrived_counted(
+        self,
+        channel: Channel,
+        address: str,
+        display_name: str | None,
+        at: datetime,
+        window: timedelta,
+    ) -> tuple[Reporter, int]:
+        where = {
+            "p_channel": channel.value,
+            "p_address": address,
+            "p_at": at,
+            "p_cutoff": at - window,
+        }
+        row = (await self._core(_ARRIVED_COUNTED, where)).first()
+        if row is None:
+            await self.get_or_create(channel, address, display_name)
+            row = (await self._core(_ARRIVED_COUNTED, where)).first()
+            assert row is not None
+        reporter = _reporter(row)
+        return reporter, 0 if reporter.blocked_at is not None else int(row.window_count)
+
     async def get(self, reporter_id: int) -> Reporter | None:
         record = await self._first(select(ReporterRecord).where(ReporterRecord.id == reporter_id))
         return _reporter(record) if record else None
@@ -146,18 +178,6 @@ class SqlReporterRepository(Part):
             values["display_name"] = reporter.display_name
         await self._update_one(_TOUCH_REPORTER, f"reporter {reporter.id}", values)
         reporter.last_inbound_at = at
-
-    async def count_message(self, reporter_id: int, at: datetime, window: timedelta) -> int:
-        # One UPDATE that reads and writes the window: it holds the row lock, so a
-        # reporter writing from a second instance's view is counted right anyway.
-        count = (
-            await self._core(
-                _COUNT_MESSAGE, {"p_id": reporter_id, "p_at": at, "p_cutoff": at - window}
-            )
-        ).scalar()
-        if count is None:
-            raise LookupError(f"reporter {reporter_id} not found")
-        return int(count)
 
     async def messages_in_window(self, reporter_id: int, at: datetime, window: timedelta) -> int:
         row = (

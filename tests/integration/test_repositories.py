@@ -497,24 +497,23 @@ async def test_a_reporters_messages_are_counted_per_window_and_blocks_are_kept(
     store: Store,
 ) -> None:
     minute = timedelta(minutes=1)
+    budi_chat, siti_chat = (Channel.TELEGRAM, "5551"), (Channel.TELEGRAM, "5552")
     async with store.transaction() as uow:
-        budi = await uow.reporters.get_or_create(Channel.TELEGRAM, "5551", "Budi")
-        siti = await uow.reporters.get_or_create(Channel.TELEGRAM, "5552", "Siti")
+
+        async def count(chat: tuple[Channel, str], at: datetime) -> int:
+            reporter, counted = await uow.reporters.arrived_counted(*chat, None, at, minute)
+            assert reporter.last_inbound_at == at
+            return counted
+
+        budi = await uow.reporters.get_or_create(*budi_chat, "Budi")
+        siti = await uow.reporters.get_or_create(*siti_chat, "Siti")
         assert budi.id is not None and siti.id is not None
-        counts = [
-            await uow.reporters.count_message(budi.id, T0 + timedelta(seconds=s), minute)
-            for s in (0, 10, 59)
-        ]
+        counts = [await count(budi_chat, T0 + timedelta(seconds=s)) for s in (0, 10, 59)]
         assert counts == [1, 2, 3]
-        assert await uow.reporters.count_message(siti.id, T0, minute) == 1  # their own window
+        assert await count(siti_chat, T0) == 1  # their own window
     async with store.transaction() as uow:
-        assert await uow.reporters.count_message(budi.id, T0 + minute, minute) == 1  # anew
-        assert (
-            await uow.reporters.count_message(
-                budi.id, T0 + 2 * minute - timedelta(seconds=1), minute
-            )
-            == 2
-        )
+        assert await count(budi_chat, T0 + minute) == 1  # anew
+        assert await count(budi_chat, T0 + 2 * minute - timedelta(seconds=1)) == 2
         # a look at the window counts nothing, and finds it empty once it ran out
         look = uow.reporters.messages_in_window
         assert await look(budi.id, T0 + 2 * minute - timedelta(seconds=1), minute) == 2
@@ -526,6 +525,10 @@ async def test_a_reporters_messages_are_counted_per_window_and_blocks_are_kept(
         blocked = await uow.reporters.get(budi.id)
         assert blocked is not None and blocked.blocked_at == T0
         assert_utc(blocked.blocked_at)
+        # a blocked reporter's message is not counted
+        assert await count(budi_chat, T0 + 2 * minute - timedelta(seconds=1)) == 0
+        look = uow.reporters.messages_in_window
+        assert await look(budi.id, T0 + 2 * minute - timedelta(seconds=1), minute) == 2
         found = await uow.reporters.get_or_create(Channel.TELEGRAM, "5551", None)
         assert found.blocked_at == T0
         await uow.reporters.set_blocked(budi.id, None)
