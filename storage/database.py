@@ -153,6 +153,11 @@ class Database:
         if uow.reports.added and self.on_report_queued is not None:
             self.on_report_queued()
 
+    def writers_waiting(self) -> bool:
+        """Whether an urgent transaction (a webhook's) waits for this process's turn to
+        write (SQLite files; never on PostgreSQL)."""
+        return self._write_turn is not None and self._write_turn.urgent_waiting()
+
     @asynccontextmanager
     async def _writing(self, urgent: bool) -> AsyncIterator[None]:
         """This process's turn to write (SQLite files), or nothing to wait for."""
@@ -226,6 +231,9 @@ class WriteTurn:
             elif turn in queue:  # (a cancelled turn may have been passed over already)
                 queue.remove(turn)
             raise
+
+    def urgent_waiting(self) -> bool:
+        return any(not turn.done() for turn in self._urgent)
 
     def release(self) -> None:
         for queue in (self._urgent, self._others):

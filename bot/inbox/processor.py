@@ -1,8 +1,13 @@
 """The inbound processor: handles each recorded update exactly once, in arrival order.
 
 Webhooks and the poller only record updates (committed before Telegram gets its 2xx).
-This loop takes them in order and handles each in one transaction that also marks it
-done, so a crash at any moment either keeps the whole effect or none of it. With several
+This loop takes them in order and handles each in a transaction that also marks it
+done, so a crash at any moment either keeps the whole effect or none of it. The updates
+waiting are handled several to a transaction (at most `TOGETHER`, joining for at most
+`TOGETHER_FOR`, and on SQLite none joins while a webhook waits for the write lock): the
+set-up and commit of a transaction, and the sender's round after it, then serve several
+updates under load. Should one of them fail, that transaction is rolled back and each of
+its updates handled again in a transaction of its own, as below. With several
 instances on one PostgreSQL database any instance may take any update, but an update
 waits while an earlier one of its chat is still pending (`InboundLog.claim`), so each
 chat's updates are handled one at a time, in the order they arrived.
@@ -34,10 +39,13 @@ from bot.inbox.intake import without_controls
 from storage.database import Database
 from storage.errors import DatabaseRefused, error_class, is_outage
 from storage.repositories.inbound import InboundRow
+from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
+TOGETHER = 20  # updates handled in one transaction, at most
+TOGETHER_FOR = 0.01  # seconds: no more updates join a transaction open that long
 IDLE_WAIT = 1.0
 DB_RETRY_WAIT = 2.0
 MAX_REASON = 500  # characters of an error kept with a failed update
@@ -126,45 +134,93 @@ class InboundProcessor:
         async with self.db.transaction() as uow:
             rows = await uow.inbound.pending(BATCH)
         taken = 0
-        for row in rows:
+        while rows:
             if self.give_way is not None:
                 await self.give_way()
-            taken += await self.process(row)
+            through, took = await self._process_together(rows[:TOGETHER])
+            rows = rows[through:]
+            taken += took
         return taken
 
-    async def process(self, row: InboundRow) -> bool:
-        """Handles one recorded update in one transaction (or records why it failed);
-        False if it must wait for an earlier update of its chat."""
-        if not await self._process(row):
-            return False
-        async with self._progress:
-            self._handled += 1
-            self._progress.notify_all()
-        return True
-
-    async def _process(self, row: InboundRow) -> bool:
-        CURRENT_CASE.set(None)  # the case desk names the case once it knows it
-        handler = self.sources.get(row.source)
-        prepare = self.preparers.get(row.source)
+    async def _process_together(self, rows: list[InboundRow]) -> tuple[int, int]:
+        """Handles the first of `rows`, and as many after it as may join, in one
+        transaction; how many of the rows it went through, and how many of those it took
+        up (the others wait for an earlier update of their chat)."""
+        prepared: list[tuple[InboundRow, Envelope]] = []
+        for row in rows:  # (before the transaction: preparing may ask Telegram, fetch files)
+            try:
+                prepared.append((row, await self._envelope(row)))
+            except Exception as error:
+                if is_outage(error):
+                    raise  # the database is unavailable: the update stays pending
+                if prepared:
+                    break  # it goes first next time, and is recorded failed then
+                await self._failed(row, error)
+                await self._count(1)
+                return 1, 1
+        if len(prepared) == 1:
+            return 1, await self._process_alone(*prepared[0])
+        clock = asyncio.get_running_loop().time
+        since = clock()
+        outcomes: list[bool] = []  # of each update handled: taken up, or waiting
         try:
-            envelope = await prepare(row.payload) if prepare is not None else Envelope(row.payload)
             async with self.db.transaction() as uow:
-                if not await uow.inbound.claim(row.id):
-                    # handled already or right now elsewhere, or its chat's turn is not yet
-                    return not await uow.inbound.is_pending(row.id)
-                if handler is not None:
-                    desk = CaseDesk(uow, self.office, self.texts, self.clock.now())
-                    await handler(uow, desk, envelope)
-                else:
-                    log.error("inbound: no handler for source %s", row.source)
-                await uow.inbound.mark_done(row.id, self.clock.now())
+                for row, envelope in prepared:
+                    if outcomes and (clock() - since > TOGETHER_FOR or self.db.writers_waiting()):
+                        break
+                    outcomes.append(await self._handle(uow, row, envelope))
+        except Exception as error:
+            if is_outage(error):
+                raise  # the database is unavailable: the updates stay pending
+            # One of them failed for what it is: each again, in a transaction of its own.
+            tried = prepared[: len(outcomes) + 1]
+            return len(tried), sum([await self._process_alone(*each) for each in tried])
+        self.after_commit()
+        await self._count(sum(outcomes))
+        return len(outcomes), sum(outcomes)
+
+    async def _process_alone(self, row: InboundRow, envelope: Envelope) -> int:
+        """Handles one update in a transaction of its own, or records why it failed; 1 if
+        it was taken up, 0 if it waits for an earlier update of its chat."""
+        try:
+            async with self.db.transaction() as uow:
+                taken = await self._handle(uow, row, envelope)
         except Exception as error:
             if is_outage(error):
                 raise  # the database is unavailable: the update stays pending, tried again
             await self._failed(row, error)
-            return True
-        self.after_commit()
+            taken = True
+        else:
+            self.after_commit()
+        await self._count(int(taken))
+        return int(taken)
+
+    async def _envelope(self, row: InboundRow) -> Envelope:
+        prepare = self.preparers.get(row.source)
+        return await prepare(row.payload) if prepare is not None else Envelope(row.payload)
+
+    async def _handle(self, uow: SqlUnitOfWork, row: InboundRow, envelope: Envelope) -> bool:
+        """Handles one update in the transaction and marks it done; False if it must wait
+        for an earlier update of its chat."""
+        CURRENT_CASE.set(None)  # the case desk names the case once it knows it
+        if not await uow.inbound.claim(row.id):
+            # handled already or right now elsewhere, or its chat's turn is not yet
+            return not await uow.inbound.is_pending(row.id)
+        handler = self.sources.get(row.source)
+        if handler is not None:
+            desk = CaseDesk(uow, self.office, self.texts, self.clock.now())
+            await handler(uow, desk, envelope)
+        else:
+            log.error("inbound: no handler for source %s", row.source)
+        await uow.inbound.mark_done(row.id, self.clock.now())
         return True
+
+    async def _count(self, handled: int) -> None:
+        """Counts updates handled (for `caught_up`)."""
+        if handled:
+            async with self._progress:
+                self._handled += handled
+                self._progress.notify_all()
 
     async def _failed(self, row: InboundRow, error: Exception) -> None:
         """Records an update that fails for what it is (its content, or a bug met by it),

@@ -1,12 +1,15 @@
 """The inbound processor on real databases: an update that fails for its content is
 recorded as failed and told once, and the others go on; one that meets an outage stays
-pending and is handled when the database is back."""
+pending and is handled when the database is back; updates waiting are handled several to
+a transaction."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import DataError, OperationalError
 
 from bot.core.cases import CaseDesk
@@ -98,3 +101,52 @@ async def test_an_update_meeting_an_outage_stays_pending_and_is_handled_later(
     assert await inbound.process_pending() == 2
     assert handled == [1, 2]
     assert await officers_told(database, clock) == []
+
+
+async def test_waiting_updates_are_handled_together_in_one_transaction(
+    database: Database, clock: FixedClock
+) -> None:
+    handled: list[int] = []
+    commits: list[int] = []
+
+    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
+        handled.append(envelope.update["update_id"])
+
+    await record(database, clock.now(), ("1", "5001"), ("2", "5001"), ("3", "5002"))
+
+    @event.listens_for(database.engine.sync_engine, "commit")
+    def count(connection: Connection) -> None:
+        commits.append(len(handled))
+
+    assert await processor(database, clock, handler).process_pending() == 3
+    assert handled == [1, 2, 3]  # in their order, the same chat's second after its first
+    assert commits == [0, 3]  # the look for waiting updates, then all three at once
+    assert {status for status, _ in (await states(database)).values()} == {"done"}
+
+
+async def test_an_update_failing_among_others_is_failed_alone_and_the_others_kept(
+    database: Database, clock: FixedClock
+) -> None:
+    attempts: list[int] = []
+
+    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
+        update_id = envelope.update["update_id"]
+        attempts.append(update_id)
+        await desk.tell(OFFICERS, f"pembaruan {update_id}")
+        if update_id == 2:
+            raise DataError("INSERT INTO case_events ...", None, ValueError("value too long"))
+
+    await record(database, clock.now(), ("1", "5001"), ("2", "5002"), ("3", "5003"))
+    assert await processor(database, clock, handler).process_pending() == 3
+    # 1 and 2 together, rolled back; then each alone; then 3
+    assert attempts == [1, 2, 1, 2, 3]
+    found = await states(database)
+    assert found["2"] == ("failed", "DataError (ValueError): value too long")
+    assert found["1"][0] == found["3"][0] == "done"
+    async with database.engine.connect() as connection:
+        rows = await connection.exec_driver_sql("SELECT payload FROM outbox ORDER BY id")
+        payloads = [p if isinstance(p, dict) else json.loads(p) for (p,) in rows]
+    told = [payload["text"] for payload in payloads]
+    # what the rolled-back attempt queued is gone: each message once, the failure told once
+    assert told[:1] + told[2:] == ["pembaruan 1", "pembaruan 3"]
+    assert "DataError (ValueError)" in told[1]
