@@ -200,19 +200,18 @@ class InboundProcessor:
         return await prepare(row.payload) if prepare is not None else Envelope(row.payload)
 
     async def _handle(self, uow: SqlUnitOfWork, row: InboundRow, envelope: Envelope) -> bool:
-        """Handles one update in the transaction and marks it done; False if it must wait
+        """Marks one update done and handles it, in the transaction; False if it must wait
         for an earlier update of its chat."""
         CURRENT_CASE.set(None)  # the case desk names the case once it knows it
-        if not await uow.inbound.claim(row.id):
+        now = self.clock.now()
+        if not await uow.inbound.take(row.id, now):
             # handled already or right now elsewhere, or its chat's turn is not yet
             return not await uow.inbound.is_pending(row.id)
         handler = self.sources.get(row.source)
         if handler is not None:
-            desk = CaseDesk(uow, self.office, self.texts, self.clock.now())
-            await handler(uow, desk, envelope)
+            await handler(uow, CaseDesk(uow, self.office, self.texts, now), envelope)
         else:
             log.error("inbound: no handler for source %s", row.source)
-        await uow.inbound.mark_done(row.id, self.clock.now())
         return True
 
     async def _count(self, handled: int) -> None:

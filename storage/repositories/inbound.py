@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, exists, func, select, update
+from sqlalchemy import Integer, bindparam, exists, func, or_, select, update
 
 from storage.models import InboundUpdateRecord
 from storage.repositories.base import DONE, FAILED, PENDING, Part, table
@@ -62,6 +62,41 @@ def _claim(*, lock: bool) -> Any:
 
 
 _CLAIM = {"sqlite": _claim(lock=False), "postgresql": _claim(lock=True)}
+
+
+def _take(*, lock: bool) -> Any:
+    """`_claim`, and the update marked done at once (`p_at`), in one statement:
+    the claimed id if it was pending and no earlier update of its chat waits."""
+    I = _INBOUND  # noqa: E741
+    earlier = _INBOUND.alias("earlier")
+    its_turn = or_(
+        I.c.chat_key.is_(None),
+        I.c.chat_key == "",  # an update of no chat: nothing to keep in order with
+        ~exists().where(
+            earlier.c.chat_key == I.c.chat_key,
+            earlier.c.status == PENDING,
+            earlier.c.id < I.c.id,
+        ),
+    )
+    which = I.c.id == bindparam("p_id")
+    if lock:
+        # Skips an update another instance is handling (as `_claim` does).
+        mine = _INBOUND.alias("mine")
+        which = I.c.id == (
+            select(mine.c.id)
+            .where(mine.c.id == bindparam("p_id"), mine.c.status == PENDING)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    return (
+        update(I)
+        .where(which, I.c.status == PENDING, its_turn)
+        .values(status=DONE, processed_at=bindparam("p_at", type_=I.c.processed_at.type))
+        .returning(I.c.id)
+    )
+
+
+_TAKE = {"sqlite": _take(lock=False), "postgresql": _take(lock=True)}
 _IS_PENDING = select(_INBOUND.c.id).where(
     _INBOUND.c.id == bindparam("p_id"), _INBOUND.c.status == PENDING
 )
@@ -142,6 +177,12 @@ class InboundLog(Part):
         if not row.chat_key:  # an update of no chat: nothing to keep in order with
             return True
         return not row.earlier
+
+    async def take(self, id: int, at: datetime) -> bool:
+        """`claim`s a delivery and marks it done (`at`) in this transaction, which handles
+        it: should the handling fail, the rollback leaves it pending. One statement."""
+        row = (await self._core(self._built(_TAKE), {"p_id": id, "p_at": at})).first()
+        return row is not None
 
     async def is_pending(self, id: int) -> bool:
         found = (await self._core(_IS_PENDING, {"p_id": id})).first()

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.exc import DataError, OperationalError
 
 from bot.core.cases import CaseDesk
+from bot.inbox import processor as processor_module
 from bot.inbox.envelope import Envelope, SourceHandler
 from bot.inbox.processor import InboundProcessor
 from storage import Database
@@ -103,6 +104,13 @@ async def test_an_update_meeting_an_outage_stays_pending_and_is_handled_later(
     assert await officers_told(database, clock) == []
 
 
+@pytest.fixture
+def unhurried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Updates join a transaction however long it is open (the test's machine may be slow)."""
+    monkeypatch.setattr(processor_module, "TOGETHER_FOR", 60.0)
+
+
+@pytest.mark.usefixtures("unhurried")
 async def test_waiting_updates_are_handled_together_in_one_transaction(
     database: Database, clock: FixedClock
 ) -> None:
@@ -124,6 +132,7 @@ async def test_waiting_updates_are_handled_together_in_one_transaction(
     assert {status for status, _ in (await states(database)).values()} == {"done"}
 
 
+@pytest.mark.usefixtures("unhurried")
 async def test_an_update_failing_among_others_is_failed_alone_and_the_others_kept(
     database: Database, clock: FixedClock
 ) -> None:

@@ -10,6 +10,7 @@ for the first, so the SQLite branches check their answers one after the other.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -163,6 +164,42 @@ async def test_a_claimed_delivery_is_skipped_by_another_transaction(
         assert await uow.inbound.backlog() == 0
         assert not await uow.inbound.claim(first_id)
         assert not await uow.inbound.is_pending(first_id)
+
+
+async def test_a_delivery_taken_is_done_with_its_transaction_and_pending_again_without(
+    database: Database, clock: FixedClock
+) -> None:
+    first_id, second_id = await record(database, clock, "1", "2")
+    async with database.transaction() as uow:
+        assert await uow.inbound.record(
+            "telegram", "3", "telegram:7777", {"update_id": 3}, clock.now()
+        )
+        (*_, other_chat) = [row.id for row in await uow.inbound.pending(100)]
+    with contextlib.suppress(RuntimeError):
+        async with database.transaction() as uow:
+            assert not await uow.inbound.take(second_id, clock.now())  # its first waits
+            assert await uow.inbound.take(first_id, clock.now())
+            assert not await uow.inbound.is_pending(first_id)
+            raise RuntimeError("the handling failed")  # rolled back: pending again
+    if database.dialect == POSTGRESQL:
+        async with database.transaction() as first:
+            assert await first.inbound.take(first_id, clock.now())
+            async with database.transaction() as second:
+                assert not await second.inbound.take(first_id, clock.now())  # skipped
+                assert await second.inbound.is_pending(first_id)
+                assert not await second.inbound.take(second_id, clock.now())  # in order
+                assert await second.inbound.take(other_chat, clock.now())  # another chat
+        async with database.transaction() as uow:
+            assert await uow.inbound.take(second_id, clock.now())  # its turn now
+    else:
+        async with database.transaction() as uow:
+            assert await uow.inbound.take(first_id, clock.now())
+            assert await uow.inbound.take(second_id, clock.now())  # its turn now
+            assert await uow.inbound.take(other_chat, clock.now())
+    async with database.transaction() as uow:
+        assert await uow.inbound.backlog() == 0
+        assert not await uow.inbound.take(first_id, clock.now())
+        assert not await uow.inbound.take(9999, clock.now())
 
 
 async def test_a_failed_update_does_not_hold_up_its_chat(
