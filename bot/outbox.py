@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from bot.metrics import Metrics
 from storage.database import Database
 from storage.locks import ChatLocks, LockKey
-from storage.repositories.outbox import OutboxRow
-from storage.repositories.sending import PartSent
+from storage.repositories.outbox import OutboxRow, outbox_row
+from storage.repositories.sending import STILL_PENDING, PartSent
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -214,8 +214,8 @@ class OutboxSender:
         current: OutboxRow | None = row
         try:
             if self.locks.shared:  # another instance may have sent it before we locked
-                async with self.db.transaction(readonly=True) as uow:
-                    current = await uow.sending.still_pending(row.id)
+                found = await self.locks.read(STILL_PENDING, {"p_id": row.id})
+                current = outbox_row(found) if found is not None else None
             while current is not None:
                 row = current
                 current, stored_in = await self._deliver(row, key)

@@ -19,10 +19,9 @@ import logging
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from storage.repositories.base import Part
 
@@ -93,12 +92,21 @@ class ChatLocks:
         cannot be asked, in which case nothing should be sent now)."""
         if not self.shared:
             return True
-        held = await self._ask(func.pg_try_advisory_lock(LockKey.CHATS.value, chat_key(chat)))
-        return bool(held)
+        held = await self._ask(
+            select(func.pg_try_advisory_lock(LockKey.CHATS.value, chat_key(chat)))
+        )
+        return held is not None and bool(held[0])
 
     async def release(self, chat: str) -> None:
         if self.shared:
-            await self._ask(func.pg_advisory_unlock(LockKey.CHATS.value, chat_key(chat)))
+            await self._ask(select(func.pg_advisory_unlock(LockKey.CHATS.value, chat_key(chat))))
+
+    async def read(self, statement: Select[Any], parameters: dict[str, Any]) -> Row[Any] | None:
+        """The first row of a read on the locks' own connection (PostgreSQL, outside any
+        transaction): it sees all that was committed before the locks it holds were
+        granted, such as what another instance sent and stored before it let a chat go.
+        None if nothing matches, or if the database cannot be asked."""
+        return await self._ask(statement, parameters)
 
     async def close(self) -> None:
         async with self._guard:
@@ -109,12 +117,17 @@ class ChatLocks:
                 await self._connection.close()
                 self._connection = None
 
-    async def _ask(self, call: ColumnElement[Any]) -> Any:
+    async def _ask(
+        self, statement: Select[Any], parameters: dict[str, Any] | None = None
+    ) -> Row[Any] | None:
         # Shielded: a caller cancelled mid-query (the service stopping) must not leave
         # the connection with a half-done operation, which would wedge later calls.
-        return await asyncio.shield(asyncio.ensure_future(self._query(call)))
+        return await asyncio.shield(asyncio.ensure_future(self._query(statement, parameters)))
 
-    async def _query(self, call: ColumnElement[Any]) -> Any:
+    async def _query(
+        self, statement: Select[Any], parameters: dict[str, Any] | None
+    ) -> Row[Any] | None:
+        """The statement's first row (None: none, or the database cannot be asked)."""
         async with self._guard:
             try:
                 if self._connection is None:
@@ -122,7 +135,10 @@ class ChatLocks:
                     self._connection = await connection.execution_options(
                         isolation_level="AUTOCOMMIT"
                     )
-                return await self._connection.scalar(select(call))
+                found: Row[Any] | None = (
+                    await self._connection.execute(statement, parameters)
+                ).first()
+                return found
             except (OperationalError, DBAPIError, OSError) as error:
                 # A lost connection took every lock it held with it: start afresh.
                 log.warning("chat locks: database unavailable (%s)", error)

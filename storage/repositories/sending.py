@@ -49,6 +49,11 @@ _DUE = _due_messages(unless_busy=False)
 _DUE_UNLESS_BUSY = _due_messages(unless_busy=True)
 
 
+# A message as stored now if it still waits to be sent (`OutboxDelivery.still_pending`;
+# the sender asks it on its chat locks' connection once it holds the chat's lock).
+STILL_PENDING = select(*_OUTBOX.c).where(
+    _OUTBOX.c.id == bindparam("p_id"), _OUTBOX.c.status == PENDING
+)
 # What the sender records of the parts that went out: each message updated (the SET
 # clause from the parameters' keys), the ids of what it became, the acknowledgements.
 _SET_OUTBOX = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("p_id"))
@@ -109,10 +114,8 @@ class OutboxDelivery(Part):
     async def still_pending(self, outbox_id: int) -> OutboxRow | None:
         """The message as stored now, if it still waits to be sent (another instance
         may have sent it since it was read)."""
-        record = await self._first(
-            select(OutboxRecord).where(OutboxRecord.id == outbox_id, OutboxRecord.status == PENDING)
-        )
-        return outbox_row(record) if record is not None else None
+        row = (await self._core(STILL_PENDING, {"p_id": outbox_id})).first()
+        return outbox_row(row) if row is not None else None
 
     async def parts_sent(self, parts: Sequence[PartSent]) -> None:
         """Records parts that went out, of any messages (at most one part of each): each
