@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 TOGETHER = 20  # updates handled in one transaction, at most
-TOGETHER_FOR = 0.01  # seconds: no more updates join a transaction open that long
+TOGETHER_FOR = 0.03  # seconds: no more updates join a transaction open that long
 IDLE_WAIT = 1.0
 DB_RETRY_WAIT = 2.0
 MAX_REASON = 500  # characters of an error kept with a failed update
