@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 from storage.database import Database
 from storage.locks import ChatLocks, LockKey
 from storage.repositories.outbox import OutboxRow, outbox_row
-from storage.repositories.sending import STILL_PENDING, PartSent
+from storage.repositories.sending import STILL_PENDING_AMONG, PartSent
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._busy: set[Key] = set()
         self._unstored: list[_Unstored] = []
+        self._letting_go: list[str] = []  # chats whose sends ended, unlocked next round
         self._round = 0  # rounds begun (`send_due`)
         self._tasks: set[asyncio.Task[None]] = set()
         self._current: dict[str, str] = {}
@@ -171,6 +172,10 @@ class OutboxSender:
                 each.stored.set_result((following.get(each.key), this_round))
         if len(rows) == BATCH:
             self._wake.set()  # more may be due than one round reads
+        if self._letting_go:
+            chats, self._letting_go = self._letting_go, []
+            await self.locks.release_all(chats)
+        starting = []
         for row in rows:
             key = _key(row)
             if key in self._busy:
@@ -178,13 +183,30 @@ class OutboxSender:
             # Marked busy before waiting for the lock: PostgreSQL grants a session's own
             # advisory lock again, so a second round here must not get that far.
             self._busy.add(key)
-            if not await self.locks.acquire(_lock_name(key)):
-                self._busy.discard(key)
-                continue  # being sent by another instance
-            task = asyncio.create_task(self._deliver_chat(row, key))
+            starting.append(row)
+        for row in await self._locked(starting):
+            task = asyncio.create_task(self._deliver_chat(row, _key(row)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(rows)
+
+    async def _locked(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """Takes the locks of the rows' chats (in one query); the rows whose chat it
+        holds now, as stored now (another instance may have sent one before the lock
+        was ours, the chat's lock then free again). The others' chats are not busy here."""
+        held = await self.locks.acquire_all([_lock_name(_key(row)) for row in rows])
+        mine = [row for row, ours in zip(rows, held, strict=True) if ours]
+        if self.locks.shared and mine:
+            found = await self.locks.read(STILL_PENDING_AMONG, {"p_ids": [row.id for row in mine]})
+            current = {row.id: outbox_row(row) for row in found}
+            gone = [row for row in mine if row.id not in current]
+            await self.locks.release_all([_lock_name(_key(row)) for row in gone])
+            mine = [current[row.id] for row in mine if row.id in current]
+        kept = {row.id for row in mine}
+        for row in rows:
+            if row.id not in kept:
+                self._busy.discard(_key(row))  # being sent by another instance, or sent
+        return mine
 
     async def drain(self) -> None:
         """Waits for deliveries under way (used on shutdown and in tests)."""
@@ -213,9 +235,6 @@ class OutboxSender:
         stored_in: int | None = None  # the round that stored the last message sent whole
         current: OutboxRow | None = row
         try:
-            if self.locks.shared:  # another instance may have sent it before we locked
-                found = await self.locks.read(STILL_PENDING, {"p_id": row.id})
-                current = outbox_row(found) if found is not None else None
             while current is not None:
                 row = current
                 current, stored_in = await self._deliver(row, key)
@@ -225,7 +244,7 @@ class OutboxSender:
             log.exception("outbox: delivering message %s failed unexpectedly", row.id)
             await self._retry(row, TemporaryFailure("unexpected error"), None)
         finally:
-            await self.locks.release(_lock_name(key))
+            self._letting_go.append(_lock_name(key))  # (by the next round, with others)
             self._busy.discard(key)
             if stored_in != self._round:
                 # A round since may have passed the chat over as busy: its next message

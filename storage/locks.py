@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Integer, Row, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.base import Executable
 
 from storage.repositories.base import Part
 
@@ -74,6 +77,18 @@ def chat_key(chat: str) -> int:
     return int.from_bytes(hashlib.blake2b(chat.encode(), digest_size=4).digest(), signed=True)
 
 
+# Chat locks taken and released many at once (`p_keys`, in the namespace `p_space`): one
+# query a round of the sender, whatever the number of chats; the taken ones in order.
+_KEYS = bindparam("p_keys", type_=ARRAY(Integer))
+_TAKE = text(
+    "SELECT pg_try_advisory_lock(:p_space, t.key)"
+    " FROM unnest(:p_keys) WITH ORDINALITY AS t(key, n) ORDER BY t.n"
+).bindparams(_KEYS)
+_RELEASE = text(
+    "SELECT pg_advisory_unlock(:p_space, t.key) FROM unnest(:p_keys) AS t(key)"
+).bindparams(_KEYS)
+
+
 class ChatLocks:
     """Per-chat send locks, on one connection this instance keeps for them."""
 
@@ -90,23 +105,36 @@ class ChatLocks:
     async def acquire(self, chat: str) -> bool:
         """Takes the chat's lock; False if another instance holds it (or the database
         cannot be asked, in which case nothing should be sent now)."""
-        if not self.shared:
-            return True
-        held = await self._ask(
-            select(func.pg_try_advisory_lock(LockKey.CHATS.value, chat_key(chat)))
-        )
-        return held is not None and bool(held[0])
+        return (await self.acquire_all([chat]))[0]
+
+    async def acquire_all(self, chats: Sequence[str]) -> list[bool]:
+        """Takes each chat's lock, in one query; for each, whether it is held now (as
+        `acquire`). A chat listed twice is locked twice (and must be released twice)."""
+        if not self.shared or not chats:
+            return [True] * len(chats)
+        rows = await self._ask(_TAKE, self._keys(chats))
+        if rows is None:
+            return [False] * len(chats)
+        return [bool(held) for (held,) in rows]
 
     async def release(self, chat: str) -> None:
-        if self.shared:
-            await self._ask(select(func.pg_advisory_unlock(LockKey.CHATS.value, chat_key(chat))))
+        await self.release_all([chat])
 
-    async def read(self, statement: Select[Any], parameters: dict[str, Any]) -> Row[Any] | None:
-        """The first row of a read on the locks' own connection (PostgreSQL, outside any
+    async def release_all(self, chats: Sequence[str]) -> None:
+        """Releases each chat's lock, in one query."""
+        if self.shared and chats:
+            await self._ask(_RELEASE, self._keys(chats))
+
+    async def read(self, statement: Executable, parameters: dict[str, Any]) -> list[Row[Any]]:
+        """The rows of a read on the locks' own connection (PostgreSQL, outside any
         transaction): it sees all that was committed before the locks it holds were
         granted, such as what another instance sent and stored before it let a chat go.
-        None if nothing matches, or if the database cannot be asked."""
-        return await self._ask(statement, parameters)
+        None are found if the database cannot be asked."""
+        return await self._ask(statement, parameters) or []
+
+    @staticmethod
+    def _keys(chats: Sequence[str]) -> dict[str, Any]:
+        return {"p_space": LockKey.CHATS.value, "p_keys": [chat_key(chat) for chat in chats]}
 
     async def close(self) -> None:
         async with self._guard:
@@ -118,16 +146,16 @@ class ChatLocks:
                 self._connection = None
 
     async def _ask(
-        self, statement: Select[Any], parameters: dict[str, Any] | None = None
-    ) -> Row[Any] | None:
+        self, statement: Executable, parameters: dict[str, Any]
+    ) -> list[Row[Any]] | None:
         # Shielded: a caller cancelled mid-query (the service stopping) must not leave
         # the connection with a half-done operation, which would wedge later calls.
         return await asyncio.shield(asyncio.ensure_future(self._query(statement, parameters)))
 
     async def _query(
-        self, statement: Select[Any], parameters: dict[str, Any] | None
-    ) -> Row[Any] | None:
-        """The statement's first row (None: none, or the database cannot be asked)."""
+        self, statement: Executable, parameters: dict[str, Any]
+    ) -> list[Row[Any]] | None:
+        """The statement's rows (None: the database cannot be asked)."""
         async with self._guard:
             try:
                 if self._connection is None:
@@ -135,10 +163,8 @@ class ChatLocks:
                     self._connection = await connection.execution_options(
                         isolation_level="AUTOCOMMIT"
                     )
-                found: Row[Any] | None = (
-                    await self._connection.execute(statement, parameters)
-                ).first()
-                return found
+                found = await self._connection.execute(statement, parameters)
+                return list(found.all())
             except (OperationalError, DBAPIError, OSError) as error:
                 # A lost connection took every lock it held with it: start afresh.
                 log.warning("chat locks: database unavailable (%s)", error)

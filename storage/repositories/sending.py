@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Integer, Select, any_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from storage.models import CaseRecord, OutboxRecord, SentMessageRecord
 from storage.repositories.base import FAILED, FRESH, PENDING, SENT, Part, table
@@ -49,10 +50,15 @@ _DUE = _due_messages(unless_busy=False)
 _DUE_UNLESS_BUSY = _due_messages(unless_busy=True)
 
 
-# A message as stored now if it still waits to be sent (`OutboxDelivery.still_pending`;
-# the sender asks it on its chat locks' connection once it holds the chat's lock).
+# A message as stored now if it still waits to be sent (`OutboxDelivery.still_pending`).
 STILL_PENDING = select(*_OUTBOX.c).where(
     _OUTBOX.c.id == bindparam("p_id"), _OUTBOX.c.status == PENDING
+)
+# The same of several messages (`p_ids`; PostgreSQL): the sender asks it on its chat
+# locks' connection once it holds their chats' locks.
+STILL_PENDING_AMONG = select(*_OUTBOX.c).where(
+    _OUTBOX.c.id == any_(bindparam("p_ids", type_=ARRAY(Integer))),
+    _OUTBOX.c.status == PENDING,
 )
 # What the sender records of the parts that went out: each message updated (the SET
 # clause from the parameters' keys), the ids of what it became, the acknowledgements.

@@ -315,6 +315,23 @@ async def test_chat_locks_are_shared_between_instances_on_postgresql(
         assert await first.acquire(BOB)
 
 
+async def test_chat_locks_are_taken_and_released_many_at_once(
+    database: Database, chat_locks: tuple[ChatLocks, ChatLocks]
+) -> None:
+    first, second = chat_locks
+    assert await first.acquire_all([]) == []
+    assert await first.acquire_all([ALICE, BOB]) == [True, True]
+    shared = database.dialect == POSTGRESQL
+    # in the order asked; another instance's chats are not granted
+    assert await second.acquire_all([BOB, CAROL, ALICE]) == [not shared, True, not shared]
+    await first.release_all([ALICE, BOB])
+    assert await second.acquire_all([ALICE, BOB]) == [True, True]
+    if shared:
+        assert await first.acquire_all([CAROL, ALICE]) == [False, False]
+        await second.release_all([ALICE, BOB, CAROL])
+        assert await first.acquire_all([CAROL, ALICE]) == [True, True]
+
+
 async def test_closing_chat_locks_frees_their_chats(
     database: Database, chat_locks: tuple[ChatLocks, ChatLocks]
 ) -> None:
