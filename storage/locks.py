@@ -5,7 +5,8 @@ send locks shared by every instance of the service on one database (`ChatLocks`)
 Several instances may run against one PostgreSQL database; each chat's messages must
 still go out once each and in order. Before sending to a chat an instance takes a
 PostgreSQL advisory lock for it on one connection it keeps for the purpose, and
-releases it when the chat's message is done. If the instance dies, its connection
+releases it once the chat's messages are done (the sender takes and releases the locks
+of a round's chats in one query each). If the instance dies, its connection
 closes and its locks go with it, so another instance carries on at once.
 
 SQLite serves one instance only, so there every lock is granted.
