@@ -246,9 +246,10 @@ class OutboxSender:
         finally:
             self._letting_go.append(_lock_name(key))  # (by the next round, with others)
             self._busy.discard(key)
-            if stored_in != self._round:
-                # A round since may have passed the chat over as busy: its next message
-                # may be due. (A round that stored the message looked for the next.)
+            if self.locks.shared or stored_in != self._round:
+                # Another instance may wait for the chat's lock, which the next round
+                # releases. Or a round since may have passed the chat over as busy: its
+                # next message may be due. (A round that stored the message looked.)
                 self._wake.set()
             async with self._progress:
                 self._progress.notify_all()

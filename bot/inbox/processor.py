@@ -134,22 +134,28 @@ class InboundProcessor:
         async with self.db.transaction() as uow:
             rows = await uow.inbound.pending(BATCH)
         taken = 0
+        ready: dict[int, Envelope] = {}  # prepared, not handled yet (a group may stop early)
         while rows:
             if self.give_way is not None:
                 await self.give_way()
-            through, took = await self._process_together(rows[:TOGETHER])
+            through, took = await self._process_together(rows[:TOGETHER], ready)
             rows = rows[through:]
             taken += took
         return taken
 
-    async def _process_together(self, rows: list[InboundRow]) -> tuple[int, int]:
+    async def _process_together(
+        self, rows: list[InboundRow], ready: dict[int, Envelope]
+    ) -> tuple[int, int]:
         """Handles the first of `rows`, and as many after it as may join, in one
         transaction; how many of the rows it went through, and how many of those it took
-        up (the others wait for an earlier update of their chat)."""
+        up (the others wait for an earlier update of their chat). `ready` keeps the
+        envelopes prepared for rows that a later group handles."""
         prepared: list[tuple[InboundRow, Envelope]] = []
         for row in rows:  # (before the transaction: preparing may ask Telegram, fetch files)
             try:
-                prepared.append((row, await self._envelope(row)))
+                envelope = ready.get(row.id) or await self._envelope(row)
+                ready[row.id] = envelope
+                prepared.append((row, envelope))
             except Exception as error:
                 if is_outage(error):
                     raise  # the database is unavailable: the update stays pending

@@ -220,6 +220,7 @@ async def test_two_instances_on_one_postgresql_database_send_each_nudge_once(
             nudge = await first.expect(OFFICERS, NUDGE)
             assert code in nudge.content and other in nudge.content
             assert len(said(first, OFFICERS, NUDGE)) == 1
+            await first.expect(OFFICERS, "📋 Ringkasan harian 25-03-2026")
             assert len(said(first, OFFICERS, "📋 Ringkasan harian 25-03-2026")) == 1
             assert said(first, SUPERVISOR, "Eskalasi") == []
 
