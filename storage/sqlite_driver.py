@@ -23,7 +23,8 @@ keeps what it knows of the transaction on aiosqlite's connection object
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,25 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        def execute(cursor: sqlite3.Cursor) -> list[Any]:
+            if parameters is None:
+                cursor.execute(operation)
+            else:
+                cursor.execute(operation, parameters)
+            return cursor.fetchall() if cursor.description else []
+
+        await self._trip(execute)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        def execute(cursor: sqlite3.Cursor) -> list[Any]:
+            cursor.executemany(operation, seq_of_parameters)
+            return []
+
+        await self._trip(execute)
+
+    async def _trip(self, execute: Callable[[sqlite3.Cursor], list[Any]]) -> None:
+        """Runs `execute` on a cursor in aiosqlite's thread, after the transaction's
+        deferred BEGIN if one waits, and takes what it found."""
         raw = self._connection
         state = _state(raw)
         begin, state.begin = state.begin, None
@@ -95,14 +115,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             try:
                 if begin is not None:
                     cursor.execute(begin)
-                if parameters is None:
-                    cursor.execute(operation)
-                else:
-                    cursor.execute(operation, parameters)
-                description = cursor.description
-                rows = cursor.fetchall() if description else []
+                rows = execute(cursor)
                 return (
-                    description,
+                    cursor.description,
                     rows,
                     cursor.rowcount,
                     cursor.lastrowid,
@@ -111,38 +126,10 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             finally:
                 cursor.close()
 
-        await self._trip(run, begin)
-
-    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
-        raw = self._connection
-        state = _state(raw)
-        begin, state.begin = state.begin, None
-
-        def run() -> Outcome:
-            connection = raw._conn
-            cursor = connection.cursor()
-            try:
-                if begin is not None:
-                    cursor.execute(begin)
-                cursor.executemany(operation, seq_of_parameters)
-                return (
-                    cursor.description,
-                    [],
-                    cursor.rowcount,
-                    cursor.lastrowid,
-                    connection.in_transaction,
-                )
-            finally:
-                cursor.close()
-
-        await self._trip(run, begin)
-
-    async def _trip(self, run: Any, begin: str | None) -> None:
-        state = _state(self._connection)
         if begin is not None:
             state.open = True  # (until the trip says otherwise: it may fail half-way)
         async with self._adapt_connection._execute_mutex:
-            outcome: Outcome = await self._connection._execute(run)
+            outcome: Outcome = await raw._execute(run)
         self._take(outcome)
         state.open = outcome[4]
 

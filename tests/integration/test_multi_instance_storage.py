@@ -40,6 +40,17 @@ async def record(database: Database, clock: FixedClock, *external_ids: str) -> l
     return [row.id for row in rows]
 
 
+async def two_and_another(database: Database, clock: FixedClock) -> list[int]:
+    """Two deliveries of one chat and one of another; their inbound ids, in order."""
+    ids = await record(database, clock, "1", "2")
+    async with database.transaction() as uow:
+        assert await uow.inbound.record(
+            "telegram", "3", "telegram:7777", {"update_id": 3}, clock.now()
+        )
+        (*_, other_chat) = [row.id for row in await uow.inbound.pending(100)]
+    return [*ids, other_chat]
+
+
 # --- transaction locks -----------------------------------------------------------------
 
 
@@ -131,12 +142,7 @@ async def test_a_delivery_is_claimed_while_pending(database: Database, clock: Fi
 async def test_a_claimed_delivery_is_skipped_by_another_transaction(
     database: Database, clock: FixedClock
 ) -> None:
-    first_id, second_id = await record(database, clock, "1", "2")
-    async with database.transaction() as uow:
-        assert await uow.inbound.record(
-            "telegram", "3", "telegram:7777", {"update_id": 3}, clock.now()
-        )
-        (*_, other_chat) = [row.id for row in await uow.inbound.pending(100)]
+    first_id, second_id, other_chat = await two_and_another(database, clock)
     if database.dialect == POSTGRESQL:
         async with database.transaction() as first:
             assert await first.inbound.claim(first_id)
@@ -169,12 +175,7 @@ async def test_a_claimed_delivery_is_skipped_by_another_transaction(
 async def test_a_delivery_taken_is_done_with_its_transaction_and_pending_again_without(
     database: Database, clock: FixedClock
 ) -> None:
-    first_id, second_id = await record(database, clock, "1", "2")
-    async with database.transaction() as uow:
-        assert await uow.inbound.record(
-            "telegram", "3", "telegram:7777", {"update_id": 3}, clock.now()
-        )
-        (*_, other_chat) = [row.id for row in await uow.inbound.pending(100)]
+    first_id, second_id, other_chat = await two_and_another(database, clock)
     with contextlib.suppress(RuntimeError):
         async with database.transaction() as uow:
             assert not await uow.inbound.take(second_id, clock.now())  # its first waits
