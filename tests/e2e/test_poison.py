@@ -11,6 +11,7 @@ cannot store at all is refused (400), not asked for again and again (503).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.core.model import Channel
+from bot.inbox import processor as processor_module
 from bot.inbox.envelope import Envelope, SourceHandler
 from bot.standins.telegram import TelegramStandIn
 from bot.standins.twilio import TwilioStandIn, WhatsAppUser
@@ -158,6 +160,36 @@ async def test_an_update_refused_for_its_content_is_recorded_and_the_others_go_o
 
     # handled again after a restart: the failed update stays failed, nothing repeats
     await world.service.processor.process_pending()
+    assert sum(SKIPPED in t for t in world.tg.texts(OFFICERS)) == 1
+
+
+async def test_an_update_refused_among_others_handled_together_costs_them_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Updates waiting are handled in one transaction: a refused one among them rolls it
+    back, and each is handled again alone. Each person still gets one answer."""
+    monkeypatch.setattr(processor_module, "TOGETHER_FOR", 60.0)
+    processor = world.service.processor
+    processor.sources["telegram"] = refusing(processor.sources["telegram"])
+    citizen, other = world.citizen, world.other_citizen
+    await world.says(citizen, "/start")
+    await world.expect(citizen.id, "Ceritakan apa yang terjadi")
+    # The processor's loop stops, so that the next three wait together.
+    (loop,) = [task for task in world.service._tasks if task.get_name() == "inbound"]
+    loop.cancel()
+    await asyncio.gather(loop, return_exceptions=True)
+    await world.says(other, "/start")
+    await world.says(citizen, REFUSED)
+    await world.says(citizen, "Lampu jalan mati di depan puskesmas")
+    assert await processor.process_pending() == 3
+    await world.expect(other.id, "Ceritakan apa yang terjadi")
+    await world.expect(citizen.id, "Di mana kejadiannya")
+    await world.expect(OFFICERS, SKIPPED)
+    await world.service.sender.drain()
+    assert await recorded(world) == {"done": 3, "failed": 1}
+    # the rolled-back attempt's answers were never sent: each went out once
+    assert sum("Ceritakan apa yang terjadi" in t for t in world.tg.texts(other.id)) == 1
+    assert sum("Di mana kejadiannya" in t for t in world.tg.texts(citizen.id)) == 1
     assert sum(SKIPPED in t for t in world.tg.texts(OFFICERS)) == 1
 
 
