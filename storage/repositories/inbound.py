@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, exists, func, or_, select, update
 
 from storage.models import InboundUpdateRecord
-from storage.repositories.base import DONE, FAILED, PENDING, Part, table
+from storage.repositories.base import DONE, FAILED, PENDING, Part, per_dialect, table
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,16 @@ _PENDING_UPDATES = (
     .order_by(_INBOUND.c.id)
     .limit(bindparam("p_limit", type_=Integer))
 )
+# Deliveries recorded, once each: run with a list of rows, SQLAlchemy's "insertmanyvalues"
+# sends them as one INSERT of many VALUES, compiled once (an ORM insert of `.values(rows)`
+# was compiled anew for every call). RETURNING names the rows that were new.
+_RECORD = per_dialect(
+    lambda module: (
+        module.insert(_INBOUND)
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(_INBOUND.c.source, _INBOUND.c.external_id)
+    )
+)
 # The SET clause comes from the parameters' keys.
 _SET_INBOUND = update(_INBOUND).where(_INBOUND.c.id == bindparam("p_id"))
 
@@ -152,14 +162,7 @@ class InboundLog(Part):
             for n, delivery in enumerate(deliveries)
             if first[(delivery.source, delivery.external_id)] == n
         ]
-        R = InboundUpdateRecord
-        inserted = await self._session.execute(
-            self._upsert_module()
-            .insert(R)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(R.source, R.external_id)
-        )
+        inserted = await self._core(self._built(_RECORD), rows)
         fresh = {(source, external_id) for source, external_id in inserted}
         return [
             first[key] == n and key in fresh
