@@ -30,7 +30,7 @@ from bot.core.model import (
 )
 from bot.core.ports import PHONE_SEPARATORS, CaseSearch, DigestCounts, SearchTerm
 from storage.models import CaseAttachmentRecord, CaseEventRecord, CaseRecord
-from storage.repositories.base import FRESH, Part
+from storage.repositories.base import FRESH, Part, table
 from storage.repositories.recaps import pin
 
 OPEN_STATUSES = tuple(status.value for status in CaseStatus if status.is_open)
@@ -42,6 +42,19 @@ _IS_OPEN = CaseRecord.status.in_(
 WAITING_STATUSES = tuple(status.value for status in statuses_held_by(Holder.OFFICERS))
 STAFF_STEPS = tuple(step.value for step in staff_steps())
 FINISHED_STATUSES = tuple(status.value for status in CaseStatus if not status.is_open)
+
+_CASES = table(CaseRecord)
+# The complaints a reporter filed since a moment (a /start asks): built once, as a Core
+# statement (see `Part._core`). A case staff entered is not the reporter's doing.
+_FILED_SINCE = (
+    select(func.count())
+    .select_from(_CASES)
+    .where(
+        _CASES.c.reporter_id == bindparam("p_reporter"),
+        _CASES.c.created_at >= bindparam("p_since", type_=_CASES.c.created_at.type),
+        _CASES.c.source.is_(None),
+    )
+)
 
 
 # --- what /cari compares
@@ -370,15 +383,8 @@ class SqlCaseRepository(Part):
         return cases[0] if cases else None
 
     async def count_filed_since(self, reporter_id: int, since: datetime) -> int:
-        count = await self._session.scalar(
-            select(func.count())
-            .select_from(CaseRecord)
-            .where(
-                CaseRecord.reporter_id == reporter_id,
-                CaseRecord.created_at >= since,
-                CaseRecord.source.is_(None),  # a case staff entered is not the reporter's doing
-            )
-        )
+        parameters = {"p_reporter": reporter_id, "p_since": since}
+        count = (await self._core(_FILED_SINCE, parameters)).scalar()
         return int(count or 0)
 
     async def due_for_check(self, now: datetime, limit: int) -> list[Case]:

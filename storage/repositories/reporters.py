@@ -106,18 +106,23 @@ class SqlReporterRepository(Part):
         where = {"p_channel": channel.value, "p_address": address}
         row = (await self._core(_REPORTER_BY_CHAT, where)).first()
         if row is None:
-            await self._core(
-                self._built(_NEW_REPORTER),
-                {
-                    "channel": channel.value,
-                    "address": address,
-                    "display_name": display_name,
-                    "created_at": self._clock.now(),
-                },
-            )
+            await self._create(channel, address, display_name)
             row = (await self._core(_REPORTER_BY_CHAT, where)).first()
             assert row is not None
         return _reporter(row)
+
+    async def _create(self, channel: Channel, address: str, display_name: str | None) -> None:
+        """Stores the reporter on that chat unless it exists (created meanwhile by another
+        transaction, say): the insert ignores the conflict."""
+        await self._core(
+            self._built(_NEW_REPORTER),
+            {
+                "channel": channel.value,
+                "address": address,
+                "display_name": display_name,
+                "created_at": self._clock.now(),
+            },
+        )
 
     async def arrived(
         self, channel: Channel, address: str, display_name: str | None, at: datetime
@@ -127,7 +132,7 @@ class SqlReporterRepository(Part):
         where = {"p_channel": channel.value, "p_address": address, "p_at": at}
         row = (await self._core(_REPORTER_ARRIVED, where)).first()
         if row is None:
-            await self.get_or_create(channel, address, display_name)
+            await self._create(channel, address, display_name)
             row = (await self._core(_REPORTER_ARRIVED, where)).first()
             assert row is not None
         return _reporter(row)
@@ -148,7 +153,7 @@ class SqlReporterRepository(Part):
         }
         row = (await self._core(_ARRIVED_COUNTED, where)).first()
         if row is None:
-            await self.get_or_create(channel, address, display_name)
+            await self._create(channel, address, display_name)
             row = (await self._core(_ARRIVED_COUNTED, where)).first()
             assert row is not None
         reporter = _reporter(row)
