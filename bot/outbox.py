@@ -51,6 +51,11 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 IDLE_WAIT = 1.0
+# Seconds: while there is work, a round begins at most this long after the one before, so
+# that the parts sent and the messages queued meanwhile share its transaction. Under a
+# steady 200 updates a second that halves the rounds (one an update before, with one
+# transaction and a read of what is due each) for at most 10 ms more per message.
+ROUND_EVERY = 0.01
 MAX_BACKOFF = 300.0
 MAX_MIGRATION_HOPS = 3
 RECENTLY_RECORDED = 10_000
@@ -125,11 +130,13 @@ class OutboxSender:
 
     async def run(self) -> None:
         """Sends until cancelled."""
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 self._wake.clear()
+                began, busy = loop.time(), bool(self._unstored)
                 try:
-                    await self.send_due()
+                    busy = await self.send_due() > 0 or busy
                 except Exception:  # the database may be down: keep trying
                     log.exception("outbox: could not store sent messages or read due ones")
                 with contextlib.suppress(TimeoutError):
@@ -137,6 +144,8 @@ class OutboxSender:
                     # cancellation that arrives as the event is set, and the loop never stops.
                     async with asyncio.timeout(IDLE_WAIT):
                         await self._wake.wait()
+                if busy and (rest := began + ROUND_EVERY - loop.time()) > 0:
+                    await asyncio.sleep(rest)
         finally:
             for task in self._tasks:
                 task.cancel()
