@@ -67,6 +67,7 @@ FIRST_USER_ID = 710_000_001
 LATENCY_TARGET_MS = 50.0  # p99 at TARGET_RATE updates a second
 TARGET_RATE = 200
 THROUGHPUT_SHARE_TARGET = 0.25
+BACKLOG_GROWTH_MS = 100.0  # at TARGET_RATE: how much longer the last second's cycle may be
 
 
 def dialogue(n: int) -> tuple[tuple[str, str], ...]:
@@ -88,6 +89,7 @@ def dialogue(n: int) -> tuple[tuple[str, str], ...]:
 
 
 STEPS = len(dialogue(0))
+STAGGER = 2  # staggered: reporters started between one's message and its next
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,6 +132,8 @@ class Step:
     began: float = 0.0
     ended: float = 0.0
     cycles: list[float] = field(default_factory=list)
+    timed: list[tuple[float, float]] = field(default_factory=list)  # (posted, full cycle)
+    cpu: float | None = None  # the service's CPU seconds over the step and its drain
 
     @property
     def accepted(self) -> int:
@@ -138,6 +142,17 @@ class Step:
     @property
     def posted(self) -> int:
         return sum(self.statuses.values())
+
+    @property
+    def first_second(self) -> list[float]:
+        """The full cycles of the updates posted in the step's first second."""
+        return [cycle for at, cycle in self.timed if at < self.began + 1.0]
+
+    @property
+    def last_second(self) -> list[float]:
+        """The full cycles of the updates posted in the step's last second."""
+        last = max((at for at, _ in self.timed), default=self.began)
+        return [cycle for at, cycle in self.timed if at > last - 1.0]
 
     @property
     def throughput(self) -> float:
@@ -175,6 +190,7 @@ class Replies:
             ):
                 self.answered[user][j] = True
                 self.steps[user].cycles.append(at - sent)
+                self.steps[user].timed.append((sent, at - sent))
                 self.count += 1
                 return
 
@@ -235,17 +251,20 @@ class Telegram:
             step.latencies.append(time.perf_counter() - began)
         step.statuses[status] += 1
 
-    async def at_rate(self, session: aiohttp.ClientSession, step: Step, seconds: float) -> None:
-        """Posts `step.rate` updates a second for `seconds`, reporters taking turns."""
+    async def at_rate(
+        self, session: aiohttp.ClientSession, step: Step, seconds: float, staggered: bool
+    ) -> None:
+        """Posts `step.rate` updates a second for `seconds`, reporters taking turns
+        (`schedule`)."""
         assert step.rate is not None
         total = round(step.rate * seconds)
-        users = self.reporters(-(-total // STEPS), step)
+        order = schedule(total, staggered)
+        users = self.reporters(max(r for r, _ in order) + 1, step)
         previous: dict[int, asyncio.Task[None]] = {}
         tasks = []
         step.began = time.perf_counter()
-        for i in range(total):
-            n, user = users[i % len(users)]
-            j = i // len(users)
+        for i, (r, j) in enumerate(order):
+            n, user = users[r]
             delay = step.began + i / step.rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -279,6 +298,33 @@ class Telegram:
         step.ended = time.perf_counter()
 
 
+def schedule(total: int, staggered: bool) -> list[tuple[int, int]]:
+    """The order of `total` updates: (reporter, step of the dialogue) each.
+
+    In waves (the default), every reporter sends its first message, then every reporter
+    its second, and so on: each second of the load is one step of the dialogue for
+    everybody (the first all /start, the last all "kirim", the heaviest).
+
+    Staggered, a reporter starts every `STEPS` updates and sends its next message
+    `STAGGER` starts later, so after the first second every step of the dialogue is
+    in each second's mix, as when many people write at their own pace; new reporters
+    keep starting until the end, so the mix stays the same to the last second (the
+    last ones' dialogues are left unfinished).
+    """
+    if not staggered:
+        reporters = -(-total // STEPS)
+        return [(i % reporters, i // reporters) for i in range(total)]
+    order: list[tuple[int, int]] = []
+    slot = 0
+    while len(order) < total:
+        j = slot % STEPS
+        r = slot // STEPS - j * STAGGER
+        if r >= 0:
+            order.append((r, j))
+        slot += 1
+    return order
+
+
 def _done(task: asyncio.Task[None] | None) -> asyncio.Future[None] | None:
     if task is None:
         return None
@@ -298,8 +344,10 @@ async def load(
     args: argparse.Namespace,
     replies: Replies | None,
     between: Callable[[], Awaitable[None]],
+    cpu: Callable[[], Awaitable[float]] | None = None,
 ) -> list[Step]:
-    """Runs every step against one server; `between()` is awaited after each."""
+    """Runs every step against one server; `between()` is awaited after each, and
+    `cpu()` (the server's CPU seconds so far) before and after each."""
     telegram = Telegram(tg, url, args.connections, replies)
     connector = aiohttp.TCPConnector(limit=args.connections)
     steps = []
@@ -308,13 +356,19 @@ async def load(
     ) as session:
         for rate in args.rates:
             step = Step(f"{rate:g} updates/s", rate)
-            await telegram.at_rate(session, step, args.seconds)
+            before = await cpu() if cpu is not None else 0.0
+            await telegram.at_rate(session, step, args.seconds, args.staggered)
             steps.append(step)
             await between()
+            if cpu is not None:
+                step.cpu = await cpu() - before
         step = Step(f"burst of {args.burst:,}", None)
+        before = await cpu() if cpu is not None else 0.0
         await telegram.flat_out(session, step, args.burst)
         steps.append(step)
         await between()
+        if cpu is not None:
+            step.cpu = await cpu() - before
     return steps
 
 
@@ -357,6 +411,11 @@ async def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each rate step")
     parser.add_argument("--burst", type=int, default=4000, help="updates posted flat out")
     parser.add_argument("--connections", type=int, default=40, help="webhook connections")
+    parser.add_argument(
+        "--staggered",
+        action="store_true",
+        help="reporters start one after another, every step of the dialogue in each second",
+    )
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     folder, url = bench_database(args.database_url, "intake")
@@ -386,7 +445,11 @@ async def main() -> int:
         watching = asyncio.create_task(watch())
         try:
             webhook = f"http://{env['HOST']}:{env['PORT']}/webhook/telegram"
-            ours = await load(tg, webhook, args, replies, drained)
+
+            async def cpu() -> float:
+                return (await service.usage())["cpu_seconds"]
+
+            ours = await load(tg, webhook, args, replies, drained, cpu)
         finally:
             usage = await service.stop()
             watching.cancel()
@@ -423,6 +486,8 @@ async def main() -> int:
                 f"{ms(s.latencies, 50)} / {ms(s.latencies, 99)}",
                 f"{s.throughput / b.throughput:.0%}" if b.throughput else "-",
                 f"{seconds(s.cycles, 50)} / {seconds(s.cycles, 99)}",
+                " / ".join(seconds(c, 50) for c in (s.first_second, s.last_second)),
+                f"{s.cpu / s.accepted * 1000:.1f}" if s.cpu is not None and s.accepted else "-",
             ]
         )
     table(
@@ -434,6 +499,8 @@ async def main() -> int:
             "service p50 / p99 ms",
             "service : bare",
             "full cycle p50 / p99 ms",
+            "p50 first / last second ms",
+            "service CPU ms/update",
         ],
         rows,
     )
@@ -453,6 +520,15 @@ async def main() -> int:
         print(
             f"target: p99 < {LATENCY_TARGET_MS:.0f} ms at {TARGET_RATE} updates/s: {p99:.1f} ms "
             f"{'met' if p99 < LATENCY_TARGET_MS else 'MISSED'}"
+        )
+        first, last = (
+            percentile(c, 50) * 1000 for c in (at_target.first_second, at_target.last_second)
+        )
+        steady = last <= first + BACKLOG_GROWTH_MS
+        print(
+            f"target: no growing backlog at {TARGET_RATE} updates/s (full cycle p50 of the "
+            f"step's last second within {BACKLOG_GROWTH_MS:.0f} ms of its first): "
+            f"{first:,.0f} ms, then {last:,.0f} ms {'met' if steady else 'MISSED'}"
         )
     return verdict(problems, "every update answered 200, stored once, handled and replied to")
 
