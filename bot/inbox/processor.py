@@ -4,13 +4,15 @@ Webhooks and the poller only record updates (committed before Telegram gets its 
 This loop takes them in order and handles each in a transaction that also marks it
 done, so a crash at any moment either keeps the whole effect or none of it. The updates
 waiting are handled several to a transaction (at most `TOGETHER`, joining for at most
-`TOGETHER_FOR`, and on SQLite none joins while a webhook waits for the write lock): the
-set-up and commit of a transaction, and the sender's round after it, then serve several
-updates under load. Should one of them fail, that transaction is rolled back and each of
-its updates handled again in a transaction of its own, as below. With several
-instances on one PostgreSQL database any instance may take any update, but an update
-waits while an earlier one of its chat is still pending (`InboundLog.claim`), so each
-chat's updates are handled one at a time, in the order they arrived.
+`TOGETHER_FOR`, and on SQLite none joins after `YIELD_AFTER` while a webhook waits for
+the write lock): the set-up and commit of a transaction, and the sender's round after
+it, then serve several updates under load; after a busy round the next waits out
+`ROUND_EVERY`, so that the updates arriving meanwhile join it. Should one of them
+fail, that transaction is rolled back and each of its updates handled again in a
+transaction of its own, as below. With several instances on one PostgreSQL database
+any instance may take any update, but an update waits while an earlier one of its chat
+is still pending (`InboundLog.claim`), so each chat's updates are handled one at a
+time, in the order they arrived.
 
 An update that fails is told apart by why (`storage.errors.is_outage`): while the
 database is unavailable it stays pending and is tried again; one the database refuses
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 BATCH = 100
 TOGETHER = 20  # updates handled in one transaction, at most
 TOGETHER_FOR = 0.03  # seconds: no more updates join a transaction open that long
+# Seconds: on SQLite, a transaction open this long lets no more updates join while a
+# webhook waits for the write lock (the webhook waits that much longer, at most).
+YIELD_AFTER = 0.005
 IDLE_WAIT = 1.0
 # Seconds: after a round that handled updates, the next begins at most this long after it
 # began, so that the updates arriving meanwhile share its read and its transaction (at
@@ -180,7 +185,11 @@ class InboundProcessor:
         try:
             async with self.db.transaction() as uow:
                 for row, envelope in prepared:
-                    if outcomes and (clock() - since > TOGETHER_FOR or self.db.writers_waiting()):
+                    open_for = clock() - since
+                    if outcomes and (
+                        open_for > TOGETHER_FOR
+                        or (open_for > YIELD_AFTER and self.db.writers_waiting())
+                    ):
                         break
                     outcomes.append(await self._handle(uow, row, envelope))
         except Exception as error:
