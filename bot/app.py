@@ -97,6 +97,8 @@ class Service:
             counted=lambda source: self.metrics.updates.labels(source).inc(),
         )
         self.processor.give_way = self.intake.give_way
+        if self.db.dialect == "sqlite":  # one writer at a time: webhooks ride along
+            self.processor.rider = self.intake
         self.scheduler = DeadlineScheduler(
             self.db,
             self.office,

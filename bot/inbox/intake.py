@@ -20,6 +20,7 @@ from bot.core.ports import Clock
 from storage.database import Database
 from storage.errors import DatabaseRefused, error_class, is_outage
 from storage.repositories.inbound import InboundDelivery
+from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,9 @@ class Intake:
     Updates that arrive while a write is under way are stored together by the next one:
     one transaction and one commit for a burst, where one each would queue for SQLite's
     write lock (or a PostgreSQL connection) and make every webhook wait for all those
-    before it. Each caller still returns only once its update is committed.
+    before it. On SQLite, what waits while the inbound processor handles updates is
+    stored by the processor's transaction as it ends (`ride`), with no turn of its own at
+    the write lock. Each caller still returns only once its update is committed.
 
     What is recorded is cleared of control characters (`without_controls`): PostgreSQL
     cannot store a NUL, and an update that cannot be stored cannot be handled either.
@@ -85,6 +88,7 @@ class Intake:
         self._writer: asyncio.Task[None] | None = None
         self._stored = asyncio.Event()  # set (and replaced) as each batch is done
         self._last_stored = 0.0  # the loop's time when the last batch was done
+        self._riders_refused = False  # set while updates a rider took along wait again
 
     async def record(
         self, source: str, external_id: str, chat_key: str, payload: dict[str, Any]
@@ -123,16 +127,62 @@ class Intake:
             else:
                 return
 
+    def waiting(self) -> int:
+        """Updates waiting to be stored."""
+        return len(self._waiting)
+
+    async def ride(self, uow: SqlUnitOfWork) -> Callable[[bool], None] | None:
+        """Stores the updates waiting in `uow`, another transaction of this process that
+        holds the write turn (on SQLite the inbound processor's, just before it commits),
+        rather than in a transaction of their own after it: one commit for both, and one
+        turn at SQLite's write lock fewer for each webhook at a steady rate.
+
+        Returns what to call once `uow` has ended (None if nothing waited): with True when
+        it committed, and the webhooks are answered; with False when it did not, and the
+        updates wait again, first in line, for the intake's own transaction (which, should
+        the database refuse one of them, tells that webhook alone). They are never
+        acknowledged before the commit that stores them.
+        """
+        if not self._waiting or self._riders_refused:
+            return None
+        batch = self._take()
+        try:
+            fresh = await uow.inbound.record_many(
+                [waiting.delivery for waiting in batch], self.clock.now()
+            )
+        except BaseException:
+            self._wait_again(batch)
+            raise
+
+        def ended(committed: bool) -> None:
+            if committed:
+                self._stored_ok(batch, fresh)
+            else:
+                self._wait_again(batch)
+
+        return ended
+
     async def _write(self) -> None:
-        """Stores what waits, a batch a transaction, until nothing does."""
+        """Stores what waits, a batch a transaction, until nothing does.
+
+        A batch is taken once the transaction has its turn to write: what waited meanwhile
+        joins it, and what a handling transaction took along (`ride`) waits no more.
+        """
         batch: list[_Waiting] = []
         try:
             while self._waiting:
-                batch = self._waiting[:MAX_BATCH]
-                del self._waiting[:MAX_BATCH]
+                batch = []
                 try:
-                    fresh = await self._store([waiting.delivery for waiting in batch])
+                    async with self.db.transaction(urgent=True) as uow:
+                        batch = self._take()
+                        deliveries = [waiting.delivery for waiting in batch]
+                        fresh = (
+                            await uow.inbound.record_many(deliveries, self.clock.now())
+                            if batch
+                            else []
+                        )
                 except Exception as error:
+                    batch = batch or self._take()  # (no turn to write: they are told so)
                     if is_outage(error) or len(batch) == 1:
                         # the database is down (or refused the only one): each webhook says so
                         for waiting in batch:
@@ -145,12 +195,12 @@ class Intake:
                         except Exception as single:
                             _settle(waiting, error=single)
                 else:
-                    for waiting, new in zip(batch, fresh, strict=True):
-                        _settle(waiting, new)
+                    self._stored_ok(batch, fresh)
                 finally:
                     self._last_stored = asyncio.get_running_loop().time()
                     self._stored.set()
                     self._stored = asyncio.Event()
+            self._riders_refused = False  # (whatever a rider could not store is stored)
         except asyncio.CancelledError:  # the service is stopping: nobody gets a 200
             for waiting in [*batch, *self._waiting]:
                 waiting.fresh.cancel()
@@ -158,15 +208,37 @@ class Intake:
         finally:
             self._writer = None
 
+    def _take(self) -> list[_Waiting]:
+        batch = self._waiting[:MAX_BATCH]
+        del self._waiting[:MAX_BATCH]
+        return batch
+
+    def _wait_again(self, batch: list[_Waiting]) -> None:
+        """Updates a rider took along that its transaction did not store: first in line
+        for the intake's own transaction, and no rider takes any until that is done."""
+        self._waiting[:0] = batch
+        self._riders_refused = True
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="intake")
+
     async def _store(self, deliveries: list[InboundDelivery]) -> list[bool]:
         async with self.db.transaction(urgent=True) as uow:
             fresh = await uow.inbound.record_many(deliveries, self.clock.now())
+        self._counted(deliveries, fresh)
+        return fresh
+
+    def _stored_ok(self, batch: list[_Waiting], fresh: list[bool]) -> None:
+        """Once their transaction committed: the processor woken, the webhooks answered."""
+        self._counted([waiting.delivery for waiting in batch], fresh)
+        for waiting, new in zip(batch, fresh, strict=True):
+            _settle(waiting, new)
+
+    def _counted(self, deliveries: list[InboundDelivery], fresh: list[bool]) -> None:
         for delivery, new in zip(deliveries, fresh, strict=True):
             if new:
                 self.on_recorded()
                 if self.counted is not None:
                     self.counted(delivery.source)
-        return fresh
 
 
 def _settle(waiting: _Waiting, fresh: bool = False, error: BaseException | None = None) -> None:

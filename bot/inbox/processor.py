@@ -4,10 +4,13 @@ Webhooks and the poller only record updates (committed before Telegram gets its 
 This loop takes them in order and handles each in a transaction that also marks it
 done, so a crash at any moment either keeps the whole effect or none of it. The updates
 waiting are handled several to a transaction (at most `TOGETHER`, joining for at most
-`TOGETHER_FOR`, and on SQLite none joins after `YIELD_AFTER` while a webhook waits for
-the write lock): the set-up and commit of a transaction, and the sender's round after
+`TOGETHER_FOR`): the set-up and commit of a transaction, and the sender's round after
 it, then serve several updates under load; after a busy round the next waits out
-`ROUND_EVERY`, so that the updates arriving meanwhile join it. Should one of them
+`ROUND_EVERY`, so that the updates arriving meanwhile join it. On SQLite, which has one
+writer at a time, the webhooks' updates that arrive meanwhile are stored by the same
+transaction as it ends (`Rider`, the intake), rather than each webhook waiting for a turn
+at the write lock after it; none joins after `YIELD_AFTER` while a crowd of webhooks
+waits for that commit, nor after `RIDE_FOR` while any does. Should one of them
 fail, that transaction is rolled back and each of its updates handled again in a
 transaction of its own, as below. With several instances on one PostgreSQL database
 any instance may take any update, but an update waits while an earlier one of its chat
@@ -27,7 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 from bot.core import views
 from bot.core.cases import CaseDesk
@@ -49,8 +53,11 @@ BATCH = 100
 TOGETHER = 20  # updates handled in one transaction, at most
 TOGETHER_FOR = 0.03  # seconds: no more updates join a transaction open that long
 # Seconds: on SQLite, a transaction open this long lets no more updates join while a
-# webhook waits for the write lock (the webhook waits that much longer, at most).
+# crowd of webhooks (CROWD) waits for it to commit, or this process's write turn (without a
+# rider); open RIDE_FOR, while any webhook does. Their updates ride along (`Rider`).
 YIELD_AFTER = 0.005
+CROWD = 10
+RIDE_FOR = 0.015
 IDLE_WAIT = 1.0
 # Seconds: after a round that handled updates, the next begins at most this long after it
 # began, so that the updates arriving meanwhile share its read and its transaction (at
@@ -58,6 +65,19 @@ IDLE_WAIT = 1.0
 ROUND_EVERY = 0.01
 DB_RETRY_WAIT = 2.0
 MAX_REASON = 500  # characters of an error kept with a failed update
+
+
+class RideRefused(Exception):
+    """The database refused updates taken along (`Rider.ride`): the transaction is rolled
+    back and tried again without them (the intake stores them in its own)."""
+
+
+class Rider(Protocol):
+    """Stores updates recorded meanwhile in a handling transaction (`Intake.ride`)."""
+
+    def waiting(self) -> int: ...
+
+    async def ride(self, uow: SqlUnitOfWork) -> Callable[[bool], None] | None: ...
 
 
 class InboundProcessor:
@@ -90,6 +110,9 @@ class InboundProcessor:
         self._progress = asyncio.Condition()
         # Awaited before each update is handled: lets the webhooks store theirs first.
         self.give_way: Callable[[], Awaitable[None]] | None = None
+        # Stores the webhooks' updates waiting meanwhile in each handling transaction
+        # (SQLite: the intake).
+        self.rider: Rider | None = None
 
     def add(self, source: InboxSource) -> None:
         """Handles the updates recorded under `source.name` from now on."""
@@ -183,15 +206,14 @@ class InboundProcessor:
         since = clock()
         outcomes: list[bool] = []  # of each update handled: taken up, or waiting
         try:
-            async with self.db.transaction() as uow:
+            async with self._transaction() as uow:
                 for row, envelope in prepared:
                     open_for = clock() - since
-                    if outcomes and (
-                        open_for > TOGETHER_FOR
-                        or (open_for > YIELD_AFTER and self.db.writers_waiting())
-                    ):
+                    if outcomes and (open_for > TOGETHER_FOR or self._webhooks_first(open_for)):
                         break
                     outcomes.append(await self._handle(uow, row, envelope))
+        except RideRefused:
+            return 0, 0  # the same updates again (no rider takes any now)
         except Exception as error:
             if is_outage(error):
                 raise  # the database is unavailable: the updates stay pending
@@ -202,12 +224,25 @@ class InboundProcessor:
         await self._count(sum(outcomes))
         return len(outcomes), sum(outcomes)
 
+    def _webhooks_first(self, open_for: float) -> bool:
+        """Whether a transaction open this long lets no more updates join, for the
+        webhooks that wait for it (SQLite): a webhook is answered once its update is
+        committed, and Telegram sends no more than its connections allow meanwhile."""
+        if open_for <= YIELD_AFTER:
+            return False
+        if self.rider is None:
+            return self.db.writers_waiting()
+        waiting = self.rider.waiting()
+        return waiting >= CROWD or (waiting > 0 and open_for > RIDE_FOR)
+
     async def _process_alone(self, row: InboundRow, envelope: Envelope) -> int:
         """Handles one update in a transaction of its own, or records why it failed; 1 if
         it was taken up, 0 if it waits for an earlier update of its chat."""
         try:
-            async with self.db.transaction() as uow:
+            async with self._transaction() as uow:
                 taken = await self._handle(uow, row, envelope)
+        except RideRefused:
+            return await self._process_alone(row, envelope)  # (no rider takes any now)
         except Exception as error:
             if is_outage(error):
                 raise  # the database is unavailable: the update stays pending, tried again
@@ -217,6 +252,27 @@ class InboundProcessor:
             self.after_commit()
         await self._count(int(taken))
         return int(taken)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[SqlUnitOfWork]:
+        """A handling transaction, which also stores the webhooks' updates that wait for
+        its turn to write (`ride`), and tells the intake how it ended."""
+        ended: Callable[[bool], None] | None = None
+        committed = False
+        try:
+            async with self.db.transaction() as uow:
+                yield uow
+                if self.rider is not None:
+                    try:
+                        ended = await self.rider.ride(uow)
+                    except Exception as error:
+                        if is_outage(error):
+                            raise
+                        raise RideRefused from error  # not the updates' fault
+            committed = True
+        finally:
+            if ended is not None:
+                ended(committed)
 
     async def _envelope(self, row: InboundRow) -> Envelope:
         prepare = self.preparers.get(row.source)

@@ -1,24 +1,31 @@
 """The inbound processor on real databases: an update that fails for its content is
 recorded as failed and told once, and the others go on; one that meets an outage stays
 pending and is handled when the database is back; updates waiting are handled several to
-a transaction."""
+a transaction; on SQLite the webhooks' updates ride in the handling transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
+from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import DataError, OperationalError
 
+from bot.channels.telegram.intake import record_update
 from bot.core.cases import CaseDesk
 from bot.inbox import processor as processor_module
 from bot.inbox.envelope import Envelope, SourceHandler
+from bot.inbox.intake import Intake
 from bot.inbox.processor import InboundProcessor
 from storage import Database
 from storage.errors import DatabaseUnavailable
-from storage.repositories.inbound import InboundDelivery
+from storage.repositories.inbound import InboundDelivery, InboundLog
 from storage.uow import SqlUnitOfWork
 from tests.fakes import FixedClock
 from tests.unit.sample import OFFICERS, T, sample_office
@@ -159,3 +166,126 @@ async def test_an_update_failing_among_others_is_failed_alone_and_the_others_kep
     # what the rolled-back attempt queued is gone: each message once, the failure told once
     assert told[:1] + told[2:] == ["pembaruan 1", "pembaruan 3"]
     assert "DataError (ValueError)" in told[1]
+
+
+# --- on SQLite, webhooks' updates ride in the handling transaction (`Intake.ride`) --------
+
+
+@pytest.fixture
+async def sqlite_file(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Database]:
+    """A SQLite file: one writer at a time, where the processor takes the webhooks along."""
+    database = Database(f"sqlite:///{tmp_path}/aduan.db", clock=clock)
+    try:
+        await database.upgrade()
+        yield database
+    finally:
+        await database.dispose()
+
+
+def chat_update(n: int) -> dict[str, Any]:
+    chat = {"id": 6000 + n, "type": "private"}
+    return {"update_id": n, "message": {"message_id": n, "chat": chat, "text": f"pesan {n}"}}
+
+
+def riding(
+    database: Database, clock: FixedClock, webhooks: list[asyncio.Task[bool]]
+) -> tuple[InboundProcessor, Intake]:
+    """A processor with the intake as its rider, whose handler of update 1 lets two
+    webhooks arrive while it first works (their updates wait for the write turn it holds)."""
+    intake = Intake(database, clock, on_recorded=lambda: None)
+
+    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
+        if envelope.update["update_id"] == 1 and not webhooks:  # (not when handled again)
+            for n in (10, 11):
+                webhooks.append(asyncio.create_task(record_update(intake, chat_update(n))))
+            await asyncio.sleep(0.05)
+            assert not any(webhook.done() for webhook in webhooks)  # nothing stored yet
+
+    inbound = processor(database, clock, handler)
+    inbound.rider = intake
+    return inbound, intake
+
+
+async def test_webhooks_arriving_while_an_update_is_handled_are_stored_by_its_commit(
+    sqlite_file: Database, clock: FixedClock
+) -> None:
+    webhooks: list[asyncio.Task[bool]] = []
+    inbound, _ = riding(sqlite_file, clock, webhooks)
+    await record(sqlite_file, clock.now(), ("1", "5001"))
+    commits: list[str] = []
+
+    @event.listens_for(sqlite_file.engine.sync_engine, "commit")
+    def count(connection: Connection) -> None:
+        commits.append(",".join(sorted(recorded_now(connection))))
+
+    assert await inbound.process_pending() == 1
+    assert [await webhook for webhook in webhooks] == [True, True]  # stored, each once
+    # the look for waiting updates, then one commit: the update handled, the two stored
+    assert len(commits) == 2
+    assert await states(sqlite_file) == {
+        "1": ("done", None),
+        "10": ("pending", None),
+        "11": ("pending", None),
+    }
+    assert await inbound.process_pending() == 2  # and handled next
+
+
+def recorded_now(connection: Connection) -> list[str]:
+    """The update ids recorded, as the committing transaction sees them."""
+    rows = connection.exec_driver_sql("SELECT external_id FROM inbound_updates")
+    return [external_id for (external_id,) in rows]
+
+
+async def test_webhooks_taken_along_by_a_commit_that_fails_are_stored_by_the_intake(
+    sqlite_file: Database, clock: FixedClock
+) -> None:
+    webhooks: list[asyncio.Task[bool]] = []
+    inbound, _ = riding(sqlite_file, clock, webhooks)
+    await record(sqlite_file, clock.now(), ("1", "5001"))
+    failures = ["commit fails once"]
+
+    @event.listens_for(sqlite_file.engine.sync_engine, "commit")
+    def fail_once(connection: Connection) -> None:
+        rows = connection.exec_driver_sql("SELECT count(*) FROM inbound_updates").scalar()
+        if failures and rows == 3:  # the handling transaction, the two taken along
+            failures.pop()
+            raise OperationalError("COMMIT", None, sqlite3.OperationalError("disk I/O error"))
+
+    with pytest.raises(DatabaseUnavailable):
+        await inbound.process_pending()
+    assert not failures
+    assert [await webhook for webhook in webhooks] == [True, True]  # acknowledged once stored
+    assert await states(sqlite_file) == {
+        "1": ("pending", None),  # rolled back: handled again
+        "10": ("pending", None),
+        "11": ("pending", None),
+    }
+    assert await inbound.process_pending() == 3
+
+
+async def test_webhooks_a_rider_could_not_store_are_stored_by_the_intake_alone(
+    sqlite_file: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhooks: list[asyncio.Task[bool]] = []
+    inbound, intake = riding(sqlite_file, clock, webhooks)
+    await record(sqlite_file, clock.now(), ("1", "5001"))
+    record_many = InboundLog.record_many
+    refusals = ["the rider's insert is refused once"]
+
+    async def refused_once(
+        log: InboundLog, deliveries: list[InboundDelivery], at: datetime
+    ) -> list[bool]:
+        if refusals and len(deliveries) == 2:
+            refusals.pop()
+            raise DataError("INSERT INTO inbound_updates ...", None, ValueError("refused"))
+        return await record_many(log, deliveries, at)
+
+    monkeypatch.setattr(InboundLog, "record_many", refused_once)
+    # the handling transaction rolls back; the update is handled again alone, and the
+    # webhooks' updates wait for the intake's own transaction (no rider takes them again)
+    assert await inbound.process_pending() == 1
+    assert not refusals
+    assert [await webhook for webhook in webhooks] == [True, True]
+    found = await states(sqlite_file)
+    assert found == {"1": ("done", None), "10": ("pending", None), "11": ("pending", None)}
+    assert intake.waiting() == 0
