@@ -238,20 +238,21 @@ class InboundProcessor:
     async def _process_alone(self, row: InboundRow, envelope: Envelope) -> int:
         """Handles one update in a transaction of its own, or records why it failed; 1 if
         it was taken up, 0 if it waits for an earlier update of its chat."""
-        try:
-            async with self._transaction() as uow:
-                taken = await self._handle(uow, row, envelope)
-        except RideRefused:
-            return await self._process_alone(row, envelope)  # (no rider takes any now)
-        except Exception as error:
-            if is_outage(error):
-                raise  # the database is unavailable: the update stays pending, tried again
-            await self._failed(row, error)
-            taken = True
-        else:
-            self.after_commit()
-        await self._count(int(taken))
-        return int(taken)
+        while True:
+            try:
+                async with self._transaction() as uow:
+                    taken = await self._handle(uow, row, envelope)
+            except RideRefused:
+                continue  # the same update again, without what the rider took along
+            except Exception as error:
+                if is_outage(error):
+                    raise  # the database is unavailable: the update stays pending, tried again
+                await self._failed(row, error)
+                taken = True
+            else:
+                self.after_commit()
+            await self._count(int(taken))
+            return int(taken)
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[SqlUnitOfWork]:

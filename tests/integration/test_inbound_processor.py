@@ -289,3 +289,47 @@ async def test_webhooks_a_rider_could_not_store_are_stored_by_the_intake_alone(
     found = await states(sqlite_file)
     assert found == {"1": ("done", None), "10": ("pending", None), "11": ("pending", None)}
     assert intake.waiting() == 0
+
+
+@pytest.mark.usefixtures("unhurried")
+async def test_an_update_handled_alone_whose_riders_are_refused_is_handled_again(
+    sqlite_file: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhooks: list[asyncio.Task[bool]] = []
+    intake = Intake(sqlite_file, clock, on_recorded=lambda: None)
+    attempts: list[int] = []
+
+    async def handler(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
+        update_id = envelope.update["update_id"]
+        attempts.append(update_id)
+        if update_id == 2:
+            raise DataError("INSERT INTO case_events ...", None, ValueError("value too long"))
+        if attempts == [1, 2, 1]:  # handled alone after 2 failed beside it: webhooks come
+            for n in (10, 11):
+                webhooks.append(asyncio.create_task(record_update(intake, chat_update(n))))
+            await asyncio.sleep(0.05)
+
+    record_many = InboundLog.record_many
+    refusals = ["the rider's insert is refused once"]
+
+    async def refused_once(
+        log: InboundLog, deliveries: list[InboundDelivery], at: datetime
+    ) -> list[bool]:
+        if refusals and len(deliveries) == 2:
+            refusals.pop()
+            raise DataError("INSERT INTO inbound_updates ...", None, ValueError("refused"))
+        return await record_many(log, deliveries, at)
+
+    await record(sqlite_file, clock.now(), ("1", "5001"), ("2", "5002"))
+    monkeypatch.setattr(InboundLog, "record_many", refused_once)
+    inbound = processor(sqlite_file, clock, handler)
+    inbound.rider = intake
+    assert await inbound.process_pending() == 2
+    # 1 and 2 together, rolled back; 1 alone, its riders refused; 1 again without them; 2
+    assert attempts == [1, 2, 1, 1, 2]
+    assert not refusals
+    assert [await webhook for webhook in webhooks] == [True, True]
+    found = await states(sqlite_file)
+    assert found["1"] == ("done", None)  # not blamed for what it took along
+    assert found["2"] == ("failed", "DataError (ValueError): value too long")
+    assert found["10"] == found["11"] == ("pending", None)
