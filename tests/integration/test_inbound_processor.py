@@ -196,14 +196,38 @@ def riding(
 
     async def handler(uow: SqlUnitOfWork, desk: CaseDesk, envelope: Envelope) -> None:
         if envelope.update["update_id"] == 1 and not webhooks:  # (not when handled again)
-            for n in (10, 11):
-                webhooks.append(asyncio.create_task(record_update(intake, chat_update(n))))
-            await asyncio.sleep(0.05)
-            assert not any(webhook.done() for webhook in webhooks)  # nothing stored yet
+            await webhooks_arrive(intake, webhooks)
 
     inbound = processor(database, clock, handler)
     inbound.rider = intake
     return inbound, intake
+
+
+async def webhooks_arrive(intake: Intake, webhooks: list[asyncio.Task[bool]]) -> None:
+    """Two webhooks (updates 10 and 11) arrive while a handling transaction holds the write
+    turn: their updates wait for it."""
+    for n in (10, 11):
+        webhooks.append(asyncio.create_task(record_update(intake, chat_update(n))))
+    await asyncio.sleep(0.05)
+    assert not any(webhook.done() for webhook in webhooks)  # nothing stored yet
+
+
+def riders_refused_once(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The database refuses the next insert of two updates (the webhooks taken along) once;
+    the list is emptied when it has."""
+    record_many = InboundLog.record_many
+    refusals = ["the rider's insert is refused once"]
+
+    async def refused_once(
+        log: InboundLog, deliveries: list[InboundDelivery], at: datetime
+    ) -> list[bool]:
+        if refusals and len(deliveries) == 2:
+            refusals.pop()
+            raise DataError("INSERT INTO inbound_updates ...", None, ValueError("refused"))
+        return await record_many(log, deliveries, at)
+
+    monkeypatch.setattr(InboundLog, "record_many", refused_once)
+    return refusals
 
 
 async def test_webhooks_arriving_while_an_update_is_handled_are_stored_by_its_commit(
@@ -269,18 +293,7 @@ async def test_webhooks_a_rider_could_not_store_are_stored_by_the_intake_alone(
     webhooks: list[asyncio.Task[bool]] = []
     inbound, intake = riding(sqlite_file, clock, webhooks)
     await record(sqlite_file, clock.now(), ("1", "5001"))
-    record_many = InboundLog.record_many
-    refusals = ["the rider's insert is refused once"]
-
-    async def refused_once(
-        log: InboundLog, deliveries: list[InboundDelivery], at: datetime
-    ) -> list[bool]:
-        if refusals and len(deliveries) == 2:
-            refusals.pop()
-            raise DataError("INSERT INTO inbound_updates ...", None, ValueError("refused"))
-        return await record_many(log, deliveries, at)
-
-    monkeypatch.setattr(InboundLog, "record_many", refused_once)
+    refusals = riders_refused_once(monkeypatch)
     # the handling transaction rolls back; the update is handled again alone, and the
     # webhooks' updates wait for the intake's own transaction (no rider takes them again)
     assert await inbound.process_pending() == 1
@@ -304,24 +317,11 @@ async def test_an_update_handled_alone_whose_riders_are_refused_is_handled_again
         attempts.append(update_id)
         if update_id == 2:
             raise DataError("INSERT INTO case_events ...", None, ValueError("value too long"))
-        if attempts == [1, 2, 1]:  # handled alone after 2 failed beside it: webhooks come
-            for n in (10, 11):
-                webhooks.append(asyncio.create_task(record_update(intake, chat_update(n))))
-            await asyncio.sleep(0.05)
-
-    record_many = InboundLog.record_many
-    refusals = ["the rider's insert is refused once"]
-
-    async def refused_once(
-        log: InboundLog, deliveries: list[InboundDelivery], at: datetime
-    ) -> list[bool]:
-        if refusals and len(deliveries) == 2:
-            refusals.pop()
-            raise DataError("INSERT INTO inbound_updates ...", None, ValueError("refused"))
-        return await record_many(log, deliveries, at)
+        if attempts == [1, 2, 1]:  # handled alone after 2 failed beside it
+            await webhooks_arrive(intake, webhooks)
 
     await record(sqlite_file, clock.now(), ("1", "5001"), ("2", "5002"))
-    monkeypatch.setattr(InboundLog, "record_many", refused_once)
+    refusals = riders_refused_once(monkeypatch)
     inbound = processor(sqlite_file, clock, handler)
     inbound.rider = intake
     assert await inbound.process_pending() == 2
