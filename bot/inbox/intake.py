@@ -191,9 +191,13 @@ class Intake:
                     # One update the database refuses must not fail the others.
                     for waiting in batch:
                         try:
-                            _settle(waiting, (await self._store([waiting.delivery]))[0])
+                            async with self.db.transaction(urgent=True) as uow:
+                                alone = [waiting.delivery]
+                                fresh = await uow.inbound.record_many(alone, self.clock.now())
                         except Exception as single:
                             _settle(waiting, error=single)
+                        else:
+                            self._stored_ok([waiting], fresh)
                 else:
                     self._stored_ok(batch, fresh)
                 finally:
@@ -221,24 +225,15 @@ class Intake:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write(), name="intake")
 
-    async def _store(self, deliveries: list[InboundDelivery]) -> list[bool]:
-        async with self.db.transaction(urgent=True) as uow:
-            fresh = await uow.inbound.record_many(deliveries, self.clock.now())
-        self._counted(deliveries, fresh)
-        return fresh
-
     def _stored_ok(self, batch: list[_Waiting], fresh: list[bool]) -> None:
-        """Once their transaction committed: the processor woken, the webhooks answered."""
-        self._counted([waiting.delivery for waiting in batch], fresh)
+        """Once their transaction committed: the new ones counted and the processor woken,
+        the webhooks answered."""
         for waiting, new in zip(batch, fresh, strict=True):
-            _settle(waiting, new)
-
-    def _counted(self, deliveries: list[InboundDelivery], fresh: list[bool]) -> None:
-        for delivery, new in zip(deliveries, fresh, strict=True):
             if new:
                 self.on_recorded()
                 if self.counted is not None:
-                    self.counted(delivery.source)
+                    self.counted(waiting.delivery.source)
+            _settle(waiting, new)
 
 
 def _settle(waiting: _Waiting, fresh: bool = False, error: BaseException | None = None) -> None:
