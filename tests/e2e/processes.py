@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.standins.telegram import TelegramStandIn, User
-from tests.e2e.conftest import AGENCY
+from tests.e2e.conftest import AGENCY, OFFICERS
 
 
 def aduanbot() -> list[str]:
@@ -207,3 +207,35 @@ PROMPTS = (
 def answered_in_order(texts: list[str]) -> bool:
     """Whether the bot's messages to the citizen are `PROMPTS`, each once, in order."""
     return len(texts) == len(PROMPTS) and all(p in t for p, t in zip(PROMPTS, texts, strict=True))
+
+
+async def all_file_at_once(tg: TelegramStandIn, citizens: list[User]) -> None:
+    """Every citizen types a whole complaint at once (`file_without_waiting`), all at the
+    same time, complaint i about "Jalan i"; returns once each has been answered and every
+    complaint relayed to the officers (or fails the test after 30 s)."""
+    await asyncio.gather(
+        *(
+            file_without_waiting(
+                tg, c, f"Keluhan warga nomor {i}: antrean tidak tertib.", f"Jalan {i}"
+            )
+            for i, c in enumerate(citizens)
+        )
+    )
+    await tg.wait_for(
+        lambda sent: sum("Pengaduan baru" in m.content for m in sent) == len(citizens),
+        chat_id=OFFICERS,
+        timeout=30,
+        what="every complaint relayed",
+    )
+    for c in citizens:
+        await tg.wait_for(len(PROMPTS), chat_id=c.id, timeout=30)
+
+
+def each_answered_once(tg: TelegramStandIn, citizens: list[User]) -> None:
+    """Each chat's answers came once each, in the order of its messages (an update handled
+    out of turn would have been taken as the wrong answer), and each complaint reached the
+    officers once, with its place."""
+    for i, c in enumerate(citizens):
+        assert answered_in_order(tg.texts(c.id)), tg.texts(c.id)
+        relays = [t for t in tg.texts(OFFICERS) if f"Keluhan warga nomor {i}:" in t]
+        assert len(relays) == 1 and f"Jalan {i}" in relays[0]

@@ -34,7 +34,9 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.processes import (
     aduanbot,
+    all_file_at_once,
     answered_in_order,
+    each_answered_once,
     eventually,
     file_without_waiting,
     output,
@@ -118,6 +120,28 @@ async def test_webhooks_and_whatsapp_as_deployed(
 
     assert wa_code.startswith("ADU-") and wa_code in relay.content
     assert all(m.status != "failed" for m in tw.messages(dewi))
+
+
+async def test_citizens_filing_at_the_same_time_are_each_answered_as_deployed(
+    tg: TelegramStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """Citizens typing their complaints at the same moment: webhooks arrive while other
+    chats' updates are being handled (on SQLite, the handling transaction stores them as
+    it commits). Each citizen gets every answer once, in order, with a tracking code of
+    their own, and each complaint reaches the officers once, with that code."""
+    port = free_port()
+    env = bot_environment(tg, database_url, tmp_path, port)
+    base, log = f"http://127.0.0.1:{port}", tmp_path / "bot.log"
+    citizens = [User(5100 + i, f"Warga{i}") for i in range(8)]
+    with running_bot(env, log) as bot:
+        await until_healthy(base, bot, log)
+        await all_file_at_once(tg, citizens)
+        each_answered_once(tg, citizens)
+        codes = [tg.texts(c.id)[-1].split("Kode pelacakan: ")[1].split()[0] for c in citizens]
+        assert len(set(codes)) == len(citizens)
+        for i, code in enumerate(codes):
+            assert any(code in t and f"Jalan {i}" in t for t in tg.texts(OFFICERS))
+        stops_cleanly(bot, log)
 
 
 STAFF_AGENCY = AGENCY.replace("[groups]\n", '[groups]\nofficers_whatsapp = ["+6281100000001"]\n')

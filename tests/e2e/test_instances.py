@@ -7,7 +7,6 @@ killed with SIGKILL, and the other one does the round instead.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,11 +21,10 @@ from bot.standins.telegram import TelegramStandIn, User
 from storage.testing import POSTGRESQL, database_params, empty_database
 from tests.e2e.conftest import OFFICERS, bot_environment, free_port
 from tests.e2e.processes import (
-    PROMPTS,
     Balancer,
-    answered_in_order,
+    all_file_at_once,
+    each_answered_once,
     eventually,
-    file_without_waiting,
     metric,
     open_now_agency,
     output,
@@ -80,32 +78,10 @@ async def test_two_instances_share_the_work_keep_each_chat_in_order_and_take_ove
                     await until_healthy(base, process, log)
                 assert tg.webhook is not None and tg.webhook.url.startswith(balancer.url)
 
-                # Every citizen types a whole complaint at once, all at the same time.
-                await asyncio.gather(
-                    *(
-                        file_without_waiting(
-                            tg, c, f"Keluhan warga nomor {i}: antrean tidak tertib.", f"Jalan {i}"
-                        )
-                        for i, c in enumerate(citizens)
-                    )
-                )
-                await tg.wait_for(
-                    lambda sent: sum("Pengaduan baru" in m.content for m in sent) == CITIZENS,
-                    chat_id=OFFICERS,
-                    timeout=30,
-                    what="every complaint relayed",
-                )
-                for c in citizens:
-                    await tg.wait_for(len(PROMPTS), chat_id=c.id, timeout=30)
+                await all_file_at_once(tg, citizens)
                 for base in bases:  # both instances took webhooks
                     assert await metric(base, "aduanbot_updates_received_total") > 0
-
-                # Each chat's answers came once each, in the order of its messages: an
-                # update handled out of turn would have been taken as the wrong answer.
-                for i, c in enumerate(citizens):
-                    assert answered_in_order(tg.texts(c.id)), tg.texts(c.id)
-                    relays = [t for t in tg.texts(OFFICERS) if f"Keluhan warga nomor {i}:" in t]
-                    assert len(relays) == 1 and f"Jalan {i}" in relays[0]
+                each_answered_once(tg, citizens)
 
                 # A deadline round is stopped mid-way: the outbox is locked, the case it
                 # nudges about is overdue. The instance in that round is killed.
